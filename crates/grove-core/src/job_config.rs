@@ -1,0 +1,878 @@
+//! The job configuration schema (`job-config` payload): the brief's
+//! `JobConfigPayload` plus optional extensions, each with a default so old
+//! payloads stay valid.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::lifecycle::{LifecycleModel, model_ids};
+use crate::retry::{BackoffStrategy, RetryPolicy};
+use crate::schedule::{CronExpr, DstPolicy, Schedule, parse_timezone};
+use crate::validate::{Checker, Choice, Obj};
+
+macro_rules! choice_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl Choice for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+pub(crate) use choice_enum;
+
+choice_enum!(
+    /// The five job types; each has exactly one handler.
+    JobType {
+        AdvancementBatch => "advancement-batch",
+        SignalAggregation => "signal-aggregation",
+        NotificationDigest => "notification-digest",
+        OrphanCleanup => "orphan-cleanup",
+        HealthCheck => "health-check",
+    }
+);
+
+choice_enum!(
+    /// What happens to slots missed while the service was down.
+    MisfirePolicy { RunOnce => "run-once", Skip => "skip" }
+);
+
+choice_enum!(
+    /// What happens to a slot due while `maxConcurrent` runs are going.
+    OverlapPolicy { Skip => "skip", Queue => "queue" }
+);
+
+choice_enum!(
+    SignalPeriod { AllTime => "all_time", Last30d => "last_30d", Last7d => "last_7d" }
+);
+
+choice_enum!(
+    /// Where notifications are delivered.
+    Channel { Log => "log", Outbox => "outbox", Webhook => "webhook" }
+);
+
+choice_enum!(
+    EventType {
+        JobFailed => "job.failed",
+        JobSucceeded => "job.succeeded",
+        JobDisabled => "job.disabled",
+        Advancement => "advancement",
+        ConfigChanged => "config.changed",
+        HealthAlert => "health.alert",
+    }
+);
+
+choice_enum!(
+    CleanupEntity {
+        Signals => "signals",
+        AdvancementEvents => "advancement-events",
+        Sprouts => "sprouts",
+        Executions => "executions",
+    }
+);
+
+choice_enum!(
+    HealthCheckKind { Database => "database", Storage => "storage", Api => "api", Rag => "rag" }
+);
+
+choice_enum!(
+    /// Severity grades, lowest first.
+    Severity { Ok => "ok", Warning => "warning", Error => "error", Critical => "critical" }
+);
+
+choice_enum!(
+    /// Grades at or above which a health check alerts.
+    AlertThreshold { Warning => "warning", Error => "error", Critical => "critical" }
+);
+
+choice_enum!(
+    /// Final status of an execution, as shown in `lastExecution`.
+    RunStatus { Success => "success", Partial => "partial", Failed => "failed", Cancelled => "cancelled", Skipped => "skipped" }
+);
+
+/// Bounds operators can set; wide enough for real use, narrow enough that a
+/// typo (an extra zero or three) is caught.
+pub mod bounds {
+    pub const BATCH_SIZE: (i64, i64) = (1, 100_000);
+    pub const TIMEOUT_SECONDS: (i64, i64) = (1, 86_400);
+    pub const MAX_CONCURRENT: (i64, i64) = (1, 100);
+    pub const MAX_ATTEMPTS: (i64, i64) = (1, 100);
+    pub const DELAY_SECONDS: (i64, i64) = (0, 604_800);
+    pub const STARTING_DEADLINE_SECONDS: (i64, i64) = (0, 604_800);
+    pub const AUTO_DISABLE: (i64, i64) = (0, 10_000);
+    pub const ORPHAN_THRESHOLD_DAYS: (i64, i64) = (1, 36_500);
+    pub const TITLE_LEN: usize = 200;
+    pub const TEXT_LEN: usize = 2_000;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleConfig {
+    pub cron_expression: String,
+    pub timezone: String,
+    pub is_enabled: bool,
+    pub misfire_policy: MisfirePolicy,
+    pub starting_deadline_seconds: u64,
+    pub dst_policy: DstPolicy,
+    pub overlap_policy: OverlapPolicy,
+    /// 0 = never.
+    pub auto_disable_after_failures: u32,
+}
+
+impl ScheduleConfig {
+    /// The evaluated schedule; `None` only for payloads that bypassed validation.
+    pub fn schedule(&self) -> Option<Schedule> {
+        Schedule::parse(&self.cron_expression, &self.timezone, self.dst_policy).ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionLimits {
+    pub batch_size: u32,
+    pub timeout_seconds: u64,
+    pub max_concurrent: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancementParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_model_id: Option<String>,
+    /// Empty or absent: every tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_tiers: Option<Vec<String>>,
+    pub signal_period: SignalPeriod,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignalAggregationParams {
+    pub periods: Vec<SignalPeriod>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationDigestParams {
+    pub event_types: Vec<EventType>,
+    pub recipient_ids: Vec<String>,
+    pub channels: Vec<Channel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupParams {
+    pub entity_types: Vec<CleanupEntity>,
+    pub orphan_threshold_days: u32,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthEndpoints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rag: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheckParams {
+    pub checks: Vec<HealthCheckKind>,
+    pub alert_threshold: AlertThreshold,
+    #[serde(default)]
+    pub endpoints: HealthEndpoints,
+}
+
+/// Job-specific parameters, tagged by `jobType`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "jobType")]
+pub enum JobParameters {
+    #[serde(rename = "advancement-batch")]
+    AdvancementBatch(AdvancementParams),
+    #[serde(rename = "signal-aggregation")]
+    SignalAggregation(SignalAggregationParams),
+    #[serde(rename = "notification-digest")]
+    NotificationDigest(NotificationDigestParams),
+    #[serde(rename = "orphan-cleanup")]
+    OrphanCleanup(CleanupParams),
+    #[serde(rename = "health-check")]
+    HealthCheck(HealthCheckParams),
+}
+
+impl JobParameters {
+    pub fn job_type(&self) -> JobType {
+        match self {
+            Self::AdvancementBatch(_) => JobType::AdvancementBatch,
+            Self::SignalAggregation(_) => JobType::SignalAggregation,
+            Self::NotificationDigest(_) => JobType::NotificationDigest,
+            Self::OrphanCleanup(_) => JobType::OrphanCleanup,
+            Self::HealthCheck(_) => JobType::HealthCheck,
+        }
+    }
+}
+
+/// Immediate per-run notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationSettings {
+    pub on_success: bool,
+    pub on_failure: bool,
+    pub channels: Vec<Channel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            on_success: false,
+            on_failure: true,
+            channels: vec![Channel::Log],
+            webhook_url: None,
+        }
+    }
+}
+
+/// The latest finished execution, written by the engine (never by clients).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastExecution {
+    pub started_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub status: RunStatus,
+    pub items_processed: u64,
+    pub errors: u64,
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub consecutive_failures: u32,
+}
+
+/// Set by the engine when it disabled a schedule after repeated failures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoDisabled {
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobConfigPayload {
+    pub job_type: JobType,
+    pub display_name: String,
+    pub schedule: ScheduleConfig,
+    pub retry: RetryPolicy,
+    pub limits: ExecutionLimits,
+    pub parameters: JobParameters,
+    pub notifications: NotificationSettings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_execution: Option<LastExecution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_disabled: Option<AutoDisabled>,
+}
+
+/// Payload fields written by the engine; accepted from clients and ignored.
+pub const ENGINE_FIELDS: &[&str] = &["lastExecution", "autoDisabled"];
+
+const PAYLOAD_FIELDS: &[&str] = &[
+    "jobType",
+    "displayName",
+    "schedule",
+    "retry",
+    "limits",
+    "parameters",
+    "notifications",
+];
+const SCHEDULE_FIELDS: &[&str] = &[
+    "cronExpression",
+    "timezone",
+    "isEnabled",
+    "misfirePolicy",
+    "startingDeadlineSeconds",
+    "dstPolicy",
+    "overlapPolicy",
+    "autoDisableAfterFailures",
+];
+const RETRY_FIELDS: &[&str] = &[
+    "maxAttempts",
+    "backoffStrategy",
+    "initialDelaySeconds",
+    "maxDelaySeconds",
+];
+const LIMIT_FIELDS: &[&str] = &["batchSize", "timeoutSeconds", "maxConcurrent"];
+const NOTIFICATION_FIELDS: &[&str] = &["onSuccess", "onFailure", "channels", "webhookUrl"];
+
+impl JobConfigPayload {
+    /// Decodes and validates a client's payload at `/payload`, filling in
+    /// defaults; `title` is the object's title (the default display name).
+    pub fn decode(value: &Value, title: Option<&str>, c: &mut Checker) -> Option<Self> {
+        let obj = c.object(value, "/payload", PAYLOAD_FIELDS, ENGINE_FIELDS)?;
+        let job_type = c.choice::<JobType>(&obj, "jobType", true);
+        let display_name = match c.field(&obj, "displayName", false) {
+            Some(_) => c.text(&obj, "displayName", true, bounds::TITLE_LEN),
+            None => match title {
+                Some(t) => Some(t.to_owned()),
+                None => {
+                    c.push("/payload/displayName", "is required when meta.title is not given");
+                    None
+                }
+            },
+        };
+        let schedule = decode_schedule(c, &obj);
+        let retry = decode_retry(c, &obj);
+        let limits = decode_limits(c, &obj);
+        let parameters = job_type.and_then(|jt| decode_parameters(c, &obj, jt));
+        let notifications = decode_notifications(c, &obj);
+        Some(Self {
+            job_type: job_type?,
+            display_name: display_name?,
+            schedule: schedule?,
+            retry: retry?,
+            limits: limits?,
+            parameters: parameters?,
+            notifications: notifications?,
+            last_execution: None,
+            auto_disabled: None,
+        })
+    }
+
+    /// The payload as stored JSON (without engine fields).
+    pub fn to_value(&self) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut v {
+            for f in ENGINE_FIELDS {
+                map.remove(*f);
+            }
+        }
+        v
+    }
+
+    /// The default payload for a job type: disabled, with the brief's limits.
+    pub fn default_for(job_type: JobType) -> Self {
+        let (display_name, cron, parameters, limits) = match job_type {
+            JobType::AdvancementBatch => (
+                "Daily Advancement",
+                "0 2 * * *",
+                JobParameters::AdvancementBatch(AdvancementParams {
+                    lifecycle_model_id: None,
+                    from_tiers: None,
+                    signal_period: SignalPeriod::AllTime,
+                    dry_run: false,
+                }),
+                (100, 300),
+            ),
+            JobType::SignalAggregation => (
+                "Hourly Signal Aggregation",
+                "15 * * * *",
+                JobParameters::SignalAggregation(SignalAggregationParams {
+                    periods: vec![SignalPeriod::AllTime, SignalPeriod::Last30d, SignalPeriod::Last7d],
+                }),
+                (1000, 900),
+            ),
+            JobType::NotificationDigest => (
+                "Daily Operator Digest",
+                "0 8 * * *",
+                JobParameters::NotificationDigest(NotificationDigestParams {
+                    event_types: vec![
+                        EventType::JobFailed,
+                        EventType::JobDisabled,
+                        EventType::Advancement,
+                        EventType::HealthAlert,
+                    ],
+                    recipient_ids: vec!["operators".to_owned()],
+                    channels: vec![Channel::Log, Channel::Outbox],
+                    webhook_url: None,
+                }),
+                (500, 300),
+            ),
+            JobType::OrphanCleanup => (
+                "Weekly Orphan Cleanup",
+                "0 3 * * SUN",
+                JobParameters::OrphanCleanup(CleanupParams {
+                    entity_types: vec![
+                        CleanupEntity::Signals,
+                        CleanupEntity::AdvancementEvents,
+                        CleanupEntity::Executions,
+                    ],
+                    orphan_threshold_days: 90,
+                    dry_run: true,
+                }),
+                (500, 1800),
+            ),
+            JobType::HealthCheck => (
+                "System Health Check",
+                "*/5 * * * *",
+                JobParameters::HealthCheck(HealthCheckParams {
+                    checks: vec![HealthCheckKind::Database, HealthCheckKind::Storage, HealthCheckKind::Api],
+                    alert_threshold: AlertThreshold::Error,
+                    endpoints: HealthEndpoints::default(),
+                }),
+                (10, 60),
+            ),
+        };
+        Self {
+            job_type,
+            display_name: display_name.to_owned(),
+            schedule: ScheduleConfig {
+                cron_expression: cron.to_owned(),
+                timezone: "America/Los_Angeles".to_owned(),
+                is_enabled: false,
+                misfire_policy: MisfirePolicy::RunOnce,
+                starting_deadline_seconds: 3600,
+                dst_policy: DstPolicy::Cron,
+                overlap_policy: OverlapPolicy::Skip,
+                auto_disable_after_failures: 5,
+            },
+            retry: RetryPolicy {
+                max_attempts: 3,
+                backoff_strategy: BackoffStrategy::Exponential,
+                initial_delay_seconds: 60,
+                max_delay_seconds: 900,
+            },
+            limits: ExecutionLimits {
+                batch_size: limits.0,
+                timeout_seconds: limits.1,
+                max_concurrent: 1,
+            },
+            parameters,
+            notifications: NotificationSettings::default(),
+            last_execution: None,
+            auto_disabled: None,
+        }
+    }
+
+    /// Whether the schedule is active.
+    pub fn is_enabled(&self) -> bool {
+        self.schedule.is_enabled
+    }
+}
+
+fn range(c: &mut Checker, obj: &Obj<'_>, key: &str, required: bool, (min, max): (i64, i64)) -> Option<i64> {
+    c.integer(obj, key, required, min, max)
+}
+
+fn decode_schedule(c: &mut Checker, payload: &Obj<'_>) -> Option<ScheduleConfig> {
+    let obj = c.nested(payload, "schedule", true, SCHEDULE_FIELDS, &[])?;
+    let cron = c.string(&obj, "cronExpression", true);
+    let cron_ok = cron.as_deref().and_then(|expr| match CronExpr::parse(expr) {
+        Ok(_) => Some(()),
+        Err(e) => {
+            c.push("/payload/schedule/cronExpression", e.to_string());
+            None
+        }
+    });
+    let timezone = c.string(&obj, "timezone", true);
+    let tz_ok = timezone.as_deref().and_then(|tz| match parse_timezone(tz) {
+        Ok(_) => Some(()),
+        Err(e) => {
+            c.push("/payload/schedule/timezone", e.to_string());
+            None
+        }
+    });
+    let is_enabled = c.boolean(&obj, "isEnabled", true);
+    let misfire_policy = optional_choice(c, &obj, "misfirePolicy", MisfirePolicy::RunOnce);
+    let starting_deadline_seconds = optional_int(c, &obj, "startingDeadlineSeconds", bounds::STARTING_DEADLINE_SECONDS, 3600);
+    let dst_policy = optional_choice(c, &obj, "dstPolicy", DstPolicy::Cron);
+    let overlap_policy = optional_choice(c, &obj, "overlapPolicy", OverlapPolicy::Skip);
+    let auto_disable = optional_int(c, &obj, "autoDisableAfterFailures", bounds::AUTO_DISABLE, 5);
+    cron_ok?;
+    tz_ok?;
+    Some(ScheduleConfig {
+        cron_expression: cron?.trim().to_owned(),
+        timezone: timezone?,
+        is_enabled: is_enabled?,
+        misfire_policy: misfire_policy?,
+        starting_deadline_seconds: u64::try_from(starting_deadline_seconds?).ok()?,
+        dst_policy: dst_policy?,
+        overlap_policy: overlap_policy?,
+        auto_disable_after_failures: u32::try_from(auto_disable?).ok()?,
+    })
+}
+
+fn optional_choice<C: Choice>(c: &mut Checker, obj: &Obj<'_>, key: &str, default: C) -> Option<C> {
+    match c.field(obj, key, false) {
+        Some(_) => c.choice(obj, key, true),
+        None => Some(default),
+    }
+}
+
+fn optional_int(c: &mut Checker, obj: &Obj<'_>, key: &str, bounds: (i64, i64), default: i64) -> Option<i64> {
+    match c.field(obj, key, false) {
+        Some(_) => range(c, obj, key, true, bounds),
+        None => Some(default),
+    }
+}
+
+fn optional_bool(c: &mut Checker, obj: &Obj<'_>, key: &str, default: bool) -> Option<bool> {
+    match c.field(obj, key, false) {
+        Some(_) => c.boolean(obj, key, true),
+        None => Some(default),
+    }
+}
+
+fn decode_retry(c: &mut Checker, payload: &Obj<'_>) -> Option<RetryPolicy> {
+    let obj = c.nested(payload, "retry", true, RETRY_FIELDS, &[])?;
+    let max_attempts = range(c, &obj, "maxAttempts", true, bounds::MAX_ATTEMPTS);
+    let strategy = c.choice::<BackoffStrategy>(&obj, "backoffStrategy", true);
+    let initial = range(c, &obj, "initialDelaySeconds", true, bounds::DELAY_SECONDS);
+    let max = range(c, &obj, "maxDelaySeconds", true, bounds::DELAY_SECONDS);
+    if let (Some(i), Some(m)) = (initial, max)
+        && i > m
+    {
+        c.push(
+            "/payload/retry/initialDelaySeconds",
+            format!("must not be greater than maxDelaySeconds ({m}), got {i}"),
+        );
+        return None;
+    }
+    Some(RetryPolicy {
+        max_attempts: u32::try_from(max_attempts?).ok()?,
+        backoff_strategy: strategy?,
+        initial_delay_seconds: u64::try_from(initial?).ok()?,
+        max_delay_seconds: u64::try_from(max?).ok()?,
+    })
+}
+
+fn decode_limits(c: &mut Checker, payload: &Obj<'_>) -> Option<ExecutionLimits> {
+    let obj = c.nested(payload, "limits", true, LIMIT_FIELDS, &[])?;
+    let batch = range(c, &obj, "batchSize", true, bounds::BATCH_SIZE);
+    let timeout = range(c, &obj, "timeoutSeconds", true, bounds::TIMEOUT_SECONDS);
+    let concurrent = range(c, &obj, "maxConcurrent", true, bounds::MAX_CONCURRENT);
+    Some(ExecutionLimits {
+        batch_size: u32::try_from(batch?).ok()?,
+        timeout_seconds: u64::try_from(timeout?).ok()?,
+        max_concurrent: u32::try_from(concurrent?).ok()?,
+    })
+}
+
+fn decode_notifications(c: &mut Checker, payload: &Obj<'_>) -> Option<NotificationSettings> {
+    if c.field(payload, "notifications", false).is_none() {
+        return Some(NotificationSettings::default());
+    }
+    let obj = c.nested(payload, "notifications", true, NOTIFICATION_FIELDS, &[])?;
+    let defaults = NotificationSettings::default();
+    let on_success = optional_bool(c, &obj, "onSuccess", defaults.on_success);
+    let on_failure = optional_bool(c, &obj, "onFailure", defaults.on_failure);
+    let channels = match c.field(&obj, "channels", false) {
+        Some(_) => c.choice_list::<Channel>(&obj, "channels", true),
+        None => Some(defaults.channels),
+    };
+    let webhook_url = webhook(c, &obj, channels.as_deref());
+    Some(NotificationSettings {
+        on_success: on_success?,
+        on_failure: on_failure?,
+        channels: channels?,
+        webhook_url: webhook_url?,
+    })
+}
+
+/// `webhookUrl`: required when `channels` includes `webhook`, an http(s) URL.
+fn webhook(c: &mut Checker, obj: &Obj<'_>, channels: Option<&[Channel]>) -> Option<Option<String>> {
+    let wants = channels.is_some_and(|ch| ch.contains(&Channel::Webhook));
+    let pointer = Checker::pointer_of(obj, "webhookUrl");
+    match c.string(obj, "webhookUrl", false) {
+        Some(url) => {
+            if is_http_url(&url) {
+                Some(Some(url))
+            } else {
+                c.push(pointer, format!("must be an http:// or https:// URL, got \"{url}\""));
+                None
+            }
+        }
+        None if wants && obj.map.get("webhookUrl").is_none_or(Value::is_null) => {
+            c.push(pointer, "is required when channels include \"webhook\"");
+            None
+        }
+        None if obj.map.get("webhookUrl").is_some_and(|v| !v.is_null()) => None,
+        None => Some(None),
+    }
+}
+
+/// A plausible absolute http(s) URL with a host.
+pub fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !url.chars().any(char::is_whitespace)
+    })
+}
+
+const ADVANCEMENT_FIELDS: &[&str] = &["jobType", "lifecycleModelId", "fromTiers", "signalPeriod", "dryRun"];
+const AGGREGATION_FIELDS: &[&str] = &["jobType", "periods"];
+const DIGEST_FIELDS: &[&str] = &["jobType", "eventTypes", "recipientIds", "channels", "webhookUrl"];
+const CLEANUP_FIELDS: &[&str] = &["jobType", "entityTypes", "orphanThresholdDays", "dryRun"];
+const HEALTH_FIELDS: &[&str] = &["jobType", "checks", "alertThreshold", "endpoints"];
+
+fn decode_parameters(c: &mut Checker, payload: &Obj<'_>, job_type: JobType) -> Option<JobParameters> {
+    let allowed = match job_type {
+        JobType::AdvancementBatch => ADVANCEMENT_FIELDS,
+        JobType::SignalAggregation => AGGREGATION_FIELDS,
+        JobType::NotificationDigest => DIGEST_FIELDS,
+        JobType::OrphanCleanup => CLEANUP_FIELDS,
+        JobType::HealthCheck => HEALTH_FIELDS,
+    };
+    let obj = c.nested(payload, "parameters", true, allowed, &[])?;
+    if c.field(&obj, "jobType", false).is_some() {
+        let given = c.string(&obj, "jobType", true)?;
+        if given != job_type.name() {
+            c.push(
+                "/payload/parameters/jobType",
+                format!(
+                    "must match payload.jobType \"{}\", got \"{given}\" (it may be left out)",
+                    job_type.name()
+                ),
+            );
+            return None;
+        }
+    }
+    match job_type {
+        JobType::AdvancementBatch => decode_advancement(c, &obj).map(JobParameters::AdvancementBatch),
+        JobType::SignalAggregation => {
+            let periods = non_empty(c, &obj, "periods", |c, o| c.choice_list::<SignalPeriod>(o, "periods", true));
+            Some(JobParameters::SignalAggregation(SignalAggregationParams { periods: periods? }))
+        }
+        JobType::NotificationDigest => decode_digest(c, &obj).map(JobParameters::NotificationDigest),
+        JobType::OrphanCleanup => {
+            let entity_types = non_empty(c, &obj, "entityTypes", |c, o| c.choice_list::<CleanupEntity>(o, "entityTypes", true));
+            let days = range(c, &obj, "orphanThresholdDays", true, bounds::ORPHAN_THRESHOLD_DAYS);
+            let dry_run = optional_bool(c, &obj, "dryRun", false);
+            Some(JobParameters::OrphanCleanup(CleanupParams {
+                entity_types: entity_types?,
+                orphan_threshold_days: u32::try_from(days?).ok()?,
+                dry_run: dry_run?,
+            }))
+        }
+        JobType::HealthCheck => decode_health(c, &obj).map(JobParameters::HealthCheck),
+    }
+}
+
+fn non_empty<T>(
+    c: &mut Checker,
+    obj: &Obj<'_>,
+    key: &str,
+    read: impl FnOnce(&mut Checker, &Obj<'_>) -> Option<Vec<T>>,
+) -> Option<Vec<T>> {
+    let items = read(c, obj)?;
+    if items.is_empty() {
+        c.push(Checker::pointer_of(obj, key), "must list at least one value");
+        return None;
+    }
+    Some(items)
+}
+
+fn decode_advancement(c: &mut Checker, obj: &Obj<'_>) -> Option<AdvancementParams> {
+    let model_id = c.string(obj, "lifecycleModelId", false);
+    let model = LifecycleModel::find(model_id.as_deref());
+    if model.is_none() {
+        c.push(
+            "/payload/parameters/lifecycleModelId",
+            format!(
+                "unknown lifecycle model \"{}\"; known models: {}",
+                model_id.as_deref().unwrap_or_default(),
+                model_ids()
+            ),
+        );
+    }
+    let from_tiers = match c.string_list(obj, "fromTiers", false) {
+        Some(items) => {
+            let mut tiers = Vec::with_capacity(items.len());
+            let mut ok = true;
+            for (pointer, tier) in items {
+                if let Some(m) = model
+                    && !m.contains(&tier)
+                {
+                    ok = false;
+                    c.push(pointer, format!("unknown tier \"{tier}\"; the {} model has {}", m.id, m.tier_list()));
+                } else if tiers.contains(&tier) {
+                    ok = false;
+                    c.push(pointer, format!("\"{tier}\" is listed twice"));
+                } else {
+                    tiers.push(tier);
+                }
+            }
+            if !ok {
+                return None;
+            }
+            Some(tiers)
+        }
+        None if obj.map.get("fromTiers").is_some_and(|v| !v.is_null()) => return None,
+        None => None,
+    };
+    let signal_period = c.choice::<SignalPeriod>(obj, "signalPeriod", true);
+    let dry_run = optional_bool(c, obj, "dryRun", false);
+    model?;
+    Some(AdvancementParams {
+        lifecycle_model_id: model_id,
+        from_tiers,
+        signal_period: signal_period?,
+        dry_run: dry_run?,
+    })
+}
+
+fn decode_digest(c: &mut Checker, obj: &Obj<'_>) -> Option<NotificationDigestParams> {
+    let event_types = non_empty(c, obj, "eventTypes", |c, o| c.choice_list::<EventType>(o, "eventTypes", true));
+    let recipients = c.string_list(obj, "recipientIds", true).and_then(|items| {
+        let mut ok = true;
+        let mut out: Vec<String> = Vec::new();
+        for (pointer, id) in items {
+            if id.trim().is_empty() {
+                ok = false;
+                c.push(pointer, "must not be empty");
+            } else if out.contains(&id) {
+                ok = false;
+                c.push(pointer, format!("\"{id}\" is listed twice"));
+            } else {
+                out.push(id);
+            }
+        }
+        ok.then_some(out)
+    });
+    let recipients = recipients.and_then(|r| {
+        if r.is_empty() {
+            c.push("/payload/parameters/recipientIds", "must list at least one recipient");
+            None
+        } else {
+            Some(r)
+        }
+    });
+    let channels = match c.field(obj, "channels", false) {
+        Some(_) => non_empty(c, obj, "channels", |c, o| c.choice_list::<Channel>(o, "channels", true)),
+        None => Some(vec![Channel::Log, Channel::Outbox]),
+    };
+    let webhook_url = webhook(c, obj, channels.as_deref());
+    Some(NotificationDigestParams {
+        event_types: event_types?,
+        recipient_ids: recipients?,
+        channels: channels?,
+        webhook_url: webhook_url?,
+    })
+}
+
+fn decode_health(c: &mut Checker, obj: &Obj<'_>) -> Option<HealthCheckParams> {
+    let checks = non_empty(c, obj, "checks", |c, o| c.choice_list::<HealthCheckKind>(o, "checks", true));
+    let alert_threshold = c.choice::<AlertThreshold>(obj, "alertThreshold", true);
+    let endpoints = match c.field(obj, "endpoints", false) {
+        None => Some(HealthEndpoints::default()),
+        Some(_) => c
+            .nested(obj, "endpoints", true, &["api", "rag"], &[])
+            .and_then(|e| {
+                let mut url = |key: &str| -> Option<Option<String>> {
+                    match c.string(&e, key, false) {
+                        Some(u) if is_http_url(&u) => Some(Some(u)),
+                        Some(u) => {
+                            c.push(Checker::pointer_of(&e, key), format!("must be an http:// or https:// URL, got \"{u}\""));
+                            None
+                        }
+                        None if e.map.get(key).is_some_and(|v| !v.is_null()) => None,
+                        None => Some(None),
+                    }
+                };
+                let api = url("api");
+                let rag = url("rag");
+                Some(HealthEndpoints { api: api?, rag: rag? })
+            }),
+    };
+    Some(HealthCheckParams {
+        checks: checks?,
+        alert_threshold: alert_threshold?,
+        endpoints: endpoints?,
+    })
+}
+
+/// Health of a job config, as the console and API show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    NeverRun,
+    Healthy,
+    Warning,
+    Error,
+    Critical,
+    Disabled,
+}
+
+/// Read-only fields computed for every job config response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Derived {
+    /// `None` when the schedule is disabled (or has no future run).
+    pub next_run_at: Option<Timestamp>,
+    pub schedule_text: String,
+    pub health: Health,
+}
+
+impl JobConfigPayload {
+    pub fn health(&self) -> Health {
+        if !self.schedule.is_enabled {
+            return if self.auto_disabled.is_some() {
+                Health::Critical
+            } else {
+                Health::Disabled
+            };
+        }
+        match &self.last_execution {
+            None => Health::NeverRun,
+            Some(last) => match last.status {
+                RunStatus::Success | RunStatus::Skipped => Health::Healthy,
+                RunStatus::Partial | RunStatus::Cancelled => Health::Warning,
+                RunStatus::Failed => Health::Error,
+            },
+        }
+    }
+
+    /// `derived` as of `now`; all schedule facts come from the schedule module.
+    pub fn derived(&self, now: Timestamp) -> Derived {
+        let schedule = self.schedule.schedule();
+        let next_run_at = schedule
+            .as_ref()
+            .filter(|_| self.schedule.is_enabled)
+            .and_then(|s| s.next_after(now));
+        let schedule_text = match &schedule {
+            Some(s) => format!("{} ({})", s.describe(), self.schedule.timezone),
+            None => self.schedule.cron_expression.clone(),
+        };
+        Derived {
+            next_run_at,
+            schedule_text,
+            health: self.health(),
+        }
+    }
+}
+
+/// The brief's seeding payload for `advancement-batch` (section 4.6.3).
+pub fn seed_advancement_payload() -> Value {
+    json!({
+        "jobType": "advancement-batch",
+        "schedule": {"cronExpression": "0 2 * * *", "timezone": "UTC", "isEnabled": true},
+        "retry": {"maxAttempts": 3, "backoffStrategy": "exponential", "initialDelaySeconds": 60, "maxDelaySeconds": 3600},
+        "limits": {"batchSize": 100, "timeoutSeconds": 3600, "maxConcurrent": 1},
+        "parameters": {"signalPeriod": "all_time", "dryRun": false},
+        "notifications": {"onSuccess": false, "onFailure": true, "channels": ["log"]}
+    })
+}
