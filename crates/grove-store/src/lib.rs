@@ -1,1 +1,93 @@
-//! placeholder
+//! grove-store: the one storage seam of grove-jobs.
+//!
+//! - [`Store`]: the trait every adapter implements, used as `Arc<dyn Store>`;
+//!   it is the union of one trait per entity family ([`ObjectStore`],
+//!   [`TokenStore`], …) so each family's verbs live in one file.
+//! - [`sqlite`]: the embedded single-file adapter (one node, WAL, one writer).
+//! - [`migrate`]: migrations embedded in the binary, applied at start.
+//! - [`open`]: picks the adapter from a database URL.
+//!
+//! All SQL lives in the adapters. Instants are stored as INTEGER unix
+//! milliseconds; callers pass `now` explicitly (the clock is injected above).
+
+mod error;
+pub mod migrate;
+mod objects;
+pub mod sqlite;
+mod tokens;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+pub use objects::{ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoredObject};
+pub use tokens::{ApiToken, Role, TokenStore};
+
+/// Everything the service stores.
+#[async_trait]
+pub trait Store: ObjectStore + TokenStore + Send + Sync + std::fmt::Debug {
+    /// Applies pending migrations; returns the schema version.
+    async fn migrate(&self) -> Result<i64, StoreError>;
+
+    /// A round trip to the database; returns the schema version.
+    async fn ping(&self) -> Result<i64, StoreError>;
+
+    /// Which backend this is ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+
+    /// Marks a one-time seed as done; `true` if it was not done before.
+    async fn seed_mark(&self, key: &str, now: jiff::Timestamp) -> Result<bool, StoreError>;
+
+    /// Closes connections (flushes the SQLite WAL).
+    async fn close(&self);
+}
+
+/// Where the data lives, parsed from a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://PATH`, `sqlite:PATH` or a bare path.
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() || url.contains("://") && !url.starts_with("sqlite://") {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL \"{url}\"; use sqlite://PATH or postgres://USER@HOST/DB"
+            )));
+        }
+        Ok(Self::Sqlite(path.to_owned()))
+    }
+}
+
+/// Opens (and migrates) the store a URL names.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(path) => {
+            let store = sqlite::SqliteStore::open(&path).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
+        DatabaseUrl::Postgres(_) => Err(StoreError::Config(
+            "PostgreSQL support is not built yet; use a sqlite:// URL".to_owned(),
+        )),
+    }
+}
+
+pub(crate) fn to_millis(t: jiff::Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<jiff::Timestamp, StoreError> {
+    jiff::Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(format!("bad timestamp {ms}: {e}")))
+}

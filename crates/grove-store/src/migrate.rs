@@ -1,0 +1,23 @@
+//! Migrations embedded in the binary, one list per backend, applied in
+//! order at start. Each adapter records applied versions in
+//! `schema_migrations`; a migration runs in one transaction.
+
+/// One schema change.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The SQLite schema, oldest first.
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "objects, revisions, tokens, seeds",
+    sql: include_str!("../migrations/sqlite/0001_objects.sql"),
+}];
+
+/// The schema version this build expects.
+pub fn latest(migrations: &[Migration]) -> i64 {
+    migrations.last().map_or(0, |m| m.version)
+}

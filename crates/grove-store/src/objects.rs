@@ -1,0 +1,92 @@
+//! Grove objects and their revisions.
+
+use async_trait::async_trait;
+use grove_core::object::GroveObject;
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+use crate::StoreError;
+
+/// An object as stored; `payload` includes engine-written state
+/// (`lastExecution`, …) merged in.
+pub type StoredObject = GroveObject<Value>;
+
+/// A new object (version 1).
+#[derive(Debug, Clone)]
+pub struct ObjectInsert {
+    pub object_type: String,
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    /// Operator payload, without engine state.
+    pub payload: Value,
+    pub actor: Option<String>,
+    pub now: Timestamp,
+}
+
+/// A replacement of an object's editable parts, valid only if the object is
+/// still at `expected_version`.
+#[derive(Debug, Clone)]
+pub struct ObjectUpdate {
+    pub object_type: String,
+    pub id: String,
+    pub expected_version: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub payload: Value,
+    pub actor: Option<String>,
+    pub now: Timestamp,
+}
+
+/// One saved version of an object.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revision {
+    pub version: i64,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub payload: Value,
+    pub actor: Option<String>,
+    pub at: Timestamp,
+}
+
+#[async_trait]
+pub trait ObjectStore {
+    async fn object_get(&self, object_type: &str, id: &str) -> Result<Option<StoredObject>, StoreError>;
+
+    /// Every object of a type, ordered by id.
+    async fn object_list(&self, object_type: &str) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// Inserts version 1 and its revision; `AlreadyExists` if the id is taken.
+    async fn object_insert(&self, params: ObjectInsert) -> Result<StoredObject, StoreError>;
+
+    /// Writes version `expected_version + 1` and its revision; `Conflict`
+    /// if the object moved on, `NotFound` if it is gone. Engine state is kept.
+    async fn object_update(&self, params: ObjectUpdate) -> Result<StoredObject, StoreError>;
+
+    /// Deletes an object and its revisions; with `expected_version`, only if current.
+    async fn object_delete(
+        &self,
+        object_type: &str,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError>;
+
+    /// Merges engine-written keys into an object's state without bumping
+    /// its version (a `null` value removes the key). `NotFound` if gone.
+    async fn object_state_merge(
+        &self,
+        object_type: &str,
+        id: &str,
+        state: Map<String, Value>,
+    ) -> Result<(), StoreError>;
+
+    /// Revisions, newest first.
+    async fn revision_list(&self, object_type: &str, id: &str) -> Result<Vec<Revision>, StoreError>;
+
+    async fn revision_get(&self, object_type: &str, id: &str, version: i64) -> Result<Option<Revision>, StoreError>;
+}
