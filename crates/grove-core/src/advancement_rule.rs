@@ -96,7 +96,14 @@ pub struct AdvancementRulePayload {
     pub is_enabled: bool,
 }
 
-const FIELDS: &[&str] = &["lifecycleModelId", "fromTier", "toTier", "conditions", "match", "isEnabled"];
+const FIELDS: &[&str] = &[
+    "lifecycleModelId",
+    "fromTier",
+    "toTier",
+    "conditions",
+    "match",
+    "isEnabled",
+];
 const CONDITION_FIELDS: &[&str] = &["signal", "operator", "threshold"];
 
 /// Largest number of conditions in one rule.
@@ -124,7 +131,10 @@ impl AdvancementRulePayload {
         {
             c.push(
                 "/payload/toTier",
-                format!("must be a tier above fromTier \"{f}\" (tiers in order: {})", m.tier_list()),
+                format!(
+                    "must be a tier above fromTier \"{f}\" (tiers in order: {})",
+                    m.tier_list()
+                ),
             );
             return None;
         }
@@ -135,7 +145,10 @@ impl AdvancementRulePayload {
                 return None;
             }
             if conds.len() > MAX_CONDITIONS {
-                c.push("/payload/conditions", format!("must list at most {MAX_CONDITIONS} conditions"));
+                c.push(
+                    "/payload/conditions",
+                    format!("must list at most {MAX_CONDITIONS} conditions"),
+                );
                 return None;
             }
         }
@@ -186,14 +199,23 @@ impl AdvancementRulePayload {
     }
 }
 
-fn tier(c: &mut Checker, obj: &Obj<'_>, key: &str, model: Option<&LifecycleModel>) -> Option<String> {
+fn tier(
+    c: &mut Checker,
+    obj: &Obj<'_>,
+    key: &str,
+    model: Option<&LifecycleModel>,
+) -> Option<String> {
     let t = c.string(obj, key, true)?;
     if let Some(m) = model
         && !m.contains(&t)
     {
         c.push(
             Checker::pointer_of(obj, key),
-            format!("unknown tier \"{t}\"; the {} model has {}", m.id, m.tier_list()),
+            format!(
+                "unknown tier \"{t}\"; the {} model has {}",
+                m.id,
+                m.tier_list()
+            ),
         );
         return None;
     }
@@ -210,7 +232,10 @@ fn decode_condition(c: &mut Checker, value: &Value, pointer: &str) -> Option<Con
             let known: Vec<&str> = SignalKind::ALL.iter().map(|k| k.plural()).collect();
             c.push(
                 format!("{pointer}/signal"),
-                format!("unknown signal \"{s}\"; known signals: {}", known.join(", ")),
+                format!(
+                    "unknown signal \"{s}\"; known signals: {}",
+                    known.join(", ")
+                ),
             );
             None
         }

@@ -337,7 +337,10 @@ impl JobConfigPayload {
             None => match title {
                 Some(t) => Some(t.to_owned()),
                 None => {
-                    c.push("/payload/displayName", "is required when meta.title is not given");
+                    c.push(
+                        "/payload/displayName",
+                        "is required when meta.title is not given",
+                    );
                     None
                 }
             },
@@ -389,7 +392,11 @@ impl JobConfigPayload {
                 "Hourly Signal Aggregation",
                 "15 * * * *",
                 JobParameters::SignalAggregation(SignalAggregationParams {
-                    periods: vec![SignalPeriod::AllTime, SignalPeriod::Last30d, SignalPeriod::Last7d],
+                    periods: vec![
+                        SignalPeriod::AllTime,
+                        SignalPeriod::Last30d,
+                        SignalPeriod::Last7d,
+                    ],
                 }),
                 (1000, 900),
             ),
@@ -427,7 +434,11 @@ impl JobConfigPayload {
                 "System Health Check",
                 "*/5 * * * *",
                 JobParameters::HealthCheck(HealthCheckParams {
-                    checks: vec![HealthCheckKind::Database, HealthCheckKind::Storage, HealthCheckKind::Api],
+                    checks: vec![
+                        HealthCheckKind::Database,
+                        HealthCheckKind::Storage,
+                        HealthCheckKind::Api,
+                    ],
                     alert_threshold: AlertThreshold::Error,
                     endpoints: HealthEndpoints::default(),
                 }),
@@ -471,20 +482,28 @@ impl JobConfigPayload {
     }
 }
 
-fn range(c: &mut Checker, obj: &Obj<'_>, key: &str, required: bool, (min, max): (i64, i64)) -> Option<i64> {
+fn range(
+    c: &mut Checker,
+    obj: &Obj<'_>,
+    key: &str,
+    required: bool,
+    (min, max): (i64, i64),
+) -> Option<i64> {
     c.integer(obj, key, required, min, max)
 }
 
 fn decode_schedule(c: &mut Checker, payload: &Obj<'_>) -> Option<ScheduleConfig> {
     let obj = c.nested(payload, "schedule", true, SCHEDULE_FIELDS, &[])?;
     let cron = c.string(&obj, "cronExpression", true);
-    let cron_ok = cron.as_deref().and_then(|expr| match CronExpr::parse(expr) {
-        Ok(_) => Some(()),
-        Err(e) => {
-            c.push("/payload/schedule/cronExpression", e.to_string());
-            None
-        }
-    });
+    let cron_ok = cron
+        .as_deref()
+        .and_then(|expr| match CronExpr::parse(expr) {
+            Ok(_) => Some(()),
+            Err(e) => {
+                c.push("/payload/schedule/cronExpression", e.to_string());
+                None
+            }
+        });
     let timezone = c.string(&obj, "timezone", true);
     let tz_ok = timezone.as_deref().and_then(|tz| match parse_timezone(tz) {
         Ok(_) => Some(()),
@@ -495,7 +514,13 @@ fn decode_schedule(c: &mut Checker, payload: &Obj<'_>) -> Option<ScheduleConfig>
     });
     let is_enabled = c.boolean(&obj, "isEnabled", true);
     let misfire_policy = optional_choice(c, &obj, "misfirePolicy", MisfirePolicy::RunOnce);
-    let starting_deadline_seconds = optional_int(c, &obj, "startingDeadlineSeconds", bounds::STARTING_DEADLINE_SECONDS, 3600);
+    let starting_deadline_seconds = optional_int(
+        c,
+        &obj,
+        "startingDeadlineSeconds",
+        bounds::STARTING_DEADLINE_SECONDS,
+        3600,
+    );
     let dst_policy = optional_choice(c, &obj, "dstPolicy", DstPolicy::Cron);
     let overlap_policy = optional_choice(c, &obj, "overlapPolicy", OverlapPolicy::Skip);
     let auto_disable = optional_int(c, &obj, "autoDisableAfterFailures", bounds::AUTO_DISABLE, 5);
@@ -520,7 +545,13 @@ fn optional_choice<C: Choice>(c: &mut Checker, obj: &Obj<'_>, key: &str, default
     }
 }
 
-fn optional_int(c: &mut Checker, obj: &Obj<'_>, key: &str, bounds: (i64, i64), default: i64) -> Option<i64> {
+fn optional_int(
+    c: &mut Checker,
+    obj: &Obj<'_>,
+    key: &str,
+    bounds: (i64, i64),
+    default: i64,
+) -> Option<i64> {
     match c.field(obj, key, false) {
         Some(_) => range(c, obj, key, true, bounds),
         None => Some(default),
@@ -599,7 +630,10 @@ fn webhook(c: &mut Checker, obj: &Obj<'_>, channels: Option<&[Channel]>) -> Opti
             if is_http_url(&url) {
                 Some(Some(url))
             } else {
-                c.push(pointer, format!("must be an http:// or https:// URL, got \"{url}\""));
+                c.push(
+                    pointer,
+                    format!("must be an http:// or https:// URL, got \"{url}\""),
+                );
                 None
             }
         }
@@ -623,13 +657,29 @@ pub fn is_http_url(url: &str) -> bool {
     })
 }
 
-const ADVANCEMENT_FIELDS: &[&str] = &["jobType", "lifecycleModelId", "fromTiers", "signalPeriod", "dryRun"];
+const ADVANCEMENT_FIELDS: &[&str] = &[
+    "jobType",
+    "lifecycleModelId",
+    "fromTiers",
+    "signalPeriod",
+    "dryRun",
+];
 const AGGREGATION_FIELDS: &[&str] = &["jobType", "periods"];
-const DIGEST_FIELDS: &[&str] = &["jobType", "eventTypes", "recipientIds", "channels", "webhookUrl"];
+const DIGEST_FIELDS: &[&str] = &[
+    "jobType",
+    "eventTypes",
+    "recipientIds",
+    "channels",
+    "webhookUrl",
+];
 const CLEANUP_FIELDS: &[&str] = &["jobType", "entityTypes", "orphanThresholdDays", "dryRun"];
 const HEALTH_FIELDS: &[&str] = &["jobType", "checks", "alertThreshold", "endpoints"];
 
-fn decode_parameters(c: &mut Checker, payload: &Obj<'_>, job_type: JobType) -> Option<JobParameters> {
+fn decode_parameters(
+    c: &mut Checker,
+    payload: &Obj<'_>,
+    job_type: JobType,
+) -> Option<JobParameters> {
     let allowed = match job_type {
         JobType::AdvancementBatch => ADVANCEMENT_FIELDS,
         JobType::SignalAggregation => AGGREGATION_FIELDS,
@@ -652,15 +702,31 @@ fn decode_parameters(c: &mut Checker, payload: &Obj<'_>, job_type: JobType) -> O
         }
     }
     match job_type {
-        JobType::AdvancementBatch => decode_advancement(c, &obj).map(JobParameters::AdvancementBatch),
-        JobType::SignalAggregation => {
-            let periods = non_empty(c, &obj, "periods", |c, o| c.choice_list::<SignalPeriod>(o, "periods", true));
-            Some(JobParameters::SignalAggregation(SignalAggregationParams { periods: periods? }))
+        JobType::AdvancementBatch => {
+            decode_advancement(c, &obj).map(JobParameters::AdvancementBatch)
         }
-        JobType::NotificationDigest => decode_digest(c, &obj).map(JobParameters::NotificationDigest),
+        JobType::SignalAggregation => {
+            let periods = non_empty(c, &obj, "periods", |c, o| {
+                c.choice_list::<SignalPeriod>(o, "periods", true)
+            });
+            Some(JobParameters::SignalAggregation(SignalAggregationParams {
+                periods: periods?,
+            }))
+        }
+        JobType::NotificationDigest => {
+            decode_digest(c, &obj).map(JobParameters::NotificationDigest)
+        }
         JobType::OrphanCleanup => {
-            let entity_types = non_empty(c, &obj, "entityTypes", |c, o| c.choice_list::<CleanupEntity>(o, "entityTypes", true));
-            let days = range(c, &obj, "orphanThresholdDays", true, bounds::ORPHAN_THRESHOLD_DAYS);
+            let entity_types = non_empty(c, &obj, "entityTypes", |c, o| {
+                c.choice_list::<CleanupEntity>(o, "entityTypes", true)
+            });
+            let days = range(
+                c,
+                &obj,
+                "orphanThresholdDays",
+                true,
+                bounds::ORPHAN_THRESHOLD_DAYS,
+            );
             let dry_run = optional_bool(c, &obj, "dryRun", false);
             Some(JobParameters::OrphanCleanup(CleanupParams {
                 entity_types: entity_types?,
@@ -680,7 +746,10 @@ fn non_empty<T>(
 ) -> Option<Vec<T>> {
     let items = read(c, obj)?;
     if items.is_empty() {
-        c.push(Checker::pointer_of(obj, key), "must list at least one value");
+        c.push(
+            Checker::pointer_of(obj, key),
+            "must list at least one value",
+        );
         return None;
     }
     Some(items)
@@ -708,7 +777,14 @@ fn decode_advancement(c: &mut Checker, obj: &Obj<'_>) -> Option<AdvancementParam
                     && !m.contains(&tier)
                 {
                     ok = false;
-                    c.push(pointer, format!("unknown tier \"{tier}\"; the {} model has {}", m.id, m.tier_list()));
+                    c.push(
+                        pointer,
+                        format!(
+                            "unknown tier \"{tier}\"; the {} model has {}",
+                            m.id,
+                            m.tier_list()
+                        ),
+                    );
                 } else if tiers.contains(&tier) {
                     ok = false;
                     c.push(pointer, format!("\"{tier}\" is listed twice"));
@@ -736,7 +812,9 @@ fn decode_advancement(c: &mut Checker, obj: &Obj<'_>) -> Option<AdvancementParam
 }
 
 fn decode_digest(c: &mut Checker, obj: &Obj<'_>) -> Option<NotificationDigestParams> {
-    let event_types = non_empty(c, obj, "eventTypes", |c, o| c.choice_list::<EventType>(o, "eventTypes", true));
+    let event_types = non_empty(c, obj, "eventTypes", |c, o| {
+        c.choice_list::<EventType>(o, "eventTypes", true)
+    });
     let recipients = c.string_list(obj, "recipientIds", true).and_then(|items| {
         let mut ok = true;
         let mut out: Vec<String> = Vec::new();
@@ -755,14 +833,19 @@ fn decode_digest(c: &mut Checker, obj: &Obj<'_>) -> Option<NotificationDigestPar
     });
     let recipients = recipients.and_then(|r| {
         if r.is_empty() {
-            c.push("/payload/parameters/recipientIds", "must list at least one recipient");
+            c.push(
+                "/payload/parameters/recipientIds",
+                "must list at least one recipient",
+            );
             None
         } else {
             Some(r)
         }
     });
     let channels = match c.field(obj, "channels", false) {
-        Some(_) => non_empty(c, obj, "channels", |c, o| c.choice_list::<Channel>(o, "channels", true)),
+        Some(_) => non_empty(c, obj, "channels", |c, o| {
+            c.choice_list::<Channel>(o, "channels", true)
+        }),
         None => Some(vec![Channel::Log, Channel::Outbox]),
     };
     let webhook_url = webhook(c, obj, channels.as_deref());
@@ -775,7 +858,9 @@ fn decode_digest(c: &mut Checker, obj: &Obj<'_>) -> Option<NotificationDigestPar
 }
 
 fn decode_health(c: &mut Checker, obj: &Obj<'_>) -> Option<HealthCheckParams> {
-    let checks = non_empty(c, obj, "checks", |c, o| c.choice_list::<HealthCheckKind>(o, "checks", true));
+    let checks = non_empty(c, obj, "checks", |c, o| {
+        c.choice_list::<HealthCheckKind>(o, "checks", true)
+    });
     let alert_threshold = c.choice::<AlertThreshold>(obj, "alertThreshold", true);
     let endpoints = match c.field(obj, "endpoints", false) {
         None => Some(HealthEndpoints::default()),
@@ -786,7 +871,10 @@ fn decode_health(c: &mut Checker, obj: &Obj<'_>) -> Option<HealthCheckParams> {
                     match c.string(&e, key, false) {
                         Some(u) if is_http_url(&u) => Some(Some(u)),
                         Some(u) => {
-                            c.push(Checker::pointer_of(&e, key), format!("must be an http:// or https:// URL, got \"{u}\""));
+                            c.push(
+                                Checker::pointer_of(&e, key),
+                                format!("must be an http:// or https:// URL, got \"{u}\""),
+                            );
                             None
                         }
                         None if e.map.get(key).is_some_and(|v| !v.is_null()) => None,
@@ -795,7 +883,10 @@ fn decode_health(c: &mut Checker, obj: &Obj<'_>) -> Option<HealthCheckParams> {
                 };
                 let api = url("api");
                 let rag = url("rag");
-                Some(HealthEndpoints { api: api?, rag: rag? })
+                Some(HealthEndpoints {
+                    api: api?,
+                    rag: rag?,
+                })
             }),
     };
     Some(HealthCheckParams {

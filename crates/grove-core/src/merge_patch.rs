@@ -17,10 +17,7 @@ pub fn apply(target: &mut Value, patch: &Value) {
             if value.is_null() {
                 target_map.remove(key);
             } else {
-                apply(
-                    target_map.entry(key.clone()).or_insert(Value::Null),
-                    value,
-                );
+                apply(target_map.entry(key.clone()).or_insert(Value::Null), value);
             }
         }
     }

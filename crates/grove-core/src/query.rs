@@ -166,7 +166,10 @@ impl Parser<'_> {
 
     fn take_while(&mut self, f: impl Fn(char) -> bool) -> &str {
         let start = self.pos;
-        let len = self.rest().find(|c: char| !f(c)).unwrap_or(self.rest().len());
+        let len = self
+            .rest()
+            .find(|c: char| !f(c))
+            .unwrap_or(self.rest().len());
         self.pos += len;
         &self.src[start..start + len]
     }
@@ -190,7 +193,11 @@ impl Parser<'_> {
         };
         self.skip_ws();
         let value = self.value()?;
-        Ok(Condition { path, negated, value })
+        Ok(Condition {
+            path,
+            negated,
+            value,
+        })
     }
 
     fn value(&mut self) -> Result<Value, QueryError> {
@@ -218,7 +225,11 @@ pub fn parse_bare_value(word: &str) -> Value {
             .parse::<i64>()
             .map(Value::from)
             .ok()
-            .or_else(|| word.parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(Value::Number)))
+            .or_else(|| {
+                word.parse::<f64>()
+                    .ok()
+                    .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+            })
             .unwrap_or_else(|| Value::String(word.to_owned())),
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::advancement_rule::AdvancementRulePayload;
 use crate::job_config::{JobConfigPayload, JobType, bounds};
-use crate::object::{MetaInput, is_valid_id, MAX_ID_LEN};
+use crate::object::{MAX_ID_LEN, MetaInput, is_valid_id};
 use crate::query::{MetricQuery, QueryError};
 use crate::validate::{Checker, Choice, Problem};
 
@@ -81,15 +81,41 @@ pub const TYPES: &[TypeDef] = &[
         color: "#E65100",
         description: "Configure scheduled batch jobs and their execution parameters",
         allow_multiple_active: true,
-        search_fields: &["meta.id", "meta.title", "meta.description", "payload.jobType", "payload.displayName"],
+        search_fields: &[
+            "meta.id",
+            "meta.title",
+            "meta.description",
+            "payload.jobType",
+            "payload.displayName",
+        ],
         filters: &[
-            FilterDef { field: "payload.jobType", label: "Job Type", options: JOB_TYPES },
-            FilterDef { field: "payload.schedule.isEnabled", label: "Enabled", options: &["true", "false"] },
+            FilterDef {
+                field: "payload.jobType",
+                label: "Job Type",
+                options: JOB_TYPES,
+            },
+            FilterDef {
+                field: "payload.schedule.isEnabled",
+                label: "Enabled",
+                options: &["true", "false"],
+            },
         ],
         sort_options: &[
-            SortDef { field: "payload.lastExecution.completedAt", label: "Last Run", direction: "desc" },
-            SortDef { field: "payload.schedule.cronExpression", label: "Schedule", direction: "asc" },
-            SortDef { field: "meta.title", label: "Name", direction: "asc" },
+            SortDef {
+                field: "payload.lastExecution.completedAt",
+                label: "Last Run",
+                direction: "desc",
+            },
+            SortDef {
+                field: "payload.schedule.cronExpression",
+                label: "Schedule",
+                direction: "asc",
+            },
+            SortDef {
+                field: "meta.title",
+                label: "Name",
+                direction: "asc",
+            },
         ],
         metrics: &[
             MetricDef {
@@ -115,15 +141,41 @@ pub const TYPES: &[TypeDef] = &[
         color: "#1976D2",
         description: "Configure when sprouts advance between tiers",
         allow_multiple_active: true,
-        search_fields: &["meta.id", "meta.title", "meta.description", "payload.fromTier", "payload.toTier"],
+        search_fields: &[
+            "meta.id",
+            "meta.title",
+            "meta.description",
+            "payload.fromTier",
+            "payload.toTier",
+        ],
         filters: &[
-            FilterDef { field: "payload.fromTier", label: "From Tier", options: &["seed", "sprout", "sapling", "tree"] },
-            FilterDef { field: "payload.isEnabled", label: "Enabled", options: &["true", "false"] },
+            FilterDef {
+                field: "payload.fromTier",
+                label: "From Tier",
+                options: &["seed", "sprout", "sapling", "tree"],
+            },
+            FilterDef {
+                field: "payload.isEnabled",
+                label: "Enabled",
+                options: &["true", "false"],
+            },
         ],
         sort_options: &[
-            SortDef { field: "meta.title", label: "Name", direction: "asc" },
-            SortDef { field: "payload.fromTier", label: "From Tier", direction: "asc" },
-            SortDef { field: "meta.updatedAt", label: "Last Edited", direction: "desc" },
+            SortDef {
+                field: "meta.title",
+                label: "Name",
+                direction: "asc",
+            },
+            SortDef {
+                field: "payload.fromTier",
+                label: "From Tier",
+                direction: "asc",
+            },
+            SortDef {
+                field: "meta.updatedAt",
+                label: "Last Edited",
+                direction: "desc",
+            },
         ],
         metrics: &[
             MetricDef {
@@ -191,7 +243,13 @@ impl TypeDef {
             "meta",
             true,
             &["id", "type", "title", "description", "tags"],
-            &["version", "createdAt", "updatedAt", "createdBy", "updatedBy"],
+            &[
+                "version",
+                "createdAt",
+                "updatedAt",
+                "createdBy",
+                "updatedBy",
+            ],
         );
         let mut input = MetaInput::default();
         let mut title_ok = false;
@@ -199,7 +257,10 @@ impl TypeDef {
             if let Some(t) = c.string(meta, "type", false)
                 && t != self.id
             {
-                c.push("/meta/type", format!("must be \"{}\" for this endpoint, got \"{t}\"", self.id));
+                c.push(
+                    "/meta/type",
+                    format!("must be \"{}\" for this endpoint, got \"{t}\"", self.id),
+                );
             }
             if let Some(id) = c.string(meta, "id", false) {
                 if is_valid_id(&id) {
@@ -221,8 +282,15 @@ impl TypeDef {
             }
             if c.field(meta, "description", false).is_some() {
                 input.description = c.string(meta, "description", true);
-                if input.description.as_ref().is_some_and(|d| d.chars().count() > bounds::TEXT_LEN) {
-                    c.push("/meta/description", format!("must be at most {} characters long", bounds::TEXT_LEN));
+                if input
+                    .description
+                    .as_ref()
+                    .is_some_and(|d| d.chars().count() > bounds::TEXT_LEN)
+                {
+                    c.push(
+                        "/meta/description",
+                        format!("must be at most {} characters long", bounds::TEXT_LEN),
+                    );
                 }
             }
             if let Some(tags) = c.string_list(meta, "tags", false) {
@@ -230,16 +298,28 @@ impl TypeDef {
             }
         }
         let payload = c.field(&top, "payload", true);
-        let normalized = payload.and_then(|p| (self.decode)(p, title_ok.then_some(input.title.as_str()), &mut c));
-        if meta.is_some() && !title_ok && c.field(meta.as_ref().unwrap_or(&top), "title", false).is_none() {
+        let normalized = payload
+            .and_then(|p| (self.decode)(p, title_ok.then_some(input.title.as_str()), &mut c));
+        if meta.is_some()
+            && !title_ok
+            && c.field(meta.as_ref().unwrap_or(&top), "title", false)
+                .is_none()
+        {
             // The title may be left out when the payload names the object.
-            match normalized.as_ref().and_then(|p| p.get("displayName")).and_then(Value::as_str) {
+            match normalized
+                .as_ref()
+                .and_then(|p| p.get("displayName"))
+                .and_then(Value::as_str)
+            {
                 Some(name) => input.title = name.to_owned(),
                 None => c.push("/meta/title", "is required"),
             }
         }
         match (normalized, c.is_ok()) {
-            (Some(payload), true) => Ok(ValidObject { meta: input, payload }),
+            (Some(payload), true) => Ok(ValidObject {
+                meta: input,
+                payload,
+            }),
             _ => Err(c.into_problems()),
         }
     }

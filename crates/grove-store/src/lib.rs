@@ -89,5 +89,6 @@ pub(crate) fn to_millis(t: jiff::Timestamp) -> i64 {
 }
 
 pub(crate) fn from_millis(ms: i64) -> Result<jiff::Timestamp, StoreError> {
-    jiff::Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(format!("bad timestamp {ms}: {e}")))
+    jiff::Timestamp::from_millisecond(ms)
+        .map_err(|e| StoreError::Corrupt(format!("bad timestamp {ms}: {e}")))
 }

@@ -56,7 +56,11 @@ pub struct Revision {
 
 #[async_trait]
 pub trait ObjectStore {
-    async fn object_get(&self, object_type: &str, id: &str) -> Result<Option<StoredObject>, StoreError>;
+    async fn object_get(
+        &self,
+        object_type: &str,
+        id: &str,
+    ) -> Result<Option<StoredObject>, StoreError>;
 
     /// Every object of a type, ordered by id.
     async fn object_list(&self, object_type: &str) -> Result<Vec<StoredObject>, StoreError>;
@@ -86,7 +90,13 @@ pub trait ObjectStore {
     ) -> Result<(), StoreError>;
 
     /// Revisions, newest first.
-    async fn revision_list(&self, object_type: &str, id: &str) -> Result<Vec<Revision>, StoreError>;
+    async fn revision_list(&self, object_type: &str, id: &str)
+    -> Result<Vec<Revision>, StoreError>;
 
-    async fn revision_get(&self, object_type: &str, id: &str, version: i64) -> Result<Option<Revision>, StoreError>;
+    async fn revision_get(
+        &self,
+        object_type: &str,
+        id: &str,
+        version: i64,
+    ) -> Result<Option<Revision>, StoreError>;
 }

@@ -1,1 +1,72 @@
-//! placeholder
+//! grove-web: the HTTP face of grove-jobs.
+//!
+//! - [`router`]: every route, given an [`AppState`]; tested in process.
+//! - [`api`]: JSON API handlers, one module per resource.
+//! - [`auth`]: bearer tokens (hashed at rest) and roles.
+//! - [`body`]: the JSON body extractor that turns every bad body into a 4xx.
+//! - [`error`]: RFC 9457 problem details.
+//! - [`openapi`]: the OpenAPI document served at `/api/openapi.json`.
+
+pub mod api;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod openapi;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
+use axum::routing::{get, post};
+
+pub use error::{ApiError, ApiResult};
+pub use state::{AppState, WebSettings};
+
+/// All routes of the service.
+pub fn router(state: AppState) -> Router {
+    use api::{meta, objects};
+    let limit = state.settings.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/api/v1/types", get(meta::types))
+        .route("/api/v1/metrics/{type}", get(meta::metrics))
+        .route(
+            "/api/v1/objects/{type}",
+            get(objects::list).post(objects::create),
+        )
+        .route(
+            "/api/v1/objects/{type}/{id}",
+            get(objects::get)
+                .put(objects::replace)
+                .patch(objects::patch)
+                .delete(objects::delete),
+        )
+        .route(
+            "/api/v1/objects/{type}/{id}/duplicate",
+            post(objects::duplicate),
+        )
+        .route(
+            "/api/v1/objects/{type}/{id}/revisions",
+            get(objects::revisions),
+        )
+        .route(
+            "/api/v1/objects/{type}/{id}/revisions/{version}/restore",
+            post(objects::restore),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // One byte over the limit is enough to know it is too large.
+        .layer(DefaultBodyLimit::max(limit + 1))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no such endpoint: {}", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
+}

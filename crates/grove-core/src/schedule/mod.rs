@@ -11,7 +11,9 @@ use jiff::{Timestamp, tz::TimeZone};
 use crate::validate::Choice;
 
 /// How wall-clock times that daylight saving skips or repeats are treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DstPolicy {
     /// cron's long-standing rule: a skipped fixed time runs right after the
@@ -93,7 +95,9 @@ impl std::error::Error for ScheduleError {}
 
 /// Looks up an IANA time zone (host database first, bundled copy otherwise).
 pub fn parse_timezone(name: &str) -> Result<TimeZone, TimeZoneError> {
-    let err = || TimeZoneError { name: name.to_owned() };
+    let err = || TimeZoneError {
+        name: name.to_owned(),
+    };
     if name.trim().is_empty() || name != name.trim() {
         return Err(err());
     }

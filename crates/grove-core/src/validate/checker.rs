@@ -88,7 +88,10 @@ impl Checker {
         ignored: &[&str],
     ) -> Option<Obj<'v>> {
         let Value::Object(map) = value else {
-            self.push(pointer, format!("must be an object, got {}", kind_of(value)));
+            self.push(
+                pointer,
+                format!("must be an object, got {}", kind_of(value)),
+            );
             return None;
         };
         for key in map.keys() {
@@ -155,14 +158,23 @@ impl Checker {
     }
 
     /// A string that must not be blank.
-    pub fn text(&mut self, obj: &Obj<'_>, key: &str, required: bool, max_len: usize) -> Option<String> {
+    pub fn text(
+        &mut self,
+        obj: &Obj<'_>,
+        key: &str,
+        required: bool,
+        max_len: usize,
+    ) -> Option<String> {
         let s = self.string(obj, key, required)?;
         let pointer = child_pointer(&obj.pointer, key);
         if s.trim().is_empty() {
             self.push(pointer, "must not be empty");
             None
         } else if s.chars().count() > max_len {
-            self.push(pointer, format!("must be at most {max_len} characters long"));
+            self.push(
+                pointer,
+                format!("must be at most {max_len} characters long"),
+            );
             None
         } else {
             Some(s)
@@ -183,7 +195,14 @@ impl Checker {
     }
 
     /// A whole number within `min..=max`.
-    pub fn integer(&mut self, obj: &Obj<'_>, key: &str, required: bool, min: i64, max: i64) -> Option<i64> {
+    pub fn integer(
+        &mut self,
+        obj: &Obj<'_>,
+        key: &str,
+        required: bool,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
         let v = self.field(obj, key, required)?;
         let pointer = child_pointer(&obj.pointer, key);
         let n = match v {
@@ -199,7 +218,10 @@ impl Checker {
                 }
             },
             other => {
-                self.push(pointer, format!("must be a whole number, got {}", kind_of(other)));
+                self.push(
+                    pointer,
+                    format!("must be a whole number, got {}", kind_of(other)),
+                );
                 return None;
             }
         };
@@ -216,7 +238,14 @@ impl Checker {
     }
 
     /// A number (whole or not) within `min..=max`.
-    pub fn number(&mut self, obj: &Obj<'_>, key: &str, required: bool, min: f64, max: f64) -> Option<f64> {
+    pub fn number(
+        &mut self,
+        obj: &Obj<'_>,
+        key: &str,
+        required: bool,
+        min: f64,
+        max: f64,
+    ) -> Option<f64> {
         let v = self.field(obj, key, required)?;
         let pointer = child_pointer(&obj.pointer, key);
         let Some(n) = v.as_f64() else {
@@ -240,17 +269,19 @@ impl Checker {
         match C::from_name(s) {
             Some(c) => Some(c),
             None => {
-                self.push(
-                    pointer,
-                    format!("\"{s}\" is not one of {}", C::names()),
-                );
+                self.push(pointer, format!("\"{s}\" is not one of {}", C::names()));
                 None
             }
         }
     }
 
     /// A list of strings; each item reported at its index.
-    pub fn string_list(&mut self, obj: &Obj<'_>, key: &str, required: bool) -> Option<Vec<(String, String)>> {
+    pub fn string_list(
+        &mut self,
+        obj: &Obj<'_>,
+        key: &str,
+        required: bool,
+    ) -> Option<Vec<(String, String)>> {
         let v = self.field(obj, key, required)?;
         let pointer = child_pointer(&obj.pointer, key);
         let Value::Array(items) = v else {
@@ -265,7 +296,10 @@ impl Checker {
                 Value::String(s) => out.push((item_pointer, s.clone())),
                 other => {
                     ok = false;
-                    self.push(item_pointer, format!("must be a string, got {}", kind_of(other)));
+                    self.push(
+                        item_pointer,
+                        format!("must be a string, got {}", kind_of(other)),
+                    );
                 }
             }
         }
@@ -273,7 +307,12 @@ impl Checker {
     }
 
     /// A list of choices without duplicates.
-    pub fn choice_list<C: Choice + PartialEq>(&mut self, obj: &Obj<'_>, key: &str, required: bool) -> Option<Vec<C>> {
+    pub fn choice_list<C: Choice + PartialEq>(
+        &mut self,
+        obj: &Obj<'_>,
+        key: &str,
+        required: bool,
+    ) -> Option<Vec<C>> {
         let items = self.string_list(obj, key, required)?;
         let mut out: Vec<C> = Vec::with_capacity(items.len());
         let mut ok = true;

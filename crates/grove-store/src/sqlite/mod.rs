@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Executor, Row};
 
 use crate::migrate::{self, SQLITE};
@@ -41,12 +43,16 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite database \"{path}\": {e}")))?;
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot open SQLite database \"{path}\": {e}"))
+            })?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite database \"{path}\": {e}")))?;
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot open SQLite database \"{path}\": {e}"))
+            })?;
         Ok(Self { read, write })
     }
 
@@ -76,13 +82,17 @@ impl Store for SqliteStore {
         }
         for m in SQLITE.iter().filter(|m| m.version > current) {
             let mut tx = self.write.begin().await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql)).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(to_millis(Timestamp::now()))
+            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(to_millis(Timestamp::now()))
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "applied migration");
         }
@@ -98,11 +108,13 @@ impl Store for SqliteStore {
     }
 
     async fn seed_mark(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
-        let done = sqlx::query("INSERT INTO seeds (key, applied_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(to_millis(now))
-            .execute(&self.write)
-            .await?;
+        let done = sqlx::query(
+            "INSERT INTO seeds (key, applied_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(to_millis(now))
+        .execute(&self.write)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 

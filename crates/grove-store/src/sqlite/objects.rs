@@ -6,7 +6,10 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
-use crate::{ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoreError, StoredObject, from_millis, to_millis};
+use crate::{
+    ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoreError, StoredObject, from_millis,
+    to_millis,
+};
 
 const SELECT: &str = "SELECT object_type, id, title, description, tags, version, payload, state, \
      created_at, updated_at, created_by, updated_by FROM objects";
@@ -46,20 +49,28 @@ fn revision_from_row(row: &SqliteRow) -> Result<Revision, StoreError> {
 
 #[async_trait]
 impl ObjectStore for SqliteStore {
-    async fn object_get(&self, object_type: &str, id: &str) -> Result<Option<StoredObject>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE object_type = ? AND id = ?")))
-            .bind(object_type)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+    async fn object_get(
+        &self,
+        object_type: &str,
+        id: &str,
+    ) -> Result<Option<StoredObject>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE object_type = ? AND id = ?"
+        )))
+        .bind(object_type)
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
         row.as_ref().map(object_from_row).transpose()
     }
 
     async fn object_list(&self, object_type: &str) -> Result<Vec<StoredObject>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE object_type = ? ORDER BY id")))
-            .bind(object_type)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE object_type = ? ORDER BY id"
+        )))
+        .bind(object_type)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(object_from_row).collect()
     }
 
@@ -84,9 +95,23 @@ impl ObjectStore for SqliteStore {
         .bind(&p.actor)
         .execute(&mut *tx)
         .await?;
-        insert_revision(&mut tx, &p.object_type, &p.id, 1, &p.title, &p.description, &tags, &payload, &p.actor, now).await?;
+        insert_revision(
+            &mut tx,
+            &p.object_type,
+            &p.id,
+            1,
+            &p.title,
+            &p.description,
+            &tags,
+            &payload,
+            &p.actor,
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        self.object_get(&p.object_type, &p.id).await?.ok_or(StoreError::NotFound)
+        self.object_get(&p.object_type, &p.id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn object_update(&self, p: ObjectUpdate) -> Result<StoredObject, StoreError> {
@@ -110,32 +135,55 @@ impl ObjectStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            let current: Option<i64> = sqlx::query_scalar("SELECT version FROM objects WHERE object_type = ? AND id = ?")
-                .bind(&p.object_type)
-                .bind(&p.id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM objects WHERE object_type = ? AND id = ?")
+                    .bind(&p.object_type)
+                    .bind(&p.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             return Err(match current {
                 Some(current) => StoreError::Conflict { current },
                 None => StoreError::NotFound,
             });
         }
         let version = p.expected_version + 1;
-        insert_revision(&mut tx, &p.object_type, &p.id, version, &p.title, &p.description, &tags, &payload, &p.actor, now).await?;
+        insert_revision(
+            &mut tx,
+            &p.object_type,
+            &p.id,
+            version,
+            &p.title,
+            &p.description,
+            &tags,
+            &payload,
+            &p.actor,
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        self.object_get(&p.object_type, &p.id).await?.ok_or(StoreError::NotFound)
+        self.object_get(&p.object_type, &p.id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
-    async fn object_delete(&self, object_type: &str, id: &str, expected_version: Option<i64>) -> Result<(), StoreError> {
+    async fn object_delete(
+        &self,
+        object_type: &str,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM objects WHERE object_type = ? AND id = ?")
-            .bind(object_type)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM objects WHERE object_type = ? AND id = ?")
+                .bind(object_type)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         match (current, expected_version) {
             (None, _) => return Err(StoreError::NotFound),
-            (Some(current), Some(expected)) if current != expected => return Err(StoreError::Conflict { current }),
+            (Some(current), Some(expected)) if current != expected => {
+                return Err(StoreError::Conflict { current });
+            }
             _ => {}
         }
         sqlx::query("DELETE FROM objects WHERE object_type = ? AND id = ?")
@@ -152,14 +200,21 @@ impl ObjectStore for SqliteStore {
         Ok(())
     }
 
-    async fn object_state_merge(&self, object_type: &str, id: &str, state: Map<String, Value>) -> Result<(), StoreError> {
+    async fn object_state_merge(
+        &self,
+        object_type: &str,
+        id: &str,
+        state: Map<String, Value>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        let current: Option<String> = sqlx::query_scalar("SELECT state FROM objects WHERE object_type = ? AND id = ?")
-            .bind(object_type)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let mut merged: Map<String, Value> = serde_json::from_str(&current.ok_or(StoreError::NotFound)?)?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT state FROM objects WHERE object_type = ? AND id = ?")
+                .bind(object_type)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let mut merged: Map<String, Value> =
+            serde_json::from_str(&current.ok_or(StoreError::NotFound)?)?;
         for (k, v) in state {
             if v.is_null() {
                 merged.remove(&k);
@@ -177,7 +232,11 @@ impl ObjectStore for SqliteStore {
         Ok(())
     }
 
-    async fn revision_list(&self, object_type: &str, id: &str) -> Result<Vec<Revision>, StoreError> {
+    async fn revision_list(
+        &self,
+        object_type: &str,
+        id: &str,
+    ) -> Result<Vec<Revision>, StoreError> {
         let rows = sqlx::query(
             "SELECT version, title, description, tags, payload, actor, at FROM object_revisions \
              WHERE object_type = ? AND id = ? ORDER BY version DESC",
@@ -189,7 +248,12 @@ impl ObjectStore for SqliteStore {
         rows.iter().map(revision_from_row).collect()
     }
 
-    async fn revision_get(&self, object_type: &str, id: &str, version: i64) -> Result<Option<Revision>, StoreError> {
+    async fn revision_get(
+        &self,
+        object_type: &str,
+        id: &str,
+        version: i64,
+    ) -> Result<Option<Revision>, StoreError> {
         let row = sqlx::query(
             "SELECT version, title, description, tags, payload, actor, at FROM object_revisions \
              WHERE object_type = ? AND id = ? AND version = ?",

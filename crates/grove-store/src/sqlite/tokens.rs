@@ -19,16 +19,19 @@ impl TokenStore for SqliteStore {
     }
 
     async fn token_find(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        let row = sqlx::query("SELECT id, name, role, token_hash, created_at FROM api_tokens WHERE token_hash = ?")
-            .bind(hash)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, role, token_hash, created_at FROM api_tokens WHERE token_hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.read)
+        .await?;
         row.map(|r| {
             let role: String = r.try_get("role")?;
             Ok(ApiToken {
                 id: r.try_get("id")?,
                 name: r.try_get("name")?,
-                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role \"{role}\"")))?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown role \"{role}\"")))?,
                 hash: r.try_get("token_hash")?,
                 created_at: from_millis(r.try_get("created_at")?)?,
             })
@@ -37,6 +40,8 @@ impl TokenStore for SqliteStore {
     }
 
     async fn token_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens").fetch_one(&self.read).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
+            .fetch_one(&self.read)
+            .await?)
     }
 }

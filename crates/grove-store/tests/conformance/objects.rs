@@ -1,0 +1,320 @@
+use std::sync::Arc;
+
+use grove_store::{ObjectInsert, ObjectUpdate, Store, StoreError};
+use serde_json::{Map, json};
+
+use super::at;
+
+#[macro_export]
+macro_rules! objects_suite {
+    ($fresh:path) => {
+        mod objects {
+            use super::*;
+            #[tokio::test]
+            async fn insert_then_get_and_list() {
+                $crate::conformance::objects::insert_then_get_and_list($fresh().await).await
+            }
+            #[tokio::test]
+            async fn insert_twice_is_already_exists() {
+                $crate::conformance::objects::insert_twice_is_already_exists($fresh().await).await
+            }
+            #[tokio::test]
+            async fn update_bumps_version_and_writes_revision() {
+                $crate::conformance::objects::update_bumps_version_and_writes_revision(
+                    $fresh().await,
+                )
+                .await
+            }
+            #[tokio::test]
+            async fn stale_update_conflicts_and_changes_nothing() {
+                $crate::conformance::objects::stale_update_conflicts_and_changes_nothing(
+                    $fresh().await,
+                )
+                .await
+            }
+            #[tokio::test]
+            async fn delete_removes_object_and_revisions() {
+                $crate::conformance::objects::delete_removes_object_and_revisions($fresh().await)
+                    .await
+            }
+            #[tokio::test]
+            async fn state_merges_without_version_bump() {
+                $crate::conformance::objects::state_merges_without_version_bump($fresh().await)
+                    .await
+            }
+            #[tokio::test]
+            async fn seeds_are_marked_once() {
+                $crate::conformance::objects::seeds_are_marked_once($fresh().await).await
+            }
+        }
+    };
+}
+
+pub fn insert(id: &str, payload: serde_json::Value) -> ObjectInsert {
+    ObjectInsert {
+        object_type: "job-config".to_owned(),
+        id: id.to_owned(),
+        title: format!("Title {id}"),
+        description: Some("desc".to_owned()),
+        tags: vec!["a".to_owned()],
+        payload,
+        actor: Some("tester".to_owned()),
+        now: at("2026-01-01T00:00:00Z"),
+    }
+}
+
+fn update(id: &str, expected_version: i64, payload: serde_json::Value) -> ObjectUpdate {
+    ObjectUpdate {
+        object_type: "job-config".to_owned(),
+        id: id.to_owned(),
+        expected_version,
+        title: "New title".to_owned(),
+        description: None,
+        tags: vec![],
+        payload,
+        actor: Some("editor".to_owned()),
+        now: at("2026-01-02T00:00:00Z"),
+    }
+}
+
+pub async fn insert_then_get_and_list(store: Arc<dyn Store>) {
+    let created = store
+        .object_insert(insert("b", json!({"x": 1})))
+        .await
+        .unwrap();
+    assert_eq!(created.meta.version, 1);
+    assert_eq!(created.meta.created_by.as_deref(), Some("tester"));
+    store
+        .object_insert(insert("a", json!({"x": 2})))
+        .await
+        .unwrap();
+    let got = store.object_get("job-config", "b").await.unwrap().unwrap();
+    assert_eq!(got, created);
+    assert_eq!(got.payload, json!({"x": 1}));
+    assert_eq!(got.meta.tags, vec!["a".to_owned()]);
+    assert_eq!(got.meta.created_at, at("2026-01-01T00:00:00Z"));
+    let ids: Vec<String> = store
+        .object_list("job-config")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.meta.id)
+        .collect();
+    assert_eq!(ids, vec!["a", "b"]);
+    assert!(
+        store
+            .object_list("advancement-rule")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .object_get("job-config", "missing")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn insert_twice_is_already_exists(store: Arc<dyn Store>) {
+    store.object_insert(insert("a", json!({}))).await.unwrap();
+    let err = store
+        .object_insert(insert("a", json!({"y": 1})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists), "{err:?}");
+    assert_eq!(
+        store
+            .object_get("job-config", "a")
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
+        json!({})
+    );
+}
+
+pub async fn update_bumps_version_and_writes_revision(store: Arc<dyn Store>) {
+    store
+        .object_insert(insert("a", json!({"v": 1})))
+        .await
+        .unwrap();
+    let updated = store
+        .object_update(update("a", 1, json!({"v": 2})))
+        .await
+        .unwrap();
+    assert_eq!(updated.meta.version, 2);
+    assert_eq!(updated.meta.title, "New title");
+    assert_eq!(updated.meta.updated_by.as_deref(), Some("editor"));
+    assert_eq!(updated.meta.created_by.as_deref(), Some("tester"));
+    assert_eq!(updated.meta.updated_at, at("2026-01-02T00:00:00Z"));
+    let revisions = store.revision_list("job-config", "a").await.unwrap();
+    assert_eq!(
+        revisions.iter().map(|r| r.version).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    assert_eq!(revisions[1].payload, json!({"v": 1}));
+    assert_eq!(revisions[0].actor.as_deref(), Some("editor"));
+    let first = store
+        .revision_get("job-config", "a", 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.title, "Title a");
+    assert!(
+        store
+            .revision_get("job-config", "a", 3)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn stale_update_conflicts_and_changes_nothing(store: Arc<dyn Store>) {
+    store
+        .object_insert(insert("a", json!({"v": 1})))
+        .await
+        .unwrap();
+    store
+        .object_update(update("a", 1, json!({"v": 2})))
+        .await
+        .unwrap();
+    let err = store
+        .object_update(update("a", 1, json!({"v": 3})))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { current: 2 }),
+        "{err:?}"
+    );
+    assert_eq!(
+        store
+            .object_get("job-config", "a")
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
+        json!({"v": 2})
+    );
+    assert_eq!(
+        store.revision_list("job-config", "a").await.unwrap().len(),
+        2
+    );
+    let err = store
+        .object_update(update("missing", 1, json!({})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+pub async fn delete_removes_object_and_revisions(store: Arc<dyn Store>) {
+    store.object_insert(insert("a", json!({}))).await.unwrap();
+    let err = store
+        .object_delete("job-config", "a", Some(7))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { current: 1 }),
+        "{err:?}"
+    );
+    store
+        .object_delete("job-config", "a", Some(1))
+        .await
+        .unwrap();
+    assert!(store.object_get("job-config", "a").await.unwrap().is_none());
+    assert!(
+        store
+            .revision_list("job-config", "a")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = store
+        .object_delete("job-config", "a", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    // The id is free again and starts over at version 1.
+    assert_eq!(
+        store
+            .object_insert(insert("a", json!({})))
+            .await
+            .unwrap()
+            .meta
+            .version,
+        1
+    );
+}
+
+pub async fn state_merges_without_version_bump(store: Arc<dyn Store>) {
+    store
+        .object_insert(insert("a", json!({"v": 1})))
+        .await
+        .unwrap();
+    let mut state = Map::new();
+    state.insert("lastExecution".to_owned(), json!({"status": "failed"}));
+    state.insert("autoDisabled".to_owned(), json!({"reason": "r"}));
+    store
+        .object_state_merge("job-config", "a", state)
+        .await
+        .unwrap();
+    let got = store.object_get("job-config", "a").await.unwrap().unwrap();
+    assert_eq!(got.meta.version, 1);
+    assert_eq!(
+        got.payload,
+        json!({"v": 1, "lastExecution": {"status": "failed"}, "autoDisabled": {"reason": "r"}})
+    );
+    // An operator save keeps engine state and does not write it into revisions.
+    let updated = store
+        .object_update(update("a", 1, json!({"v": 2})))
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.payload["lastExecution"],
+        json!({"status": "failed"})
+    );
+    assert_eq!(
+        store
+            .revision_get("job-config", "a", 2)
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
+        json!({"v": 2})
+    );
+    let mut clear = Map::new();
+    clear.insert("autoDisabled".to_owned(), serde_json::Value::Null);
+    store
+        .object_state_merge("job-config", "a", clear)
+        .await
+        .unwrap();
+    let got = store.object_get("job-config", "a").await.unwrap().unwrap();
+    assert!(got.payload.get("autoDisabled").is_none());
+    let err = store
+        .object_state_merge("job-config", "missing", Map::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+pub async fn seeds_are_marked_once(store: Arc<dyn Store>) {
+    assert!(
+        store
+            .seed_mark("job-config/a", at("2026-01-01T00:00:00Z"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .seed_mark("job-config/a", at("2026-01-02T00:00:00Z"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .seed_mark("job-config/b", at("2026-01-01T00:00:00Z"))
+            .await
+            .unwrap()
+    );
+}

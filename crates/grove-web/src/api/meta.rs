@@ -1,0 +1,60 @@
+//! Health, readiness, the type registry and its metrics.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use grove_core::registry::{self, evaluate_metrics};
+use serde_json::{Value, json};
+
+use super::objects::type_def;
+use super::present::present;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    match state.store.ping().await {
+        Ok(version) => (
+            StatusCode::OK,
+            Json(
+                json!({ "status": "ready", "database": state.store.backend(), "schemaVersion": version }),
+            ),
+        ),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({ "status": "not-ready", "database": state.store.backend(), "error": e.to_string() }),
+            ),
+        ),
+    }
+}
+
+/// `GET /api/v1/types`
+pub async fn types() -> Json<Value> {
+    Json(json!({ "items": registry::TYPES.iter().map(|t| t.to_json()).collect::<Vec<_>>() }))
+}
+
+/// `GET /api/v1/metrics/{type}`
+pub async fn metrics(
+    State(state): State<AppState>,
+    Path(type_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let def = type_def(&type_id)?;
+    let now = state.clock.now();
+    let objects: Vec<Value> = state
+        .store
+        .object_list(def.id)
+        .await?
+        .iter()
+        .map(|o| present(o, now))
+        .collect();
+    let metrics = evaluate_metrics(def, &objects).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(
+        json!({ "type": def.id, "total": objects.len(), "metrics": metrics }),
+    ))
+}

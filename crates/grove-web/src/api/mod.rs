@@ -1,0 +1,5 @@
+//! The JSON API under `/api/v1`.
+
+pub mod meta;
+pub mod objects;
+pub mod present;

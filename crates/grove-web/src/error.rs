@@ -1,0 +1,152 @@
+//! API errors as RFC 9457 problem details.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use grove_core::validate::Problem;
+use grove_store::StoreError;
+use serde_json::{Value, json};
+
+/// Everything an API handler can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the input is not valid")]
+    Validation(Vec<Problem>),
+    /// A stale write: carries the current object so the client can merge.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        current: Option<Value>,
+    },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required: send Authorization: Bearer <token>")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("the request body is larger than the {0} byte limit")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "Not found",
+            Self::Validation(_) => "Validation failed",
+            Self::Conflict { .. } => "Conflict",
+            Self::BadRequest(_) => "Bad request",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden(_) => "Forbidden",
+            Self::UnsupportedMediaType(_) => "Unsupported media type",
+            Self::MethodNotAllowed(_) => "Method not allowed",
+            Self::PayloadTooLarge(_) => "Payload too large",
+            Self::Unavailable(_) => "Service unavailable",
+            Self::Internal(_) => "Internal server error",
+        }
+    }
+
+    /// The problem+json body.
+    pub fn body(&self) -> Value {
+        let status = self.status();
+        let mut body = json!({
+            "type": "about:blank",
+            "title": self.title(),
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+        });
+        match self {
+            Self::Validation(problems) => {
+                body["detail"] = json!(format!(
+                    "{} problem{} found: {}",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+                body["errors"] = json!(problems);
+            }
+            Self::Conflict {
+                current: Some(current),
+                ..
+            } => {
+                body["current"] = current.clone();
+            }
+            _ => {}
+        }
+        body
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::NotFound(format!("{what} does not exist"))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("not found".to_owned()),
+            StoreError::AlreadyExists => Self::Conflict {
+                message: "an object with this id already exists".to_owned(),
+                current: None,
+            },
+            StoreError::Conflict { current } => Self::Conflict {
+                message: format!(
+                    "the object was changed by someone else; the current version is {current}"
+                ),
+                current: None,
+            },
+            StoreError::Unavailable(m) => Self::Unavailable(m),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(m) = &self {
+            tracing::error!(error = %m, "internal error");
+        }
+        let status = self.status();
+        let mut response = (status, axum::Json(self.body())).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if matches!(self, Self::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
