@@ -126,6 +126,7 @@ impl AdvancementRulePayload {
         }
         let from = tier(c, &obj, "fromTier", model);
         let to = tier(c, &obj, "toTier", model);
+        let mut order_ok = true;
         if let (Some(m), Some(f), Some(t)) = (model, &from, &to)
             && m.rank(t) <= m.rank(f)
         {
@@ -136,7 +137,7 @@ impl AdvancementRulePayload {
                     m.tier_list()
                 ),
             );
-            return None;
+            order_ok = false;
         }
         let conditions = c.list(&obj, "conditions", true, decode_condition);
         if let Some(conds) = &conditions {
@@ -161,6 +162,7 @@ impl AdvancementRulePayload {
             None => Some(true),
         };
         model?;
+        order_ok.then_some(())?;
         Some(Self {
             lifecycle_model_id: model_id,
             from_tier: from?,

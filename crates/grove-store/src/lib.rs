@@ -13,6 +13,7 @@
 mod error;
 pub mod migrate;
 mod objects;
+pub mod seed;
 pub mod sqlite;
 mod tokens;
 

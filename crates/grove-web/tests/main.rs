@@ -1,1 +1,5 @@
+//! grove-web's one integration-test binary: the API through `router(state)`,
+//! in process, on real SQLite files.
 
+mod common;
+mod objects;
