@@ -140,19 +140,20 @@ impl AdvancementRulePayload {
             order_ok = false;
         }
         let conditions = c.list(&obj, "conditions", true, decode_condition);
-        if let Some(conds) = &conditions {
+        let conditions = conditions.and_then(|conds| {
             if conds.is_empty() {
                 c.push("/payload/conditions", "must list at least one condition");
-                return None;
-            }
-            if conds.len() > MAX_CONDITIONS {
+                None
+            } else if conds.len() > MAX_CONDITIONS {
                 c.push(
                     "/payload/conditions",
                     format!("must list at most {MAX_CONDITIONS} conditions"),
                 );
-                return None;
+                None
+            } else {
+                Some(conds)
             }
-        }
+        });
         let match_mode = match c.field(&obj, "match", false) {
             Some(_) => c.choice::<MatchMode>(&obj, "match", true),
             None => Some(MatchMode::All),

@@ -74,14 +74,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         started.elapsed().as_millis()
     );
     println!("  API:      http://{local}/api/v1   (OpenAPI: http://{local}/api/openapi.json)");
+    if let Some(token) = admin_token {
+        println!("  admin token (shown once, keep it): {token}");
+    }
     println!(
         "  database: {} ({})",
         redact(&args.db.database_url),
         store.backend()
     );
-    if let Some(token) = admin_token {
-        println!("  admin token (shown once, keep it): {token}");
-    }
 
     tokio::spawn(wait_for_signal(shutdown.clone()));
     axum::serve(listener, app)
