@@ -1,6 +1,7 @@
 //! grove-jobs: the one binary. `serve` runs the service; the other
 //! subcommands validate files, manage the database and tokens.
 
+mod portable;
 mod serve;
 mod validate;
 
@@ -38,6 +39,25 @@ enum Command {
         /// Files holding one object {meta, payload} or a list of them.
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
+    },
+    /// Create or update objects from JSON files or directories: prints the plan, then applies it.
+    Apply {
+        /// Files (one object or a list) or directories of *.json files.
+        #[arg(short = 'f', long = "file", required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Print the plan without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Print every object as portable JSON (for backups and `apply` elsewhere).
+    Export {
+        /// Only this type (job-config or advancement-rule).
+        #[arg(long = "type")]
+        object_type: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
@@ -110,6 +130,20 @@ async fn run_async(command: Command) -> anyhow::Result<()> {
                 grove_web::auth::create_token(&*store, &name, role, jiff::Timestamp::now()).await?;
             store.close().await;
             println!("{secret}");
+            Ok(())
+        }
+        Command::Apply { files, dry_run, db } => {
+            let store = grove_store::open(&db.database_url).await?;
+            let ok = portable::apply(&*store, &files, dry_run, jiff::Timestamp::now()).await;
+            store.close().await;
+            anyhow::ensure!(ok?, "the files have problems; nothing was applied");
+            Ok(())
+        }
+        Command::Export { object_type, db } => {
+            let store = grove_store::open(&db.database_url).await?;
+            let out = portable::export(&*store, object_type.as_deref()).await;
+            store.close().await;
+            println!("{}", serde_json::to_string_pretty(&out?)?);
             Ok(())
         }
         Command::Validate { .. } => Ok(()),

@@ -92,3 +92,54 @@ fn migrate_and_token_create_use_the_default_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
 }
+
+#[test]
+fn export_then_apply_round_trips_and_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = grove(dir.path(), &["migrate"]);
+    assert!(out.status.success());
+    let job = seed_json();
+    let file = write(dir.path(), "job.json", &job);
+    let out = grove(dir.path(), &["apply", "-f", &file, "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "create job-config advancement-batch\ndry run: nothing was changed\n"
+    );
+    let out = grove(dir.path(), &["apply", "-f", &file]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "create job-config advancement-batch\n"
+    );
+    let out = grove(dir.path(), &["apply", "-f", "."]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "unchanged job-config advancement-batch\n"
+    );
+    let out = grove(dir.path(), &["export"]);
+    assert!(out.status.success());
+    let exported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(exported[0]["meta"]["id"], "advancement-batch");
+    assert!(exported[0]["meta"].get("version").is_none());
+    let mut changed = exported.clone();
+    changed[0]["payload"]["limits"]["batchSize"] = json!(50);
+    let file = write(dir.path(), "export.json", &changed);
+    let out = grove(dir.path(), &["apply", "-f", &file]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "update job-config advancement-batch\n"
+    );
+    changed[0]["payload"]["limits"]["batchSize"] = json!(0);
+    let file = write(dir.path(), "bad.json", &changed);
+    let out = grove(dir.path(), &["apply", "-f", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/payload/limits/batchSize: must be between")
+    );
+    let out = grove(dir.path(), &["export", "--type", "advancement-rule"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+}
