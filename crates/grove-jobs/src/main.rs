@@ -1,6 +1,7 @@
 //! grove-jobs: the one binary. `serve` runs the service; the other
 //! subcommands validate files, manage the database and tokens.
 
+mod config;
 mod portable;
 mod serve;
 mod validate;

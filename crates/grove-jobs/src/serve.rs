@@ -10,18 +10,22 @@ use grove_store::Role;
 use grove_web::AppState;
 use tokio_util::sync::CancellationToken;
 
-use crate::DatabaseArgs;
+use crate::config::{FileConfig, resolve};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    #[command(flatten)]
-    pub db: DatabaseArgs,
-    /// Address to listen on.
-    #[arg(long, env = "GROVE_BIND", default_value = "127.0.0.1:8080")]
-    pub bind: String,
+    /// sqlite://PATH (default: grove-jobs.db in the working directory) or postgres://USER@HOST/DB.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "GROVE_BIND")]
+    pub bind: Option<String>,
     /// Do not create the default job configs in a fresh database.
     #[arg(long)]
     pub no_seed: bool,
+    /// A TOML file with database_url, bind, seed; flags and environment win over it.
+    #[arg(long, env = "GROVE_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// Logs to stderr; `RUST_LOG` filters, `GROVE_LOG_FORMAT=json` for JSON lines.
@@ -42,11 +46,17 @@ pub fn init_tracing() {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
     let started = std::time::Instant::now();
+    let config = resolve(
+        args.database_url,
+        args.bind,
+        args.no_seed,
+        FileConfig::load(args.config.as_ref())?,
+    );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = grove_store::open(&args.db.database_url)
+    let store = grove_store::open(&config.database_url)
         .await
         .with_context(|| "cannot open the database")?;
-    if !args.no_seed {
+    if config.seed {
         let seeded = grove_store::seed::seed_defaults(&*store, clock.now()).await?;
         if !seeded.is_empty() {
             tracing::info!(ids = ?seeded, "seeded default job configs");
@@ -59,10 +69,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), clock.clone(), engine);
     let app = grove_web::router(state);
 
-    let addr: SocketAddr = args.bind.parse().with_context(|| {
+    let addr: SocketAddr = config.bind.parse().with_context(|| {
         format!(
-            "--bind \"{}\" is not an address such as 127.0.0.1:8080",
-            args.bind
+            "bind address \"{}\" is not an address such as 127.0.0.1:8080",
+            config.bind
         )
     })?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -79,7 +89,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     println!(
         "  database: {} ({})",
-        redact(&args.db.database_url),
+        redact(&config.database_url),
         store.backend()
     );
 
