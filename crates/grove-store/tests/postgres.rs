@@ -9,12 +9,12 @@
 //! without having run.
 //!
 //! **Isolation:** each test gets its own schema, `grove_test_<unix
-//! seconds>_<random>`, and a store whose connections have
-//! `search_path` set to it, so tests run in parallel in one database. A
-//! test cannot drop its schema when it ends (the suite's functions own the
-//! store), so the first test of each run drops the test schemas that are
-//! over an hour old, left by earlier runs; concurrent runs (other
-//! worktrees, CI jobs) are never touched. To clean up by hand:
+//! seconds>_<random>`, and a store whose connections have `search_path` set
+//! to it, so tests run in parallel in one database. A test that passes
+//! drops its schema (the factory returns a teardown); a failed one leaves
+//! it for inspection, and the first test of a later run drops test schemas
+//! over an hour old, so concurrent runs (other checkouts, CI jobs) are never
+//! touched. To clean up by hand:
 //! `SELECT format('DROP SCHEMA %I CASCADE;', nspname) FROM pg_namespace
 //! WHERE nspname LIKE 'grove\_test\_%' \gexec` in psql.
 
@@ -28,6 +28,8 @@ use grove_store::postgres::{PostgresOptions, PostgresStore};
 use grove_store::{Store, StoreError};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+use crate::conformance::Fresh;
 
 const PREFIX: &str = "grove_test_";
 
@@ -136,17 +138,37 @@ async fn connect(url: &str, schema: &str) -> PostgresStore {
     PostgresStore::connect_with(options).await.expect("connect")
 }
 
-/// A migrated store in a fresh schema, or `None` to skip.
-pub async fn fresh() -> Option<Arc<dyn Store>> {
+async fn drop_schema(url: &str, schema: &str) {
+    let mut conn = admin(url).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("drop test schema");
+    conn.close().await.ok();
+}
+
+/// A migrated store in a fresh schema, dropped after a passing test; or
+/// `None` to skip.
+pub async fn fresh() -> Option<Fresh> {
     let url = database_url()?;
     let schema = new_schema(&url).await;
-    let store = connect(&url, &schema).await;
+    let store: Arc<dyn Store> = Arc::new(connect(&url, &schema).await);
     store.migrate().await.expect("migrate");
-    Some(Arc::new(store))
+    let pool = store.clone();
+    Some(Fresh {
+        store,
+        teardown: Some(Box::pin(async move {
+            pool.close().await;
+            drop_schema(&url, &schema).await;
+        })),
+    })
 }
 
 crate::objects_suite!(fresh);
 crate::tokens_suite!(fresh);
+crate::concurrency_suite!(fresh);
 
 #[tokio::test]
 async fn instances_starting_together_migrate_once() {
@@ -163,6 +185,8 @@ async fn instances_starting_together_migrate_once() {
     let store = connect(&url, &schema).await;
     assert_eq!(store.migrate().await.unwrap(), 1);
     assert_eq!(store.ping().await.unwrap(), 1);
+    store.close().await;
+    drop_schema(&url, &schema).await;
 }
 
 #[tokio::test]
@@ -187,12 +211,7 @@ async fn open_takes_pool_max_and_schema_from_the_url() {
     .await
     .unwrap();
     assert_eq!(tables, 1);
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA \"{schema}\" CASCADE"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    drop_schema(&url, &schema).await;
 }
 
 #[tokio::test]

@@ -11,9 +11,11 @@ macro_rules! tokens_suite {
             use super::*;
             #[tokio::test]
             async fn tokens_are_found_by_hash() {
-                if let Some(store) = $crate::conformance::ready($fresh().await) {
-                    $crate::conformance::tokens::tokens_are_found_by_hash(store).await
-                }
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::tokens::tokens_are_found_by_hash,
+                )
+                .await
             }
         }
     };
