@@ -2,10 +2,12 @@
 -- Mirrors migrations/sqlite/0001_objects.sql. Instants are BIGINT unix
 -- milliseconds written by the caller (never now()). `payload` is JSON, not
 -- JSONB, so an operator's key order survives a round trip; `state` is JSONB
--- so engine keys can be merged in one statement (`||` and `-`).
+-- so engine keys can be merged in one statement (`||` and `-`). Ids and
+-- types compare and sort byte by byte (COLLATE "C"), as SQLite's default
+-- BINARY collation does, whatever the database's locale.
 CREATE TABLE objects (
-    object_type TEXT NOT NULL,
-    id          TEXT NOT NULL,
+    object_type TEXT COLLATE "C" NOT NULL,
+    id          TEXT COLLATE "C" NOT NULL,
     title       TEXT NOT NULL,
     description TEXT,
     tags        JSONB NOT NULL DEFAULT '[]',

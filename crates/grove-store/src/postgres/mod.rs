@@ -175,8 +175,17 @@ impl PostgresStore {
             .connect_with(connect)
             .await
             .map_err(|e| {
+                let why = match e {
+                    // sqlx retries refused connections until the timeout
+                    // and then reports only the timeout.
+                    sqlx::Error::PoolTimedOut => format!(
+                        "no connection within {} s (is the server running and reachable?)",
+                        ACQUIRE_TIMEOUT.as_secs()
+                    ),
+                    e => e.to_string(),
+                };
                 StoreError::Unavailable(format!(
-                    "cannot connect to PostgreSQL {}: {e}",
+                    "cannot connect to PostgreSQL {}: {why}",
                     options.target()
                 ))
             })?;

@@ -93,10 +93,10 @@ impl ObjectStore for PostgresStore {
     }
 
     async fn object_list(&self, object_type: &str) -> Result<Vec<StoredObject>, StoreError> {
-        // COLLATE "C": byte order, as SQLite's default BINARY collation,
-        // whatever the database's locale.
+        // `id` is COLLATE "C" (byte order, like SQLite), so this is the
+        // primary key's order.
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM objects WHERE object_type = $1 ORDER BY id COLLATE \"C\""
+            "SELECT {COLUMNS} FROM objects WHERE object_type = $1 ORDER BY id"
         )))
         .bind(object_type)
         .fetch_all(&self.pool)

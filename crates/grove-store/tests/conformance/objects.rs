@@ -59,6 +59,14 @@ macro_rules! objects_suite {
                 .await
             }
             #[tokio::test]
+            async fn list_orders_ids_byte_by_byte() {
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::list_orders_ids_byte_by_byte,
+                )
+                .await
+            }
+            #[tokio::test]
             async fn payload_key_order_survives() {
                 $crate::conformance::run(
                     $fresh().await,
@@ -324,6 +332,22 @@ pub async fn state_merges_without_version_bump(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+/// Ids sort by their UTF-8 bytes, whatever the database's locale: upper
+/// case before `_` before lower case before non-ASCII.
+pub async fn list_orders_ids_byte_by_byte(store: Arc<dyn Store>) {
+    for id in ["b", "é", "_x", "B", "a-2", "a10", "a2"] {
+        store.object_insert(insert(id, json!({}))).await.unwrap();
+    }
+    let ids: Vec<String> = store
+        .object_list("job-config")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.meta.id)
+        .collect();
+    assert_eq!(ids, vec!["B", "_x", "a-2", "a10", "a2", "b", "é"]);
 }
 
 /// Operators read back their payload as written: keys keep their order in
