@@ -17,8 +17,10 @@
 //!   puts every table in one schema via the connection's `search_path`; the
 //!   schema is created at migration if missing. Tests use one schema each.
 //!
-//! Each entity family has its own file (`objects.rs`, `tokens.rs`), holding
-//! that family's SQL, like the SQLite adapter.
+//! Each entity family has its own file (`objects.rs`, `tokens.rs`) that
+//! implements the family's trait for [`PostgresStore`] and holds its SQL,
+//! like the SQLite adapter; a new family adds a file here and a numbered
+//! migration under `migrations/postgres/` (listed in [`migrate::POSTGRES`]).
 
 mod objects;
 mod tokens;
