@@ -1,1 +1,3 @@
+//! grove-core integration tests (one binary for the crate).
 
+mod schedule;
