@@ -3,4 +3,5 @@
 mod decode_fuzz;
 mod query;
 mod retry;
+mod schedule;
 mod validation;

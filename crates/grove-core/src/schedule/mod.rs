@@ -1,12 +1,28 @@
 //! Schedules: cron expressions evaluated in an IANA time zone with an explicit
 //! daylight-saving policy. Pure functions of time: nothing here reads a clock.
 //!
-//! This first version wraps `croner`; the schedule work (DST fixtures, human
-//! text, previews) replaces the internals behind the same API.
+//! - [`parse`]: the cron dialect, with errors naming field, text and reason.
+//! - `calendar`: integer calendar arithmetic used by the search.
+//! - `engine`: the wall-clock search (first or last matching time in a window).
+//! - `dst`: time-zone segments and the DST rules (gap, fold, policy).
+//! - `describe`: human text built from the parsed fields.
+//! - `preview`: next runs with local time, abbreviations and DST notes.
+//!
+//! The engine is our own; `croner` was replaced because it does not apply our
+//! DST rules or reject impossible dates (see `docs/schedules.md`).
+
+mod calendar;
+mod describe;
+mod dst;
+mod engine;
+mod parse;
+mod preview;
 
 use std::fmt;
 
 use jiff::{Timestamp, tz::TimeZone};
+
+pub use preview::{Preview, PreviewRun, preview};
 
 use crate::validate::Choice;
 
@@ -94,6 +110,11 @@ impl fmt::Display for ScheduleError {
 impl std::error::Error for ScheduleError {}
 
 /// Looks up an IANA time zone (host database first, bundled copy otherwise).
+///
+/// ```
+/// assert!(grove_core::schedule::parse_timezone("Australia/Lord_Howe").is_ok());
+/// assert!(grove_core::schedule::parse_timezone("Mars/Olympus").is_err());
+/// ```
 pub fn parse_timezone(name: &str) -> Result<TimeZone, TimeZoneError> {
     let err = || TimeZoneError {
         name: name.to_owned(),
@@ -105,25 +126,26 @@ pub fn parse_timezone(name: &str) -> Result<TimeZone, TimeZoneError> {
 }
 
 /// A parsed cron expression (no zone yet).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CronExpr {
     source: String,
-    cron: croner::Cron,
+    fields: parse::Fields,
 }
 
 impl CronExpr {
+    /// Parses the dialect described in `docs/schedules.md`.
+    ///
+    /// ```
+    /// use grove_core::schedule::CronExpr;
+    /// assert!(CronExpr::parse("*/15 9-17 * * MON-FRI").is_ok());
+    /// let err = CronExpr::parse("0 0 30 2 *").unwrap_err();
+    /// assert_eq!(err.to_string(), "day-of-month field \"30\": no such day in February, so the schedule would never run");
+    /// ```
     pub fn parse(expr: &str) -> Result<Self, CronError> {
-        let parser = croner::parser::CronParser::builder()
-            .seconds(croner::parser::Seconds::Optional)
-            .build();
-        let cron = parser.parse(expr).map_err(|e| CronError {
-            field: None,
-            text: expr.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let fields = parse::parse(expr)?;
         Ok(Self {
             source: expr.trim().to_owned(),
-            cron,
+            fields,
         })
     }
 
@@ -133,11 +155,46 @@ impl CronExpr {
 
     /// Human text such as "Every 15 minutes, between 9:00 AM and 5:59 PM".
     pub fn describe(&self) -> String {
-        self.cron.describe()
+        describe::describe(&self.fields)
+    }
+
+    /// Whether the expression has a leading seconds field.
+    pub fn has_seconds(&self) -> bool {
+        self.fields.has_seconds
+    }
+
+    /// Whether the hour field has a wildcard or step, so that under
+    /// [`DstPolicy::Cron`] the job follows real time through DST changes.
+    pub fn follows_real_time(&self) -> bool {
+        self.fields.hour_follows_real_time
+    }
+
+    /// Whether a wall-clock time matches every field (the Vixie rule for the
+    /// two day fields). This is the definition the search must agree with.
+    pub fn matches(&self, dt: jiff::civil::DateTime) -> bool {
+        if dt.subsec_nanosecond() != 0 {
+            return false;
+        }
+        let c = calendar::Civil {
+            year: i32::from(dt.year()),
+            month: dt.month() as u32,
+            day: dt.day() as u32,
+            hour: dt.hour() as u32,
+            minute: dt.minute() as u32,
+            second: dt.second() as u32,
+        };
+        engine::matches(&self.fields, c)
     }
 }
 
 /// Human text for an expression.
+///
+/// ```
+/// assert_eq!(
+///     grove_core::schedule::describe("*/15 9-17 * * MON-FRI").unwrap(),
+///     "Every 15 minutes, between 9:00 AM and 5:59 PM, Monday through Friday",
+/// );
+/// ```
 pub fn describe(expr: &str) -> Result<String, CronError> {
     CronExpr::parse(expr).map(|c| c.describe())
 }
@@ -146,18 +203,25 @@ pub fn describe(expr: &str) -> Result<String, CronError> {
 #[derive(Debug, Clone)]
 pub struct Schedule {
     cron: CronExpr,
-    tz: TimeZone,
+    zone: dst::Zone,
     tz_name: String,
     policy: DstPolicy,
 }
 
 impl Schedule {
+    /// ```
+    /// use grove_core::schedule::{DstPolicy, Schedule};
+    /// let s = Schedule::parse("0 2 * * *", "America/Los_Angeles", DstPolicy::Cron).unwrap();
+    /// let next = s.next_after("2026-03-07T12:00:00Z".parse().unwrap()).unwrap();
+    /// // 02:00 does not exist on 8 March 2026: the job runs right after the jump.
+    /// assert_eq!(next.to_string(), "2026-03-08T10:00:00Z");
+    /// ```
     pub fn parse(expr: &str, tz: &str, policy: DstPolicy) -> Result<Self, ScheduleError> {
         let cron = CronExpr::parse(expr).map_err(ScheduleError::Cron)?;
         let zone = parse_timezone(tz).map_err(ScheduleError::TimeZone)?;
         Ok(Self {
             cron,
-            tz: zone,
+            zone: dst::Zone::new(zone),
             tz_name: tz.to_owned(),
             policy,
         })
@@ -167,8 +231,13 @@ impl Schedule {
         self.cron.as_str()
     }
 
+    /// The parsed expression.
+    pub fn cron(&self) -> &CronExpr {
+        &self.cron
+    }
+
     pub fn timezone(&self) -> &TimeZone {
-        &self.tz
+        self.zone.tz()
     }
 
     pub fn timezone_name(&self) -> &str {
@@ -179,24 +248,34 @@ impl Schedule {
         self.policy
     }
 
-    /// The first run strictly after `t`, or `None` if there is none.
+    /// Whether the expression has a leading seconds field.
+    pub fn has_seconds(&self) -> bool {
+        self.cron.has_seconds()
+    }
+
+    /// Whether DST gaps move this job's runs to the jump and folds run only
+    /// once: `Cron` policy with a fixed hour.
+    fn dst_shift(&self) -> bool {
+        self.policy == DstPolicy::Cron && !self.cron.follows_real_time()
+    }
+
+    fn fields(&self) -> &parse::Fields {
+        &self.cron.fields
+    }
+
+    fn zone(&self) -> &dst::Zone {
+        &self.zone
+    }
+
+    /// The first run strictly after `t`, or `None` if there is none before
+    /// the end of jiff's range.
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
-        let start = t.to_zoned(self.tz.clone());
-        self.cron
-            .cron
-            .find_next_occurrence(&start, false)
-            .ok()
-            .map(|z| z.timestamp())
+        dst::next_run(&self.cron.fields, &self.zone, self.dst_shift(), t)
     }
 
     /// The last run strictly before `t`, or `None` if there is none.
     pub fn prev_before(&self, t: Timestamp) -> Option<Timestamp> {
-        let start = t.to_zoned(self.tz.clone());
-        self.cron
-            .cron
-            .find_previous_occurrence(&start, false)
-            .ok()
-            .map(|z| z.timestamp())
+        dst::prev_run(&self.cron.fields, &self.zone, self.dst_shift(), t)
     }
 
     /// Runs strictly after `after`, in order.
@@ -207,7 +286,13 @@ impl Schedule {
         }
     }
 
-    /// Human text for the expression, e.g. "At 02:00 AM".
+    /// Whether a daylight-saving transition in `(from, to]` skips, moves or
+    /// repeats one of this schedule's wall-clock times.
+    pub fn is_dst_affected(&self, from: Timestamp, to: Timestamp) -> bool {
+        !dst::shifts(&self.cron.fields, &self.zone, from, to).is_empty()
+    }
+
+    /// Human text for the expression, e.g. "Daily at 2:00 AM".
     pub fn describe(&self) -> String {
         self.cron.describe()
     }
