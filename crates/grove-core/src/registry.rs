@@ -274,11 +274,11 @@ impl TypeDef {
                     );
                 }
             }
-            if c.field(meta, "title", false).is_some() {
-                if let Some(t) = c.text(meta, "title", true, bounds::TITLE_LEN) {
-                    input.title = t.trim().to_owned();
-                    title_ok = true;
-                }
+            if c.field(meta, "title", false).is_some()
+                && let Some(t) = c.text(meta, "title", true, bounds::TITLE_LEN)
+            {
+                input.title = t.trim().to_owned();
+                title_ok = true;
             }
             if c.field(meta, "description", false).is_some() {
                 input.description = c.string(meta, "description", true);

@@ -20,3 +20,4 @@ pub async fn fresh() -> Arc<dyn Store> {
 
 crate::objects_suite!(fresh);
 crate::tokens_suite!(fresh);
+crate::grove_data_suite!(fresh);

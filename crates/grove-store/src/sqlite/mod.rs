@@ -7,6 +7,7 @@
 //! busy timeout covers the remaining case: another process (a CLI command)
 //! writing to the same file.
 
+mod grove_data;
 mod objects;
 mod tokens;
 
@@ -80,7 +81,13 @@ impl Store for SqliteStore {
                 migrate::latest(SQLITE)
             )));
         }
-        for m in SQLITE.iter().filter(|m| m.version > current) {
+        // Every listed migration not yet recorded runs, in list order: versions
+        // only need to increase, and a gap (a version merged later from
+        // another branch) is applied when it appears.
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&self.write)
+            .await?;
+        for m in SQLITE.iter().filter(|m| !applied.contains(&m.version)) {
             let mut tx = self.write.begin().await?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
                 .execute(&mut *tx)

@@ -4,6 +4,7 @@
 //! store, plus a `*_suite!` macro that instantiates them for a backend's
 //! factory; `sqlite.rs` and `postgres.rs` invoke every macro.
 
+pub mod grove_data;
 pub mod objects;
 pub mod tokens;
 
