@@ -126,6 +126,7 @@ impl AdvancementRulePayload {
         }
         let from = tier(c, &obj, "fromTier", model);
         let to = tier(c, &obj, "toTier", model);
+        let mut order_ok = true;
         if let (Some(m), Some(f), Some(t)) = (model, &from, &to)
             && m.rank(t) <= m.rank(f)
         {
@@ -136,22 +137,23 @@ impl AdvancementRulePayload {
                     m.tier_list()
                 ),
             );
-            return None;
+            order_ok = false;
         }
         let conditions = c.list(&obj, "conditions", true, decode_condition);
-        if let Some(conds) = &conditions {
+        let conditions = conditions.and_then(|conds| {
             if conds.is_empty() {
                 c.push("/payload/conditions", "must list at least one condition");
-                return None;
-            }
-            if conds.len() > MAX_CONDITIONS {
+                None
+            } else if conds.len() > MAX_CONDITIONS {
                 c.push(
                     "/payload/conditions",
                     format!("must list at most {MAX_CONDITIONS} conditions"),
                 );
-                return None;
+                None
+            } else {
+                Some(conds)
             }
-        }
+        });
         let match_mode = match c.field(&obj, "match", false) {
             Some(_) => c.choice::<MatchMode>(&obj, "match", true),
             None => Some(MatchMode::All),
@@ -161,6 +163,7 @@ impl AdvancementRulePayload {
             None => Some(true),
         };
         model?;
+        order_ok.then_some(())?;
         Some(Self {
             lifecycle_model_id: model_id,
             from_tier: from?,

@@ -1,1 +1,6 @@
+//! grove-core's one integration-test binary.
 
+mod decode_fuzz;
+mod query;
+mod retry;
+mod validation;

@@ -1,1 +1,152 @@
-fn main() {}
+//! grove-jobs: the one binary. `serve` runs the service; the other
+//! subcommands validate files, manage the database and tokens.
+
+mod config;
+mod portable;
+mod serve;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Where data lives when no URL is given: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://grove-jobs.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "grove-jobs",
+    version,
+    about = "Declarative job configuration and scheduling service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DatabaseArgs {
+    /// sqlite://PATH (default: grove-jobs.db in the working directory) or postgres://USER@HOST/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: API, console, scheduler and executor.
+    Serve(serve::ServeArgs),
+    /// Check job config files; prints `pointer: message` lines and exits 1 when invalid.
+    Validate {
+        /// Files holding one object {meta, payload} or a list of them.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Create or update objects from JSON files or directories: prints the plan, then applies it.
+    Apply {
+        /// Files (one object or a list) or directories of *.json files.
+        #[arg(short = 'f', long = "file", required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Print the plan without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Print every object as portable JSON (for backups and `apply` elsewhere).
+    Export {
+        /// Only this type (job-config or advancement-rule).
+        #[arg(long = "type")]
+        object_type: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DatabaseArgs),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print its secret (shown only once).
+    Create {
+        /// viewer (look), operator (edit and run) or admin.
+        #[arg(long, default_value = "operator")]
+        role: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate { files } => validate::run(&files),
+        command => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(run_async(command)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn run_async(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Migrate(db) => {
+            serve::init_tracing();
+            let store = grove_store::open(&db.database_url).await?;
+            let version = store.ping().await?;
+            println!(
+                "database is at schema version {version} ({})",
+                store.backend()
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { role, name, db }) => {
+            let role = grove_store::Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("--role must be viewer, operator or admin, got \"{role}\"")
+            })?;
+            let store = grove_store::open(&db.database_url).await?;
+            let secret =
+                grove_web::auth::create_token(&*store, &name, role, jiff::Timestamp::now()).await?;
+            store.close().await;
+            println!("{secret}");
+            Ok(())
+        }
+        Command::Apply { files, dry_run, db } => {
+            let store = grove_store::open(&db.database_url).await?;
+            let ok = portable::apply(&*store, &files, dry_run, jiff::Timestamp::now()).await;
+            store.close().await;
+            anyhow::ensure!(ok?, "the files have problems; nothing was applied");
+            Ok(())
+        }
+        Command::Export { object_type, db } => {
+            let store = grove_store::open(&db.database_url).await?;
+            let out = portable::export(&*store, object_type.as_deref()).await;
+            store.close().await;
+            println!("{}", serde_json::to_string_pretty(&out?)?);
+            Ok(())
+        }
+        Command::Validate { .. } => Ok(()),
+    }
+}

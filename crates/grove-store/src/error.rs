@@ -30,6 +30,16 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.message().contains("database is locked") => {
                 Self::Unavailable(e.to_string())
             }
+            // PostgreSQL: serialization failure, deadlock, too many
+            // connections, server shutting down or starting up.
+            sqlx::Error::Database(db)
+                if matches!(
+                    db.code().as_deref(),
+                    Some("40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03")
+                ) =>
+            {
+                Self::Unavailable(e.to_string())
+            }
             _ => Self::Backend(e.to_string()),
         }
     }

@@ -7,17 +7,22 @@
 //!   journal, notifications outbox and archive.
 //! - [`demo`]: a synthetic grove dataset generator.
 //! - [`sqlite`]: the embedded single-file adapter (one node, WAL, one writer).
+//! - [`postgres`]: the shared adapter for several instances (one pool,
+//!   optimistic concurrency in single statements, migrations under an
+//!   advisory lock, optional schema).
 //! - [`migrate`]: migrations embedded in the binary, applied at start.
 //! - [`open`]: picks the adapter from a database URL.
 //!
-//! All SQL lives in the adapters. Instants are stored as INTEGER unix
-//! milliseconds; callers pass `now` explicitly (the clock is injected above).
+//! All SQL lives in the adapters. Instants are stored as integer unix
+//! milliseconds (INTEGER in SQLite, BIGINT in PostgreSQL); callers pass `now` explicitly (the clock is injected above).
 
 pub mod demo;
 mod error;
 mod grove_data;
 pub mod migrate;
 mod objects;
+pub mod postgres;
+pub mod seed;
 pub mod sqlite;
 mod tokens;
 
@@ -60,6 +65,8 @@ pub trait Store: ObjectStore + TokenStore + GroveDataStore + Send + Sync + std::
 pub enum DatabaseUrl {
     /// `sqlite://PATH`, `sqlite:PATH` or a bare path.
     Sqlite(String),
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?pool_max=N&schema=NAME&…]`
+    /// (or `postgresql://`); see [`postgres::PostgresOptions`].
     Postgres(String),
 }
 
@@ -90,9 +97,11 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
             store.migrate().await?;
             Ok(Arc::new(store))
         }
-        DatabaseUrl::Postgres(_) => Err(StoreError::Config(
-            "PostgreSQL support is not built yet; use a sqlite:// URL".to_owned(),
-        )),
+        DatabaseUrl::Postgres(url) => {
+            let store = postgres::PostgresStore::connect(&url).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
     }
 }
 

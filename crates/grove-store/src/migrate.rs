@@ -25,6 +25,13 @@ pub const SQLITE: &[Migration] = &[
     },
 ];
 
+/// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "objects, revisions, tokens, seeds",
+    sql: include_str!("../migrations/postgres/0001_objects.sql"),
+}];
+
 /// The schema version this build expects.
 pub fn latest(migrations: &[Migration]) -> i64 {
     migrations.last().map_or(0, |m| m.version)

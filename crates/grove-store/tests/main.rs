@@ -1,5 +1,7 @@
 //! The store's one integration-test binary: the conformance suite, run
-//! against every adapter. Each test gets a fresh database.
+//! against every adapter. Each test gets a fresh database (an SQLite file,
+//! a PostgreSQL schema).
 
 mod conformance;
+mod postgres;
 mod sqlite;

@@ -1,16 +1,23 @@
 //! The conformance suite on SQLite: each test gets its own database file.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use grove_store::Store;
 use grove_store::sqlite::SqliteStore;
 
-/// A migrated store on a fresh file; the directory lives as long as the store.
+/// One directory for the test process (removed when it exits), one file per test.
+fn dir() -> &'static tempfile::TempDir {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+}
+
+/// A migrated store on a fresh file.
 pub async fn fresh() -> Arc<dyn Store> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("grove.db");
-    // Keep the directory for the whole test process; files are small.
-    std::mem::forget(dir);
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let path = dir()
+        .path()
+        .join(format!("grove-{}.db", NEXT.fetch_add(1, Ordering::Relaxed)));
     let store = SqliteStore::open(path.to_str().expect("utf-8 path"))
         .await
         .expect("open");
@@ -20,4 +27,5 @@ pub async fn fresh() -> Arc<dyn Store> {
 
 crate::objects_suite!(fresh);
 crate::tokens_suite!(fresh);
+crate::concurrency_suite!(fresh);
 crate::grove_data_suite!(fresh);

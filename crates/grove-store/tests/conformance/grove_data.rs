@@ -20,52 +20,75 @@ macro_rules! grove_data_suite {
             use super::*;
             #[tokio::test]
             async fn sprouts_upsert_report_outcomes() {
-                $crate::conformance::grove_data::sprouts_upsert_report_outcomes($fresh().await)
-                    .await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::grove_data::sprouts_upsert_report_outcomes,
+                )
+                .await
             }
             #[tokio::test]
             async fn signals_dedupe_and_reject_unknown_sprouts() {
-                $crate::conformance::grove_data::signals_dedupe_and_reject_unknown_sprouts(
+                $crate::conformance::run(
                     $fresh().await,
+                    $crate::conformance::grove_data::signals_dedupe_and_reject_unknown_sprouts,
                 )
                 .await
             }
             #[tokio::test]
             async fn aggregates_rebuild_in_ranges_and_increment() {
-                $crate::conformance::grove_data::aggregates_rebuild_in_ranges_and_increment(
+                $crate::conformance::run(
                     $fresh().await,
+                    $crate::conformance::grove_data::aggregates_rebuild_in_ranges_and_increment,
                 )
                 .await
             }
             #[tokio::test]
             async fn advancement_pages_filter_tiers_and_carry_counts() {
-                $crate::conformance::grove_data::advancement_pages_filter_tiers_and_carry_counts(
+                $crate::conformance::run(
                     $fresh().await,
+                    $crate::conformance::grove_data::advancement_pages_filter_tiers_and_carry_counts,
                 )
                 .await
             }
             #[tokio::test]
             async fn advancement_applies_once_per_run_and_rule() {
-                $crate::conformance::grove_data::advancement_applies_once_per_run_and_rule(
+                $crate::conformance::run(
                     $fresh().await,
+                    $crate::conformance::grove_data::advancement_applies_once_per_run_and_rule,
                 )
                 .await
             }
             #[tokio::test]
             async fn journal_cursor_and_outbox() {
-                $crate::conformance::grove_data::journal_cursor_and_outbox($fresh().await).await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::grove_data::journal_cursor_and_outbox,
+                )
+                .await
             }
             #[tokio::test]
             async fn orphans_archive_and_restore() {
-                $crate::conformance::grove_data::orphans_archive_and_restore($fresh().await).await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::grove_data::orphans_archive_and_restore,
+                )
+                .await
             }
             #[tokio::test]
             async fn demo_dataset_is_deterministic() {
-                $crate::conformance::grove_data::demo_dataset_is_deterministic($fresh().await).await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::grove_data::demo_dataset_is_deterministic,
+                )
+                .await
             }
             #[tokio::test]
             async fn empty_tables_answer_empty() {
-                $crate::conformance::grove_data::empty_tables_answer_empty($fresh().await).await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::grove_data::empty_tables_answer_empty,
+                )
+                .await
             }
         }
     };

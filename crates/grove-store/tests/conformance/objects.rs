@@ -12,39 +12,75 @@ macro_rules! objects_suite {
             use super::*;
             #[tokio::test]
             async fn insert_then_get_and_list() {
-                $crate::conformance::objects::insert_then_get_and_list($fresh().await).await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::insert_then_get_and_list,
+                )
+                .await
             }
             #[tokio::test]
             async fn insert_twice_is_already_exists() {
-                $crate::conformance::objects::insert_twice_is_already_exists($fresh().await).await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::insert_twice_is_already_exists,
+                )
+                .await
             }
             #[tokio::test]
             async fn update_bumps_version_and_writes_revision() {
-                $crate::conformance::objects::update_bumps_version_and_writes_revision(
+                $crate::conformance::run(
                     $fresh().await,
+                    $crate::conformance::objects::update_bumps_version_and_writes_revision,
                 )
                 .await
             }
             #[tokio::test]
             async fn stale_update_conflicts_and_changes_nothing() {
-                $crate::conformance::objects::stale_update_conflicts_and_changes_nothing(
+                $crate::conformance::run(
                     $fresh().await,
+                    $crate::conformance::objects::stale_update_conflicts_and_changes_nothing,
                 )
                 .await
             }
             #[tokio::test]
             async fn delete_removes_object_and_revisions() {
-                $crate::conformance::objects::delete_removes_object_and_revisions($fresh().await)
-                    .await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::delete_removes_object_and_revisions,
+                )
+                .await
             }
             #[tokio::test]
             async fn state_merges_without_version_bump() {
-                $crate::conformance::objects::state_merges_without_version_bump($fresh().await)
-                    .await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::state_merges_without_version_bump,
+                )
+                .await
+            }
+            #[tokio::test]
+            async fn list_orders_ids_byte_by_byte() {
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::list_orders_ids_byte_by_byte,
+                )
+                .await
+            }
+            #[tokio::test]
+            async fn payload_key_order_survives() {
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::payload_key_order_survives,
+                )
+                .await
             }
             #[tokio::test]
             async fn seeds_are_marked_once() {
-                $crate::conformance::objects::seeds_are_marked_once($fresh().await).await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::seeds_are_marked_once,
+                )
+                .await
             }
         }
     };
@@ -296,6 +332,47 @@ pub async fn state_merges_without_version_bump(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+/// Ids sort by their UTF-8 bytes, whatever the database's locale: upper
+/// case before `_` before lower case before non-ASCII.
+pub async fn list_orders_ids_byte_by_byte(store: Arc<dyn Store>) {
+    for id in ["b", "é", "_x", "B", "a-2", "a10", "a2"] {
+        store.object_insert(insert(id, json!({}))).await.unwrap();
+    }
+    let ids: Vec<String> = store
+        .object_list("job-config")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.meta.id)
+        .collect();
+    assert_eq!(ids, vec!["B", "_x", "a-2", "a10", "a2", "b", "é"]);
+}
+
+/// Operators read back their payload as written: keys keep their order in
+/// the object and its revisions (`serde_json::Value` equality ignores
+/// order, so this compares text).
+pub async fn payload_key_order_survives(store: Arc<dyn Store>) {
+    let payload = json!({"zeta": 1, "alpha": {"y": 2, "x": 3}, "mid": [3, 1]});
+    let text = payload.to_string();
+    assert_eq!(
+        text, r#"{"zeta":1,"alpha":{"y":2,"x":3},"mid":[3,1]}"#,
+        "serde_json keeps insertion order (preserve_order)"
+    );
+    store
+        .object_insert(insert("a", payload.clone()))
+        .await
+        .unwrap();
+    let got = store.object_get("job-config", "a").await.unwrap().unwrap();
+    assert_eq!(got.payload.to_string(), text);
+    let updated = store.object_update(update("a", 1, payload)).await.unwrap();
+    assert_eq!(updated.payload.to_string(), text);
+    let listed = store.object_list("job-config").await.unwrap();
+    assert_eq!(listed[0].payload.to_string(), text);
+    for r in store.revision_list("job-config", "a").await.unwrap() {
+        assert_eq!(r.payload.to_string(), text);
+    }
 }
 
 pub async fn seeds_are_marked_once(store: Arc<dyn Store>) {

@@ -11,7 +11,11 @@ macro_rules! tokens_suite {
             use super::*;
             #[tokio::test]
             async fn tokens_are_found_by_hash() {
-                $crate::conformance::tokens::tokens_are_found_by_hash($fresh().await).await
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::tokens::tokens_are_found_by_hash,
+                )
+                .await
             }
         }
     };

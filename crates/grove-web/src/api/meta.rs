@@ -12,11 +12,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// `GET /healthz`: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is up")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "The database answers"), (status = 503, description = "Not ready")))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.store.ping().await {
         Ok(version) => (
@@ -35,11 +37,13 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 }
 
 /// `GET /api/v1/types`
+#[utoipa::path(get, path = "/api/v1/types", tag = "registry", responses((status = 200, description = "The type registry: labels, colours, default payloads, filters, sort options, metrics")))]
 pub async fn types() -> Json<Value> {
     Json(json!({ "items": registry::TYPES.iter().map(|t| t.to_json()).collect::<Vec<_>>() }))
 }
 
 /// `GET /api/v1/metrics/{type}`
+#[utoipa::path(get, path = "/api/v1/metrics/{type}", tag = "registry", params(("type" = String, Path)), responses((status = 200, description = "{type, total, metrics: [{id, label, icon, query, value}]}"), (status = 404, body = crate::openapi::Problem)))]
 pub async fn metrics(
     State(state): State<AppState>,
     Path(type_id): Path<String>,

@@ -63,6 +63,15 @@ fn notify_engine(state: &AppState, def: &TypeDef, id: &str) {
 }
 
 /// `GET /api/v1/objects/{type}`
+#[utoipa::path(get, path = "/api/v1/objects/{type}", tag = "objects",
+    params(("type" = String, Path, description = "Object type: job-config or advancement-rule"),
+        ("q" = Option<String>, Query, description = "Case-insensitive search over the type's search fields"),
+        ("filter.PATH" = Option<String>, Query, description = "Equality filter on a field path, e.g. filter.payload.jobType=health-check"),
+        ("sort" = Option<String>, Query, description = "Field path to sort by, e.g. meta.title"),
+        ("order" = Option<String>, Query, description = "asc or desc"),
+        ("limit" = Option<usize>, Query, description = "1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
+    responses((status = 200, body = crate::openapi::ObjectPage), (status = 400, body = crate::openapi::Problem), (status = 404, body = crate::openapi::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     Path(type_id): Path<String>,
@@ -200,6 +209,10 @@ impl ListQuery {
 }
 
 /// `POST /api/v1/objects/{type}`
+#[utoipa::path(post, path = "/api/v1/objects/{type}", tag = "objects", security(("bearer" = [])),
+    params(("type" = String, Path, description = "Object type: job-config or advancement-rule")), request_body(content = crate::openapi::GroveObject, description = "meta.id optional; meta.version ignored"),
+    responses((status = 201, body = crate::openapi::GroveObject, headers(("Location" = String), ("ETag" = String))),
+        (status = 409, body = crate::openapi::Problem), (status = 422, body = crate::openapi::Problem), (status = 401, body = crate::openapi::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     Path(type_id): Path<String>,
@@ -287,6 +300,8 @@ async fn free_id(state: &AppState, def: &TypeDef, base: &str) -> ApiResult<Strin
 }
 
 /// `GET /api/v1/objects/{type}/{id}`
+#[utoipa::path(get, path = "/api/v1/objects/{type}/{id}", tag = "objects", params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id")),
+    responses((status = 200, body = crate::openapi::GroveObject, headers(("ETag" = String))), (status = 404, body = crate::openapi::Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -367,6 +382,11 @@ async fn save(
 }
 
 /// `PUT /api/v1/objects/{type}/{id}`
+#[utoipa::path(put, path = "/api/v1/objects/{type}/{id}", tag = "objects", security(("bearer" = [])),
+    params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id"), ("If-Match" = Option<String>, Header, description = "ETag of the version edited; else meta.version")),
+    request_body = crate::openapi::GroveObject,
+    responses((status = 200, body = crate::openapi::GroveObject), (status = 409, body = crate::openapi::Problem, description = "stale: carries the current object"),
+        (status = 422, body = crate::openapi::Problem), (status = 404, body = crate::openapi::Problem)))]
 pub async fn replace(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -383,6 +403,11 @@ pub async fn replace(
 }
 
 /// `PATCH /api/v1/objects/{type}/{id}` (JSON merge patch, RFC 7396)
+#[utoipa::path(patch, path = "/api/v1/objects/{type}/{id}", tag = "objects", security(("bearer" = [])),
+    params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id"), ("If-Match" = Option<String>, Header, description = "ETag of the version edited")),
+    request_body(content = Object, content_type = "application/merge-patch+json", description = "JSON merge patch (RFC 7396) of {meta, payload}"),
+    responses((status = 200, body = crate::openapi::GroveObject), (status = 409, body = crate::openapi::Problem),
+        (status = 422, body = crate::openapi::Problem), (status = 404, body = crate::openapi::Problem)))]
 pub async fn patch(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -406,6 +431,9 @@ pub async fn patch(
 }
 
 /// `DELETE /api/v1/objects/{type}/{id}`
+#[utoipa::path(delete, path = "/api/v1/objects/{type}/{id}", tag = "objects", security(("bearer" = [])),
+    params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id"), ("If-Match" = Option<String>, Header, description = "Only delete this version")),
+    responses((status = 204), (status = 404, body = crate::openapi::Problem), (status = 409, body = crate::openapi::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -428,6 +456,9 @@ pub async fn delete(
 /// `POST /api/v1/objects/{type}/{id}/duplicate`: a copy under a new id; a
 /// copied job config starts disabled so the same work is not scheduled twice.
 /// An optional body `{"id", "title"}` names the copy.
+#[utoipa::path(post, path = "/api/v1/objects/{type}/{id}/duplicate", tag = "objects", security(("bearer" = [])),
+    params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id")), request_body(content = Object, description = "Optional {id, title} of the copy"),
+    responses((status = 201, body = crate::openapi::GroveObject), (status = 404, body = crate::openapi::Problem), (status = 409, body = crate::openapi::Problem)))]
 pub async fn duplicate(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -479,6 +510,8 @@ pub async fn duplicate(
 }
 
 /// `GET /api/v1/objects/{type}/{id}/revisions`
+#[utoipa::path(get, path = "/api/v1/objects/{type}/{id}/revisions", tag = "objects", params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id")),
+    responses((status = 200, description = "{items: [{version, title, description, tags, payload, actor, at}]}, newest first"), (status = 404, body = crate::openapi::Problem)))]
 pub async fn revisions(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -491,6 +524,9 @@ pub async fn revisions(
 
 /// `POST /api/v1/objects/{type}/{id}/revisions/{version}/restore`: saves
 /// the revision's content as a new version.
+#[utoipa::path(post, path = "/api/v1/objects/{type}/{id}/revisions/{version}/restore", tag = "objects", security(("bearer" = [])),
+    params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id"), ("version" = i64, Path, description = "Revision to restore")),
+    responses((status = 200, body = crate::openapi::GroveObject, description = "saved as a new version"), (status = 404, body = crate::openapi::Problem), (status = 422, body = crate::openapi::Problem)))]
 pub async fn restore(
     State(state): State<AppState>,
     Path((type_id, id, version)): Path<(String, String, String)>,

@@ -1,0 +1,164 @@
+//! `grove-jobs serve`: wiring of store, engine and web, with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use grove_core::clock::{Clock, SystemClock};
+use grove_engine::EngineHandle;
+use grove_store::Role;
+use grove_web::AppState;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{FileConfig, resolve};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// sqlite://PATH (default: grove-jobs.db in the working directory) or postgres://USER@HOST/DB.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "GROVE_BIND")]
+    pub bind: Option<String>,
+    /// Do not create the default job configs in a fresh database.
+    #[arg(long)]
+    pub no_seed: bool,
+    /// A TOML file with database_url, bind, seed; flags and environment win over it.
+    #[arg(long, env = "GROVE_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// Logs to stderr; `RUST_LOG` filters, `GROVE_LOG_FORMAT=json` for JSON lines.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = std::env::var("GROVE_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let started = std::time::Instant::now();
+    let config = resolve(
+        args.database_url,
+        args.bind,
+        args.no_seed,
+        FileConfig::load(args.config.as_ref())?,
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = grove_store::open(&config.database_url)
+        .await
+        .with_context(|| "cannot open the database")?;
+    if config.seed {
+        let seeded = grove_store::seed::seed_defaults(&*store, clock.now()).await?;
+        if !seeded.is_empty() {
+            tracing::info!(ids = ?seeded, "seeded default job configs");
+        }
+    }
+    let admin_token = bootstrap_admin_token(&*store, clock.now()).await?;
+
+    let shutdown = CancellationToken::new();
+    let engine = EngineHandle::new();
+    let state = AppState::new(store.clone(), clock.clone(), engine);
+    let app = grove_web::router(state);
+
+    let addr: SocketAddr = config.bind.parse().with_context(|| {
+        format!(
+            "bind address \"{}\" is not an address such as 127.0.0.1:8080",
+            config.bind
+        )
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    println!(
+        "grove-jobs is ready in {} ms",
+        started.elapsed().as_millis()
+    );
+    println!("  API:      http://{local}/api/v1   (OpenAPI: http://{local}/api/openapi.json)");
+    if let Some(token) = admin_token {
+        println!("  admin token (shown once, keep it): {token}");
+    }
+    println!(
+        "  database: {} ({})",
+        redact(&config.database_url),
+        store.backend()
+    );
+
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("the HTTP server failed")?;
+    tracing::info!("shutting down");
+    store.close().await;
+    Ok(())
+}
+
+/// `GROVE_ADMIN_TOKEN` registers a known admin token; otherwise a fresh
+/// database gets a generated one, returned so it can be printed once.
+async fn bootstrap_admin_token(
+    store: &dyn grove_store::Store,
+    now: jiff::Timestamp,
+) -> anyhow::Result<Option<String>> {
+    if let Ok(secret) = std::env::var("GROVE_ADMIN_TOKEN") {
+        let secret = secret.trim();
+        anyhow::ensure!(
+            secret.len() >= 16,
+            "GROVE_ADMIN_TOKEN must be at least 16 characters long"
+        );
+        grove_web::auth::register_token(store, secret, "bootstrap-admin", Role::Admin, now).await?;
+        return Ok(None);
+    }
+    if store.token_count().await? == 0 {
+        let secret =
+            grove_web::auth::create_token(store, "generated-admin", Role::Admin, now).await?;
+        return Ok(Some(secret));
+    }
+    Ok(None)
+}
+
+/// A database URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    shutdown.cancel();
+}

@@ -1,0 +1,176 @@
+//! `serve` as a newcomer runs it: a fresh directory, the printed token
+//! authorises a create, SIGTERM shuts down cleanly, a restart keeps data.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{BIN, http};
+
+struct Server {
+    child: Child,
+    addr: String,
+    token: Option<String>,
+}
+
+fn start(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("GROVE_ADMIN_TOKEN")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut addr, mut token) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(rest) = line.trim().strip_prefix("API:") {
+            addr = rest
+                .trim()
+                .strip_prefix("http://")
+                .and_then(|r| r.split('/').next())
+                .map(str::to_owned);
+        }
+        if let Some((_, t)) = line.split_once("admin token (shown once, keep it): ") {
+            token = Some(t.trim().to_owned());
+        }
+        if line.trim_start().starts_with("database:") {
+            break;
+        }
+    }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        addr: addr.expect("the API address is printed"),
+        token,
+    }
+}
+
+fn terminate(mut server: Server) {
+    let pid = server.child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            assert!(status.success(), "serve exited with {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const NEW_JOB: &str = r#"{"meta": {"title": "Nightly digest"}, "payload": {"jobType": "notification-digest",
+  "schedule": {"cronExpression": "0 7 * * MON-FRI", "timezone": "Europe/London", "isEnabled": false},
+  "retry": {"maxAttempts": 2, "backoffStrategy": "fixed", "initialDelaySeconds": 30, "maxDelaySeconds": 30},
+  "limits": {"batchSize": 50, "timeoutSeconds": 120, "maxConcurrent": 1},
+  "parameters": {"eventTypes": ["job.failed"], "recipientIds": ["ops"]}}}"#;
+
+#[test]
+fn fresh_start_seeds_prints_a_working_token_and_restarts_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]);
+    let token = server
+        .token
+        .clone()
+        .expect("a fresh database prints an admin token");
+    let addr = server.addr.clone();
+    let (status, body) = http(&addr, "GET", "/readyz", None, None);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(&addr, "GET", "/api/v1/objects/job-config", None, None);
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list["total"], 5);
+    let (status, _) = http(
+        &addr,
+        "POST",
+        "/api/v1/objects/job-config",
+        None,
+        Some(NEW_JOB),
+    );
+    assert_eq!(status, 401);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/api/v1/objects/job-config",
+        Some(&token),
+        Some(NEW_JOB),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = http(
+        &addr,
+        "DELETE",
+        "/api/v1/objects/job-config/orphan-cleanup",
+        Some(&token),
+        None,
+    );
+    assert_eq!(status, 204);
+    terminate(server);
+
+    // A restart keeps everything, prints no new token and does not re-seed
+    // what the operator deleted.
+    let server = start(dir.path(), &[]);
+    assert!(server.token.is_none());
+    let (_, body) = http(
+        &server.addr,
+        "GET",
+        "/api/v1/objects/job-config",
+        None,
+        None,
+    );
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["meta"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "advancement-batch",
+            "health-check",
+            "nightly-digest",
+            "notification-digest",
+            "signal-aggregation"
+        ]
+    );
+    let (status, _) = http(
+        &server.addr,
+        "PATCH",
+        "/api/v1/objects/job-config/nightly-digest",
+        Some(&token),
+        Some(r#"{"payload": {"limits": {"batchSize": 10}}}"#),
+    );
+    assert_eq!(status, 200);
+    terminate(server);
+}
+
+#[test]
+fn bootstrap_admin_token_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "gj_my_own_bootstrap_secret_value";
+    let server = start(dir.path(), &[("GROVE_ADMIN_TOKEN", secret)]);
+    assert!(server.token.is_none(), "a configured token is not printed");
+    let (status, body) = http(
+        &server.addr,
+        "POST",
+        "/api/v1/objects/job-config",
+        Some(secret),
+        Some(NEW_JOB),
+    );
+    assert_eq!(status, 201, "{body}");
+    terminate(server);
+}

@@ -1,0 +1,248 @@
+//! The conformance suite on PostgreSQL, plus what only PostgreSQL has
+//! (several instances migrating at once, URL parameters, connect errors).
+//!
+//! **Where:** `GROVE_TEST_DATABASE_URL`, e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`; the role needs CREATE on that
+//! database. Unset, the tests cannot run: with `CI` set (to anything but
+//! `""`, `0` or `false`) every test **fails** saying so; otherwise every
+//! test prints a note to stderr and returns early, so it reports as passed
+//! without having run.
+//!
+//! **Isolation:** each test gets its own schema, `grove_test_<unix
+//! seconds>_<random>`, and a store whose connections have `search_path` set
+//! to it, so tests run in parallel in one database. A test that passes
+//! drops its schema (the factory returns a teardown); a failed one leaves
+//! it for inspection, and the first test of a later run drops test schemas
+//! over an hour old, so concurrent runs (other checkouts, CI jobs) are never
+//! touched. To clean up by hand:
+//! `SELECT format('DROP SCHEMA %I CASCADE;', nspname) FROM pg_namespace
+//! WHERE nspname LIKE 'grove\_test\_%' \gexec` in psql.
+
+use std::hash::{BuildHasher, Hasher};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use grove_store::postgres::{PostgresOptions, PostgresStore};
+use grove_store::{Store, StoreError};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+use crate::conformance::Fresh;
+
+const PREFIX: &str = "grove_test_";
+
+/// Test schemas older than this are left over from earlier runs.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// The database to test against; `None` means skip (outside CI only).
+fn database_url() -> Option<String> {
+    match std::env::var("GROVE_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|ci| !matches!(ci.as_str(), "" | "0" | "false")) => {
+            panic!(
+                "GROVE_TEST_DATABASE_URL is not set but CI is: the PostgreSQL conformance suite \
+                 must run in CI (e.g. GROVE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)"
+            )
+        }
+        _ => {
+            eprintln!(
+                "note: PostgreSQL test skipped; set GROVE_TEST_DATABASE_URL \
+                 (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"
+            );
+            None
+        }
+    }
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// A schema name no other test, run or worktree uses.
+fn schema_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_nanos(),
+    );
+    format!("{PREFIX}{}_{:016x}", unix_seconds(), h.finish())
+}
+
+async fn admin(url: &str) -> PgConnection {
+    let options = PgConnectOptions::from_str(url).expect("GROVE_TEST_DATABASE_URL parses");
+    PgConnection::connect_with(&options)
+        .await
+        .expect("connect to GROVE_TEST_DATABASE_URL")
+}
+
+/// Drops test schemas left by runs over an hour ago; once per process.
+async fn sweep(conn: &mut PgConnection) {
+    static SWEPT: AtomicBool = AtomicBool::new(false);
+    if SWEPT.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::TEXT FROM pg_namespace WHERE starts_with(nspname, $1)")
+            .bind(PREFIX)
+            .fetch_all(&mut *conn)
+            .await
+            .expect("list test schemas");
+    let cutoff = unix_seconds().saturating_sub(STALE_AFTER.as_secs());
+    for name in names {
+        let created: Option<u64> = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse().ok());
+        if created.is_some_and(|t| t < cutoff) {
+            // Best effort: a concurrent run may be dropping it too.
+            let drop = format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE");
+            if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                .execute(&mut *conn)
+                .await
+            {
+                eprintln!("note: could not drop stale test schema {name}: {e}");
+            }
+        }
+    }
+}
+
+/// A new, empty schema; returns its name.
+async fn new_schema(url: &str) -> String {
+    let mut conn = admin(url).await;
+    sweep(&mut conn).await;
+    let schema = schema_name();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+        .execute(&mut conn)
+        .await
+        .expect("create test schema");
+    conn.close().await.ok();
+    schema
+}
+
+async fn connect(url: &str, schema: &str) -> PostgresStore {
+    let options = PostgresOptions::from_url(url)
+        .expect("GROVE_TEST_DATABASE_URL parses")
+        .schema(schema)
+        .expect("schema name")
+        .pool_max(4);
+    PostgresStore::connect_with(options).await.expect("connect")
+}
+
+async fn drop_schema(url: &str, schema: &str) {
+    let mut conn = admin(url).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("drop test schema");
+    conn.close().await.ok();
+}
+
+/// A migrated store in a fresh schema, dropped after a passing test; or
+/// `None` to skip.
+pub async fn fresh() -> Option<Fresh> {
+    let url = database_url()?;
+    let schema = new_schema(&url).await;
+    let store: Arc<dyn Store> = Arc::new(connect(&url, &schema).await);
+    store.migrate().await.expect("migrate");
+    let pool = store.clone();
+    Some(Fresh {
+        store,
+        teardown: Some(Box::pin(async move {
+            pool.close().await;
+            drop_schema(&url, &schema).await;
+        })),
+    })
+}
+
+crate::objects_suite!(fresh);
+crate::tokens_suite!(fresh);
+crate::concurrency_suite!(fresh);
+
+#[tokio::test]
+async fn instances_starting_together_migrate_once() {
+    let Some(url) = database_url() else { return };
+    let schema = new_schema(&url).await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = connect(&url, &schema).await;
+        tasks.push(tokio::spawn(async move { store.migrate().await }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.expect("join").expect("migrate"), 1);
+    }
+    let store = connect(&url, &schema).await;
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    assert_eq!(store.ping().await.unwrap(), 1);
+    store.close().await;
+    drop_schema(&url, &schema).await;
+}
+
+#[tokio::test]
+async fn open_takes_pool_max_and_schema_from_the_url() {
+    let Some(url) = database_url() else { return };
+    // Not created beforehand: migrating creates it.
+    let schema = schema_name();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store = grove_store::open(&format!("{url}{sep}pool_max=2&schema={schema}"))
+        .await
+        .expect("open");
+    assert_eq!(store.backend(), "postgres");
+    assert_eq!(store.ping().await.unwrap(), 1);
+    assert_eq!(store.token_count().await.unwrap(), 0);
+    store.close().await;
+    let mut conn = admin(&url).await;
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_tables WHERE schemaname = $1 AND tablename = 'objects'",
+    )
+    .bind(&schema)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(tables, 1);
+    drop_schema(&url, &schema).await;
+}
+
+#[tokio::test]
+async fn bad_url_parameters_are_config_errors() {
+    for url in [
+        "postgres://u@h/db?pool_max=0",
+        "postgres://u@h/db?pool_max=many",
+        "postgres://u@h/db?schema=Bad-Name",
+    ] {
+        let err = PostgresOptions::from_url(url).unwrap_err();
+        assert!(matches!(err, StoreError::Config(_)), "{url}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn connect_failure_names_the_database_but_not_the_password() {
+    let Some(url) = database_url() else { return };
+    let o = PgConnectOptions::from_str(&url).expect("GROVE_TEST_DATABASE_URL parses");
+    let bad = format!(
+        "postgres://{}:s3cret-pw@{}:{}/grove_no_such_db",
+        o.get_username(),
+        o.get_host(),
+        o.get_port()
+    );
+    let err = grove_store::open(&bad).await.unwrap_err();
+    let StoreError::Unavailable(message) = &err else {
+        panic!("expected Unavailable, got {err:?}")
+    };
+    assert!(message.contains("grove_no_such_db"), "{message}");
+    assert!(message.contains(o.get_host()), "{message}");
+    assert!(!err.to_string().contains("s3cret-pw"), "{err}");
+    let options = PostgresOptions::from_url(&bad).unwrap();
+    assert!(!format!("{options:?}").contains("s3cret-pw"));
+}

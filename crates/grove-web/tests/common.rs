@@ -1,0 +1,185 @@
+//! A test app: a fresh SQLite file, a test clock, tokens for each role.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use grove_core::clock::TestClock;
+use grove_engine::EngineHandle;
+use grove_store::sqlite::SqliteStore;
+use grove_store::{Role, Store};
+use grove_web::{AppState, router};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const OPERATOR: &str = "gj_test_operator_token_0123456789";
+pub const VIEWER: &str = "gj_test_viewer_token_0123456789";
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Arc<dyn Store>,
+    #[allow(dead_code)]
+    pub clock: TestClock,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_seed(false).await
+    }
+
+    pub async fn seeded() -> Self {
+        Self::with_seed(true).await
+    }
+
+    async fn with_seed(seed: bool) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("grove.db");
+        let store = SqliteStore::open(path.to_str().expect("utf-8"))
+            .await
+            .expect("open");
+        store.migrate().await.expect("migrate");
+        let store: Arc<dyn Store> = Arc::new(store);
+        let clock = TestClock::new("2026-03-01T12:00:00Z".parse().expect("ts"));
+        let now = "2026-03-01T12:00:00Z".parse().expect("ts");
+        grove_web::auth::register_token(&*store, OPERATOR, "ops", Role::Operator, now)
+            .await
+            .expect("token");
+        grove_web::auth::register_token(&*store, VIEWER, "look", Role::Viewer, now)
+            .await
+            .expect("token");
+        if seed {
+            grove_store::seed::seed_defaults(&*store, now)
+                .await
+                .expect("seed");
+        }
+        let state = AppState::new(store.clone(), Arc::new(clock.clone()), EngineHandle::new());
+        Self {
+            router: router(state),
+            store,
+            clock,
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// A JSON request as the operator.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call_as(method, path, body, Some(OPERATOR), &[]).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call_as(Method::GET, path, None, None, &[]).await
+    }
+
+    pub async fn call_as(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            builder = builder.header("authorization", format!("Bearer {t}"));
+        }
+        let has_ct = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let body = match body {
+            Some(v) => {
+                if !has_ct {
+                    builder = builder.header("content-type", "application/json");
+                }
+                Body::from(serde_json::to_vec(&v).expect("json"))
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("request")).await
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {OPERATOR}"));
+        if let Some(ct) = content_type {
+            builder = builder.header("content-type", ct);
+        }
+        self.send(builder.body(Body::from(body)).expect("request"))
+            .await
+    }
+}
+
+/// Asserts a problem+json answer with this status; returns its body.
+pub fn assert_problem(reply: &Reply, status: StatusCode) -> &Value {
+    assert_eq!(reply.status, status, "body: {}", reply.text);
+    assert_eq!(
+        reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["status"], status.as_u16());
+    assert!(reply.body["title"].is_string());
+    assert!(reply.body["detail"].is_string());
+    &reply.body
+}
+
+/// The pointers of a 422's errors.
+pub fn pointers(reply: &Reply) -> Vec<String> {
+    assert_problem(reply, StatusCode::UNPROCESSABLE_ENTITY);
+    reply.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["pointer"].as_str().expect("pointer").to_owned())
+        .collect()
+}
