@@ -568,55 +568,59 @@ impl GroveDataStore for SqliteStore {
     }
 
     async fn advancement_apply(&self, p: AdvancementApply) -> Result<Vec<bool>, StoreError> {
-        let at = to_millis(p.at);
-        let mut out = Vec::with_capacity(p.items.len());
+        if p.items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let candidates: Vec<Value> = p
+            .items
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "s": c.sprout_id, "f": c.from_tier, "t": c.to_tier, "r": c.rule_id,
+                    "g": serde_json::to_string(&c.signals).unwrap_or_else(|_| "null".to_owned()),
+                })
+            })
+            .collect();
         let mut tx = self.write.begin().await?;
-        for c in p.items {
-            // Eligible: still at from_tier, not advanced earlier in this run,
-            // never advanced by this rule from this tier.
-            let eligible = "EXISTS (SELECT 1 FROM sprouts WHERE id = ?1 AND tier = ?2) \
-                 AND NOT EXISTS (SELECT 1 FROM advancement_events WHERE run_id = ?3 AND sprout_id = ?1) \
-                 AND NOT EXISTS (SELECT 1 FROM advancement_events WHERE sprout_id = ?1 \
-                   AND rule_id = ?4 AND from_tier = ?2 AND dry_run = 0)";
-            let applies: i64 =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {eligible}")))
-                    .bind(&c.sprout_id)
-                    .bind(&c.from_tier)
-                    .bind(&p.run_id)
-                    .bind(&c.rule_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if applies == 0 {
-                out.push(false);
-                continue;
-            }
-            if !p.dry_run {
-                sqlx::query("UPDATE sprouts SET tier = ? WHERE id = ? AND tier = ?")
-                    .bind(&c.to_tier)
-                    .bind(&c.sprout_id)
-                    .bind(&c.from_tier)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+        // One statement for the whole batch. Eligible: still at from_tier and
+        // never advanced by this rule from this tier; the event id
+        // (run:sprout) makes a second advancement in the same run a conflict,
+        // and conflicts are skipped.
+        let applied: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO advancement_events (id, sprout_id, from_tier, to_tier, rule_id, run_id, signals, at, dry_run) \
+             SELECT ?1 || ':' || c.s, c.s, c.f, c.t, c.r, ?1, c.g, ?2, ?3 FROM \
+               (SELECT key AS k, json_extract(value, '$.s') AS s, json_extract(value, '$.f') AS f, \
+                json_extract(value, '$.t') AS t, json_extract(value, '$.r') AS r, \
+                json_extract(value, '$.g') AS g FROM json_each(?4)) c \
+             WHERE EXISTS (SELECT 1 FROM sprouts p WHERE p.id = c.s AND p.tier = c.f) \
+               AND NOT EXISTS (SELECT 1 FROM advancement_events e WHERE e.sprout_id = c.s \
+                 AND e.rule_id = c.r AND e.from_tier = c.f AND e.dry_run = 0) \
+             ORDER BY c.k \
+             ON CONFLICT DO NOTHING \
+             RETURNING sprout_id",
+        )
+        .bind(&p.run_id)
+        .bind(to_millis(p.at))
+        .bind(i64::from(p.dry_run))
+        .bind(serde_json::to_string(&candidates)?)
+        .fetch_all(&mut *tx)
+        .await?;
+        if !p.dry_run && !applied.is_empty() {
             sqlx::query(
-                "INSERT INTO advancement_events (id, sprout_id, from_tier, to_tier, rule_id, run_id, signals, at, dry_run) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "UPDATE sprouts SET tier = (SELECT e.to_tier FROM advancement_events e \
+                 WHERE e.id = ?1 || ':' || sprouts.id) WHERE id IN (SELECT value FROM json_each(?2))",
             )
-            .bind(format!("{}:{}", p.run_id, c.sprout_id))
-            .bind(&c.sprout_id)
-            .bind(&c.from_tier)
-            .bind(&c.to_tier)
-            .bind(&c.rule_id)
             .bind(&p.run_id)
-            .bind(serde_json::to_string(&c.signals)?)
-            .bind(at)
-            .bind(i64::from(p.dry_run))
+            .bind(json_list(&applied)?)
             .execute(&mut *tx)
             .await?;
-            out.push(true);
         }
         tx.commit().await?;
-        Ok(out)
+        let mut applied: std::collections::HashSet<String> = applied.into_iter().collect();
+        Ok(p.items
+            .iter()
+            .map(|c| applied.remove(&c.sprout_id))
+            .collect())
     }
 
     async fn advancement_event_list(
