@@ -127,6 +127,8 @@ pub struct SproutPage {
     pub tiers: Vec<String>,
     pub after_id: Option<String>,
     pub limit: u32,
+    /// Only these kinds' counts (the kinds the rules read); empty: every kind.
+    pub kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -154,6 +154,18 @@ pub async fn run(
         ),
     );
 
+    // Only the kinds some rule reads are fetched.
+    let mut kinds: Vec<String> = Vec::new();
+    for rule in &rules {
+        for cond in &rule.payload.conditions {
+            if let Some(kind) = cond.kind() {
+                let name = kind.name().to_owned();
+                if !kinds.contains(&name) {
+                    kinds.push(name);
+                }
+            }
+        }
+    }
     let (mut evaluated, mut advanced, mut skipped, mut batches) = (0u64, 0u64, 0u64, 0u64);
     let mut after: Option<String> = None;
     let mut cancelled = false;
@@ -168,6 +180,7 @@ pub async fn run(
                 tiers: tiers.clone(),
                 after_id: after.take(),
                 limit: ctx.batch_size(),
+                kinds: kinds.clone(),
             })
             .await?;
         let Some(last) = page.last() else {

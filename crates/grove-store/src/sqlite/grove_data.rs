@@ -269,13 +269,15 @@ impl GroveDataStore for SqliteStore {
         let sql = format!(
             "SELECT s.id, s.tier, a.kind, a.count FROM \
              (SELECT id, tier FROM sprouts WHERE id > ?1 {tier_filter} ORDER BY id LIMIT ?2) s \
-             LEFT JOIN signal_aggregates a ON a.period = ?3 AND a.sprout_id = s.id ORDER BY s.id"
+             LEFT JOIN signal_aggregates a ON a.period = ?3 AND a.sprout_id = s.id \
+               AND (?5 = '[]' OR a.kind IN (SELECT value FROM json_each(?5))) ORDER BY s.id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(page.after_id.as_deref().unwrap_or(""))
             .bind(i64::from(page.limit))
             .bind(page.period.name())
             .bind(json_list(&page.tiers)?)
+            .bind(json_list(&page.kinds)?)
             .fetch_all(&self.read)
             .await?;
         let mut out: Vec<SproutSignals> = Vec::new();

@@ -333,6 +333,7 @@ pub async fn advancement_pages_filter_tiers_and_carry_counts(store: Arc<dyn Stor
         tiers: vec!["seed".to_owned()],
         after_id: after.map(str::to_owned),
         limit: 2,
+        kinds: vec![],
     };
     let p1 = store.sprout_page_for_advancement(page(None)).await.unwrap();
     assert_eq!(
@@ -357,6 +358,21 @@ pub async fn advancement_pages_filter_tiers_and_carry_counts(store: Arc<dyn Stor
         .await
         .unwrap();
     assert_eq!(all.len(), 4);
+    let only = store
+        .sprout_page_for_advancement(SproutPage {
+            kinds: vec!["citation".to_owned()],
+            ..page(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(only[0].id, "a");
+    assert_eq!(only[0].counts.len(), 1);
+    assert_eq!(only[0].counts.get("citation"), Some(&1));
+    assert_eq!(
+        only[1].id, "c",
+        "sprouts without those kinds are still listed"
+    );
+    assert!(only[1].counts.is_empty());
 }
 
 fn candidate(sprout: &str, from: &str, to: &str, rule: &str) -> AdvancementCandidate {
@@ -708,6 +724,7 @@ pub async fn empty_tables_answer_empty(store: Arc<dyn Store>) {
                 tiers: vec![],
                 after_id: None,
                 limit: 10,
+                kinds: vec![],
             })
             .await
             .unwrap()
