@@ -26,11 +26,18 @@ pub const SQLITE: &[Migration] = &[
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "objects, revisions, tokens, seeds",
-    sql: include_str!("../migrations/postgres/0001_objects.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "objects, revisions, tokens, seeds",
+        sql: include_str!("../migrations/postgres/0001_objects.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "grove data: sprouts, signals, aggregates, advancement events, journal, outbox, archive",
+        sql: include_str!("../migrations/postgres/0003_grove_data.sql"),
+    },
+];
 
 /// The schema version this build expects.
 pub fn latest(migrations: &[Migration]) -> i64 {

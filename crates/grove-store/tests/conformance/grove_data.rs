@@ -172,7 +172,8 @@ pub async fn signals_dedupe_and_reject_unknown_sprouts(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(again, vec![Duplicate], "a retried upload is counted once");
     assert_eq!(store.signal_count().await.unwrap(), 2);
-    assert_eq!(store.signal_max_seq().await.unwrap(), 2);
+    // Sequence numbers only grow (PostgreSQL may skip some on conflicts).
+    assert!(store.signal_max_seq().await.unwrap() >= 2);
 }
 
 async fn rebuild(store: &Arc<dyn Store>, period: SignalPeriod, limit: u32, run: &str) -> u64 {
