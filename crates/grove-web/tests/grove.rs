@@ -286,3 +286,20 @@ async fn events_and_notifications_are_listed_with_filters() {
     let (_, body) = app.get("/api/v1/notifications").await;
     assert_eq!(body["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn openapi_lists_the_grove_endpoints() {
+    let app = app().await;
+    let (status, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/api/v1/sprouts",
+        "/api/v1/sprouts/{id}",
+        "/api/v1/signals",
+        "/api/v1/advancement-events",
+        "/api/v1/notifications",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    assert!(doc["components"]["schemas"]["IngestReport"].is_object());
+}

@@ -77,6 +77,10 @@ fn batch_error(e: BatchError) -> ApiError {
 
 /// `POST /api/v1/sprouts`: upserts sprouts. `accepted` counts created and
 /// updated sprouts, `duplicates` those already stored exactly like this.
+#[utoipa::path(post, path = "/api/v1/sprouts", tag = "grove", security(("bearer" = [])),
+    request_body = schema::SproutBatch,
+    responses((status = 200, body = schema::IngestReport), (status = 401, body = crate::openapi::Problem),
+        (status = 413, body = crate::openapi::Problem), (status = 422, body = crate::openapi::Problem)))]
 pub async fn upsert_sprouts(
     State(state): State<AppState>,
     _operator: Operator,
@@ -113,6 +117,10 @@ pub async fn upsert_sprouts(
 
 /// `POST /api/v1/signals`: records signals. A signal id seen before counts
 /// as a duplicate (stored once); a signal about an unknown sprout is rejected.
+#[utoipa::path(post, path = "/api/v1/signals", tag = "grove", security(("bearer" = [])),
+    request_body = schema::SignalBatch,
+    responses((status = 200, body = schema::IngestReport), (status = 401, body = crate::openapi::Problem),
+        (status = 413, body = crate::openapi::Problem), (status = 422, body = crate::openapi::Problem)))]
 pub async fn insert_signals(
     State(state): State<AppState>,
     _operator: Operator,
@@ -165,6 +173,9 @@ pub async fn insert_signals(
 
 /// `GET /api/v1/sprouts/{id}`: the sprout, its tier and its aggregates by
 /// period and kind.
+#[utoipa::path(get, path = "/api/v1/sprouts/{id}", tag = "grove",
+    params(("id" = String, Path, description = "Sprout id")),
+    responses((status = 200, body = schema::SproutOut), (status = 404, body = crate::openapi::Problem)))]
 pub async fn get_sprout(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -204,6 +215,12 @@ fn parse_limit(value: &str) -> ApiResult<u32> {
 }
 
 /// `GET /api/v1/advancement-events?sproutId=&runId=&ruleId=&limit=`, newest first.
+#[utoipa::path(get, path = "/api/v1/advancement-events", tag = "grove",
+    params(("sproutId" = Option<String>, Query, description = "Only this sprout's events"),
+        ("runId" = Option<String>, Query, description = "Only this run's events"),
+        ("ruleId" = Option<String>, Query, description = "Only this rule's events"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100")),
+    responses((status = 200, body = schema::AdvancementEventList), (status = 400, body = crate::openapi::Problem)))]
 pub async fn advancement_events(
     State(state): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
@@ -230,6 +247,10 @@ pub async fn advancement_events(
 }
 
 /// `GET /api/v1/notifications?recipientId=&limit=`: the outbox, newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "grove",
+    params(("recipientId" = Option<String>, Query, description = "Only this recipient's notifications"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100")),
+    responses((status = 200, body = schema::NotificationList), (status = 400, body = crate::openapi::Problem)))]
 pub async fn notifications(
     State(state): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
@@ -252,4 +273,123 @@ pub async fn notifications(
         .notification_list(recipient.as_deref(), limit)
         .await?;
     Ok(Json(json!({ "items": items })))
+}
+
+/// Schemas of the grove endpoints, for the OpenAPI document only.
+pub mod schema {
+    #![allow(dead_code)]
+    use serde_json::Value;
+    use utoipa::ToSchema;
+
+    /// One sprout to create or update.
+    #[derive(Debug, ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub struct SproutIn {
+        #[schema(example = "kb-1042")]
+        id: String,
+        title: String,
+        /// A tier of a lifecycle model (default: seed, sprout, sapling, tree, grove).
+        #[schema(example = "seed")]
+        tier: String,
+        parent_id: Option<String>,
+        /// RFC 3339; defaults to now.
+        created_at: Option<String>,
+    }
+
+    /// One observed signal; `id` is the client's, so a retried upload counts once.
+    #[derive(Debug, ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub struct SignalIn {
+        id: String,
+        sprout_id: String,
+        /// retrieval, citation, query, view or upvote (plurals accepted).
+        #[schema(example = "retrieval")]
+        kind: String,
+        /// RFC 3339.
+        at: String,
+        value: Option<f64>,
+    }
+
+    /// `{items: [...]}`, at most 10,000 items.
+    #[derive(Debug, ToSchema)]
+    pub struct SproutBatch {
+        items: Vec<SproutIn>,
+    }
+
+    /// `{items: [...]}`, at most 10,000 items.
+    #[derive(Debug, ToSchema)]
+    pub struct SignalBatch {
+        items: Vec<SignalIn>,
+    }
+
+    /// An item that was not stored, with where it is wrong.
+    #[derive(Debug, ToSchema)]
+    pub struct RejectedItem {
+        index: usize,
+        #[schema(example = "/items/3/tier")]
+        pointer: String,
+        message: String,
+    }
+
+    /// What happened to a batch, item by item.
+    #[derive(Debug, ToSchema)]
+    pub struct IngestReport {
+        accepted: u64,
+        /// Already stored (signals: the id was seen before; sprouts: unchanged).
+        duplicates: u64,
+        rejected: Vec<RejectedItem>,
+    }
+
+    /// A sprout with its aggregates: `{period: {kind: {count, lastSeen, runId, computedAt}}}`.
+    #[derive(Debug, ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub struct SproutOut {
+        id: String,
+        title: String,
+        tier: String,
+        parent_id: Option<String>,
+        created_at: String,
+        updated_at: String,
+        archived: bool,
+        aggregates: Value,
+    }
+
+    /// Why a sprout advanced (or would have, in a dry run).
+    #[derive(Debug, ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub struct AdvancementEventOut {
+        id: String,
+        sprout_id: String,
+        from_tier: String,
+        to_tier: String,
+        rule_id: String,
+        run_id: String,
+        /// `[{signal, operator, threshold, value}]`: the values that met the rule.
+        signals: Value,
+        at: String,
+        dry_run: bool,
+    }
+
+    #[derive(Debug, ToSchema)]
+    pub struct AdvancementEventList {
+        items: Vec<AdvancementEventOut>,
+    }
+
+    /// A digest in the outbox.
+    #[derive(Debug, ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub struct NotificationOut {
+        id: String,
+        recipient_id: String,
+        channel: String,
+        subject: String,
+        body: Value,
+        run_id: Option<String>,
+        created_at: String,
+    }
+
+    #[derive(Debug, ToSchema)]
+    pub struct NotificationList {
+        items: Vec<NotificationOut>,
+    }
 }
