@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 
 use grove_core::advancement_rule::AdvancementRulePayload;
 use grove_core::grove::evaluate;
-use grove_core::job_config::{AdvancementParams, SignalPeriod};
+use grove_core::job_config::{AdvancementParams, EventType, SignalPeriod};
 use grove_core::lifecycle::LifecycleModel;
 use grove_core::registry::ADVANCEMENT_RULE;
 use grove_core::validate::{Checker, Choice};
-use grove_store::{AdvancementApply, AdvancementCandidate, JournalAppend, SproutPage, Store};
+use grove_store::{AdvancementApply, AdvancementCandidate, SproutPage, Store};
 use serde_json::{Value, json};
 
 use super::aggregation::{refresh_period, staleness};
@@ -248,18 +248,22 @@ pub async fn run(
         ),
     );
     if advanced > 0 {
-        store
-            .journal_append(JournalAppend {
-                event_type: "advancement".to_owned(),
-                at: ctx.now(),
-                subject: ctx.run_id().to_owned(),
-                message: format!(
-                    "{advanced} sprout(s) {} by {period} signals",
-                    if params.dry_run { "would advance (dry run)" } else { "advanced" }
-                ),
-                data: json!({ "runId": ctx.run_id(), "dryRun": params.dry_run, "perRule": per_rule }),
-            })
-            .await?;
+        super::journal_event(
+            store,
+            EventType::Advancement,
+            ctx.run_id(),
+            &format!(
+                "{advanced} sprout(s) {} by {period} signals",
+                if params.dry_run {
+                    "would advance (dry run)"
+                } else {
+                    "advanced"
+                }
+            ),
+            json!({ "runId": ctx.run_id(), "dryRun": params.dry_run, "perRule": per_rule }),
+            ctx.now(),
+        )
+        .await?;
     }
     Ok(report(evaluated, cancelled, meta))
 }

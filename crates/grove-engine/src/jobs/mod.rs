@@ -20,7 +20,9 @@ pub mod digest;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use grove_store::StoreError;
+use grove_core::job_config::EventType;
+use grove_core::validate::Choice;
+use grove_store::{JournalAppend, Store, StoreError};
 use jiff::Timestamp;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -67,6 +69,30 @@ pub enum JobError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Invalid(String),
+}
+
+/// Appends an event to the journal that notification digests read: the
+/// one call for whatever reports `job.failed`, `job.succeeded`,
+/// `job.disabled`, `config.changed` or `health.alert` (advancement-batch
+/// records `advancement` itself). `subject` is what it is about (a job
+/// config id); `data` carries details (run id, error, counts).
+pub async fn journal_event(
+    store: &dyn Store,
+    event: EventType,
+    subject: &str,
+    message: &str,
+    data: Value,
+    at: Timestamp,
+) -> Result<i64, StoreError> {
+    store
+        .journal_append(JournalAppend {
+            event_type: event.name().to_owned(),
+            at,
+            subject: subject.to_owned(),
+            message: message.to_owned(),
+            data,
+        })
+        .await
 }
 
 /// A [`JobContext`] that records what it is told: for tests, benchmarks and
