@@ -233,10 +233,13 @@ pub struct OrphanQuery {
     pub idle_before: Timestamp,
 }
 
-/// Moves up to `limit` orphans into the archive, in one transaction.
+/// Moves up to `limit` orphans into the archive, in one transaction, in id
+/// order after `after_id` (pass the last id moved so each row is looked at
+/// once per run).
 #[derive(Debug, Clone)]
 pub struct ArchiveOrphans {
     pub query: OrphanQuery,
+    pub after_id: Option<String>,
     pub limit: u32,
     pub reason: String,
     pub run_id: Option<String>,
@@ -371,7 +374,7 @@ pub trait GroveDataStore {
         limit: u32,
     ) -> Result<Vec<String>, StoreError>;
 
-    /// Moves orphans to the archive; returns the ids moved. Archiving
+    /// Moves orphans to the archive; returns the ids moved, in id order. Archiving
     /// signals clears every period's aggregate status.
     async fn archive_orphans(&self, params: ArchiveOrphans) -> Result<Vec<String>, StoreError>;
 

@@ -99,6 +99,7 @@ pub async fn run(
             continue;
         }
         let mut archived = 0u64;
+        let mut after: Option<String> = None;
         loop {
             if ctx.is_cancelled() {
                 cancelled = true;
@@ -107,15 +108,17 @@ pub async fn run(
             let moved = store
                 .archive_orphans(ArchiveOrphans {
                     query: query.clone(),
+                    after_id: after.take(),
                     limit: ctx.batch_size(),
                     reason: reason(*entity, days),
                     run_id: Some(ctx.run_id().to_owned()),
                     now: ctx.now(),
                 })
                 .await?;
-            if moved.is_empty() {
+            let Some(last) = moved.last() else {
                 break;
-            }
+            };
+            after = Some(last.clone());
             batches += 1;
             archived += moved.len() as u64;
             ctx.add_processed(moved.len() as u64);

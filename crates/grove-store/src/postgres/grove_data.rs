@@ -805,12 +805,13 @@ impl GroveDataStore for PostgresStore {
         let mut tx = self.pool.begin().await?;
         // SKIP LOCKED: two cleanups at once split the work instead of waiting.
         let sql = format!(
-            "SELECT o.id {} LIMIT $2 FOR UPDATE OF o SKIP LOCKED",
+            "SELECT o.id {} AND o.id > $3 ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED",
             orphan_clause(entity)
         );
         let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(to_millis(p.query.idle_before))
             .bind(i64::from(p.limit))
+            .bind(p.after_id.as_deref().unwrap_or(""))
             .fetch_all(&mut *tx)
             .await?;
         if ids.is_empty() {

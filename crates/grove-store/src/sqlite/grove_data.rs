@@ -792,10 +792,14 @@ impl GroveDataStore for SqliteStore {
     async fn archive_orphans(&self, p: ArchiveOrphans) -> Result<Vec<String>, StoreError> {
         let entity = p.query.entity;
         let mut tx = self.write.begin().await?;
-        let sql = format!("SELECT o.id {} LIMIT ?2", orphan_clause(entity));
+        let sql = format!(
+            "SELECT o.id {} AND o.id > ?3 ORDER BY o.id LIMIT ?2",
+            orphan_clause(entity)
+        );
         let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(to_millis(p.query.idle_before))
             .bind(i64::from(p.limit))
+            .bind(p.after_id.as_deref().unwrap_or(""))
             .fetch_all(&mut *tx)
             .await?;
         if ids.is_empty() {

@@ -594,6 +594,7 @@ pub async fn orphans_archive_and_restore(store: Arc<dyn Store>) {
 
     let archive = |entity| ArchiveOrphans {
         query: q(entity),
+        after_id: None,
         limit: 10,
         reason: "idle".to_owned(),
         run_id: Some("clean".to_owned()),
@@ -613,6 +614,14 @@ pub async fn orphans_archive_and_restore(store: Arc<dyn Store>) {
         store.orphan_count(q(ArchiveEntity::Signals)).await.unwrap(),
         1
     );
+    let past_it = store
+        .archive_orphans(ArchiveOrphans {
+            after_id: Some("9".to_owned()),
+            ..archive(ArchiveEntity::Signals)
+        })
+        .await
+        .unwrap();
+    assert!(past_it.is_empty(), "the cursor skips ids at or before it");
     let moved = store
         .archive_orphans(archive(ArchiveEntity::Signals))
         .await
@@ -752,6 +761,7 @@ pub async fn empty_tables_answer_empty(store: Arc<dyn Store>) {
                     entity: ArchiveEntity::Sprouts,
                     idle_before: now(),
                 },
+                after_id: None,
                 limit: 10,
                 reason: "idle".to_owned(),
                 run_id: None,
