@@ -576,6 +576,88 @@ mod tests {
         );
     }
 
+    mod prop {
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        use crate::grove::{decode_signals, decode_sprouts};
+
+        fn field() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                (-1e6f64..1e6).prop_map(|f| json!(f)),
+                "[a-z0-9 ._/-]{0,10}".prop_map(Value::String),
+                prop::sample::select(vec![
+                    "seed",
+                    "tree",
+                    "oak",
+                    "retrieval",
+                    "citations",
+                    "like",
+                    "2026-01-01T00:00:00Z",
+                    "yesterday",
+                    "a",
+                    "b",
+                ])
+                .prop_map(|s| json!(s)),
+            ]
+        }
+
+        fn item() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                field(),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "id",
+                        "title",
+                        "tier",
+                        "parentId",
+                        "createdAt",
+                        "sproutId",
+                        "kind",
+                        "at",
+                        "value",
+                        "extra",
+                    ]),
+                    field(),
+                    0..7,
+                )
+                .prop_map(|m| {
+                    Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                }),
+            ]
+        }
+
+        proptest! {
+            /// Every item is either accepted or rejected once, at its own
+            /// index and under its own pointer; nothing panics.
+            #[test]
+            fn every_item_is_accounted_for(items in prop::collection::vec(item(), 0..20)) {
+                let body = json!({"items": items.clone()});
+                let sprouts = decode_sprouts(&body).expect("a valid envelope");
+                let signals = decode_signals(&body).expect("a valid envelope");
+                for (accepted, rejected) in [
+                    (sprouts.items.iter().map(|(i, _)| *i).collect::<Vec<_>>(), sprouts.rejected),
+                    (signals.items.iter().map(|(i, _)| *i).collect::<Vec<_>>(), signals.rejected),
+                ] {
+                    let mut seen: Vec<usize> = accepted.clone();
+                    seen.extend(rejected.iter().map(|r| r.index));
+                    seen.sort_unstable();
+                    prop_assert_eq!(seen, (0..items.len()).collect::<Vec<_>>());
+                    for r in &rejected {
+                        let prefix = format!("/items/{}", r.index);
+                        let nested = format!("{}/", prefix);
+                        let ok = r.pointer == prefix || r.pointer.starts_with(&nested);
+                        prop_assert!(ok, "pointer {} of item {}", r.pointer, r.index);
+                        prop_assert!(!r.message.is_empty());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn periods_have_windows() {
         let now: Timestamp = "2026-03-31T00:00:00Z".parse().unwrap();

@@ -303,3 +303,41 @@ async fn openapi_lists_the_grove_endpoints() {
     }
     assert!(doc["components"]["schemas"]["IngestReport"].is_object());
 }
+
+#[tokio::test]
+async fn archived_sprouts_still_answer_and_take_no_signals() {
+    let app = app().await;
+    app.post(
+        "/api/v1/sprouts",
+        json!({"items": [{"id": "a", "title": "A", "tier": "tree"}]}),
+    )
+    .await;
+    // Idle since before the cutoff: archived by orphan cleanup.
+    let moved = app
+        .store
+        .archive_orphans(grove_store::ArchiveOrphans {
+            query: grove_store::OrphanQuery {
+                entity: grove_store::ArchiveEntity::Sprouts,
+                idle_before: "2027-01-01T00:00:00Z".parse().unwrap(),
+            },
+            after_id: None,
+            limit: 10,
+            reason: "idle".to_owned(),
+            run_id: None,
+            now: now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved, vec!["a".to_owned()]);
+    let (status, body) = app.get("/api/v1/sprouts/a").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["archived"], true);
+    assert_eq!(body["tier"], "tree");
+    let (_, body) = app
+        .post(
+            "/api/v1/signals",
+            json!({"items": [{"id": "x", "sproutId": "a", "kind": "view", "at": "2026-03-30T00:00:00Z"}]}),
+        )
+        .await;
+    assert_eq!(body["rejected"][0]["pointer"], "/items/0/sproutId");
+}
