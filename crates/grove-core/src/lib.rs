@@ -4,6 +4,7 @@
 //! - [`job_config`]: the job configuration schema, its defaults and validation.
 //! - [`advancement_rule`]: rules that advance sprouts between tiers.
 //! - [`lifecycle`]: lifecycle models and their tiers.
+//! - [`grove`]: grove data logic: ingestion checks, rule evaluation, digests.
 //! - [`validate`]: one-pass decoding that reports every problem at a JSON pointer.
 //! - [`registry`]: the object type registry (labels, colours, filters, metrics).
 //! - [`query`]: the registry's small query language and JSON-path access.
@@ -14,6 +15,7 @@
 
 pub mod advancement_rule;
 pub mod clock;
+pub mod grove;
 pub mod job_config;
 pub mod lifecycle;
 pub mod merge_patch;

@@ -2,6 +2,10 @@
 //!
 //! - [`EngineHandle`]: what the web layer and CLI use to talk to a running
 //!   engine (wake it when a config changes, request runs).
+//! - [`jobs`]: the work of the grove job types as plain functions over a
+//!   store, parameters and a [`jobs::JobContext`].
+
+pub mod jobs;
 
 use std::sync::Arc;
 

@@ -2,7 +2,10 @@
 //!
 //! - [`Store`]: the trait every adapter implements, used as `Arc<dyn Store>`;
 //!   it is the union of one trait per entity family ([`ObjectStore`],
-//!   [`TokenStore`], …) so each family's verbs live in one file.
+//!   [`TokenStore`], [`GroveDataStore`], …) so each family's verbs live in one file.
+//! - [`GroveDataStore`]: sprouts, signals, aggregates, advancement events,
+//!   journal, notifications outbox and archive.
+//! - [`demo`]: a synthetic grove dataset generator.
 //! - [`sqlite`]: the embedded single-file adapter (one node, WAL, one writer).
 //! - [`postgres`]: the shared adapter for several instances (one pool,
 //!   optimistic concurrency in single statements, migrations under an
@@ -13,7 +16,9 @@
 //! All SQL lives in the adapters. Instants are stored as integer unix
 //! milliseconds (INTEGER in SQLite, BIGINT in PostgreSQL); callers pass `now` explicitly (the clock is injected above).
 
+pub mod demo;
 mod error;
+mod grove_data;
 pub mod migrate;
 mod objects;
 pub mod postgres;
@@ -26,12 +31,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use error::StoreError;
+pub use grove_data::{
+    AdvancementApply, AdvancementCandidate, AdvancementEvent, AdvancementEventFilter, Aggregate,
+    AggregateIncrement, AggregateRebuildRange, AggregateStatus, ArchiveEntity, ArchiveOrphans,
+    ArchivedRow, GroveBulkLoad, GroveDataStore, JournalAppend, Notification, OrphanQuery,
+    RangeOutcome, SignalInsert, SignalOutcome, Sprout, SproutPage, SproutSignals, SproutUpsert,
+    UpsertOutcome,
+};
 pub use objects::{ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoredObject};
 pub use tokens::{ApiToken, Role, TokenStore};
 
 /// Everything the service stores.
 #[async_trait]
-pub trait Store: ObjectStore + TokenStore + Send + Sync + std::fmt::Debug {
+pub trait Store: ObjectStore + TokenStore + GroveDataStore + Send + Sync + std::fmt::Debug {
     /// Applies pending migrations; returns the schema version.
     async fn migrate(&self) -> Result<i64, StoreError>;
 

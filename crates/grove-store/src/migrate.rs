@@ -10,19 +10,34 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// The SQLite schema, oldest first.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "objects, revisions, tokens, seeds",
-    sql: include_str!("../migrations/sqlite/0001_objects.sql"),
-}];
+/// The SQLite schema, oldest first. Versions only need to increase (a gap is
+/// fine: each adapter applies every listed version above the recorded one).
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "objects, revisions, tokens, seeds",
+        sql: include_str!("../migrations/sqlite/0001_objects.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "grove data: sprouts, signals, aggregates, advancement events, journal, outbox, archive",
+        sql: include_str!("../migrations/sqlite/0003_grove_data.sql"),
+    },
+];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "objects, revisions, tokens, seeds",
-    sql: include_str!("../migrations/postgres/0001_objects.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "objects, revisions, tokens, seeds",
+        sql: include_str!("../migrations/postgres/0001_objects.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "grove data: sprouts, signals, aggregates, advancement events, journal, outbox, archive",
+        sql: include_str!("../migrations/postgres/0003_grove_data.sql"),
+    },
+];
 
 /// The schema version this build expects.
 pub fn latest(migrations: &[Migration]) -> i64 {

@@ -33,6 +33,11 @@ use crate::conformance::Fresh;
 
 const PREFIX: &str = "grove_test_";
 
+/// The schema version a fully migrated database reports.
+fn latest() -> i64 {
+    grove_store::migrate::latest(grove_store::migrate::POSTGRES)
+}
+
 /// Test schemas older than this are left over from earlier runs.
 const STALE_AFTER: Duration = Duration::from_secs(3600);
 
@@ -169,6 +174,7 @@ pub async fn fresh() -> Option<Fresh> {
 crate::objects_suite!(fresh);
 crate::tokens_suite!(fresh);
 crate::concurrency_suite!(fresh);
+crate::grove_data_suite!(fresh);
 
 #[tokio::test]
 async fn instances_starting_together_migrate_once() {
@@ -180,11 +186,11 @@ async fn instances_starting_together_migrate_once() {
         tasks.push(tokio::spawn(async move { store.migrate().await }));
     }
     for task in tasks {
-        assert_eq!(task.await.expect("join").expect("migrate"), 1);
+        assert_eq!(task.await.expect("join").expect("migrate"), latest());
     }
     let store = connect(&url, &schema).await;
-    assert_eq!(store.migrate().await.unwrap(), 1);
-    assert_eq!(store.ping().await.unwrap(), 1);
+    assert_eq!(store.migrate().await.unwrap(), latest());
+    assert_eq!(store.ping().await.unwrap(), latest());
     store.close().await;
     drop_schema(&url, &schema).await;
 }
@@ -199,7 +205,7 @@ async fn open_takes_pool_max_and_schema_from_the_url() {
         .await
         .expect("open");
     assert_eq!(store.backend(), "postgres");
-    assert_eq!(store.ping().await.unwrap(), 1);
+    assert_eq!(store.ping().await.unwrap(), latest());
     assert_eq!(store.token_count().await.unwrap(), 0);
     store.close().await;
     let mut conn = admin(&url).await;

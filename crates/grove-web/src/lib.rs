@@ -24,7 +24,7 @@ pub use state::{AppState, WebSettings};
 
 /// All routes of the service.
 pub fn router(state: AppState) -> Router {
-    use api::{meta, objects};
+    use api::{grove, meta, objects};
     let limit = state.settings.max_body_bytes;
     Router::new()
         .route("/healthz", get(meta::healthz))
@@ -55,6 +55,17 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/objects/{type}/{id}/revisions/{version}/restore",
             post(objects::restore),
         )
+        .route(
+            "/api/v1/sprouts",
+            post(grove::upsert_sprouts).layer(DefaultBodyLimit::max(grove::MAX_INGEST_BYTES + 1)),
+        )
+        .route("/api/v1/sprouts/{id}", get(grove::get_sprout))
+        .route(
+            "/api/v1/signals",
+            post(grove::insert_signals).layer(DefaultBodyLimit::max(grove::MAX_INGEST_BYTES + 1)),
+        )
+        .route("/api/v1/advancement-events", get(grove::advancement_events))
+        .route("/api/v1/notifications", get(grove::notifications))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // One byte over the limit is enough to know it is too large.

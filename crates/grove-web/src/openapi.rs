@@ -7,6 +7,7 @@ use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use crate::api::grove::{self, schema as grove_schema};
 use crate::api::{meta, objects};
 
 /// RFC 9457 problem details.
@@ -107,8 +108,12 @@ impl Modify for BearerAuth {
         meta::healthz, meta::readyz, meta::types, meta::metrics,
         objects::list, objects::create, objects::get, objects::replace, objects::patch, objects::delete,
         objects::duplicate, objects::revisions, objects::restore,
+        grove::upsert_sprouts, grove::insert_signals, grove::get_sprout, grove::advancement_events,
+        grove::notifications,
     ),
-    components(schemas(Problem, FieldProblem, ObjectMeta, Derived, GroveObject, ObjectPage)),
+    components(schemas(Problem, FieldProblem, ObjectMeta, Derived, GroveObject, ObjectPage,
+        grove_schema::SproutBatch, grove_schema::SignalBatch, grove_schema::IngestReport,
+        grove_schema::SproutOut, grove_schema::AdvancementEventList, grove_schema::NotificationList)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

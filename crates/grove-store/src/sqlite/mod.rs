@@ -7,6 +7,7 @@
 //! busy timeout covers the remaining case: another process (a CLI command)
 //! writing to the same file.
 
+mod grove_data;
 mod objects;
 mod tokens;
 
@@ -56,6 +57,22 @@ impl SqliteStore {
         Ok(Self { read, write })
     }
 
+    /// The benchmark floor: one `GROUP BY` over every signal, as the
+    /// aggregation would read them, with nothing written. Returns (groups,
+    /// signals).
+    pub async fn signal_group_scan(&self) -> Result<(u64, u64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS groups, COALESCE(SUM(n), 0) AS signals FROM \
+             (SELECT sprout_id, kind, COUNT(*) AS n, MAX(at) AS last_seen FROM signals \
+              GROUP BY sprout_id, kind)",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        let groups: i64 = row.try_get("groups")?;
+        let signals: i64 = row.try_get("signals")?;
+        Ok((groups.max(0) as u64, signals.max(0) as u64))
+    }
+
     async fn schema_version(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
             .fetch_one(&self.write)
@@ -80,7 +97,13 @@ impl Store for SqliteStore {
                 migrate::latest(SQLITE)
             )));
         }
-        for m in SQLITE.iter().filter(|m| m.version > current) {
+        // Every listed migration not yet recorded runs, in list order: versions
+        // only need to increase, and a gap (a version merged later from
+        // another branch) is applied when it appears.
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&self.write)
+            .await?;
+        for m in SQLITE.iter().filter(|m| !applied.contains(&m.version)) {
             let mut tx = self.write.begin().await?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
                 .execute(&mut *tx)

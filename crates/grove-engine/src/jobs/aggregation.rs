@@ -1,0 +1,227 @@
+//! signal-aggregation: per sprout, per kind, count and last-seen for each
+//! requested period.
+//!
+//! `all_time` is incremental once it has been computed: only signals
+//! recorded since the last run (by insertion sequence) are added. A rebuild
+//! (the first run, or after signals were archived) and the windowed periods
+//! (`last_30d`, `last_7d`, whose window moves with the clock) are computed
+//! in ranges of `batchSize` sprouts, one transaction each.
+
+use grove_core::job_config::{SignalAggregationParams, SignalPeriod};
+use grove_core::validate::Choice;
+use grove_store::{AggregateIncrement, AggregateRebuildRange, AggregateStatus, Store, StoreError};
+use jiff::SignedDuration;
+use serde_json::{Map, Value, json};
+
+use super::{JobContext, JobError, JobReport, Level};
+
+/// How old a windowed period's aggregates may be before advancement
+/// recomputes them.
+pub const WINDOW_STALE_AFTER: SignedDuration = SignedDuration::from_hours(1);
+
+/// How one period was brought up to date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodOutcome {
+    pub mode: &'static str,
+    pub sprouts: u64,
+    pub signals: u64,
+    pub batches: u64,
+    pub watermark: i64,
+    pub cancelled: bool,
+}
+
+impl PeriodOutcome {
+    fn to_value(&self) -> Value {
+        json!({
+            "mode": self.mode,
+            "sprouts": self.sprouts,
+            "signals": self.signals,
+            "batches": self.batches,
+            "watermark": self.watermark,
+            "complete": !self.cancelled,
+        })
+    }
+}
+
+/// Why a period's aggregates cannot be used as they are; `None` when fresh.
+pub async fn staleness(
+    store: &dyn Store,
+    period: SignalPeriod,
+    ctx: &dyn JobContext,
+) -> Result<Option<String>, StoreError> {
+    let Some(status) = store.aggregate_status(period).await? else {
+        return Ok(Some(format!("{period} aggregates were never computed")));
+    };
+    let max_seq = store.signal_max_seq().await?;
+    if status.watermark < max_seq {
+        return Ok(Some(format!(
+            "{period} aggregates miss {} newer signals",
+            max_seq - status.watermark
+        )));
+    }
+    if period != SignalPeriod::AllTime
+        && ctx.now().duration_since(status.computed_at) > WINDOW_STALE_AFTER
+    {
+        return Ok(Some(format!(
+            "{period} aggregates were computed at {}, over an hour before this run",
+            status.computed_at
+        )));
+    }
+    Ok(None)
+}
+
+/// Brings one period up to date: incrementally for all_time when it can,
+/// else a rebuild in ranges of `batch_size` sprouts.
+pub async fn refresh_period(
+    store: &dyn Store,
+    period: SignalPeriod,
+    ctx: &dyn JobContext,
+) -> Result<PeriodOutcome, StoreError> {
+    let max_seq = store.signal_max_seq().await?;
+    let now = ctx.now();
+    if period == SignalPeriod::AllTime
+        && let Some(status) = store.aggregate_status(period).await?
+        && status.watermark <= max_seq
+    {
+        let signals = store
+            .aggregate_increment(AggregateIncrement {
+                after_seq: status.watermark,
+                max_seq,
+                run_id: ctx.run_id().to_owned(),
+                now,
+            })
+            .await?;
+        store
+            .aggregate_status_set(AggregateStatus {
+                period,
+                watermark: max_seq,
+                window_start: None,
+                run_id: ctx.run_id().to_owned(),
+                computed_at: now,
+            })
+            .await?;
+        return Ok(PeriodOutcome {
+            mode: "incremental",
+            sprouts: 0,
+            signals,
+            batches: 1,
+            watermark: max_seq,
+            cancelled: false,
+        });
+    }
+    // A rebuild: until it completes, readers see the period as missing.
+    store.aggregate_status_clear(period).await?;
+    let window_start = period.window_start(now);
+    let mut out = PeriodOutcome {
+        mode: "rebuild",
+        sprouts: 0,
+        signals: 0,
+        batches: 0,
+        watermark: max_seq,
+        cancelled: false,
+    };
+    let mut after = None;
+    loop {
+        if ctx.is_cancelled() {
+            out.cancelled = true;
+            return Ok(out);
+        }
+        let range = store
+            .aggregate_rebuild_range(AggregateRebuildRange {
+                period,
+                window_start,
+                after_sprout: after.take(),
+                limit: ctx.batch_size(),
+                max_seq,
+                run_id: ctx.run_id().to_owned(),
+                now,
+            })
+            .await?;
+        let Some(last) = range.last_sprout else {
+            break;
+        };
+        out.batches += 1;
+        out.sprouts += range.sprouts;
+        out.signals += range.signals;
+        ctx.add_processed(range.sprouts);
+        after = Some(last);
+    }
+    store
+        .aggregate_status_set(AggregateStatus {
+            period,
+            watermark: max_seq,
+            window_start,
+            run_id: ctx.run_id().to_owned(),
+            computed_at: now,
+        })
+        .await?;
+    Ok(out)
+}
+
+/// Runs signal-aggregation for every requested period.
+pub async fn run(
+    store: &dyn Store,
+    params: &SignalAggregationParams,
+    ctx: &dyn JobContext,
+) -> Result<JobReport, JobError> {
+    let mut periods: Vec<SignalPeriod> = Vec::new();
+    for p in &params.periods {
+        if !periods.contains(p) {
+            periods.push(*p);
+        }
+    }
+    if periods.is_empty() {
+        return Err(JobError::Invalid(
+            "no periods to aggregate; list at least one of all_time, last_30d, last_7d".to_owned(),
+        ));
+    }
+    // The total: every sprout once per period that needs a rebuild.
+    let sprouts = store.sprout_count(&[]).await?;
+    let mut rebuilds = 0;
+    for p in &periods {
+        let incremental =
+            *p == SignalPeriod::AllTime && store.aggregate_status(*p).await?.is_some();
+        if !incremental {
+            rebuilds += 1;
+        }
+    }
+    ctx.set_total(sprouts * rebuilds);
+
+    let mut meta = Map::new();
+    let (mut processed, mut signals) = (0, 0);
+    let mut cancelled = false;
+    for period in periods {
+        if ctx.is_cancelled() {
+            cancelled = true;
+            break;
+        }
+        let out = refresh_period(store, period, ctx).await?;
+        ctx.log(
+            Level::Info,
+            &format!(
+                "{period}: {} over {} sprouts, {} signals in {} batch(es)",
+                out.mode, out.sprouts, out.signals, out.batches
+            ),
+        );
+        processed += out.sprouts;
+        signals += out.signals;
+        meta.insert(period.name().to_owned(), out.to_value());
+        if out.cancelled {
+            cancelled = true;
+            break;
+        }
+    }
+    Ok(JobReport {
+        processed,
+        succeeded: processed,
+        failed: 0,
+        cancelled,
+        partial_reason: None,
+        metadata: json!({
+            "batchSize": ctx.batch_size(),
+            "periods": meta,
+            "sprouts": sprouts,
+            "signalsAggregated": signals,
+        }),
+    })
+}

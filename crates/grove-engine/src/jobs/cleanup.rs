@@ -1,0 +1,158 @@
+//! orphan-cleanup: archives entities of `entityTypes` whose owner is gone
+//! or that have been idle beyond `orphanThresholdDays`. Archived rows move
+//! to the archive table (restorable, never hard-deleted); `dryRun` only
+//! counts and lists samples.
+//!
+//! - `sprouts`: not updated and without signals for the threshold.
+//! - `signals`, `advancement-events`: their sprout is gone (archived).
+//! - `executions`: belong to the engine's tables and its retention; this
+//!   job reports them as not handled here.
+//!
+//! Entities are processed in that order, so the signals and events of
+//! sprouts archived by the same run are archived with them.
+
+use grove_core::job_config::{CleanupEntity, CleanupParams};
+use grove_core::validate::Choice;
+use grove_store::{ArchiveEntity, ArchiveOrphans, OrphanQuery, Store};
+use jiff::SignedDuration;
+use serde_json::{Map, json};
+
+use super::{JobContext, JobError, JobReport, Level};
+
+/// Samples listed per entity in a dry run.
+pub const SAMPLES: u32 = 10;
+
+const ORDER: &[(CleanupEntity, Option<ArchiveEntity>)] = &[
+    (CleanupEntity::Sprouts, Some(ArchiveEntity::Sprouts)),
+    (CleanupEntity::Signals, Some(ArchiveEntity::Signals)),
+    (
+        CleanupEntity::AdvancementEvents,
+        Some(ArchiveEntity::AdvancementEvents),
+    ),
+    (CleanupEntity::Executions, None),
+];
+
+/// Runs orphan-cleanup.
+pub async fn run(
+    store: &dyn Store,
+    params: &CleanupParams,
+    ctx: &dyn JobContext,
+) -> Result<JobReport, JobError> {
+    let days = i64::from(params.orphan_threshold_days.max(1));
+    let idle_before = ctx
+        .now()
+        .checked_sub(SignedDuration::from_hours(24 * days))
+        .map_err(|e| JobError::Invalid(format!("orphanThresholdDays {days}: {e}")))?;
+    let selected: Vec<(CleanupEntity, Option<ArchiveEntity>)> = ORDER
+        .iter()
+        .copied()
+        .filter(|(e, _)| params.entity_types.contains(e))
+        .collect();
+
+    // Counted up front, for progress.
+    let mut counts = Vec::new();
+    let mut total = 0;
+    for (_, archive) in &selected {
+        let n = match archive {
+            Some(entity) => {
+                store
+                    .orphan_count(OrphanQuery {
+                        entity: *entity,
+                        idle_before,
+                    })
+                    .await?
+            }
+            None => 0,
+        };
+        counts.push(n);
+        total += n;
+    }
+    ctx.set_total(total);
+
+    let mut meta = Map::new();
+    let (mut processed, mut batches) = (0u64, 0u64);
+    let mut cancelled = false;
+    for ((entity, archive), found) in selected.iter().zip(counts) {
+        let Some(archive) = archive else {
+            meta.insert(
+                entity.name().to_owned(),
+                json!({ "found": 0, "archived": 0, "note": "executions are pruned by the engine's retention, not by this job" }),
+            );
+            continue;
+        };
+        let query = OrphanQuery {
+            entity: *archive,
+            idle_before,
+        };
+        if params.dry_run {
+            let samples = store.orphan_sample(query, SAMPLES).await?;
+            ctx.log(
+                Level::Info,
+                &format!("dry run: {found} {entity} would be archived"),
+            );
+            ctx.add_processed(found);
+            processed += found;
+            meta.insert(
+                entity.name().to_owned(),
+                json!({ "found": found, "archived": 0, "samples": samples }),
+            );
+            continue;
+        }
+        let mut archived = 0u64;
+        let mut after: Option<String> = None;
+        loop {
+            if ctx.is_cancelled() {
+                cancelled = true;
+                break;
+            }
+            let moved = store
+                .archive_orphans(ArchiveOrphans {
+                    query: query.clone(),
+                    after_id: after.take(),
+                    limit: ctx.batch_size(),
+                    reason: reason(*entity, days),
+                    run_id: Some(ctx.run_id().to_owned()),
+                    now: ctx.now(),
+                })
+                .await?;
+            let Some(last) = moved.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            batches += 1;
+            archived += moved.len() as u64;
+            ctx.add_processed(moved.len() as u64);
+        }
+        processed += archived;
+        ctx.log(Level::Info, &format!("archived {archived} {entity}"));
+        meta.insert(
+            entity.name().to_owned(),
+            json!({ "found": found, "archived": archived }),
+        );
+        if cancelled {
+            break;
+        }
+    }
+    Ok(JobReport {
+        processed,
+        succeeded: processed,
+        failed: 0,
+        cancelled,
+        partial_reason: None,
+        metadata: json!({
+            "dryRun": params.dry_run,
+            "orphanThresholdDays": days,
+            "idleBefore": idle_before,
+            "batchSize": ctx.batch_size(),
+            "batches": batches,
+            "entities": meta,
+        }),
+    })
+}
+
+fn reason(entity: CleanupEntity, days: i64) -> String {
+    match entity {
+        CleanupEntity::Sprouts => format!("idle for more than {days} days"),
+        _ => "its sprout is gone".to_owned(),
+    }
+}
