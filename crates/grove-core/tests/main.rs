@@ -2,5 +2,6 @@
 
 mod decode_fuzz;
 mod query;
+mod render;
 mod retry;
 mod validation;

@@ -107,6 +107,7 @@ impl Modify for BearerAuth {
         meta::healthz, meta::readyz, meta::types, meta::metrics,
         objects::list, objects::create, objects::get, objects::replace, objects::patch, objects::delete,
         objects::duplicate, objects::revisions, objects::restore,
+        crate::api::render::catalog,
     ),
     components(schemas(Problem, FieldProblem, ObjectMeta, Derived, GroveObject, ObjectPage)),
     modifiers(&BearerAuth),

@@ -3,3 +3,4 @@
 pub mod meta;
 pub mod objects;
 pub mod present;
+pub mod render;
