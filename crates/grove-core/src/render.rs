@@ -236,6 +236,19 @@ impl ExecutionStatus {
         }
     }
 
+    /// "Success", "Failed", … for display.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Queued => "Queued",
+            Self::Running => "Running",
+            Self::Success => "Success",
+            Self::Partial => "Partial",
+            Self::Failed => "Failed",
+            Self::Cancelled => "Cancelled",
+            Self::Skipped => "Skipped",
+        }
+    }
+
     pub fn is_finished(self) -> bool {
         !matches!(self, Self::Queued | Self::Running)
     }
@@ -364,7 +377,7 @@ pub fn status_tree(
         let mut metrics = vec![
             Metric {
                 label: "Status".to_owned(),
-                value: MetricValue::Text(e.status.name().to_owned()),
+                value: MetricValue::Text(e.status.label().to_owned()),
                 color: match e.status {
                     ExecutionStatus::Success => MetricColor::Green,
                     ExecutionStatus::Partial | ExecutionStatus::Cancelled => MetricColor::Amber,

@@ -193,15 +193,7 @@ async fn render(
 }
 
 fn last_text(e: &ExecutionView) -> String {
-    let status = match e.status {
-        grove_core::render::ExecutionStatus::Success => "Success",
-        grove_core::render::ExecutionStatus::Partial => "Partial",
-        grove_core::render::ExecutionStatus::Failed => "Failed",
-        grove_core::render::ExecutionStatus::Cancelled => "Cancelled",
-        grove_core::render::ExecutionStatus::Skipped => "Skipped",
-        grove_core::render::ExecutionStatus::Running => "Running",
-        grove_core::render::ExecutionStatus::Queued => "Queued",
-    };
+    let status = e.status.label();
     match e.duration_seconds() {
         Some(d) => format!(
             "{status} ({} processed, {})",
@@ -212,13 +204,43 @@ fn last_text(e: &ExecutionView) -> String {
     }
 }
 
-/// The short schedule text for a chip: "Daily 2:00 AM" style, from derived.
-fn schedule_chip(derived_text: &str) -> String {
-    derived_text
-        .split(" (")
-        .next()
-        .unwrap_or(derived_text)
-        .to_owned()
+/// The schedule chip: a short value and a word under it ("2:00 AM" /
+/// "daily", "15 min" / "every", "Sun 3:00 AM" / "weekly"); the full human
+/// text is the chip's title.
+fn schedule_chip(cron: &str) -> (String, &'static str) {
+    let f: Vec<&str> = cron.split_whitespace().collect();
+    let num = |s: &str| s.parse::<u32>().ok();
+    let time = |h: u32, m: u32| {
+        let (h12, ampm) = match h {
+            0 => (12, "AM"),
+            1..=11 => (h, "AM"),
+            12 => (12, "PM"),
+            _ => (h - 12, "PM"),
+        };
+        format!("{h12}:{m:02} {ampm}")
+    };
+    if f.len() == 5 {
+        match (num(f[0]), num(f[1]), f[2], f[3], f[4]) {
+            (Some(m), Some(h), "*", "*", "*") => return (time(h, m), "daily"),
+            (Some(m), Some(h), "*", "*", dow) if !dow.contains(['/', ',']) => {
+                return (format!("{} {}", dow, time(h, m)), "weekly");
+            }
+            (Some(m), None, "*", "*", "*") if f[1] == "*" => return (format!(":{m:02}"), "hourly"),
+            _ => {}
+        }
+        if let Some(step) = f[0].strip_prefix("*/")
+            && f[1..] == ["*", "*", "*", "*"]
+        {
+            return (format!("{step} min"), "every");
+        }
+        if let (Some(m), Some(step)) = (num(f[0]), f[1].strip_prefix("*/"))
+            && f[2..] == ["*", "*", "*"]
+        {
+            return (format!("{step} h :{m:02}"), "every");
+        }
+    }
+    let short: String = cron.chars().take(14).collect();
+    (short, "cron")
 }
 
 async fn job_card(
@@ -276,7 +298,8 @@ async fn job_card(
                     }
                 }
                 div class="chips" {
-                    div class="chip" title=(derived.schedule_text) { b { (schedule_chip(&derived.schedule_text)) } span { "schedule" } }
+                    @let (chip, unit) = schedule_chip(&p.schedule.cron_expression);
+                    div class="chip" title=(derived.schedule_text) { b { (chip) } span { (unit) } }
                     div class="chip" { b { (p.limits.batch_size) } span { "batch" } }
                     div class="chip" { b { (p.retry.max_attempts) } span { "attempts" } }
                 }

@@ -126,10 +126,10 @@ pub fn page(title: &str, user: &ConsoleUser, nav: Nav, body_class: &str, body: M
                     nav class="nav" aria-label="Console" {
                         a href="/console" aria-current=[current(Nav::Grid)] { "All" }
                         a class="job" href="/console?type=job-config" aria-current=[current(Nav::Jobs)] {
-                            (Icon::Hourglass.svg()) span class="label-long" { "Job Configurations" } span class="sr-only" { " (jobs)" }
+                            (Icon::Hourglass.svg()) span class="label-long" { "Job Configurations" } span class="label-short" { "Jobs" }
                         }
                         a class="rule" href="/console?type=advancement-rule" aria-current=[current(Nav::Rules)] {
-                            (Icon::Bolt.svg()) span class="label-long" { "Advancement Rules" } span class="sr-only" { " (rules)" }
+                            (Icon::Bolt.svg()) span class="label-long" { "Advancement Rules" } span class="label-short" { "Rules" }
                         }
                         a href="/console/timeline" aria-current=[current(Nav::Timeline)] { (Icon::Timeline.svg()) "Timeline" }
                     }

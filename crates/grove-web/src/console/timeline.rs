@@ -134,6 +134,7 @@ pub async fn page(
                     div class="tl-row" {
                         div class="tl-name" { (Icon::Hourglass.svg()) a href={ "/console/jobs/" (r.id) } { (r.name) } }
                         div class="tl-track" title=(r.schedule_text) {
+                            @for (x, _) in &ticks { span class="tl-tick" style={ "left:" (pct(*x)) } {} }
                             @let dense = r.runs.len() > 48;
                             @for t in &r.runs {
                                 span class={ "tl-mark" @if dense { " dense" } } style={ "left:" (pct(at(*t))) } title={ (r.name) " · " (when(*t, &tz, now)) } {}
