@@ -435,6 +435,32 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
             .await
             .expect("error alert");
         shot(&c, "execution", width).await;
+        c.goto(&format!("{base}/console/jobs/health-check#status"))
+            .await
+            .expect("status tab");
+        c.wait()
+            .for_element(Locator::Css("#status [data-component=JobErrorAlert]"))
+            .await
+            .expect("status");
+        shot(&c, "status", width).await;
+        c.goto(&format!("{base}/console/rules/seed-to-sprout"))
+            .await
+            .expect("rule editor");
+        c.wait()
+            .for_element(Locator::Css(".cond-row"))
+            .await
+            .expect("conditions");
+        shot(&c, "rule", width).await;
+        c.goto(&format!(
+            "{base}/console/jobs/advancement-batch/revisions?diff=1#diff"
+        ))
+        .await
+        .expect("revisions");
+        c.wait()
+            .for_element(Locator::Css(".diff .add"))
+            .await
+            .expect("a diff");
+        shot(&c, "revisions", width).await;
         c.goto(&format!("{base}/console/timeline?tz=America/Los_Angeles"))
             .await
             .expect("timeline");

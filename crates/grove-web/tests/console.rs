@@ -109,7 +109,7 @@ fn advancement_form<'a>(
         ("/payload/retry/initialDelaySeconds", "60"),
         ("/payload/retry/maxDelaySeconds", "3600"),
         ("/payload/parameters/signalPeriod", "all_time"),
-        ("/payload/parameters/lifecycleModelId", "default"),
+        ("/payload/parameters/lifecycleModelId", ""),
         ("/payload/notifications/onFailure", "true"),
         ("/payload/notifications/channels", "log"),
     ];
@@ -783,4 +783,16 @@ async fn assets_and_the_render_catalog() {
         r.body["components"]["JobErrorAlert"]["props"]["required"],
         json!(["error", "retryable"])
     );
+}
+
+#[test]
+fn every_catalog_component_has_exactly_one_renderer() {
+    use grove_core::render::{COMPONENTS, catalog};
+    use grove_web::console::render::REGISTRY;
+    let names: Vec<&str> = REGISTRY.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, COMPONENTS);
+    let schemas = catalog();
+    for name in COMPONENTS {
+        assert!(schemas["components"][*name]["props"].is_object(), "{name}");
+    }
 }

@@ -270,10 +270,7 @@ impl Fields<'_> {
         };
         let name = f.pointer;
         let value = self.text_of(f.pointer);
-        let group = matches!(
-            f.control,
-            Control::Radio(_) | Control::Checks(_) | Control::Toggle
-        );
+        let group = matches!(f.control, Control::Radio(_) | Control::Checks(_));
         html! {
             div class={ "field" @if invalid { " invalid" } } data-pointer=(f.pointer) {
                 @if group {
@@ -309,7 +306,8 @@ impl Fields<'_> {
                                 checked[self.values.pointer(f.pointer) == Some(&Value::Bool(true))]
                                 aria-describedby=[described.as_deref()];
                             span class="track" aria-hidden="true" {}
-                            span { (f.label) }
+                            span class="state-on" aria-hidden="true" { "On" }
+                            span class="state-off" aria-hidden="true" { "Off" }
                         }
                     }
                     Control::Radio(options) => {

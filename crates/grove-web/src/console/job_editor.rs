@@ -38,6 +38,22 @@ fn def() -> &'static TypeDef {
     type_def(JOB_CONFIG).expect("job-config is registered")
 }
 
+/// Lifecycle models; the default is the empty value, so payloads that leave
+/// the model out keep leaving it out.
+fn model_options() -> Vec<(String, String)> {
+    MODELS
+        .iter()
+        .map(|m| {
+            let value = if m.id == DEFAULT_MODEL.id {
+                String::new()
+            } else {
+                m.id.to_owned()
+            };
+            (value, format!("{} ({})", m.id, m.tiers.join(" → ")))
+        })
+        .collect()
+}
+
 fn num(pointer: &'static str, label: &'static str, unit: &'static str, b: (i64, i64)) -> FieldSpec {
     FieldSpec::new(
         pointer,
@@ -105,17 +121,7 @@ pub fn sections(job_type: JobType, new: bool) -> Vec<Section> {
             FieldSpec::new(
                 "/payload/parameters/lifecycleModelId",
                 "Lifecycle Model",
-                Control::Select(
-                    MODELS
-                        .iter()
-                        .map(|m| {
-                            (
-                                m.id.to_owned(),
-                                format!("{} ({})", m.id, m.tiers.join(" → ")),
-                            )
-                        })
-                        .collect(),
-                ),
+                Control::Select(model_options()),
             )
             .optional(),
             FieldSpec::new("/payload/parameters/dryRun", "Dry Run", Control::Toggle)
@@ -470,7 +476,7 @@ fn duration_chart(executions: &[ExecutionView]) -> Markup {
         .iter()
         .filter_map(|e| e.duration_seconds())
         .fold(1.0_f64, f64::max);
-    let w = 100.0 / runs.len().max(1) as f64;
+    let w = 100.0 / runs.len().max(10) as f64;
     html! {
         svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label="Durations of recent runs" {
             @for (i, e) in runs.iter().enumerate() {
