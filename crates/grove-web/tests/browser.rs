@@ -358,6 +358,27 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
             "{preview}"
         );
 
+        // The live preview reacts to typing: with the preview endpoint it
+        // shows the new runs, without it a note that it updates on save.
+        let before = preview.clone();
+        set_field(&c, "cron", "*/10 * * * *").await;
+        let mut changed = String::new();
+        for _ in 0..60 {
+            changed = c
+                .find(Locator::Id("cron-preview"))
+                .await
+                .expect("preview")
+                .text()
+                .await
+                .expect("text");
+            if changed != before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_ne!(changed, before, "the preview did not react to typing");
+        set_field(&c, "cron", "0 3 * * *").await;
+
         // US-2: batch size 100 → 50.
         set_field(&c, "f-payload-limits-batchSize", "50").await;
         save_changes(&c).await;

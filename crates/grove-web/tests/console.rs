@@ -796,3 +796,33 @@ fn every_catalog_component_has_exactly_one_renderer() {
         assert!(schemas["components"][*name]["props"].is_object(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn operator_text_is_escaped_everywhere() {
+    let app = TestApp::seeded().await;
+    let evil = "<script>alert(1)</script>";
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/objects/job-config/health-check",
+            Some(json!({"meta": {"title": evil, "description": evil}, "payload": {"displayName": evil}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let s = Session::new(&app, OPERATOR);
+    for path in [
+        "/console",
+        "/console/jobs/health-check",
+        "/console/jobs/health-check/revisions?diff=1",
+        "/console/timeline",
+    ] {
+        let r = s.get(path).await;
+        assert!(!r.text.contains(evil), "{path}");
+    }
+    assert!(
+        s.get("/console")
+            .await
+            .text
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+}

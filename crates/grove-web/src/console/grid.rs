@@ -9,7 +9,7 @@ use grove_core::registry::{self, ADVANCEMENT_RULE, JOB_CONFIG, TypeDef, evaluate
 use grove_core::render::{ExecutionView, format_duration};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::execution::{is_running, legacy_configuration_in_use, recent_executions};
 use super::form::{choice_label, csrf_input};
@@ -255,7 +255,8 @@ async fn job_card(
         return html! { article class="card card--job-config" { div class="card-tier2" { "Unreadable configuration " (id) } } };
     };
     let derived = p.derived(now);
-    let stored = state.store.object_get(JOB_CONFIG, id).await.ok().flatten();
+    let stored: Option<grove_store::StoredObject> =
+        serde_json::from_value(json!({"meta": item["meta"], "payload": item["payload"]})).ok();
     let execs = match &stored {
         Some(o) => recent_executions(state, o, 1).await,
         None => Vec::new(),
