@@ -23,6 +23,13 @@
     });
   });
 
+  // A link straight to #status selects that tab.
+  if (location.hash) {
+    document.querySelectorAll(".tabs a[href^='#']").forEach(function (t) {
+      t.setAttribute("aria-selected", t.getAttribute("href") === location.hash ? "true" : "false");
+    });
+  }
+
   // Live cron preview: GET /api/v1/schedule/preview?cron=&tz=&count=5.
   // If the endpoint is missing or fails, the server-rendered preview stays.
   var cron = document.getElementById("cron");

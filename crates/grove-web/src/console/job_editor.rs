@@ -451,7 +451,7 @@ fn status_panel(
                             td { @if let Some(t) = e.started_at { (short(t, &tz)) } @else { "—" } }
                             td { (e.items_processed) @if e.errors > 0 { " (" (e.errors) " errors)" } }
                             td class="opt" { @if let Some(d) = e.duration_seconds() { (format_duration(d)) } @else { "—" } }
-                            td {
+                            td class="actions" {
                                 a class="btn btn-small btn-ghost" href={ "/console/executions/" (e.run_id) } { "View Logs" }
                                 @if user.can_edit() && matches!(e.status.name(), "failed" | "cancelled") {
                                     form method="post" action={ "/console/executions/" (e.run_id) "/retry" } {
