@@ -11,6 +11,7 @@
 //! - [`merge_patch`]: RFC 7396 JSON merge patch.
 //! - [`schedule`]: cron expressions in IANA zones with explicit DST rules.
 //! - [`retry`]: the retry delay schedule.
+//! - [`render`]: json-render status trees, their catalog and validation.
 //! - [`clock`]: injected time.
 
 pub mod advancement_rule;
@@ -22,6 +23,7 @@ pub mod merge_patch;
 pub mod object;
 pub mod query;
 pub mod registry;
+pub mod render;
 pub mod retry;
 pub mod schedule;
 pub mod validate;

@@ -2,6 +2,7 @@
 
 mod decode_fuzz;
 mod query;
+mod render;
 mod retry;
 mod schedule;
 mod validation;

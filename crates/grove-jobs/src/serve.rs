@@ -83,6 +83,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "grove-jobs is ready in {} ms",
         started.elapsed().as_millis()
     );
+    println!("  Console:  http://{local}/console   (sign in with an API token)");
     println!("  API:      http://{local}/api/v1   (OpenAPI: http://{local}/api/openapi.json)");
     if let Some(token) = admin_token {
         println!("  admin token (shown once, keep it): {token}");

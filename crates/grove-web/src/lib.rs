@@ -3,6 +3,7 @@
 //! - [`router`]: every route, given an [`AppState`]; tested in process.
 //! - [`api`]: JSON API handlers, one module per resource.
 //! - [`auth`]: bearer tokens (hashed at rest) and roles.
+//! - [`console`]: the operator console (server-rendered HTML, sessions, CSRF).
 //! - [`body`]: the JSON body extractor that turns every bad body into a 4xx.
 //! - [`error`]: RFC 9457 problem details.
 //! - [`openapi`]: the OpenAPI document served at `/api/openapi.json`.
@@ -10,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod state;
@@ -66,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/advancement-events", get(grove::advancement_events))
         .route("/api/v1/notifications", get(grove::notifications))
+        .route("/api/v1/render/catalog", get(api::render::catalog))
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // One byte over the limit is enough to know it is too large.

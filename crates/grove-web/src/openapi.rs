@@ -110,6 +110,7 @@ impl Modify for BearerAuth {
         objects::duplicate, objects::revisions, objects::restore,
         grove::upsert_sprouts, grove::insert_signals, grove::get_sprout, grove::advancement_events,
         grove::notifications,
+        crate::api::render::catalog,
     ),
     components(schemas(Problem, FieldProblem, ObjectMeta, Derived, GroveObject, ObjectPage,
         grove_schema::SproutBatch, grove_schema::SignalBatch, grove_schema::IngestReport,

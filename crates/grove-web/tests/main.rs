@@ -1,6 +1,8 @@
 //! grove-web's one integration-test binary: the API through `router(state)`,
 //! in process, on real SQLite files.
 
+mod browser;
 mod common;
+mod console;
 mod grove;
 mod objects;

@@ -4,3 +4,4 @@ pub mod grove;
 pub mod meta;
 pub mod objects;
 pub mod present;
+pub mod render;

@@ -31,7 +31,7 @@ pub(crate) fn type_def(type_id: &str) -> ApiResult<&'static TypeDef> {
     })
 }
 
-async fn load(state: &AppState, def: &TypeDef, id: &str) -> ApiResult<StoredObject> {
+pub(crate) async fn load(state: &AppState, def: &TypeDef, id: &str) -> ApiResult<StoredObject> {
     state
         .store
         .object_get(def.id, id)
@@ -56,7 +56,7 @@ fn created_response(state: &AppState, obj: &StoredObject) -> Response {
     response
 }
 
-fn notify_engine(state: &AppState, def: &TypeDef, id: &str) {
+pub(crate) fn notify_engine(state: &AppState, def: &TypeDef, id: &str) {
     if def.id == JOB_CONFIG {
         state.engine.config_changed(id);
     }
@@ -78,7 +78,23 @@ pub async fn list(
     Query(params): Query<Vec<(String, String)>>,
 ) -> ApiResult<Json<Value>> {
     let def = type_def(&type_id)?;
-    let query = ListQuery::parse(&params)?;
+    let (page, total, next) = list_presented(&state, def, &params).await?;
+    Ok(Json(json!({
+        "items": page,
+        "total": total,
+        "nextCursor": next,
+    })))
+}
+
+/// Lists objects of a type as presented (`{meta, payload, derived?}`), with
+/// the API's query parameters (q, filter.PATH, sort, order, limit, cursor):
+/// the page, the total and the next cursor.
+pub(crate) async fn list_presented(
+    state: &AppState,
+    def: &TypeDef,
+    params: &[(String, String)],
+) -> ApiResult<(Vec<Value>, usize, Option<String>)> {
+    let query = ListQuery::parse(params)?;
     let now = state.clock.now();
     let mut items: Vec<Value> = state
         .store
@@ -117,11 +133,7 @@ pub async fn list(
         .take(query.limit)
         .collect();
     let next = query.offset + page.len();
-    Ok(Json(json!({
-        "items": page,
-        "total": total,
-        "nextCursor": (next < total).then(|| next.to_string()),
-    })))
+    Ok((page, total, (next < total).then(|| next.to_string())))
 }
 
 #[derive(Debug, Default)]
@@ -230,7 +242,7 @@ pub async fn create(
     Ok(created_response(&state, &obj))
 }
 
-async fn insert(
+pub(crate) async fn insert(
     state: &AppState,
     def: &TypeDef,
     id: String,
@@ -282,7 +294,7 @@ pub fn slug(title: &str) -> String {
 }
 
 /// `base`, or `base-2`, `base-3`, … whichever is free.
-async fn free_id(state: &AppState, def: &TypeDef, base: &str) -> ApiResult<String> {
+pub(crate) async fn free_id(state: &AppState, def: &TypeDef, base: &str) -> ApiResult<String> {
     let taken: Vec<String> = state
         .store
         .object_list(def.id)
@@ -338,7 +350,7 @@ async fn conflict(state: &AppState, def: &TypeDef, id: &str, current_version: i6
     }
 }
 
-async fn save(
+pub(crate) async fn save(
     state: &AppState,
     def: &TypeDef,
     id: &str,

@@ -1,0 +1,50 @@
+//! The console's stylesheet and script, compiled into the binary and served
+//! with long cache lifetimes; their URLs carry a content hash, so a new
+//! build never meets a stale cached copy.
+
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+pub const CSS: &str = include_str!("../../assets/console.css");
+pub const JS: &str = include_str!("../../assets/console.js");
+
+fn short_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+static CSS_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/console/assets/console.css?v={}", short_hash(CSS)));
+static JS_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/console/assets/console.js?v={}", short_hash(JS)));
+
+pub fn css_url() -> &'static str {
+    &CSS_URL
+}
+
+pub fn js_url() -> &'static str {
+    &JS_URL
+}
+
+/// `GET /console/assets/{file}`
+pub async fn serve(Path(file): Path<String>) -> Response {
+    let (body, content_type) = match file.as_str() {
+        "console.css" => (CSS, "text/css; charset=utf-8"),
+        "console.js" => (JS, "text/javascript; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    r
+}

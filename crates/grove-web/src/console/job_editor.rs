@@ -1,0 +1,941 @@
+//! The job configuration editor: tabs Configuration | Status, every payload
+//! field as a labelled control built from the schema's enums and bounds,
+//! inline validation at the field the server's pointer names, optimistic
+//! concurrency through the version the form carries.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use grove_core::job_config::{
+    AlertThreshold, Channel, CleanupEntity, EventType, HealthCheckKind, JobConfigPayload, JobType,
+    MisfirePolicy, OverlapPolicy, SignalPeriod, bounds,
+};
+use grove_core::lifecycle::{DEFAULT_MODEL, MODELS};
+use grove_core::registry::{JOB_CONFIG, TypeDef};
+use grove_core::render::{ExecutionView, format_duration, status_tree};
+use grove_core::retry::BackoffStrategy;
+use grove_core::schedule::{DstPolicy, Schedule};
+use grove_core::validate::{Choice, Problem};
+use grove_store::{StoreError, StoredObject};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::execution::{is_running, legacy_configuration_in_use, recent_executions, request_run};
+use super::form::{
+    Control, FieldSpec, Fields, FormData, Section, csrf_input, error_summary, options, read,
+};
+use super::layout::{self, Icon, Nav, health_badge, run_status, short, when, zone};
+use super::render::{RenderContext, render_tree};
+use super::session::{ConsoleUser, refusal};
+use crate::api::objects::{
+    free_id, insert, load, notify_engine, save as save_object, slug, type_def,
+};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn def() -> &'static TypeDef {
+    type_def(JOB_CONFIG).expect("job-config is registered")
+}
+
+/// Lifecycle models; the default is the empty value, so payloads that leave
+/// the model out keep leaving it out.
+fn model_options() -> Vec<(String, String)> {
+    MODELS
+        .iter()
+        .map(|m| {
+            let value = if m.id == DEFAULT_MODEL.id {
+                String::new()
+            } else {
+                m.id.to_owned()
+            };
+            (value, format!("{} ({})", m.id, m.tiers.join(" → ")))
+        })
+        .collect()
+}
+
+fn num(pointer: &'static str, label: &'static str, unit: &'static str, b: (i64, i64)) -> FieldSpec {
+    FieldSpec::new(
+        pointer,
+        label,
+        Control::Number {
+            unit,
+            min: b.0,
+            max: b.1,
+        },
+    )
+}
+
+/// The form of a job type: every payload field, in the brief's order.
+pub fn sections(job_type: JobType, new: bool) -> Vec<Section> {
+    let mut general = vec![
+        FieldSpec::new(
+            "/meta/title",
+            "Title",
+            Control::Text {
+                placeholder: "Daily Advancement",
+            },
+        ),
+        FieldSpec::new(
+            "/payload/displayName",
+            "Display Name",
+            Control::Text {
+                placeholder: "Shown on cards",
+            },
+        ),
+        FieldSpec::new("/meta/description", "Description", Control::Textarea).optional(),
+    ];
+    if new {
+        general.insert(
+            0,
+            FieldSpec::new(
+                "/meta/id",
+                "ID",
+                Control::Text {
+                    placeholder: "made from the title if left empty",
+                },
+            )
+            .optional()
+            .hint("Letters, digits, '-', '_' or '.'; used in URLs. Cannot be changed later."),
+        );
+    }
+    let tiers: Vec<(String, String)> = DEFAULT_MODEL
+        .tiers
+        .iter()
+        .map(|t| ((*t).to_owned(), (*t).to_owned()))
+        .collect();
+    let parameters = match job_type {
+        JobType::AdvancementBatch => vec![
+            FieldSpec::new(
+                "/payload/parameters/signalPeriod",
+                "Signal Period",
+                Control::Radio(options::<SignalPeriod>()),
+            ),
+            FieldSpec::new(
+                "/payload/parameters/fromTiers",
+                "From Tiers",
+                Control::Checks(tiers),
+            )
+            .optional()
+            .hint("Sprouts in these tiers are evaluated; none checked means every tier."),
+            FieldSpec::new(
+                "/payload/parameters/lifecycleModelId",
+                "Lifecycle Model",
+                Control::Select(model_options()),
+            )
+            .optional(),
+            FieldSpec::new("/payload/parameters/dryRun", "Dry Run", Control::Toggle)
+                .hint("Record what would advance without changing any tier."),
+        ],
+        JobType::SignalAggregation => vec![FieldSpec::new(
+            "/payload/parameters/periods",
+            "Periods",
+            Control::Checks(options::<SignalPeriod>()),
+        )],
+        JobType::NotificationDigest => vec![
+            FieldSpec::new(
+                "/payload/parameters/eventTypes",
+                "Event Types",
+                Control::Checks(options::<EventType>()),
+            ),
+            FieldSpec::new(
+                "/payload/parameters/recipientIds",
+                "Recipients",
+                Control::Lines,
+            )
+            .hint("Operator ids, one per line."),
+            FieldSpec::new(
+                "/payload/parameters/channels",
+                "Channels",
+                Control::Checks(options::<Channel>()),
+            ),
+            FieldSpec::new(
+                "/payload/parameters/webhookUrl",
+                "Webhook URL",
+                Control::Url,
+            )
+            .optional()
+            .hint("Required when the webhook channel is checked."),
+        ],
+        JobType::OrphanCleanup => vec![
+            FieldSpec::new(
+                "/payload/parameters/entityTypes",
+                "Entity Types",
+                Control::Checks(options::<CleanupEntity>()),
+            ),
+            num(
+                "/payload/parameters/orphanThresholdDays",
+                "Orphan Threshold",
+                "days",
+                bounds::ORPHAN_THRESHOLD_DAYS,
+            ),
+            FieldSpec::new("/payload/parameters/dryRun", "Dry Run", Control::Toggle)
+                .hint("Only count what would be archived."),
+        ],
+        JobType::HealthCheck => vec![
+            FieldSpec::new(
+                "/payload/parameters/checks",
+                "Checks",
+                Control::Checks(options::<HealthCheckKind>()),
+            ),
+            FieldSpec::new(
+                "/payload/parameters/alertThreshold",
+                "Alert Threshold",
+                Control::Radio(options::<AlertThreshold>()),
+            ),
+            FieldSpec::new(
+                "/payload/parameters/endpoints/api",
+                "API Endpoint",
+                Control::Url,
+            )
+            .optional(),
+            FieldSpec::new(
+                "/payload/parameters/endpoints/rag",
+                "RAG Endpoint",
+                Control::Url,
+            )
+            .optional()
+            .hint("Without one, the rag check is skipped with a warning."),
+        ],
+    };
+    vec![
+        Section { title: "General", fields: general },
+        Section {
+            title: "Schedule",
+            fields: vec![
+                FieldSpec::new("/payload/schedule/cronExpression", "Cron Expression", Control::Cron),
+                FieldSpec::new("/payload/schedule/timezone", "Timezone", Control::Timezone)
+                    .hint("An IANA zone; every time shown for this job is in it."),
+                FieldSpec::new("/payload/schedule/isEnabled", "Schedule Active", Control::Toggle),
+                FieldSpec::new("/payload/schedule/misfirePolicy", "Missed Runs", Control::Radio(options::<MisfirePolicy>()))
+                    .hint("Runs missed while the service was down: run once (within the starting deadline) or skip."),
+                num("/payload/schedule/startingDeadlineSeconds", "Starting Deadline", "sec", bounds::STARTING_DEADLINE_SECONDS),
+                FieldSpec::new("/payload/schedule/dstPolicy", "Daylight Saving", Control::Radio(options::<DstPolicy>()))
+                    .hint("cron: a skipped time runs right after the jump, a repeated time once. literal: the wall clock as written."),
+                FieldSpec::new("/payload/schedule/overlapPolicy", "Overlapping Runs", Control::Radio(options::<OverlapPolicy>()))
+                    .hint("When a run is due while Max Concurrent runs are going."),
+                num("/payload/schedule/autoDisableAfterFailures", "Auto-disable After", "failures", bounds::AUTO_DISABLE)
+                    .hint("Consecutive failed runs before the schedule turns itself off; 0 = never."),
+            ],
+        },
+        Section {
+            title: "Execution",
+            fields: vec![
+                num("/payload/limits/batchSize", "Batch Size", "items", bounds::BATCH_SIZE),
+                num("/payload/limits/timeoutSeconds", "Timeout (sec)", "sec", bounds::TIMEOUT_SECONDS),
+                num("/payload/limits/maxConcurrent", "Max Concurrent", "runs", bounds::MAX_CONCURRENT),
+            ],
+        },
+        Section {
+            title: "Retry Policy",
+            fields: vec![
+                num("/payload/retry/maxAttempts", "Max Attempts", "", bounds::MAX_ATTEMPTS)
+                    .hint("All attempts, including the first."),
+                FieldSpec::new("/payload/retry/backoffStrategy", "Strategy", Control::Radio(options::<BackoffStrategy>())),
+                num("/payload/retry/initialDelaySeconds", "Initial Delay", "sec", bounds::DELAY_SECONDS),
+                num("/payload/retry/maxDelaySeconds", "Max Delay", "sec", bounds::DELAY_SECONDS),
+            ],
+        },
+        Section { title: "Job Parameters", fields: parameters },
+        Section {
+            title: "Notifications",
+            fields: vec![
+                FieldSpec::new("/payload/notifications/onSuccess", "On Success", Control::Toggle),
+                FieldSpec::new("/payload/notifications/onFailure", "On Failure", Control::Toggle),
+                FieldSpec::new("/payload/notifications/channels", "Channels", Control::Checks(options::<Channel>())),
+                FieldSpec::new("/payload/notifications/webhookUrl", "Webhook URL", Control::Url).optional(),
+            ],
+        },
+    ]
+}
+
+/// Reads a posted editor form into `{meta, payload}`.
+pub fn read_form(job_type: JobType, new: bool, form: &FormData) -> Value {
+    let mut v = read(&sections(job_type, new), form);
+    v["payload"]["jobType"] = json!(job_type.name());
+    v["payload"]["parameters"]["jobType"] = json!(job_type.name());
+    v
+}
+
+fn job_type_of(text: Option<&str>) -> Option<JobType> {
+    JobType::ALL
+        .iter()
+        .copied()
+        .find(|t| Some(t.name()) == text)
+}
+
+/// Next runs for the preview, from the values in the form.
+fn preview(values: &Value, now: jiff::Timestamp) -> Markup {
+    let cron = values
+        .pointer("/payload/schedule/cronExpression")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let tz = values
+        .pointer("/payload/schedule/timezone")
+        .and_then(Value::as_str)
+        .unwrap_or("UTC");
+    let policy = match values
+        .pointer("/payload/schedule/dstPolicy")
+        .and_then(Value::as_str)
+    {
+        Some("literal") => DstPolicy::Literal,
+        _ => DstPolicy::Cron,
+    };
+    let schedule = Schedule::parse(cron, tz, policy).ok();
+    html! {
+        div class="preview" id="cron-preview" aria-live="polite" {
+            @match &schedule {
+                Some(s) => {
+                    div class="human" { (s.describe()) " (" (tz) ")" }
+                    ol aria-label="Next 5 runs" {
+                        @for t in s.upcoming(now).take(5) { li { (when(t, s.timezone(), now)) } }
+                    }
+                }
+                None => { div class="hint" { "Enter a valid expression and time zone to see the next runs." } }
+            }
+        }
+    }
+}
+
+struct EditorView<'a> {
+    stored: Option<&'a StoredObject>,
+    values: &'a Value,
+    errors: &'a [Problem],
+    job_type: JobType,
+    version: i64,
+    notice: Option<&'a str>,
+    conflict: Option<String>,
+}
+
+async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Markup {
+    let new = v.stored.is_none();
+    let secs = sections(v.job_type, new);
+    let now = state.clock.now();
+    let fields = Fields {
+        values: v.values,
+        errors: v.errors,
+        disabled: !user.can_edit(),
+        after: Some(("/payload/schedule/cronExpression", preview(v.values, now))),
+    };
+    let name = v
+        .stored
+        .and_then(|o| {
+            o.payload
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| format!("New {} job", v.job_type));
+    let id = v.stored.map(|o| o.meta.id.clone()).unwrap_or_default();
+    let action = if new {
+        "/console/jobs".to_owned()
+    } else {
+        format!("/console/jobs/{id}")
+    };
+    let stored_payload = v
+        .stored
+        .and_then(|o| serde_json::from_value::<JobConfigPayload>(o.payload.clone()).ok());
+    let executions = match v.stored {
+        Some(o) => recent_executions(state, o, 10).await,
+        None => Vec::new(),
+    };
+    let running = is_running(&executions);
+    let body = html! {
+        (layout::legacy_banner(legacy_configuration_in_use(state) && v.job_type == JobType::AdvancementBatch))
+        div class="crumbs" { a href="/console?type=job-config" { "Job Configurations" } " / " (if new { "new" } else { id.as_str() }) }
+        div class="editor-head" {
+            h1 {
+                span class="icon-lg" { (Icon::Hourglass.svg()) }
+                (name)
+                @if let Some(p) = &stored_payload { (health_badge(p.health(), running)) }
+            }
+            div class="version" {
+                span class="mono" { (v.job_type.name()) }
+                @if let Some(o) = v.stored {
+                    " · version " (o.meta.version)
+                    @if let Some(by) = &o.meta.updated_by { " · saved by " (by) }
+                    " · " a href={ "/console/jobs/" (id) "/revisions" } { "Revisions" }
+                }
+            }
+        }
+        (layout::notice(v.notice))
+        @if let Some(c) = &v.conflict {
+            div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (c) " " a href={ "/console/jobs/" (id) } { "Load the current version" } } }
+        }
+        @if let Some(p) = &stored_payload {
+            @if p.auto_disabled.is_some() && !p.schedule.is_enabled {
+                div class="notice status--critical" role="alert" {
+                    (Icon::Error.svg())
+                    p { strong { "Critical: this job was disabled after repeated failures." } " "
+                        (p.auto_disabled.as_ref().map(|a| a.reason.clone()).unwrap_or_default())
+                        " Fix the cause, then turn Schedule Active back on." }
+                }
+            }
+        }
+        (error_summary(v.errors, &secs))
+        nav class="tabs" role="tablist" aria-label="Editor" {
+            a href="#config" role="tab" aria-selected="true" aria-controls="config" { (Icon::Tune.svg()) "Configuration" }
+            @if !new { a href="#status" role="tab" aria-selected="false" aria-controls="status" { (Icon::History.svg()) "Status" } }
+        }
+        div class="columns" {
+            details class="panel" id="config" open {
+                summary { (Icon::Tune.svg()) "Configuration" }
+                form method="post" action=(action) id="job-form" novalidate {
+                    (csrf_input(&user.csrf))
+                    input type="hidden" name="version" value=(v.version);
+                    input type="hidden" name="jobType" value=(v.job_type.name());
+                    div class="panel-body" {
+                        @for s in &secs { (fields.section(s, None)) }
+                    }
+                    @if user.can_edit() {
+                        div class="actions-bar" {
+                            button type="submit" class="btn btn-primary" { "Save Changes" }
+                            @if !new {
+                                button type="submit" class="btn" formaction={ "/console/jobs/" (id) "/duplicate" } { "Duplicate" }
+                                button type="submit" class="btn" formaction={ "/console/jobs/" (id) "/run" } data-confirm={ "Run " (name) " now with the saved configuration?" } { (Icon::Play.svg()) "Run Now" }
+                                a class="btn btn-danger" href={ "/console/jobs/" (id) "/delete" } { "Delete" }
+                            } @else {
+                                a class="btn" href="/console" { "Cancel" }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let (Some(o), Some(p)) = (v.stored, &stored_payload) {
+                details class="panel" id="status" open {
+                    summary { (Icon::History.svg()) "Status" }
+                    div class="panel-body" style="padding-top:14px" {
+                        (status_panel(user, o, p, &executions, now))
+                    }
+                }
+            }
+        }
+    };
+    layout::page(&name, user, Nav::Jobs, "job-page", body)
+}
+
+fn status_panel(
+    user: &ConsoleUser,
+    obj: &StoredObject,
+    p: &JobConfigPayload,
+    executions: &[ExecutionView],
+    now: jiff::Timestamp,
+) -> Markup {
+    let tz = zone(&p.schedule.timezone);
+    let ctx = RenderContext {
+        tz: tz.clone(),
+        now,
+        retry_action: executions
+            .first()
+            .filter(|_| user.can_edit())
+            .map(|e| format!("/console/executions/{}/retry", e.run_id)),
+        csrf: user.csrf.clone(),
+    };
+    let tree = status_tree(executions.first(), p, now);
+    let derived = p.derived(now);
+    html! {
+        h2 { "Latest run" }
+        (render_tree(&tree, &ctx))
+        p class="hint" { "Schedule: " (derived.schedule_text) }
+        h2 style="margin-top:18px" { "Execution history" }
+        @if executions.is_empty() {
+            p class="empty" { "No runs yet." }
+        } @else {
+            (duration_chart(executions))
+            table class="history" {
+                thead { tr { th { "Status" } th { "Started" } th { "Items" } th class="opt" { "Duration" } th { span class="sr-only" { "Actions" } } } }
+                tbody {
+                    @for e in executions.iter().take(10) {
+                        tr {
+                            td { (run_status(e.status.name())) }
+                            td { @if let Some(t) = e.started_at { (short(t, &tz)) } @else { "—" } }
+                            td { (e.items_processed) @if e.errors > 0 { " (" (e.errors) " errors)" } }
+                            td class="opt" { @if let Some(d) = e.duration_seconds() { (format_duration(d)) } @else { "—" } }
+                            td class="actions" {
+                                a class="btn btn-small btn-ghost" href={ "/console/executions/" (e.run_id) } { "View Logs" }
+                                @if user.can_edit() && matches!(e.status.name(), "failed" | "cancelled") {
+                                    form method="post" action={ "/console/executions/" (e.run_id) "/retry" } {
+                                        (csrf_input(&user.csrf))
+                                        button type="submit" class="btn btn-small btn-danger" { "Retry" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p { a href={ "/console/jobs/" (obj.meta.id) "/revisions" } { (Icon::History.svg()) " Revision history" } }
+    }
+}
+
+/// Bars of recent durations, oldest left, coloured by status (with titles).
+fn duration_chart(executions: &[ExecutionView]) -> Markup {
+    let runs: Vec<&ExecutionView> = executions.iter().take(10).rev().collect();
+    let max = runs
+        .iter()
+        .filter_map(|e| e.duration_seconds())
+        .fold(1.0_f64, f64::max);
+    let w = 100.0 / runs.len().max(10) as f64;
+    html! {
+        svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label="Durations of recent runs" {
+            @for (i, e) in runs.iter().enumerate() {
+                @let d = e.duration_seconds().unwrap_or(0.0);
+                @let h = (d / max * 36.0).max(1.5);
+                @let color = match e.status.name() { "success" => "#2E7D32", "failed" | "cancelled" => "#D32F2F", "partial" => "#FFA000", _ => "#1565C0" };
+                rect x=(format!("{:.2}", i as f64 * w + w * 0.15)) y=(format!("{:.2}", 40.0 - h)) width=(format!("{:.2}", w * 0.7)) height=(format!("{h:.2}")) fill=(color) {
+                    title { (e.status.name()) ": " (format_duration(d)) }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    notice: Option<String>,
+    #[serde(rename = "jobType")]
+    job_type: Option<String>,
+}
+
+fn values_of(obj: &StoredObject) -> Value {
+    json!({"meta": obj.meta, "payload": obj.payload})
+}
+
+fn api_error(e: ApiError) -> Response {
+    refusal(e.status(), "Something went wrong", &e.to_string())
+}
+
+/// `GET /console/jobs/{id}`
+pub async fn page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let obj = match load(&state, def(), &id).await {
+        Ok(o) => o,
+        Err(e) => return api_error(e),
+    };
+    let Some(job_type) = job_type_of(obj.payload.get("jobType").and_then(Value::as_str)) else {
+        return refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Unreadable",
+            "unknown job type",
+        );
+    };
+    let values = values_of(&obj);
+    editor(
+        &state,
+        &user,
+        EditorView {
+            stored: Some(&obj),
+            values: &values,
+            errors: &[],
+            job_type,
+            version: obj.meta.version,
+            notice: q.notice.as_deref(),
+            conflict: None,
+        },
+    )
+    .await
+    .into_response()
+}
+
+/// `GET /console/jobs/new?jobType=`
+pub async fn new_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    if let Err(r) = user.require_operator() {
+        return r;
+    }
+    let Some(job_type) = job_type_of(q.job_type.as_deref()) else {
+        let body = html! {
+            div class="crumbs" { a href="/console?type=job-config" { "Job Configurations" } " / new" }
+            h1 { "New job configuration" }
+            p class="subtitle" { "Choose what the job does; you can set its schedule and limits next." }
+            div class="picker" {
+                @for t in JobType::ALL {
+                    @let d = JobConfigPayload::default_for(*t);
+                    a href={ "/console/jobs/new?jobType=" (t.name()) } {
+                        b { (Icon::Hourglass.svg()) " " (d.display_name) }
+                        span class="mono hint" { (t.name()) }
+                    }
+                }
+            }
+        };
+        return layout::page("New job", &user, Nav::Jobs, "job-page", body).into_response();
+    };
+    let d = JobConfigPayload::default_for(job_type);
+    let values = json!({"meta": {"title": d.display_name}, "payload": d.to_value()});
+    editor(
+        &state,
+        &user,
+        EditorView {
+            stored: None,
+            values: &values,
+            errors: &[],
+            job_type,
+            version: 0,
+            notice: None,
+            conflict: None,
+        },
+    )
+    .await
+    .into_response()
+}
+
+/// `POST /console/jobs`: create.
+pub async fn create(State(state): State<AppState>, user: ConsoleUser, form: FormData) -> Response {
+    if let Err(r) = user.authorize_post(&form) {
+        return r;
+    }
+    let Some(job_type) = job_type_of(form.get("jobType")) else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "Bad form",
+            "the form names no job type",
+        );
+    };
+    let values = read_form(job_type, true, &form);
+    let problems = match def().validate(&values) {
+        Ok(valid) => {
+            let id = match valid.meta.id.clone() {
+                Some(id) => Ok(id),
+                None => free_id(&state, def(), &slug(&valid.meta.title)).await,
+            };
+            let result = match id {
+                Ok(id) => insert(&state, def(), id, valid, Some(user.actor.name.clone())).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(obj) => {
+                    notify_engine(&state, def(), &obj.meta.id);
+                    return Redirect::to(&format!("/console/jobs/{}?notice=created", obj.meta.id))
+                        .into_response();
+                }
+                Err(ApiError::Conflict { message, .. }) => vec![Problem::new("/meta/id", message)],
+                Err(e) => return api_error(e),
+            }
+        }
+        Err(problems) => problems,
+    };
+    let page = editor(
+        &state,
+        &user,
+        EditorView {
+            stored: None,
+            values: &values,
+            errors: &problems,
+            job_type,
+            version: 0,
+            notice: None,
+            conflict: None,
+        },
+    )
+    .await;
+    (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+}
+
+/// `POST /console/jobs/{id}`: Save Changes.
+pub async fn save_handler(
+    state: &AppState,
+    user: &ConsoleUser,
+    id: &str,
+    form: &FormData,
+) -> Response {
+    let obj = match load(state, def(), id).await {
+        Ok(o) => o,
+        Err(e) => return api_error(e),
+    };
+    let Some(job_type) = job_type_of(obj.payload.get("jobType").and_then(Value::as_str)) else {
+        return refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Unreadable",
+            "unknown job type",
+        );
+    };
+    let expected = form
+        .get("version")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(obj.meta.version);
+    let values = read_form(job_type, false, form);
+    let (status, errors, conflict) = match def().validate(&values) {
+        Ok(valid) => match save_object(
+            state,
+            def(),
+            id,
+            expected,
+            valid,
+            Some(user.actor.name.clone()),
+        )
+        .await
+        {
+            Ok(_) => {
+                return Redirect::to(&format!("/console/jobs/{id}?notice=saved")).into_response();
+            }
+            Err(ApiError::Conflict { .. }) => {
+                let current = state.store.object_get(JOB_CONFIG, id).await.ok().flatten();
+                let (v, by) = current
+                    .map(|c| {
+                        (
+                            c.meta.version,
+                            c.meta.updated_by.unwrap_or_else(|| "someone".to_owned()),
+                        )
+                    })
+                    .unwrap_or((expected, "someone".to_owned()));
+                (
+                    StatusCode::CONFLICT,
+                    Vec::new(),
+                    Some(format!(
+                        "Not saved: {by} saved this job while you were editing (it is now at version {v}; you edited version {expected}). Your changes are still in the form below."
+                    )),
+                )
+            }
+            Err(ApiError::Validation(p)) => (StatusCode::UNPROCESSABLE_ENTITY, p, None),
+            Err(e) => return api_error(e),
+        },
+        Err(problems) => (StatusCode::UNPROCESSABLE_ENTITY, problems, None),
+    };
+    let page = editor(
+        state,
+        user,
+        EditorView {
+            stored: Some(&obj),
+            values: &values,
+            errors: &errors,
+            job_type,
+            version: expected,
+            notice: None,
+            conflict,
+        },
+    )
+    .await;
+    (status, page).into_response()
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Err(r) = user.authorize_post(&form) {
+        return r;
+    }
+    save_handler(&state, &user, &id, &form).await
+}
+
+/// `POST /console/jobs/{id}/duplicate`
+pub async fn duplicate(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Err(r) = user.authorize_post(&form) {
+        return r;
+    }
+    match duplicate_object(&state, def(), &id, &user.actor.name).await {
+        Ok(new_id) => {
+            Redirect::to(&format!("/console/jobs/{new_id}?notice=duplicated")).into_response()
+        }
+        Err(e) => api_error(e),
+    }
+}
+
+/// A copy under a free id; a copied job starts disabled.
+pub(crate) async fn duplicate_object(
+    state: &AppState,
+    def: &TypeDef,
+    id: &str,
+    actor: &str,
+) -> Result<String, ApiError> {
+    let source = load(state, def, id).await?;
+    let mut payload = source.payload.clone();
+    if def.id == JOB_CONFIG {
+        payload["schedule"]["isEnabled"] = json!(false);
+        if let Some(name) = payload.get("displayName").and_then(Value::as_str) {
+            payload["displayName"] = json!(format!("{name} (copy)"));
+        }
+    }
+    let raw = json!({
+        "meta": {"title": format!("{} (copy)", source.meta.title), "description": source.meta.description, "tags": source.meta.tags},
+        "payload": payload,
+    });
+    let valid = def.validate(&raw).map_err(ApiError::Validation)?;
+    let new_id = free_id(state, def, &format!("{}-copy", source.meta.id)).await?;
+    let obj = insert(state, def, new_id, valid, Some(actor.to_owned())).await?;
+    notify_engine(state, def, &obj.meta.id);
+    Ok(obj.meta.id)
+}
+
+/// The delete confirmation page (works without JavaScript).
+pub(crate) fn delete_confirmation(user: &ConsoleUser, kind: &str, obj: &StoredObject) -> Markup {
+    let nav = if kind == "jobs" {
+        Nav::Jobs
+    } else {
+        Nav::Rules
+    };
+    let body = html! {
+        div class="crumbs" { a href={ "/console/" (kind) "/" (obj.meta.id) } { (obj.meta.title) } " / delete" }
+        div class="panel" style="max-width:640px" {
+            div class="panel-body" style="padding-top:16px" {
+                h1 { (Icon::Warning.svg()) "Delete " (obj.meta.title) "?" }
+                p { "This removes the configuration and its revision history. It cannot be undone. To stop a job for a while, turn its schedule off instead." }
+                form method="post" action={ "/console/" (kind) "/" (obj.meta.id) "/delete" } class="search" {
+                    (csrf_input(&user.csrf))
+                    input type="hidden" name="version" value=(obj.meta.version);
+                    button type="submit" class="btn btn-danger solid" { "Delete permanently" }
+                    a class="btn" href={ "/console/" (kind) "/" (obj.meta.id) } { "Cancel" }
+                }
+            }
+        }
+    };
+    layout::page("Delete", user, nav, "", body)
+}
+
+/// `GET /console/jobs/{id}/delete`
+pub async fn delete_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = user.require_operator() {
+        return r;
+    }
+    match load(&state, def(), &id).await {
+        Ok(obj) => delete_confirmation(&user, "jobs", &obj).into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+/// Deletes the version the form names; back to the grid.
+pub(crate) async fn delete_object(
+    state: &AppState,
+    def: &TypeDef,
+    id: &str,
+    form: &FormData,
+) -> Response {
+    let expected = form.get("version").and_then(|v| v.parse::<i64>().ok());
+    match state.store.object_delete(def.id, id, expected).await {
+        Ok(()) => {
+            notify_engine(state, def, id);
+            Redirect::to(&format!("/console?type={}&notice=deleted", def.id)).into_response()
+        }
+        Err(StoreError::Conflict { current }) => refusal(
+            StatusCode::CONFLICT,
+            "Not deleted",
+            &format!(
+                "Someone saved this while you were looking (it is now at version {current}). Review it and delete again."
+            ),
+        ),
+        Err(e) => api_error(e.into()),
+    }
+}
+
+/// `POST /console/jobs/{id}/delete`
+pub async fn delete(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Err(r) = user.authorize_post(&form) {
+        return r;
+    }
+    delete_object(&state, def(), &id, &form).await
+}
+
+/// `POST /console/jobs/{id}/run`: Run Now.
+pub async fn run_now(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Err(r) = user.authorize_post(&form) {
+        return r;
+    }
+    if let Err(e) = load(&state, def(), &id).await {
+        return api_error(e);
+    }
+    match request_run(&state, &id, &user.actor.name).await {
+        Ok(run_id) => Redirect::to(&format!("/console/executions/{run_id}")).into_response(),
+        Err(ApiError::Unavailable(_)) => {
+            Redirect::to(&format!("/console/jobs/{id}?notice=engine-unavailable")).into_response()
+        }
+        Err(e) => api_error(e),
+    }
+}
+
+/// Sets one boolean at `pointer` and saves with the form's version.
+pub(crate) async fn set_flag(
+    state: &AppState,
+    user: &ConsoleUser,
+    def: &TypeDef,
+    id: &str,
+    pointer: &str,
+    form: &FormData,
+) -> Result<bool, Response> {
+    let obj = load(state, def, id).await.map_err(api_error)?;
+    let enabled = form.get("enabled") == Some("true");
+    let expected = form
+        .get("version")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(obj.meta.version);
+    let mut values = values_of(&obj);
+    super::form::set_pointer(&mut values, pointer, json!(enabled));
+    let valid = def
+        .validate(&values)
+        .map_err(|p| api_error(ApiError::Validation(p)))?;
+    match save_object(
+        state,
+        def,
+        id,
+        expected,
+        valid,
+        Some(user.actor.name.clone()),
+    )
+    .await
+    {
+        Ok(_) => Ok(enabled),
+        Err(ApiError::Conflict { .. }) => Err(refusal(
+            StatusCode::CONFLICT,
+            "Not changed",
+            "Someone saved this while you were looking. Reload the page and try again.",
+        )),
+        Err(e) => Err(api_error(e)),
+    }
+}
+
+/// `POST /console/jobs/{id}/enabled`: the card's Enabled switch.
+pub async fn set_enabled(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Err(r) = user.authorize_post(&form) {
+        return r;
+    }
+    match set_flag(
+        &state,
+        &user,
+        def(),
+        &id,
+        "/payload/schedule/isEnabled",
+        &form,
+    )
+    .await
+    {
+        Ok(on) => Redirect::to(&format!(
+            "/console?type=job-config&notice={}",
+            if on { "enabled" } else { "disabled" }
+        ))
+        .into_response(),
+        Err(r) => r,
+    }
+}

@@ -1,0 +1,279 @@
+//! Console sessions, stateless: logging in with an API token sets an
+//! HttpOnly, SameSite=Strict cookie holding the token secret; the CSRF token
+//! every form carries is derived from it (hex SHA-256 of `csrf:` + secret).
+//! Logging out clears the cookie; revoking the token ends every session.
+//!
+//! Console pages also accept the API's `Authorization: Bearer` header; a
+//! browser never sends that header by itself, so such requests need no CSRF
+//! token.
+
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use grove_store::Role;
+use maud::{Markup, html};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::form::FormData;
+use super::layout::{self, Icon};
+use crate::auth::{Actor, actor_from_parts, hash_token};
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "grove_session";
+/// The hidden form field carrying the CSRF token.
+pub const CSRF_FIELD: &str = "_csrf";
+
+/// The CSRF token of a session secret.
+pub fn csrf_token(secret: &str) -> String {
+    Sha256::digest(format!("csrf:{secret}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The signed-in console user.
+#[derive(Debug, Clone)]
+pub struct ConsoleUser {
+    pub actor: Actor,
+    /// The token forms must carry.
+    pub csrf: String,
+    /// Authenticated by the `Authorization` header rather than the cookie.
+    pub via_header: bool,
+}
+
+impl ConsoleUser {
+    /// Operators and admins edit and run; viewers look.
+    pub fn can_edit(&self) -> bool {
+        self.actor.role >= Role::Operator
+    }
+
+    /// Refuses a form post without the right CSRF token (403 page).
+    pub fn check_csrf(&self, form: &FormData) -> Result<(), Response> {
+        if self.via_header || form.get(CSRF_FIELD) == Some(self.csrf.as_str()) {
+            Ok(())
+        } else {
+            Err(refusal(
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form did not carry this session's security token, so nothing was changed. \
+                 Reload the page and try again.",
+            ))
+        }
+    }
+
+    /// Refuses viewers (403 page).
+    pub fn require_operator(&self) -> Result<(), Response> {
+        if self.can_edit() {
+            Ok(())
+        } else {
+            Err(refusal(
+                StatusCode::FORBIDDEN,
+                "Operators only",
+                &format!(
+                    "You are signed in as \"{}\" with the {} role: you can look, but editing and running jobs needs the operator role.",
+                    self.actor.name,
+                    self.actor.role.as_str()
+                ),
+            ))
+        }
+    }
+
+    /// Both checks every mutating form post makes.
+    pub fn authorize_post(&self, form: &FormData) -> Result<(), Response> {
+        self.check_csrf(form)?;
+        self.require_operator()
+    }
+}
+
+fn cookie_secret(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn login_redirect(parts: &Parts) -> Response {
+    let next = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/console");
+    let target = format!("/console/login?next={}", url_encode(next));
+    Redirect::to(&target).into_response()
+}
+
+impl FromRequestParts<AppState> for ConsoleUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
+            let secret = header
+                .to_str()
+                .ok()
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default();
+            return match actor_from_parts(parts, state).await {
+                Ok(Some(actor)) => Ok(Self {
+                    actor,
+                    csrf: csrf_token(&secret),
+                    via_header: true,
+                }),
+                Ok(None) | Err(_) => Err(refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "Not signed in",
+                    "The Authorization header does not carry a valid token.",
+                )),
+            };
+        }
+        let Some(secret) = cookie_secret(parts) else {
+            return Err(login_redirect(parts));
+        };
+        match state.store.token_find(&hash_token(&secret)).await {
+            Ok(Some(token)) => Ok(Self {
+                actor: Actor {
+                    name: token.name,
+                    role: token.role,
+                },
+                csrf: csrf_token(&secret),
+                via_header: false,
+            }),
+            Ok(None) => {
+                let mut r = login_redirect(parts);
+                r.headers_mut()
+                    .insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
+                Err(r)
+            }
+            Err(e) => Err(refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Storage unavailable",
+                &e.to_string(),
+            )),
+        }
+    }
+}
+
+const CLEAR_COOKIE: &str = "grove_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0";
+
+/// A small full page for refusals and errors.
+pub fn refusal(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = html! {
+        main class="login" {
+            h1 { (Icon::Error.svg()) (title) }
+            p { (message) }
+            p { a class="btn" href="/console" { "Back to the console" } }
+        }
+    };
+    (status, layout::bare(title, body)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    error: Option<String>,
+}
+
+/// Only local console paths are followed after login.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains('\\') => {
+            n.to_owned()
+        }
+        _ => "/console".to_owned(),
+    }
+}
+
+fn login_form(next: &str, error: Option<&str>) -> Markup {
+    html! {
+        main class="login" {
+            h1 { span style="color:var(--job)" { (Icon::Hourglass.svg()) } "grove-jobs console" }
+            p class="subtitle" { "Sign in with an API token. Create one with " code { "grove-jobs token create --role operator" } "." }
+            @if let Some(e) = error {
+                div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (e) } }
+            }
+            form method="post" action="/console/login" {
+                input type="hidden" name="next" value=(next);
+                label for="token" { "API token" }
+                input id="token" type="password" name="token" autocomplete="current-password" required autofocus placeholder="gj_…";
+                button type="submit" class="btn-primary" { "Sign in" }
+            }
+        }
+    }
+}
+
+/// `GET /console/login`
+pub async fn login_page(Query(q): Query<LoginQuery>) -> Markup {
+    let error = q
+        .error
+        .is_some()
+        .then_some("That token is not valid. Check it and try again.");
+    layout::bare("Sign in", login_form(&safe_next(q.next.as_deref()), error))
+}
+
+/// `POST /console/login`: checks the token, sets the session cookie.
+pub async fn login(State(state): State<AppState>, form: FormData) -> Response {
+    let next = safe_next(form.get("next"));
+    let secret = form.get("token").unwrap_or("").trim().to_owned();
+    let valid = !secret.is_empty()
+        && !secret.contains([';', ',', ' '])
+        && matches!(
+            state.store.token_find(&hash_token(&secret)).await,
+            Ok(Some(_))
+        );
+    if !valid {
+        return (
+            StatusCode::UNAUTHORIZED,
+            layout::bare(
+                "Sign in",
+                login_form(
+                    &next,
+                    Some("That token is not valid. Check it and try again."),
+                ),
+            ),
+        )
+            .into_response();
+    }
+    let cookie = format!("{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/");
+    let mut r = Redirect::to(&next).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// `POST /console/logout`: clears the cookie.
+pub async fn logout(user: ConsoleUser, form: FormData) -> Response {
+    if let Err(r) = user.check_csrf(&form) {
+        return r;
+    }
+    let mut r = Redirect::to("/console/login").into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
+    r
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

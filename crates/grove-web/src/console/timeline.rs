@@ -1,0 +1,159 @@
+//! `/console/timeline`: the next 24 hours of scheduled runs of every
+//! enabled job, on a time axis in the viewer's chosen zone.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use grove_core::job_config::JobConfigPayload;
+use grove_core::registry::JOB_CONFIG;
+use jiff::{SignedDuration, Timestamp};
+use maud::html;
+use serde::Deserialize;
+
+use super::form::timezones;
+use super::layout::{self, Icon, Nav, pct, when, zone};
+use super::session::{ConsoleUser, refusal};
+use crate::state::AppState;
+
+/// Most marks drawn per job (an every-minute job has 1440 a day).
+const MAX_MARKS: usize = 300;
+
+#[derive(Debug, Deserialize)]
+pub struct TimelineQuery {
+    tz: Option<String>,
+}
+
+struct Row {
+    id: String,
+    name: String,
+    runs: Vec<Timestamp>,
+    more: bool,
+    schedule_text: String,
+}
+
+/// `GET /console/timeline?tz=`
+pub async fn page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<TimelineQuery>,
+) -> Response {
+    let tz_name =
+        q.tz.filter(|t| jiff::tz::TimeZone::get(t).is_ok())
+            .unwrap_or_else(|| "UTC".to_owned());
+    let tz = zone(&tz_name);
+    let now = state.clock.now();
+    let end = now + SignedDuration::from_hours(24);
+    let objects = match state.store.object_list(JOB_CONFIG).await {
+        Ok(o) => o,
+        Err(e) => {
+            return refusal(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "Error",
+                &e.to_string(),
+            );
+        }
+    };
+    let mut rows = Vec::new();
+    for o in &objects {
+        let Ok(p) = serde_json::from_value::<JobConfigPayload>(o.payload.clone()) else {
+            continue;
+        };
+        if !p.schedule.is_enabled {
+            continue;
+        }
+        let Some(schedule) = p.schedule.schedule() else {
+            continue;
+        };
+        let mut runs: Vec<Timestamp> = schedule
+            .upcoming(now)
+            .take_while(|t| *t <= end)
+            .take(MAX_MARKS + 1)
+            .collect();
+        let more = runs.len() > MAX_MARKS;
+        runs.truncate(MAX_MARKS);
+        rows.push(Row {
+            id: o.meta.id.clone(),
+            name: p.display_name.clone(),
+            schedule_text: p.derived(now).schedule_text,
+            runs,
+            more,
+        });
+    }
+    rows.sort_by_key(|r| r.runs.first().copied());
+    let span = (end.as_second() - now.as_second()) as f64;
+    let at = |t: Timestamp| (t.as_second() - now.as_second()) as f64 / span * 100.0;
+    // Hour ticks every 3 hours, on the hour in the chosen zone.
+    let mut ticks = Vec::new();
+    let start_local = now.to_zoned(tz.clone());
+    let mut tick = start_local
+        .with()
+        .minute(0)
+        .second(0)
+        .subsec_nanosecond(0)
+        .build()
+        .map(|z| z.timestamp())
+        .unwrap_or(now);
+    while tick <= end {
+        if tick >= now {
+            let z = tick.to_zoned(tz.clone());
+            if z.hour() % 3 == 0 {
+                ticks.push((at(tick), z.strftime("%-I %p").to_string()));
+            }
+        }
+        tick += SignedDuration::from_hours(1);
+    }
+    let upcoming: Vec<(Timestamp, &Row)> = {
+        let mut all: Vec<(Timestamp, &Row)> = rows
+            .iter()
+            .flat_map(|r| r.runs.iter().map(move |t| (*t, r)))
+            .collect();
+        all.sort_by_key(|(t, _)| *t);
+        all.into_iter().take(25).collect()
+    };
+    let body = html! {
+        div class="editor-head" {
+            div {
+                h1 { (Icon::Timeline.svg()) "Next 24 hours" }
+                p class="subtitle" { "Scheduled runs of every enabled job from " (when(now, &tz, now)) " to " (when(end, &tz, now)) "." }
+            }
+            form method="get" action="/console/timeline" class="search" {
+                label for="tz" { "Time zone" }
+                input type="text" id="tz" name="tz" value=(tz_name) list="tz-list" autocomplete="off";
+                datalist id="tz-list" { @for z in timezones() { option value=(z) {} } }
+                button type="submit" { "Show" }
+            }
+        }
+        @if rows.is_empty() {
+            p class="empty" { "No enabled job runs in the next 24 hours." }
+        } @else {
+            div class="timeline" role="region" aria-label="Timeline of scheduled runs" {
+                div class="tl-row" aria-hidden="true" {
+                    div {}
+                    div class="tl-axis" { @for (x, label) in &ticks { span style={ "left:" (pct(*x)) } { (label) } } }
+                }
+                @for r in &rows {
+                    div class="tl-row" {
+                        div class="tl-name" { (Icon::Hourglass.svg()) a href={ "/console/jobs/" (r.id) } { (r.name) } }
+                        div class="tl-track" title=(r.schedule_text) {
+                            @for (x, _) in &ticks { span class="tl-tick" style={ "left:" (pct(*x)) } {} }
+                            @let dense = r.runs.len() > 48;
+                            @for t in &r.runs {
+                                span class={ "tl-mark" @if dense { " dense" } } style={ "left:" (pct(at(*t))) } title={ (r.name) " · " (when(*t, &tz, now)) } {}
+                            }
+                        }
+                    }
+                    @if r.more { div class="hint" { (r.name) ": more than " (MAX_MARKS) " runs; the first " (MAX_MARKS) " are drawn." } }
+                }
+            }
+            h2 style="margin-top:20px" { "Upcoming runs" }
+            table class="revs" {
+                thead { tr { th { "When (" (tz_name) ")" } th { "Job" } th { "Schedule" } } }
+                tbody {
+                    @for (t, r) in &upcoming {
+                        tr { td { (when(*t, &tz, now)) } td { a href={ "/console/jobs/" (r.id) } { (r.name) } } td { (r.schedule_text) } }
+                    }
+                }
+            }
+        }
+    };
+    layout::page("Timeline", &user, Nav::Timeline, "", body).into_response()
+}

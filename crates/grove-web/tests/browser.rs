@@ -1,0 +1,507 @@
+//! End-to-end tests in a real headless Chromium, driven over WebDriver
+//! (fantoccini + Debian's chromedriver) against the real router served on
+//! 127.0.0.1:0. Screenshots go to `target/screenshots/`.
+//!
+//! Without `/usr/bin/chromedriver` these tests fail when `CI` is set and
+//! are skipped with a note otherwise.
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::http::Method;
+use fantoccini::{Client, ClientBuilder, Locator};
+use grove_core::registry::JOB_CONFIG;
+use serde_json::{Map, Value, json};
+
+use crate::common::{OPERATOR, TestApp};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The widths the console is checked at: desktop, tablet, phone.
+const WIDTHS: [(u32, u32); 3] = [(1280, 900), (800, 1000), (390, 844)];
+
+fn available() -> bool {
+    if std::path::Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{CHROMEDRIVER} is missing: CI must install chromium and chromium-driver"
+    );
+    eprintln!(
+        "skipping browser test: {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)"
+    );
+    false
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running chromedriver, killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver {
+        child,
+        port,
+        _profile: tempfile::tempdir().expect("profile dir"),
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start listening on port {port}");
+}
+
+async fn browser(driver: &Driver, (w, h): (u32, u32)) -> Client {
+    let mut caps = Map::new();
+    let mut options = json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--hide-scrollbars",
+                format!("--window-size={w},{h}"),
+                format!("--user-data-dir={}", driver._profile.path().join(format!("p{w}")).display()),
+            ],
+    });
+    // Desktop Chromium windows are at least 500 px wide: phones are emulated.
+    if w < 500 {
+        options["mobileEmulation"] =
+            json!({"deviceMetrics": {"width": w, "height": h, "pixelRatio": 2, "touch": true}});
+    }
+    caps.insert("goog:chromeOptions".to_owned(), options);
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session")
+}
+
+/// Serves the app's router on 127.0.0.1:0; returns the base URL.
+async fn serve(app: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}")
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+async fn shot(c: &Client, name: &str, width: u32) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(shots_dir().join(format!("{name}-{width}.png")), png).expect("write screenshot");
+}
+
+/// Gives the seeded jobs some history so every badge appears, and adds rules.
+async fn history(app: &TestApp) {
+    for id in ["signal-aggregation", "health-check", "notification-digest"] {
+        let r = app
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/objects/job-config/{id}"),
+                Some(json!({"payload": {"schedule": {"isEnabled": true}}})),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    }
+    for (id, from, to, conds) in [
+        (
+            "seed-to-sprout",
+            "seed",
+            "sprout",
+            json!([{"signal": "retrievals", "operator": ">=", "threshold": 10}, {"signal": "citations", "operator": ">=", "threshold": 5}]),
+        ),
+        (
+            "sapling-to-tree",
+            "sapling",
+            "tree",
+            json!([{"signal": "citations", "operator": ">=", "threshold": 25}]),
+        ),
+    ] {
+        let r = app
+            .call(
+                Method::POST,
+                "/api/v1/objects/advancement-rule",
+                Some(json!({"meta": {"id": id, "title": format!("{} → {}", from, to)},
+                            "payload": {"fromTier": from, "toTier": to, "conditions": conds, "match": "all"}})),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    }
+    let mut critical = Map::new();
+    critical.insert(
+        "autoDisabled".to_owned(),
+        json!({"at": "2026-03-01T03:00:00Z", "reason": "5 consecutive runs failed"}),
+    );
+    critical.insert(
+        "lastExecution".to_owned(),
+        json!({"startedAt": "2026-03-01T03:00:00Z", "completedAt": "2026-03-01T03:05:00Z", "status": "failed",
+               "itemsProcessed": 0, "errors": 1, "runId": "0195a1c2-7e4f-7000-8000-0000000000ff",
+               "error": "storage: data directory is not writable", "consecutiveFailures": 5}),
+    );
+    app.store
+        .object_state_merge(JOB_CONFIG, "orphan-cleanup", critical)
+        .await
+        .expect("state");
+    let runs = [
+        ("signal-aggregation", "success", 1840, 0, None),
+        (
+            "health-check",
+            "failed",
+            2,
+            1,
+            Some("database check: connection refused after 3 attempts"),
+        ),
+        ("notification-digest", "success", 12, 0, None),
+    ];
+    for (i, (id, status, items, errors, error)) in runs.into_iter().enumerate() {
+        let mut state = Map::new();
+        state.insert(
+            "lastExecution".to_owned(),
+            json!({"startedAt": "2026-03-01T11:00:00Z", "completedAt": format!("2026-03-01T11:00:{:02}Z", 23 + i),
+                   "status": status, "itemsProcessed": items, "errors": errors,
+                   "runId": format!("0195a1c2-7e4f-7000-8000-00000000000{i}"), "error": error}),
+        );
+        app.store
+            .object_state_merge(JOB_CONFIG, id, state)
+            .await
+            .expect("state");
+    }
+}
+
+async fn login(c: &Client, base: &str) {
+    c.goto(&format!("{base}/console/login"))
+        .await
+        .expect("login page");
+    c.find(Locator::Id("token"))
+        .await
+        .expect("token field")
+        .send_keys(OPERATOR)
+        .await
+        .expect("type");
+    let button = c
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("button");
+    click_and_wait(c, button).await;
+    c.wait()
+        .for_element(Locator::Css(".grid"))
+        .await
+        .expect("the grid after login");
+}
+
+async fn stored(app: &TestApp, id: &str) -> Value {
+    app.store
+        .object_get(JOB_CONFIG, id)
+        .await
+        .expect("get")
+        .expect("exists")
+        .payload
+}
+
+async fn set_field(c: &Client, id: &str, value: &str) {
+    let el = c.find(Locator::Id(id)).await.expect(id);
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&el).expect("element")],
+    )
+    .await
+    .expect("scroll");
+    el.clear().await.expect("clear");
+    el.send_keys(value).await.expect("type");
+}
+
+/// Clicks and waits until a new document has loaded.
+async fn click_and_wait(c: &Client, el: fantoccini::elements::Element) {
+    c.execute("window.__old_page = true;", vec![])
+        .await
+        .expect("mark page");
+    el.click().await.expect("click");
+    for _ in 0..200 {
+        let fresh = c
+            .execute(
+                "return typeof window.__old_page === 'undefined' && document.readyState === 'complete';",
+                vec![],
+            )
+            .await
+            .unwrap_or(Value::Bool(false));
+        if fresh == Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no new page after the click");
+}
+
+async fn save_changes(c: &Client) {
+    let button = c
+        .find(Locator::Css(".actions-bar button.btn-primary"))
+        .await
+        .expect("Save Changes");
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&button).expect("element")],
+    )
+    .await
+    .expect("scroll");
+    assert_eq!(button.text().await.expect("text"), "Save Changes");
+    click_and_wait(c, button).await;
+}
+
+async fn notice(c: &Client) -> String {
+    c.wait()
+        .for_element(Locator::Css(".notice[role=status]"))
+        .await
+        .expect("a notice")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// US-1 (cron → "Schedule updated"), US-2 (batch size) and US-4 (disable →
+/// the card says "Disabled") at desktop, tablet and phone widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_schedule_batch_size_and_disable_at_three_widths() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    for size in WIDTHS {
+        let width = size.0;
+        let app = TestApp::seeded().await;
+        history(&app).await;
+        let base = serve(&app).await;
+        let c = browser(&driver, size).await;
+        login(&c, &base).await;
+        shot(&c, "grid", width).await;
+
+        // The grid: cards in the type colours, with status text.
+        let badges = c
+            .find_all(Locator::Css(".card--job-config .badge"))
+            .await
+            .expect("badges");
+        assert_eq!(badges.len(), 5);
+        let failed = c
+            .find(Locator::Css("[data-id=health-check] .badge"))
+            .await
+            .expect("health-check badge");
+        assert_eq!(failed.text().await.expect("text"), "Failed");
+
+        // US-1: open the editor from the card, change the cron, save.
+        let configure = c
+            .find(Locator::Css("[data-id=advancement-batch] a.btn"))
+            .await
+            .expect("Configure");
+        click_and_wait(&c, configure).await;
+        c.wait()
+            .for_element(Locator::Id("cron"))
+            .await
+            .expect("cron field");
+        shot(&c, "editor", width).await;
+        set_field(&c, "cron", "0 3 * * *").await;
+        save_changes(&c).await;
+        assert_eq!(notice(&c).await, "Schedule updated");
+        assert_eq!(
+            stored(&app, "advancement-batch").await["schedule"]["cronExpression"],
+            "0 3 * * *"
+        );
+        let preview = c
+            .find(Locator::Id("cron-preview"))
+            .await
+            .expect("preview")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            preview.contains("03:00") || preview.contains("3:00"),
+            "{preview}"
+        );
+
+        // The live preview reacts to typing: with the preview endpoint it
+        // shows the new runs, without it a note that it updates on save.
+        let before = preview.clone();
+        set_field(&c, "cron", "*/10 * * * *").await;
+        let mut changed = String::new();
+        for _ in 0..60 {
+            changed = c
+                .find(Locator::Id("cron-preview"))
+                .await
+                .expect("preview")
+                .text()
+                .await
+                .expect("text");
+            if changed != before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_ne!(changed, before, "the preview did not react to typing");
+        set_field(&c, "cron", "0 3 * * *").await;
+
+        // US-2: batch size 100 → 50.
+        set_field(&c, "f-payload-limits-batchSize", "50").await;
+        save_changes(&c).await;
+        assert_eq!(notice(&c).await, "Schedule updated");
+        assert_eq!(
+            stored(&app, "advancement-batch").await["limits"]["batchSize"],
+            50
+        );
+
+        // A validation problem shows at its field.
+        set_field(&c, "f-payload-limits-batchSize", "0").await;
+        save_changes(&c).await;
+        let err = c
+            .wait()
+            .for_element(Locator::Css(
+                "[data-pointer='/payload/limits/batchSize'] .field-error",
+            ))
+            .await
+            .expect("inline error");
+        assert!(
+            err.text()
+                .await
+                .expect("text")
+                .contains("between 1 and 100000")
+        );
+        shot(&c, "editor-invalid", width).await;
+        set_field(&c, "f-payload-limits-batchSize", "50").await;
+
+        // US-4: Schedule Active off, save, the card says Disabled.
+        let toggle = c
+            .find(Locator::Id("f-payload-schedule-isEnabled"))
+            .await
+            .expect("toggle");
+        assert_eq!(
+            toggle.prop("checked").await.expect("checked").as_deref(),
+            Some("true")
+        );
+        let switch = c
+            .find(Locator::Css(
+                "label.switch:has(#f-payload-schedule-isEnabled)",
+            ))
+            .await
+            .expect("switch label");
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&switch).expect("element")],
+        )
+        .await
+        .expect("scroll");
+        switch.click().await.expect("toggle off");
+        save_changes(&c).await;
+        assert_eq!(notice(&c).await, "Schedule updated");
+        assert_eq!(
+            stored(&app, "advancement-batch").await["schedule"]["isEnabled"],
+            false
+        );
+        c.goto(&format!("{base}/console?type=job-config"))
+            .await
+            .expect("grid");
+        let badge = c
+            .wait()
+            .for_element(Locator::Css("[data-id=advancement-batch] .badge"))
+            .await
+            .expect("badge");
+        assert_eq!(badge.text().await.expect("text"), "Disabled");
+
+        // The execution page of the failed run.
+        c.goto(&format!(
+            "{base}/console/executions/0195a1c2-7e4f-7000-8000-000000000001"
+        ))
+        .await
+        .expect("execution page");
+        c.wait()
+            .for_element(Locator::Css("[data-component=JobErrorAlert]"))
+            .await
+            .expect("error alert");
+        shot(&c, "execution", width).await;
+        c.goto(&format!("{base}/console/jobs/health-check#status"))
+            .await
+            .expect("status tab");
+        c.wait()
+            .for_element(Locator::Css("#status [data-component=JobErrorAlert]"))
+            .await
+            .expect("status");
+        shot(&c, "status", width).await;
+        c.goto(&format!("{base}/console/rules/seed-to-sprout"))
+            .await
+            .expect("rule editor");
+        c.wait()
+            .for_element(Locator::Css(".cond-row"))
+            .await
+            .expect("conditions");
+        shot(&c, "rule", width).await;
+        c.goto(&format!(
+            "{base}/console/jobs/advancement-batch/revisions?diff=1#diff"
+        ))
+        .await
+        .expect("revisions");
+        c.wait()
+            .for_element(Locator::Css(".diff .add"))
+            .await
+            .expect("a diff");
+        shot(&c, "revisions", width).await;
+        c.goto(&format!("{base}/console/timeline?tz=America/Los_Angeles"))
+            .await
+            .expect("timeline");
+        c.wait()
+            .for_element(Locator::Css(".tl-mark"))
+            .await
+            .expect("marks");
+        shot(&c, "timeline", width).await;
+
+        // Touch targets: every visible button and link-button is ≥ 44 px tall.
+        let small: Value = c
+            .execute(
+                "return [...document.querySelectorAll('button, .btn, .filter, .nav a')]
+                   .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
+                   .map(e => e.textContent.trim());",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert_eq!(small, json!([]), "buttons under 44 px at {width}");
+        c.close().await.expect("close");
+    }
+}
