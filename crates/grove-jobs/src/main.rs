@@ -2,6 +2,7 @@
 //! subcommands validate files, manage the database and tokens.
 
 mod config;
+mod cron_cmd;
 mod portable;
 mod serve;
 mod validate;
@@ -62,6 +63,26 @@ enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Cron expressions: next runs in a time zone, human text.
+    #[command(subcommand)]
+    Cron(cron_cmd::CronCommand),
+    /// Load a synthetic dataset (sprouts, signals over 90 days, advancement rules) so every job has work.
+    Demo {
+        /// Number of sprouts.
+        #[arg(long, default_value_t = 5_000)]
+        sprouts: u32,
+        /// Number of signals.
+        #[arg(long, default_value_t = 300_000)]
+        signals: u64,
+        /// Days of history.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// Random seed (the same seed gives the same data).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -86,6 +107,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { files } => validate::run(&files),
+        Command::Cron(cmd) => cron_cmd::run(cmd, jiff::Timestamp::now()),
         command => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -147,6 +169,31 @@ async fn run_async(command: Command) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&out?)?);
             Ok(())
         }
-        Command::Validate { .. } => Ok(()),
+        Command::Demo {
+            sprouts,
+            signals,
+            days,
+            seed,
+            db,
+        } => {
+            let store = grove_store::open(&db.database_url).await?;
+            let size = grove_store::demo::DemoSize {
+                sprouts,
+                signals,
+                days,
+                seed,
+            };
+            let summary = grove_store::demo::generate(&*store, size, jiff::Timestamp::now()).await;
+            store.close().await;
+            let summary = summary?;
+            println!(
+                "loaded {} sprouts, {} signals and advancement rules {}",
+                summary.sprouts,
+                summary.signals,
+                summary.rules.join(", ")
+            );
+            Ok(())
+        }
+        Command::Validate { .. } | Command::Cron(_) => Ok(()),
     }
 }

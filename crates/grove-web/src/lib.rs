@@ -33,6 +33,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(meta::readyz))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/v1/types", get(meta::types))
+        .route(
+            "/api/v1/schedule/preview",
+            get(api::schedule::preview_schedule),
+        )
         .route("/api/v1/metrics/{type}", get(meta::metrics))
         .route(
             "/api/v1/objects/{type}",

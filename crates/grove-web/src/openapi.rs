@@ -105,7 +105,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "grove-jobs API", description = "Declarative job configuration and scheduling. Errors are RFC 9457 problem+json; mutations need `Authorization: Bearer <token>`."),
     paths(
-        meta::healthz, meta::readyz, meta::types, meta::metrics,
+        meta::healthz, meta::readyz, crate::api::schedule::preview_schedule, meta::types, meta::metrics,
         objects::list, objects::create, objects::get, objects::replace, objects::patch, objects::delete,
         objects::duplicate, objects::revisions, objects::restore,
         grove::upsert_sprouts, grove::insert_signals, grove::get_sprout, grove::advancement_events,

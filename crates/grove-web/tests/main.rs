@@ -6,3 +6,4 @@ mod common;
 mod console;
 mod grove;
 mod objects;
+mod schedule;

@@ -5,3 +5,4 @@ pub mod meta;
 pub mod objects;
 pub mod present;
 pub mod render;
+pub mod schedule;
