@@ -2,7 +2,7 @@
 //!
 //! - [`Store`]: the trait every adapter implements, used as `Arc<dyn Store>`;
 //!   it is the union of one trait per entity family ([`ObjectStore`],
-//!   [`TokenStore`], …) so each family's verbs live in one file.
+//!   [`TokenStore`], [`ExecutionStore`], …) so each family's verbs live in one file.
 //! - [`sqlite`]: the embedded single-file adapter (one node, WAL, one writer).
 //! - [`postgres`]: the shared adapter for several instances (one pool,
 //!   optimistic concurrency in single statements, migrations under an
@@ -14,6 +14,7 @@
 //! milliseconds (INTEGER in SQLite, BIGINT in PostgreSQL); callers pass `now` explicitly (the clock is injected above).
 
 mod error;
+pub mod executions;
 pub mod migrate;
 mod objects;
 pub mod postgres;
@@ -26,12 +27,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use error::StoreError;
+pub use executions::{
+    Attempt, AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome,
+    Claimed, Counts, Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune,
+    ExecutionStatus, ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue,
+    LogInsert, LogLevel, LogLine, Rescued, SlotPosition, Trigger,
+};
 pub use objects::{ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoredObject};
 pub use tokens::{ApiToken, Role, TokenStore};
 
 /// Everything the service stores.
 #[async_trait]
-pub trait Store: ObjectStore + TokenStore + Send + Sync + std::fmt::Debug {
+pub trait Store: ObjectStore + TokenStore + ExecutionStore + Send + Sync + std::fmt::Debug {
     /// Applies pending migrations; returns the schema version.
     async fn migrate(&self) -> Result<i64, StoreError>;
 

@@ -11,11 +11,18 @@ pub struct Migration {
 }
 
 /// The SQLite schema, oldest first.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "objects, revisions, tokens, seeds",
-    sql: include_str!("../migrations/sqlite/0001_objects.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "objects, revisions, tokens, seeds",
+        sql: include_str!("../migrations/sqlite/0001_objects.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "executions, attempts, logs, slot positions",
+        sql: include_str!("../migrations/sqlite/0002_executions.sql"),
+    },
+];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
 pub const POSTGRES: &[Migration] = &[Migration {

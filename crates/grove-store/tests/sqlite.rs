@@ -28,3 +28,4 @@ pub async fn fresh() -> Arc<dyn Store> {
 crate::objects_suite!(fresh);
 crate::tokens_suite!(fresh);
 crate::concurrency_suite!(fresh);
+crate::executions_suite!(fresh);

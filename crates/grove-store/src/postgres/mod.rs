@@ -22,6 +22,7 @@
 //! like the SQLite adapter; a new family adds a file here and a numbered
 //! migration under `migrations/postgres/` (listed in [`migrate::POSTGRES`]).
 
+mod executions;
 mod objects;
 mod tokens;
 
