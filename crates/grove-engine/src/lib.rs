@@ -143,6 +143,8 @@ pub(crate) struct Shared {
     /// Since when legacy defaults are in use (migration mode).
     pub legacy_since: Mutex<Option<Timestamp>>,
     pub started: AtomicBool,
+    /// Cancelled when [`Engine::run`] returns (ends live-event streams).
+    pub stopped: CancellationToken,
     /// The next slot of every config the scheduler follows.
     pub next_slots: Mutex<HashMap<String, Timestamp>>,
 }
@@ -192,6 +194,7 @@ impl Engine {
             legacy_since: Mutex::default(),
             started: AtomicBool::new(false),
             next_slots: Mutex::default(),
+            stopped: CancellationToken::new(),
         });
         Self { shared, handlers }
     }
@@ -223,6 +226,7 @@ impl Engine {
             maintenance.run(shutdown.clone())
         );
         self.shared.started.store(false, Ordering::SeqCst);
+        self.shared.stopped.cancel();
         s.and(e).and(m)
     }
 }
@@ -402,6 +406,14 @@ impl EngineHandle {
                 .get(config_id)
                 .copied()
         })
+    }
+
+    /// Resolves once the engine has stopped; at once for a detached handle.
+    /// Live-event streams end on it.
+    pub async fn stopped(&self) {
+        if let Some(s) = &self.shared {
+            s.stopped.cancelled().await;
+        }
     }
 
     /// Whether an engine is running behind this handle.

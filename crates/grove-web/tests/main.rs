@@ -2,4 +2,5 @@
 //! in process, on real SQLite files.
 
 mod common;
+mod executions;
 mod objects;
