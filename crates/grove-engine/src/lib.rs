@@ -1,34 +1,428 @@
 //! grove-engine: turns stored job configs into runs.
 //!
+//! - [`Engine`]: built from a store, a clock, a [`HandlerRegistry`] and
+//!   [`EngineSettings`]; [`Engine::run`] runs the three background services
+//!   below until shutdown. [`Engine::handle`] gives the [`EngineHandle`].
 //! - [`EngineHandle`]: what the web layer and CLI use to talk to a running
-//!   engine (wake it when a config changes, request runs).
+//!   engine: wake it when a config changes, run now, retry, cancel,
+//!   subscribe to live events, ask whether legacy defaults are in use.
+//! - `scheduler`: the next slot of every enabled config in a heap keyed by
+//!   instant; sleeps until the earliest or a wake-up; firing a slot inserts
+//!   an execution unique on `(configId, scheduledFor)`; misfires after
+//!   downtime; migration mode's legacy advancement job.
+//! - `executor`: claims due executions (respecting `maxConcurrent`), runs
+//!   each attempt's handler with a deadline, heartbeats its lease, records
+//!   the outcome, `lastExecution` and auto-disable.
+//! - `maintenance`: lease rescue (at start-up and periodically) and
+//!   retention.
+//! - [`context`]: what a handler gets and returns.
+//! - [`handlers`]: the handler trait, the exhaustive registry, one file per
+//!   job type.
+//! - [`events`]: live events per execution for server-sent events.
+//! - [`error`]: the engine's error type, [`EngineError`].
 //! - [`jobs`]: the work of the grove job types as plain functions over a
 //!   store, parameters and a [`jobs::JobContext`].
+//!
+//! Time: everything reads the injected [`Clock`]; timers sleep for the
+//! distance between the clock's now and the next instant, and
+//! [`EngineHandle::tick`] makes every loop look at the clock again (tests
+//! moving a `TestClock`). See `docs/state-machine.md`.
 
+pub mod context;
+pub mod error;
+pub mod events;
+mod executor;
+pub mod handlers;
+mod http;
 pub mod jobs;
+mod maintenance;
+mod scheduler;
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::Notify;
+use grove_core::clock::Clock;
+use grove_core::job_config::JobConfigPayload;
+use grove_core::registry::JOB_CONFIG;
+use grove_store::{
+    CancelOutcome, Execution, ExecutionInsert, ExecutionStatus, InsertDisposition, InsertOutcome,
+    Store, Trigger,
+};
+use jiff::Timestamp;
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
 
-/// A cheap, cloneable handle to the engine.
+pub use context::{ConfigSource, JobContext, JobFailure, JobOutcome, Progress, RunLogger};
+pub use error::EngineError;
+pub use events::RunEvent;
+pub use handlers::{HandlerRegistry, JobHandler};
+
+/// The id under which migration mode's legacy advancement job records its
+/// executions.
+pub const LEGACY_CONFIG_ID: &str = "legacy-advancement-batch";
+
+/// Knobs of the engine; [`Default`] is what `serve` uses.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// How long a running attempt's lease lasts without a heartbeat.
+    pub lease: Duration,
+    /// How often a running attempt renews its lease, stores its log lines
+    /// and progress, and learns of cancel requests.
+    pub heartbeat: Duration,
+    /// How long a cancelled or timed-out handler may take to stop before
+    /// it is aborted.
+    pub grace: Duration,
+    /// Attempts running at once in this process.
+    pub max_running: usize,
+    /// Executions kept per config (with their logs); older ones are pruned.
+    pub retention_per_config: u32,
+    /// How often lease rescue and retention run.
+    pub maintenance_interval: Duration,
+    /// How often the scheduler re-reads every config even without a wake-up
+    /// (edits made by other processes, e.g. a CLI `apply`).
+    pub resync_interval: Duration,
+    /// How long shutdown waits for running attempts before leaving them to
+    /// lease rescue.
+    pub shutdown_grace: Duration,
+    /// Migration mode: run the advancement job on legacy defaults while no
+    /// enabled `advancement-batch` config exists.
+    pub legacy_fallback: bool,
+    /// After this long on legacy defaults, every legacy run logs an alert.
+    pub legacy_alert_after: Duration,
+    /// At most this many missed slots per config are recorded as `skipped`
+    /// after downtime.
+    pub missed_record_limit: usize,
+    /// Where the `storage` health check writes its probe file.
+    pub data_dir: PathBuf,
+    /// The service's own base URL (`http://127.0.0.1:8080`), for the `api`
+    /// health check when a config names no endpoint.
+    pub self_url: Option<String>,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            grace: Duration::from_secs(5),
+            max_running: 64,
+            retention_per_config: 200,
+            maintenance_interval: Duration::from_secs(60),
+            resync_interval: Duration::from_secs(300),
+            shutdown_grace: Duration::from_secs(10),
+            legacy_fallback: false,
+            legacy_alert_after: Duration::from_secs(24 * 3600),
+            missed_record_limit: 100,
+            data_dir: PathBuf::from("."),
+            self_url: None,
+        }
+    }
+}
+
+/// What the scheduler must look at when it wakes.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    pub ids: HashSet<String>,
+}
+
+/// State shared by the engine's services and handles.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: EngineSettings,
+    /// This process's lease owner id.
+    pub owner: String,
+    pub changes: Mutex<Changes>,
+    pub scheduler_wake: Notify,
+    pub executor_wake: Notify,
+    pub maintenance_wake: Notify,
+    pub events: events::EventHub,
+    /// Cancel tokens of the attempts running in this process, by run id.
+    pub running: Mutex<HashMap<String, CancellationToken>>,
+    /// Since when legacy defaults are in use (migration mode).
+    pub legacy_since: Mutex<Option<Timestamp>>,
+    pub started: AtomicBool,
+    /// Cancelled when [`Engine::run`] returns (ends live-event streams).
+    pub stopped: CancellationToken,
+    /// The next slot of every config the scheduler follows.
+    pub next_slots: Mutex<HashMap<String, Timestamp>>,
+}
+
+impl Shared {
+    pub(crate) fn wake_all(&self) {
+        self.scheduler_wake.notify_one();
+        self.executor_wake.notify_one();
+        self.maintenance_wake.notify_one();
+    }
+}
+
+pub(crate) fn new_run_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Sleep length from the clock's now to `at` (zero if past).
+pub(crate) fn until(clock: &dyn Clock, at: Timestamp) -> Duration {
+    Duration::try_from(at.duration_since(clock.now())).unwrap_or(Duration::ZERO)
+}
+
+/// The engine: scheduler, executor and maintenance over one store.
+#[derive(Debug)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    handlers: HandlerRegistry,
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        handlers: HandlerRegistry,
+        settings: EngineSettings,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            store,
+            clock,
+            settings,
+            owner: format!("grove-{}", uuid::Uuid::new_v4().simple()),
+            changes: Mutex::default(),
+            scheduler_wake: Notify::new(),
+            executor_wake: Notify::new(),
+            maintenance_wake: Notify::new(),
+            events: events::EventHub::default(),
+            running: Mutex::default(),
+            legacy_since: Mutex::default(),
+            started: AtomicBool::new(false),
+            next_slots: Mutex::default(),
+            stopped: CancellationToken::new(),
+        });
+        Self { shared, handlers }
+    }
+
+    /// A handle for the web layer and CLI; valid before and after `run`.
+    pub fn handle(&self) -> EngineHandle {
+        EngineHandle {
+            shared: Some(self.shared.clone()),
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled: first abandons attempts left
+    /// running by an earlier process (SQLite: every running attempt; other
+    /// backends: expired leases), then runs the scheduler, executor and
+    /// maintenance loops. On shutdown the executor stops claiming and waits
+    /// up to `shutdown_grace` for running attempts; attempts still running
+    /// then are left to lease rescue (abandoned and retried at the next
+    /// start). Fails only if the store is unusable at start.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        self.shared.started.store(true, Ordering::SeqCst);
+        let single_node = self.shared.store.backend() == "sqlite";
+        maintenance::rescue(&self.shared, single_node).await?;
+        let scheduler = scheduler::Scheduler::new(self.shared.clone());
+        let executor = executor::Executor::new(self.shared.clone(), self.handlers);
+        let maintenance = maintenance::Maintenance::new(self.shared.clone());
+        let (s, e, m) = tokio::join!(
+            scheduler.run(shutdown.clone()),
+            executor.run(shutdown.clone()),
+            maintenance.run(shutdown.clone())
+        );
+        self.shared.started.store(false, Ordering::SeqCst);
+        self.shared.stopped.cancel();
+        s.and(e).and(m)
+    }
+}
+
+/// A cheap, cloneable handle to the engine. [`EngineHandle::new`] makes a
+/// detached handle (no engine in this process): notifications are no-ops
+/// and requests answer [`EngineError::NotRunning`].
 #[derive(Debug, Clone, Default)]
 pub struct EngineHandle {
-    wake: Arc<Notify>,
+    shared: Option<Arc<Shared>>,
 }
 
 impl EngineHandle {
+    /// A detached handle.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A job config was created, saved or deleted: recompute its next slot now.
-    pub fn config_changed(&self, _config_id: &str) {
-        self.wake.notify_one();
+    fn shared(&self) -> Result<&Arc<Shared>, EngineError> {
+        self.shared.as_ref().ok_or(EngineError::NotRunning)
     }
 
-    /// Resolves when woken by [`config_changed`](Self::config_changed).
-    pub async fn woken(&self) {
-        self.wake.notified().await;
+    /// A job config was created, saved or deleted: recompute its next slot now.
+    pub fn config_changed(&self, config_id: &str) {
+        if let Some(s) = &self.shared {
+            s.changes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .ids
+                .insert(config_id.to_owned());
+            s.scheduler_wake.notify_one();
+        }
+    }
+
+    /// Makes every engine loop look at the clock again (after a test moved
+    /// its clock; harmless otherwise).
+    pub fn tick(&self) {
+        if let Some(s) = &self.shared {
+            s.wake_all();
+        }
+    }
+
+    /// Run Now: queues an execution of the config as stored at this moment
+    /// (also when its schedule is disabled); it starts as soon as
+    /// `maxConcurrent` allows.
+    pub async fn run_now(
+        &self,
+        config_id: &str,
+        actor: Option<&str>,
+    ) -> Result<Execution, EngineError> {
+        let shared = self.shared()?;
+        self.insert_run(shared, config_id, Trigger::Manual, None, actor)
+            .await
+    }
+
+    /// Reruns a finished execution as a new one (trigger `retry`) with the
+    /// config as stored now. `Conflict` while it is queued or running.
+    pub async fn retry(&self, run_id: &str, actor: Option<&str>) -> Result<Execution, EngineError> {
+        let shared = self.shared()?;
+        let old = shared.store.execution_get(run_id).await?.ok_or_else(|| {
+            EngineError::NotFound(format!("execution \"{run_id}\" does not exist"))
+        })?;
+        if !old.status.is_final() {
+            return Err(EngineError::Conflict(format!(
+                "execution \"{run_id}\" is {}; only a finished execution can be retried",
+                old.status
+            )));
+        }
+        self.insert_run(shared, &old.config_id, Trigger::Retry, Some(run_id), actor)
+            .await
+    }
+
+    async fn insert_run(
+        &self,
+        shared: &Arc<Shared>,
+        config_id: &str,
+        trigger: Trigger,
+        retry_of: Option<&str>,
+        actor: Option<&str>,
+    ) -> Result<Execution, EngineError> {
+        let obj = shared
+            .store
+            .object_get(JOB_CONFIG, config_id)
+            .await?
+            .ok_or_else(|| {
+                EngineError::NotFound(format!("job config \"{config_id}\" does not exist"))
+            })?;
+        let payload: JobConfigPayload =
+            serde_json::from_value(obj.payload.clone()).map_err(|e| {
+                EngineError::InvalidConfig(format!(
+                    "job config \"{config_id}\" cannot be run as stored: {e}"
+                ))
+            })?;
+        let now = shared.clock.now();
+        let outcome = shared
+            .store
+            .execution_insert(ExecutionInsert {
+                id: new_run_id(),
+                config_id: config_id.to_owned(),
+                trigger,
+                scheduled_for: None,
+                late: false,
+                payload: payload.to_value(),
+                config_version: obj.meta.version,
+                retry: payload.retry,
+                max_concurrent: payload.limits.max_concurrent,
+                retry_of: retry_of.map(str::to_owned),
+                actor: actor.map(str::to_owned),
+                disposition: InsertDisposition::Queue,
+                now,
+            })
+            .await?;
+        shared.executor_wake.notify_one();
+        match outcome {
+            InsertOutcome::Queued(e) | InsertOutcome::Skipped(e) => Ok(e),
+            InsertOutcome::Duplicate => Err(EngineError::Conflict(
+                "the run was recorded twice; try again".to_owned(),
+            )),
+        }
+    }
+
+    /// Cancels a queued execution, or stops a running one (its handler is
+    /// cancelled, then aborted after the grace period). `Conflict` when it
+    /// has already ended.
+    pub async fn cancel(&self, run_id: &str) -> Result<Execution, EngineError> {
+        let shared = self.shared()?;
+        let now = shared.clock.now();
+        match shared.store.execution_cancel(run_id, now).await {
+            Err(grove_store::StoreError::NotFound) => Err(EngineError::NotFound(format!(
+                "execution \"{run_id}\" does not exist"
+            ))),
+            Err(e) => Err(e.into()),
+            Ok(CancelOutcome::Cancelled(e)) => {
+                shared.events.end(run_id, ExecutionStatus::Cancelled, None);
+                executor::record_outcome(shared, &e).await;
+                Ok(e)
+            }
+            Ok(CancelOutcome::Requested(e)) => {
+                if let Some(token) = shared
+                    .running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(run_id)
+                {
+                    token.cancel();
+                }
+                Ok(e)
+            }
+            Ok(CancelOutcome::AlreadyFinal(e)) => Err(EngineError::Conflict(format!(
+                "execution \"{run_id}\" has already ended ({})",
+                e.status
+            ))),
+        }
+    }
+
+    /// Live events of an execution. Subscribe first, then read its stored
+    /// state: if that is final, no events will come.
+    pub fn subscribe(&self, run_id: &str) -> Result<broadcast::Receiver<RunEvent>, EngineError> {
+        Ok(self.shared()?.events.subscribe(run_id))
+    }
+
+    /// Since when the advancement job runs on legacy defaults (migration
+    /// mode), or `None`. The console shows "Using legacy configuration".
+    pub fn legacy_in_use(&self) -> Option<Timestamp> {
+        self.shared
+            .as_ref()
+            .and_then(|s| *s.legacy_since.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The next slot the scheduler holds for a config (`None`: not
+    /// scheduled — disabled, deleted, not loaded yet, or no engine).
+    pub fn next_slot(&self, config_id: &str) -> Option<Timestamp> {
+        self.shared.as_ref().and_then(|s| {
+            s.next_slots
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(config_id)
+                .copied()
+        })
+    }
+
+    /// Resolves once the engine has stopped; at once for a detached handle.
+    /// Live-event streams end on it.
+    pub async fn stopped(&self) {
+        if let Some(s) = &self.shared {
+            s.stopped.cancelled().await;
+        }
+    }
+
+    /// Whether an engine is running behind this handle.
+    pub fn is_running(&self) -> bool {
+        self.shared
+            .as_ref()
+            .is_some_and(|s| s.started.load(Ordering::SeqCst))
     }
 }

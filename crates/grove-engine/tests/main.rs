@@ -1,1 +1,14 @@
+//! grove-engine's one integration-test binary: a real engine on a SQLite
+//! file in a temp dir, driven by a `TestClock`. Loops sleep for the
+//! distance to the clock's next instant; tests move the clock and call
+//! `EngineHandle::tick`, then wait with `eventually` (polling the store
+//! with a real-time deadline) — no test waits for a schedule in real time.
+
+mod support;
+
+mod executing;
+mod health;
+mod recovery;
+mod scheduling;
+
 mod jobs;

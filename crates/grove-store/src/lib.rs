@@ -6,6 +6,7 @@
 //! - [`GroveDataStore`]: sprouts, signals, aggregates, advancement events,
 //!   journal, notifications outbox and archive.
 //! - [`demo`]: a synthetic grove dataset generator.
+//!   [`TokenStore`], [`ExecutionStore`], …) so each family's verbs live in one file.
 //! - [`sqlite`]: the embedded single-file adapter (one node, WAL, one writer).
 //! - [`postgres`]: the shared adapter for several instances (one pool,
 //!   optimistic concurrency in single statements, migrations under an
@@ -18,6 +19,7 @@
 
 pub mod demo;
 mod error;
+pub mod executions;
 mod grove_data;
 pub mod migrate;
 mod objects;
@@ -31,6 +33,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use error::StoreError;
+pub use executions::{
+    Attempt, AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome,
+    Claimed, Counts, Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune,
+    ExecutionStatus, ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue,
+    LogInsert, LogLevel, LogLine, Rescued, SlotPosition, Trigger,
+};
 pub use grove_data::{
     AdvancementApply, AdvancementCandidate, AdvancementEvent, AdvancementEventFilter, Aggregate,
     AggregateIncrement, AggregateRebuildRange, AggregateStatus, ArchiveEntity, ArchiveOrphans,
@@ -43,7 +51,9 @@ pub use tokens::{ApiToken, Role, TokenStore};
 
 /// Everything the service stores.
 #[async_trait]
-pub trait Store: ObjectStore + TokenStore + GroveDataStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    ObjectStore + TokenStore + GroveDataStore + ExecutionStore + Send + Sync + std::fmt::Debug
+{
     /// Applies pending migrations; returns the schema version.
     async fn migrate(&self) -> Result<i64, StoreError>;
 

@@ -11,12 +11,17 @@ pub struct Migration {
 }
 
 /// The SQLite schema, oldest first. Versions only need to increase (a gap is
-/// fine: each adapter applies every listed version above the recorded one).
+/// fine: each adapter applies every listed version not yet recorded).
 pub const SQLITE: &[Migration] = &[
     Migration {
         version: 1,
         name: "objects, revisions, tokens, seeds",
         sql: include_str!("../migrations/sqlite/0001_objects.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "executions, attempts, logs, slot positions",
+        sql: include_str!("../migrations/sqlite/0002_executions.sql"),
     },
     Migration {
         version: 3,

@@ -29,3 +29,4 @@ crate::objects_suite!(fresh);
 crate::tokens_suite!(fresh);
 crate::concurrency_suite!(fresh);
 crate::grove_data_suite!(fresh);
+crate::executions_suite!(fresh);

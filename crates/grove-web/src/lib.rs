@@ -26,7 +26,7 @@ pub use state::{AppState, WebSettings};
 
 /// All routes of the service.
 pub fn router(state: AppState) -> Router {
-    use api::{grove, meta, objects};
+    use api::{executions, grove, meta, objects};
     let limit = state.settings.max_body_bytes;
     Router::new()
         .route("/healthz", get(meta::healthz))
@@ -74,6 +74,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/notifications", get(grove::notifications))
         .route("/api/v1/render/catalog", get(api::render::catalog))
         .merge(console::routes())
+        .route("/api/v1/jobs/{id}/run", post(executions::run_now))
+        .route("/api/v1/jobs/{id}/executions", get(executions::history))
+        .route("/api/v1/executions/{run_id}", get(executions::get))
+        .route("/api/v1/executions/{run_id}/logs", get(executions::logs))
+        .route(
+            "/api/v1/executions/{run_id}/events",
+            get(executions::events),
+        )
+        .route("/api/v1/executions/{run_id}/retry", post(executions::retry))
+        .route(
+            "/api/v1/executions/{run_id}/cancel",
+            post(executions::cancel),
+        )
+        .route("/api/v1/engine", get(executions::engine_status))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // One byte over the limit is enough to know it is too large.

@@ -23,6 +23,7 @@
 //! like the SQLite adapter; a new family adds a file here and a numbered
 //! migration under `migrations/postgres/` (listed in [`migrate::POSTGRES`]).
 
+mod executions;
 mod grove_data;
 mod objects;
 mod tokens;

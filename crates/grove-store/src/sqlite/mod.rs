@@ -7,6 +7,7 @@
 //! busy timeout covers the remaining case: another process (a CLI command)
 //! writing to the same file.
 
+mod executions;
 mod grove_data;
 mod objects;
 mod tokens;

@@ -8,6 +8,7 @@
 //! (`None` skips the test; see `postgres.rs`).
 
 pub mod concurrency;
+pub mod executions;
 pub mod grove_data;
 pub mod objects;
 pub mod tokens;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod executions;
 pub mod grove;
 pub mod meta;
 pub mod objects;

@@ -1,0 +1,611 @@
+//! The executor: claims due executions (the store enforces
+//! `maxConcurrent`), runs each attempt's handler in its own task with a
+//! deadline, heartbeats its lease, and records the outcome; after an
+//! execution ends it writes `lastExecution` on the config and disables the
+//! schedule after `autoDisableAfterFailures` consecutive failures.
+//!
+//! An attempt ends in one of these ways:
+//! - the handler returns `Ok` → `success`, or `partial` when items failed;
+//! - the handler returns `Err` → `failed`, reason `error`;
+//! - the handler panics → `failed`, reason `error`, with the panic message;
+//! - the deadline passes → the cancel token fires; a handler that has not
+//!   returned within the grace period is aborted → `failed`, reason
+//!   `timeout`;
+//! - an operator cancels → same path → `cancelled`;
+//! - the lease is lost (another instance rescued it) → the handler is
+//!   aborted and nothing is recorded by this process.
+//!
+//! Failed attempts are retried by the store per the snapshotted retry
+//! policy (see `grove_store::ExecutionStore::execution_finish`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use grove_core::job_config::{AutoDisabled, JobConfigPayload, LastExecution, RunStatus};
+use grove_core::registry::JOB_CONFIG;
+use grove_store::{
+    AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, Claimed, ExecutionClaim,
+    ExecutionFinish, ExecutionStatus, ObjectUpdate, StoreError,
+};
+use jiff::SignedDuration;
+use serde_json::{Map, Value, json};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::{ConfigSource, JobContext, Progress, RunLogger};
+use crate::events::RunEvent;
+use crate::handlers::HandlerRegistry;
+use crate::{EngineError, LEGACY_CONFIG_ID, Shared, until};
+
+/// Sleep after a store error before trying to claim again.
+const STORE_BACKOFF: Duration = Duration::from_secs(1);
+/// Without a wake-up or a known due time, look again this often (work
+/// queued by other processes).
+const IDLE_POLL: Duration = Duration::from_secs(30);
+
+pub(crate) struct Executor {
+    shared: Arc<Shared>,
+    handlers: HandlerRegistry,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").finish_non_exhaustive()
+    }
+}
+
+fn lease_until(shared: &Shared) -> jiff::Timestamp {
+    let lease = SignedDuration::try_from(shared.settings.lease).unwrap_or(SignedDuration::MAX);
+    shared
+        .clock
+        .now()
+        .saturating_add(lease)
+        .unwrap_or(jiff::Timestamp::MAX)
+}
+
+impl Executor {
+    pub(crate) fn new(shared: Arc<Shared>, handlers: HandlerRegistry) -> Self {
+        Self { shared, handlers }
+    }
+
+    pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        let mut tasks: JoinSet<()> = JoinSet::new();
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let free = self.shared.settings.max_running.saturating_sub(tasks.len());
+            let mut sleep = IDLE_POLL;
+            if free > 0 {
+                let now = self.shared.clock.now();
+                let claim = ExecutionClaim {
+                    owner: self.shared.owner.clone(),
+                    now,
+                    lease_until: lease_until(&self.shared),
+                    limit: u32::try_from(free).unwrap_or(u32::MAX),
+                };
+                match self.shared.store.execution_claim(claim).await {
+                    Ok(claimed) => {
+                        let full = claimed.len() == free;
+                        for c in claimed {
+                            let shared = self.shared.clone();
+                            let handlers = self.handlers.clone();
+                            tasks.spawn(run_attempt(shared, handlers, c));
+                        }
+                        if full {
+                            // More may be due; look again once a slot frees.
+                            sleep = IDLE_POLL;
+                        } else {
+                            match self.shared.store.execution_next_due(now).await {
+                                Ok(Some(at)) => {
+                                    sleep = until(&*self.shared.clock, at).min(IDLE_POLL)
+                                }
+                                Ok(None) => {}
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "cannot read the next due execution");
+                                    sleep = STORE_BACKOFF;
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot claim executions");
+                        sleep = STORE_BACKOFF;
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.shared.executor_wake.notified() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+        // Shutdown: let running attempts finish for a while, then leave
+        // them to lease rescue.
+        let grace = self.shared.settings.shutdown_grace;
+        if !tasks.is_empty() {
+            tracing::info!(running = tasks.len(), "waiting for running attempts");
+            let drained =
+                tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
+                    .await;
+            if drained.is_err() {
+                tracing::warn!(
+                    running = tasks.len(),
+                    "attempts still running at shutdown are left to lease rescue"
+                );
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Aborts a task when dropped (the handler task of an attempt whose own
+/// task was aborted at shutdown).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn panic_message(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-text panic payload".to_owned());
+            format!("the handler panicked: {msg}")
+        }
+        Err(e) => format!("the handler task ended unexpectedly: {e}"),
+    }
+}
+
+enum Stop {
+    Timeout,
+    Cancelled,
+}
+
+async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Claimed) {
+    let Claimed { execution, attempt } = claimed;
+    let run_id = execution.id.clone();
+    let cancel = CancellationToken::new();
+    if execution.cancel_requested {
+        cancel.cancel();
+    }
+    shared
+        .running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(run_id.clone(), cancel.clone());
+    let started = shared.clock.now();
+    shared.events.publish(
+        &run_id,
+        RunEvent::Phase {
+            status: ExecutionStatus::Running,
+            attempt: Some(attempt),
+            at: started,
+        },
+    );
+    let log = RunLogger::new(&run_id, &execution.config_id, attempt, shared.clone());
+    let progress = Progress::new(&run_id, shared.clone());
+    let max_attempts = execution.retry.max_attempts;
+
+    let outcome = match serde_json::from_value::<JobConfigPayload>(execution.payload.clone()) {
+        Err(e) => {
+            let message = format!("the job config snapshot cannot be read: {e}");
+            log.error(message.clone());
+            Some(AttemptOutcome {
+                status: AttemptStatus::Failed,
+                reason: Some(AttemptReason::Error),
+                error: Some(message),
+                counts: progress.snapshot(),
+                metadata: json!({}),
+            })
+        }
+        Ok(payload) => {
+            let source = if execution.config_id == LEGACY_CONFIG_ID {
+                ConfigSource::Legacy
+            } else {
+                ConfigSource::Stored {
+                    version: execution.config_version,
+                }
+            };
+            log_source(
+                &shared,
+                &log,
+                &execution.config_id,
+                &source,
+                attempt,
+                max_attempts,
+            );
+            let timeout = Duration::from_secs(payload.limits.timeout_seconds);
+            let deadline = started
+                .saturating_add(SignedDuration::from_secs(
+                    i64::try_from(payload.limits.timeout_seconds).unwrap_or(i64::MAX),
+                ))
+                .unwrap_or(jiff::Timestamp::MAX);
+            let ctx = JobContext {
+                run_id: run_id.clone(),
+                config_id: execution.config_id.clone(),
+                attempt,
+                batch_size: payload.limits.batch_size,
+                source,
+                deadline,
+                cancel: cancel.clone(),
+                progress: progress.clone(),
+                log: log.clone(),
+                store: shared.store.clone(),
+                clock: shared.clock.clone(),
+                config: Arc::new(payload.clone()),
+            };
+            let handler = handlers.get(payload.job_type).clone();
+            supervise(
+                &shared, &run_id, attempt, handler, ctx, timeout, &cancel, &log, &progress,
+            )
+            .await
+        }
+    };
+    shared
+        .running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&run_id);
+    let Some(outcome) = outcome else {
+        // Lease lost: whoever rescued the attempt owns the execution now.
+        log.flush().await;
+        shared.executor_wake.notify_one();
+        return;
+    };
+    match &outcome.status {
+        AttemptStatus::Success | AttemptStatus::Partial => log.info(format!(
+            "attempt {attempt} of {max_attempts} finished: {}",
+            outcome.status
+        )),
+        _ => log.error(format!(
+            "attempt {attempt} of {max_attempts} {}: {}",
+            match outcome.reason {
+                Some(AttemptReason::Timeout) => "timed out",
+                Some(AttemptReason::Cancelled) => "was cancelled",
+                _ => "failed",
+            },
+            outcome.error.as_deref().unwrap_or("no error message")
+        )),
+    }
+    log.flush().await;
+    let finish = ExecutionFinish {
+        execution_id: run_id.clone(),
+        attempt,
+        owner: shared.owner.clone(),
+        now: shared.clock.now(),
+        outcome,
+    };
+    match shared.store.execution_finish(finish).await {
+        Ok(after) => {
+            if after.status.is_final() {
+                shared
+                    .events
+                    .end(&run_id, after.status, after.error.clone());
+                record_outcome(&shared, &after).await;
+            } else {
+                let note = format!(
+                    "attempt {} will start at {}",
+                    attempt + 1,
+                    after.available_at
+                );
+                log.info(note);
+                log.flush().await;
+                shared.events.publish(
+                    &run_id,
+                    RunEvent::Phase {
+                        status: after.status,
+                        attempt: None,
+                        at: shared.clock.now(),
+                    },
+                );
+            }
+        }
+        Err(StoreError::NotFound) => {
+            tracing::warn!(run = %run_id, attempt, "the attempt was taken over before it finished; its outcome is dropped");
+        }
+        Err(e) => {
+            tracing::error!(run = %run_id, attempt, error = %e, "cannot record the attempt's outcome; lease rescue will retry it");
+        }
+    }
+    shared.executor_wake.notify_one();
+}
+
+fn log_source(
+    shared: &Shared,
+    log: &RunLogger,
+    config_id: &str,
+    source: &ConfigSource,
+    attempt: u32,
+    max_attempts: u32,
+) {
+    match source {
+        ConfigSource::Stored { version } => log.info(format!(
+            "attempt {attempt} of {max_attempts} started; configuration: job config \"{config_id}\" version {version}"
+        )),
+        ConfigSource::Legacy => {
+            log.warn(format!(
+                "attempt {attempt} of {max_attempts} started; configuration: legacy defaults (legacyFallback is on and no enabled advancement-batch job config exists)"
+            ));
+            let since = *shared.legacy_since.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(since) = since {
+                let used = shared.clock.now().duration_since(since);
+                let limit = SignedDuration::try_from(shared.settings.legacy_alert_after)
+                    .unwrap_or(SignedDuration::MAX);
+                if used > limit {
+                    log.error(format!(
+                        "ALERT: the legacy configuration has been in use since {since} (more than {} h); create and enable an advancement-batch job config",
+                        limit.as_hours()
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Runs the handler in its own task and watches it: deadline, cancel,
+/// heartbeats. `None` when the lease was lost.
+#[allow(clippy::too_many_arguments)]
+async fn supervise(
+    shared: &Arc<Shared>,
+    run_id: &str,
+    attempt: u32,
+    handler: Arc<dyn crate::JobHandler>,
+    ctx: JobContext,
+    timeout: Duration,
+    cancel: &CancellationToken,
+    log: &RunLogger,
+    progress: &Progress,
+) -> Option<AttemptOutcome> {
+    let mut join = tokio::spawn(async move { handler.run(ctx).await });
+    let _guard = AbortOnDrop(join.abort_handle());
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let far = tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86_400);
+    let grace = tokio::time::sleep_until(far);
+    tokio::pin!(grace);
+    let mut heartbeat = tokio::time::interval(shared.settings.heartbeat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    heartbeat.tick().await;
+    let mut stop: Option<Stop> = None;
+    let result = loop {
+        tokio::select! {
+            r = &mut join => break Some(r),
+            () = &mut deadline, if stop.is_none() => {
+                stop = Some(Stop::Timeout);
+                cancel.cancel();
+                grace.as_mut().reset(tokio::time::Instant::now() + shared.settings.grace);
+            }
+            () = cancel.cancelled(), if stop.is_none() => {
+                stop = Some(Stop::Cancelled);
+                log.warn("cancel requested; asking the handler to stop");
+                grace.as_mut().reset(tokio::time::Instant::now() + shared.settings.grace);
+            }
+            () = &mut grace => {
+                join.abort();
+                break None;
+            }
+            _ = heartbeat.tick() => {
+                log.flush().await;
+                let hb = AttemptHeartbeat {
+                    execution_id: run_id.to_owned(),
+                    attempt,
+                    owner: shared.owner.clone(),
+                    now: shared.clock.now(),
+                    lease_until: lease_until(shared),
+                    counts: Some(progress.snapshot()),
+                };
+                match shared.store.attempt_heartbeat(hb).await {
+                    Ok(reply) if reply.cancel_requested => cancel.cancel(),
+                    Ok(_) => {}
+                    Err(StoreError::NotFound) => {
+                        tracing::warn!(run = %run_id, attempt, "lease lost; stopping the handler");
+                        cancel.cancel();
+                        join.abort();
+                        return None;
+                    }
+                    Err(e) => tracing::warn!(run = %run_id, error = %e, "heartbeat failed"),
+                }
+            }
+        }
+    };
+    // The handler may return (after seeing the token) before the cancel
+    // branch above ran.
+    if stop.is_none() && cancel.is_cancelled() {
+        stop = Some(Stop::Cancelled);
+    }
+    let secs = timeout.as_secs();
+    let timed_out = |extra: &str| AttemptOutcome {
+        status: AttemptStatus::Failed,
+        reason: Some(AttemptReason::Timeout),
+        error: Some(format!("timed out after {secs} s{extra}")),
+        counts: progress.snapshot(),
+        metadata: json!({}),
+    };
+    let cancelled = |extra: &str| AttemptOutcome {
+        status: AttemptStatus::Cancelled,
+        reason: Some(AttemptReason::Cancelled),
+        error: Some(format!("cancelled by an operator{extra}")),
+        counts: progress.snapshot(),
+        metadata: json!({}),
+    };
+    Some(match (result, stop) {
+        (None, Some(Stop::Cancelled)) => {
+            cancelled("; the handler did not stop within the grace period and was aborted")
+        }
+        (None, _) => {
+            timed_out("; the handler did not stop within the grace period and was aborted")
+        }
+        (Some(Ok(Ok(_) | Err(_))), Some(Stop::Timeout)) => timed_out(""),
+        (Some(Ok(Err(_))), Some(Stop::Cancelled)) => cancelled(""),
+        (Some(Ok(Ok(out))), _) => AttemptOutcome {
+            status: if out.failed > 0 {
+                AttemptStatus::Partial
+            } else {
+                AttemptStatus::Success
+            },
+            reason: None,
+            error: (out.failed > 0)
+                .then(|| format!("{} of {} items failed", out.failed, out.processed)),
+            counts: out.counts(),
+            metadata: Value::Object(out.metadata),
+        },
+        (Some(Ok(Err(failure))), None) => AttemptOutcome {
+            status: AttemptStatus::Failed,
+            reason: Some(AttemptReason::Error),
+            error: Some(failure.message),
+            counts: progress.snapshot(),
+            metadata: json!({}),
+        },
+        (Some(Err(join_error)), _) => {
+            let message = panic_message(join_error);
+            log.error(message.clone());
+            AttemptOutcome {
+                status: AttemptStatus::Failed,
+                reason: Some(AttemptReason::Error),
+                error: Some(message),
+                counts: progress.snapshot(),
+                metadata: json!({}),
+            }
+        }
+    })
+}
+
+/// After an execution ended: `lastExecution` (with `consecutiveFailures`)
+/// on the config, merged as engine state (no version bump, cannot clobber
+/// an operator's edit); at `autoDisableAfterFailures` consecutive failures
+/// the schedule is disabled by actor `engine` (a new version) and
+/// `autoDisabled` is set, so health shows `critical`; a later `success` or
+/// `partial` clears `autoDisabled`. Skipped executions did not run and
+/// change nothing; a cancelled one keeps the failure count as it was.
+pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execution) {
+    let status = match e.status {
+        ExecutionStatus::Success => RunStatus::Success,
+        ExecutionStatus::Partial => RunStatus::Partial,
+        ExecutionStatus::Failed => RunStatus::Failed,
+        ExecutionStatus::Cancelled => RunStatus::Cancelled,
+        ExecutionStatus::Skipped | ExecutionStatus::Queued | ExecutionStatus::Running => return,
+    };
+    let store = &shared.store;
+    let obj = match store.object_get(JOB_CONFIG, &e.config_id).await {
+        Ok(Some(obj)) => obj,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(job = %e.config_id, error = %err, "cannot read the config to record its last execution");
+            return;
+        }
+    };
+    let previous = obj
+        .payload
+        .get("lastExecution")
+        .and_then(|l| l.get("consecutiveFailures"))
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(0);
+    let failures = match status {
+        RunStatus::Failed => previous.saturating_add(1),
+        RunStatus::Success | RunStatus::Partial => 0,
+        RunStatus::Cancelled | RunStatus::Skipped => previous,
+    };
+    let last = LastExecution {
+        started_at: e.started_at,
+        completed_at: e.completed_at,
+        status,
+        items_processed: e.counts.processed,
+        errors: e.counts.failed,
+        run_id: e.id.clone(),
+        error: e.error.clone(),
+        consecutive_failures: failures,
+    };
+    let mut state = Map::new();
+    state.insert(
+        "lastExecution".to_owned(),
+        serde_json::to_value(&last).unwrap_or(Value::Null),
+    );
+    if matches!(status, RunStatus::Success | RunStatus::Partial) {
+        state.insert("autoDisabled".to_owned(), Value::Null);
+    }
+    if let Err(err) = store
+        .object_state_merge(JOB_CONFIG, &e.config_id, state)
+        .await
+    {
+        tracing::warn!(job = %e.config_id, error = %err, "cannot record the last execution");
+        return;
+    }
+    if status == RunStatus::Failed {
+        auto_disable(shared, &e.config_id, failures, e.error.as_deref()).await;
+    }
+}
+
+async fn auto_disable(shared: &Arc<Shared>, config_id: &str, failures: u32, error: Option<&str>) {
+    // Two tries: an operator's concurrent save makes the first one stale.
+    for _ in 0..2 {
+        let Ok(Some(obj)) = shared.store.object_get(JOB_CONFIG, config_id).await else {
+            return;
+        };
+        let Ok(mut payload) = serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
+        else {
+            return;
+        };
+        let limit = payload.schedule.auto_disable_after_failures;
+        if limit == 0 || failures < limit || !payload.schedule.is_enabled {
+            return;
+        }
+        payload.schedule.is_enabled = false;
+        let now = shared.clock.now();
+        let update = ObjectUpdate {
+            object_type: JOB_CONFIG.to_owned(),
+            id: config_id.to_owned(),
+            expected_version: obj.meta.version,
+            title: obj.meta.title.clone(),
+            description: obj.meta.description.clone(),
+            tags: obj.meta.tags.clone(),
+            payload: payload.to_value(),
+            actor: Some("engine".to_owned()),
+            now,
+        };
+        match shared.store.object_update(update).await {
+            Ok(_) => {
+                let reason = format!(
+                    "disabled after {failures} consecutive failed runs{}",
+                    error
+                        .map(|e| format!("; last error: {e}"))
+                        .unwrap_or_default()
+                );
+                tracing::error!(job = %config_id, "{reason}");
+                let mut state = Map::new();
+                state.insert(
+                    "autoDisabled".to_owned(),
+                    serde_json::to_value(AutoDisabled { at: now, reason }).unwrap_or(Value::Null),
+                );
+                if let Err(e) = shared
+                    .store
+                    .object_state_merge(JOB_CONFIG, config_id, state)
+                    .await
+                {
+                    tracing::warn!(job = %config_id, error = %e, "cannot record autoDisabled");
+                }
+                shared
+                    .changes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .ids
+                    .insert(config_id.to_owned());
+                shared.scheduler_wake.notify_one();
+                return;
+            }
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => {
+                tracing::warn!(job = %config_id, error = %e, "cannot disable the schedule");
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! `health-check`: runs the configured checks, grades each ok / warning /
+//! error / critical, and fails the run (naming the checks) when any grade
+//! reaches `alertThreshold`; lower non-ok grades make the run `partial`.
+//!
+//! - `database`: a store ping — round-trip latency and schema version.
+//! - `storage`: the data directory is writable (a file is created and
+//!   removed). Free space is not measured: the standard library has no
+//!   portable call for it.
+//! - `api`: GET `endpoints.api` (or the service's own `/healthz` when
+//!   [`EngineSettings::self_url`](crate::EngineSettings) is set); skipped
+//!   with a warning when neither is known.
+//! - `rag`: GET `endpoints.rag`; non-2xx or refused → `error`; slow answers
+//!   are bounded by the attempt's deadline; skipped with a warning when no
+//!   endpoint is configured.
+//!
+//! Skipped checks have no grade and never reach the threshold.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use grove_core::job_config::{
+    AlertThreshold, HealthCheckKind, HealthCheckParams, JobParameters, Severity,
+};
+use serde_json::{Value, json};
+
+use super::JobHandler;
+use crate::context::{JobContext, JobFailure, JobOutcome};
+use crate::http;
+
+/// Answers slower than this grade `warning`.
+const SLOW: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone)]
+pub struct HealthCheck {
+    data_dir: PathBuf,
+    self_url: Option<String>,
+}
+
+impl HealthCheck {
+    pub fn new(settings: &crate::EngineSettings) -> Self {
+        Self {
+            data_dir: settings.data_dir.clone(),
+            self_url: settings.self_url.clone(),
+        }
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone)]
+struct Graded {
+    name: HealthCheckKind,
+    grade: Option<Severity>,
+    detail: String,
+    latency_ms: Option<u64>,
+}
+
+impl Graded {
+    fn to_json(&self) -> Value {
+        json!({
+            "check": self.name.to_string(),
+            "grade": self.grade.map_or_else(|| "skipped".to_owned(), |g| g.to_string()),
+            "detail": self.detail,
+            "latencyMs": self.latency_ms,
+        })
+    }
+}
+
+fn threshold(t: AlertThreshold) -> Severity {
+    match t {
+        AlertThreshold::Warning => Severity::Warning,
+        AlertThreshold::Error => Severity::Error,
+        AlertThreshold::Critical => Severity::Critical,
+    }
+}
+
+fn rank(s: Severity) -> u8 {
+    match s {
+        Severity::Ok => 0,
+        Severity::Warning => 1,
+        Severity::Error => 2,
+        Severity::Critical => 3,
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn http_check(ctx: &JobContext, name: HealthCheckKind, url: &str) -> Graded {
+    let started = Instant::now();
+    let answer = tokio::select! {
+        r = tokio::time::timeout(ctx.remaining(), http::get_status(url)) => r.ok(),
+        () = ctx.cancel.cancelled() => None,
+    };
+    let latency = started.elapsed();
+    let (grade, detail) = match answer {
+        None => (
+            Severity::Error,
+            format!("{url}: no answer before the attempt's deadline"),
+        ),
+        Some(Err(e)) => (Severity::Error, e),
+        Some(Ok(code)) if !(200..300).contains(&code) => {
+            (Severity::Error, format!("{url} answered HTTP {code}"))
+        }
+        Some(Ok(code)) if latency > SLOW => (
+            Severity::Warning,
+            format!("{url} answered HTTP {code} slowly ({} ms)", millis(latency)),
+        ),
+        Some(Ok(code)) => (Severity::Ok, format!("{url} answered HTTP {code}")),
+    };
+    Graded {
+        name,
+        grade: Some(grade),
+        detail,
+        latency_ms: Some(millis(latency)),
+    }
+}
+
+impl HealthCheck {
+    async fn database(&self, ctx: &JobContext) -> Graded {
+        let started = Instant::now();
+        let ping = tokio::time::timeout(ctx.remaining(), ctx.store.ping()).await;
+        let latency = started.elapsed();
+        let (grade, detail) = match ping {
+            Err(_) => (
+                Severity::Critical,
+                "the database did not answer before the deadline".to_owned(),
+            ),
+            Ok(Err(e)) => (
+                Severity::Critical,
+                format!("the database is unreachable: {e}"),
+            ),
+            Ok(Ok(version)) if latency > SLOW => (
+                Severity::Warning,
+                format!(
+                    "{} schema version {version}, slow round trip",
+                    ctx.store.backend()
+                ),
+            ),
+            Ok(Ok(version)) => (
+                Severity::Ok,
+                format!("{} schema version {version}", ctx.store.backend()),
+            ),
+        };
+        Graded {
+            name: HealthCheckKind::Database,
+            grade: Some(grade),
+            detail,
+            latency_ms: Some(millis(latency)),
+        }
+    }
+
+    async fn storage(&self, ctx: &JobContext) -> Graded {
+        let probe = self.data_dir.join(format!(".grove-health-{}", ctx.run_id));
+        let started = Instant::now();
+        let written = tokio::fs::write(&probe, b"ok").await;
+        let _ = tokio::fs::remove_file(&probe).await;
+        let (grade, detail) = match written {
+            Ok(()) => (
+                Severity::Ok,
+                format!("{} is writable", self.data_dir.display()),
+            ),
+            Err(e) => (
+                Severity::Critical,
+                format!("{} is not writable: {e}", self.data_dir.display()),
+            ),
+        };
+        Graded {
+            name: HealthCheckKind::Storage,
+            grade: Some(grade),
+            detail,
+            latency_ms: Some(millis(started.elapsed())),
+        }
+    }
+
+    fn skipped(ctx: &JobContext, name: HealthCheckKind, why: &str) -> Graded {
+        ctx.log.warn(format!("{name} check skipped: {why}"));
+        Graded {
+            name,
+            grade: None,
+            detail: why.to_owned(),
+            latency_ms: None,
+        }
+    }
+}
+
+#[async_trait]
+impl JobHandler for HealthCheck {
+    async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
+        let JobParameters::HealthCheck(params) = &ctx.config.parameters else {
+            return Err(JobFailure::new(
+                "the health-check handler was given parameters of another job type",
+            ));
+        };
+        let HealthCheckParams {
+            checks,
+            alert_threshold,
+            endpoints,
+        } = params.clone();
+        ctx.progress.set_total(checks.len() as u64);
+        let mut results = Vec::with_capacity(checks.len());
+        for check in checks {
+            if ctx.is_cancelled() {
+                return Err(JobFailure::new("cancelled before every check ran"));
+            }
+            let graded = match check {
+                HealthCheckKind::Database => self.database(&ctx).await,
+                HealthCheckKind::Storage => self.storage(&ctx).await,
+                HealthCheckKind::Api => {
+                    let url = endpoints.api.clone().or_else(|| {
+                        self.self_url
+                            .as_ref()
+                            .map(|u| format!("{}/healthz", u.trim_end_matches('/')))
+                    });
+                    match url {
+                        Some(url) => http_check(&ctx, check, &url).await,
+                        None => Self::skipped(
+                            &ctx,
+                            check,
+                            "no endpoints.api is configured and the service's own URL is unknown",
+                        ),
+                    }
+                }
+                HealthCheckKind::Rag => match endpoints.rag.clone() {
+                    Some(url) => http_check(&ctx, check, &url).await,
+                    None => Self::skipped(&ctx, check, "no endpoints.rag is configured"),
+                },
+            };
+            match graded.grade {
+                Some(Severity::Ok) => {
+                    ctx.log.info(format!("{check}: ok — {}", graded.detail));
+                    ctx.progress.add(1, 0);
+                }
+                Some(g) if rank(g) >= rank(Severity::Error) => {
+                    ctx.log.error(format!("{check}: {g} — {}", graded.detail));
+                    ctx.progress.add(0, 1);
+                }
+                Some(g) => {
+                    ctx.log.warn(format!("{check}: {g} — {}", graded.detail));
+                    ctx.progress.add(1, 0);
+                }
+                None => ctx.progress.add(1, 0),
+            }
+            results.push(graded);
+        }
+        let limit = threshold(alert_threshold);
+        let alerting: Vec<String> = results
+            .iter()
+            .filter_map(|r| {
+                r.grade
+                    .filter(|g| rank(*g) >= rank(limit))
+                    .map(|g| format!("{} ({g}: {})", r.name, r.detail))
+            })
+            .collect();
+        if !alerting.is_empty() {
+            let message = format!(
+                "health alert: {} check{} at or above {alert_threshold}: {}",
+                alerting.len(),
+                if alerting.len() == 1 { "" } else { "s" },
+                alerting.join("; ")
+            );
+            ctx.log.error(message.clone());
+            return Err(JobFailure::new(message));
+        }
+        let counts = ctx.progress.snapshot();
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(
+            "checks".to_owned(),
+            Value::Array(results.iter().map(Graded::to_json).collect()),
+        );
+        Ok(JobOutcome {
+            processed: counts.processed,
+            total: counts.total,
+            succeeded: counts.succeeded,
+            failed: counts.failed,
+            metadata,
+        })
+    }
+}

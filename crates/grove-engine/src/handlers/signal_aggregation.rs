@@ -1,0 +1,19 @@
+//! `signal-aggregation`: its real handler arrives with the grove data model. Until
+//! then a run fails with an error that says so, instead of pretending.
+
+use async_trait::async_trait;
+use grove_core::job_config::JobType;
+
+use super::{JobHandler, unavailable};
+use crate::context::{JobContext, JobFailure, JobOutcome};
+
+/// The `signal-aggregation` handler of this build.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignalAggregation;
+
+#[async_trait]
+impl JobHandler for SignalAggregation {
+    async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
+        Err(unavailable(&ctx, JobType::SignalAggregation))
+    }
+}

@@ -1,0 +1,528 @@
+//! The scheduler: the next slot of every enabled job config, in a min-heap
+//! keyed by instant. It sleeps until the earliest slot or a wake-up
+//! (config saved or deleted, [`EngineHandle::tick`](crate::EngineHandle),
+//! shutdown); there is no polling period. Firing inserts executions unique
+//! on `(configId, scheduledFor)` in batches, so a slot runs at most once
+//! even across instances and restarts, and wakes the executor.
+//!
+//! At start-up, slots missed while the service was down are found from the
+//! stored position of each config (the latest slot it handled, never
+//! earlier than the config's last save) and handled per
+//! `schedule.misfirePolicy`: `run-once` runs the latest missed slot once,
+//! marked late, if it is within `startingDeadlineSeconds`; everything else
+//! missed is recorded as `skipped` with reason `missed`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+
+use grove_core::job_config::{
+    AdvancementParams, JobConfigPayload, JobParameters, JobType, MisfirePolicy, OverlapPolicy,
+    SignalPeriod,
+};
+use grove_core::registry::JOB_CONFIG;
+use grove_core::schedule::{DstPolicy, Schedule};
+use grove_store::{ExecutionInsert, InsertDisposition, InsertOutcome, StoredObject, Trigger};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::{EngineError, LEGACY_CONFIG_ID, Shared, new_run_id, until};
+
+/// Slots inserted per transaction; the executor is woken after each batch.
+const BATCH: usize = 500;
+
+/// A config the scheduler follows.
+#[derive(Debug)]
+struct Entry {
+    schedule: Schedule,
+    payload: JobConfigPayload,
+    /// The operator payload as stored (snapshotted on executions).
+    snapshot: Value,
+    version: i64,
+    /// Bumped on every change, so stale heap items are ignored.
+    generation: u64,
+}
+
+pub(crate) struct Scheduler {
+    shared: Arc<Shared>,
+    entries: HashMap<String, Entry>,
+    heap: BinaryHeap<Reverse<(Timestamp, u64, String)>>,
+    positions: HashMap<String, Timestamp>,
+    generation: u64,
+}
+
+/// The legacy defaults of migration mode: daily 02:00 UTC, batchSize 100,
+/// all_time, enabled.
+pub(crate) fn legacy_payload() -> JobConfigPayload {
+    let mut p = JobConfigPayload::default_for(JobType::AdvancementBatch);
+    p.display_name = "Daily Advancement (legacy defaults)".to_owned();
+    p.schedule.cron_expression = "0 2 * * *".to_owned();
+    p.schedule.timezone = "UTC".to_owned();
+    p.schedule.is_enabled = true;
+    p.schedule.dst_policy = DstPolicy::default();
+    p.limits.batch_size = 100;
+    p.parameters = JobParameters::AdvancementBatch(AdvancementParams {
+        lifecycle_model_id: None,
+        from_tiers: None,
+        signal_period: SignalPeriod::AllTime,
+        dry_run: false,
+    });
+    p
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+fn decode(obj: &StoredObject) -> Option<(JobConfigPayload, Schedule)> {
+    let payload: JobConfigPayload = match serde_json::from_value(obj.payload.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(job = %obj.meta.id, error = %e, "job config cannot be scheduled as stored");
+            return None;
+        }
+    };
+    if !payload.schedule.is_enabled {
+        return None;
+    }
+    match payload.schedule.schedule() {
+        Some(s) => Some((payload, s)),
+        None => {
+            tracing::warn!(job = %obj.meta.id, "job config has an invalid schedule; not scheduled");
+            None
+        }
+    }
+}
+
+impl Scheduler {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            entries: HashMap::new(),
+            heap: BinaryHeap::new(),
+            positions: HashMap::new(),
+            generation: 0,
+        }
+    }
+
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        self.start().await;
+        let resync = self.shared.settings.resync_interval;
+        let mut next_resync = tokio::time::Instant::now() + resync;
+        loop {
+            if tokio::time::Instant::now() >= next_resync {
+                self.resync().await;
+                next_resync = tokio::time::Instant::now() + resync;
+            }
+            self.apply_changes().await;
+            self.fire_due().await;
+            let sleep = self
+                .heap
+                .peek()
+                .map(|Reverse((at, _, _))| until(&*self.shared.clock, *at))
+                .unwrap_or(resync)
+                .min(next_resync.saturating_duration_since(tokio::time::Instant::now()));
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                () = self.shared.scheduler_wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// Loads every config and handles misfires; errors are logged and the
+    /// next resync tries again.
+    async fn start(&mut self) {
+        match self.shared.store.slot_positions().await {
+            Ok(list) => {
+                self.positions = list
+                    .into_iter()
+                    .map(|p| (p.config_id, p.last_scheduled_for))
+                    .collect();
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read scheduler positions"),
+        }
+        let objects = match self.shared.store.object_list(JOB_CONFIG).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load job configs; retrying at the next resync");
+                return;
+            }
+        };
+        let now = self.shared.clock.now();
+        let mut misfires = Vec::new();
+        for obj in &objects {
+            if let Some(window) = self.upsert(obj, now) {
+                misfires.extend(self.misfires(obj, window, now));
+            }
+        }
+        self.update_legacy(now);
+        if !misfires.is_empty() {
+            tracing::info!(
+                count = misfires.len(),
+                "recording slots missed while the service was down"
+            );
+            self.insert(misfires).await;
+        }
+        tracing::info!(configs = self.entries.len(), "scheduler started");
+    }
+
+    async fn resync(&mut self) {
+        let objects = match self.shared.store.object_list(JOB_CONFIG).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduler resync failed");
+                return;
+            }
+        };
+        let now = self.shared.clock.now();
+        let seen: std::collections::HashSet<&str> =
+            objects.iter().map(|o| o.meta.id.as_str()).collect();
+        let gone: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|id| id.as_str() != LEGACY_CONFIG_ID && !seen.contains(id.as_str()))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.remove(&id);
+        }
+        for obj in &objects {
+            self.upsert(obj, now);
+        }
+        self.update_legacy(now);
+    }
+
+    async fn apply_changes(&mut self) {
+        let ids: Vec<String> = {
+            let mut changes = self
+                .shared
+                .changes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            changes.ids.drain().collect()
+        };
+        if ids.is_empty() {
+            return;
+        }
+        let now = self.shared.clock.now();
+        for id in ids {
+            match self.shared.store.object_get(JOB_CONFIG, &id).await {
+                Ok(Some(obj)) => {
+                    self.upsert(&obj, now);
+                }
+                Ok(None) => {
+                    self.remove(&id);
+                }
+                Err(e) => {
+                    tracing::warn!(job = %id, error = %e, "cannot reload a changed job config");
+                    // Keep it pending for the next wake-up.
+                    self.shared
+                        .changes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .ids
+                        .insert(id);
+                }
+            }
+        }
+        self.update_legacy(now);
+    }
+
+    /// Follows (or stops following) a config. Returns the start of its
+    /// misfire window when it was not followed before and has a stored
+    /// position (start-up after downtime).
+    fn upsert(&mut self, obj: &StoredObject, now: Timestamp) -> Option<Timestamp> {
+        let id = &obj.meta.id;
+        let Some((payload, schedule)) = decode(obj) else {
+            self.remove(id);
+            return None;
+        };
+        if let Some(e) = self.entries.get(id)
+            && e.version == obj.meta.version
+        {
+            return None;
+        }
+        let was_followed = self.entries.contains_key(id);
+        let position = self.positions.get(id).copied();
+        let window = match position {
+            Some(p) if !was_followed => Some(p.max(obj.meta.updated_at)),
+            _ => None,
+        };
+        if position.is_none() {
+            // First sight: start the position now, so downtime from here
+            // on is noticed. Best effort; a failure only loses misfire
+            // detection for this config until its first slot.
+            self.positions.insert(id.clone(), now);
+            let store = self.shared.store.clone();
+            let id = id.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.slot_position_advance(&id, now).await {
+                    tracing::warn!(job = %id, error = %e, "cannot store the scheduler position");
+                }
+            });
+        }
+        let Some(next) = schedule.next_after(now) else {
+            self.remove(&obj.meta.id);
+            return None;
+        };
+        let mut snapshot = obj.payload.clone();
+        if let Value::Object(map) = &mut snapshot {
+            for f in grove_core::job_config::ENGINE_FIELDS {
+                map.remove(*f);
+            }
+        }
+        self.put(
+            obj.meta.id.clone(),
+            schedule,
+            payload,
+            snapshot,
+            obj.meta.version,
+            next,
+        );
+        window
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Timestamp>> {
+        self.shared
+            .next_slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn remove(&mut self, id: &str) {
+        self.entries.remove(id);
+        self.slots().remove(id);
+    }
+
+    fn put(
+        &mut self,
+        id: String,
+        schedule: Schedule,
+        payload: JobConfigPayload,
+        snapshot: Value,
+        version: i64,
+        next: Timestamp,
+    ) {
+        self.generation += 1;
+        let generation = self.generation;
+        self.heap.push(Reverse((next, generation, id.clone())));
+        self.slots().insert(id.clone(), next);
+        self.entries.insert(
+            id,
+            Entry {
+                schedule,
+                payload,
+                snapshot,
+                version,
+                generation,
+            },
+        );
+    }
+
+    /// Migration mode: the legacy advancement job is followed exactly while
+    /// `legacyFallback` is on and no enabled advancement-batch config exists.
+    fn update_legacy(&mut self, now: Timestamp) {
+        let wanted = self.shared.settings.legacy_fallback
+            && !self.entries.iter().any(|(id, e)| {
+                id != LEGACY_CONFIG_ID && e.payload.job_type == JobType::AdvancementBatch
+            });
+        let mut since = self
+            .shared
+            .legacy_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match (wanted, self.entries.contains_key(LEGACY_CONFIG_ID)) {
+            (true, false) => {
+                let payload = legacy_payload();
+                let Some(schedule) = payload.schedule.schedule() else {
+                    return;
+                };
+                let Some(next) = schedule.next_after(now) else {
+                    return;
+                };
+                tracing::warn!(
+                    "no enabled advancement-batch job config exists: the advancement job runs on legacy defaults (legacyFallback)"
+                );
+                if since.is_none() {
+                    *since = Some(now);
+                }
+                drop(since);
+                let snapshot = payload.to_value();
+                self.put(
+                    LEGACY_CONFIG_ID.to_owned(),
+                    schedule,
+                    payload,
+                    snapshot,
+                    0,
+                    next,
+                );
+            }
+            (false, true) => {
+                tracing::info!(
+                    "an enabled advancement-batch job config exists: legacy defaults are no longer used"
+                );
+                *since = None;
+                drop(since);
+                self.remove(LEGACY_CONFIG_ID);
+            }
+            _ => {}
+        }
+    }
+
+    /// Missed slots of a config in `(window, now]`.
+    fn misfires(
+        &self,
+        obj: &StoredObject,
+        window: Timestamp,
+        now: Timestamp,
+    ) -> Vec<ExecutionInsert> {
+        let Some(entry) = self.entries.get(&obj.meta.id) else {
+            return Vec::new();
+        };
+        let schedule = &entry.schedule;
+        let Some(latest) = schedule
+            .prev_before(now + SignedDuration::from_millis(1))
+            .filter(|l| *l > window)
+        else {
+            return Vec::new();
+        };
+        let limit = self.shared.settings.missed_record_limit;
+        let mut earlier = Vec::new();
+        let mut t = window;
+        while let Some(slot) = schedule.next_after(t) {
+            if slot >= latest {
+                break;
+            }
+            earlier.push(slot);
+            t = slot;
+            if earlier.len() > limit {
+                earlier.remove(0);
+            }
+        }
+        let policy = &entry.payload.schedule;
+        let deadline = SignedDuration::from_secs(
+            i64::try_from(policy.starting_deadline_seconds).unwrap_or(i64::MAX),
+        );
+        let run_latest = policy.misfire_policy == MisfirePolicy::RunOnce
+            && now.duration_since(latest) <= deadline;
+        let mut out: Vec<ExecutionInsert> = earlier
+            .into_iter()
+            .map(|slot| self.slot_insert(&obj.meta.id, entry, slot, now, Some("missed")))
+            .collect();
+        let mut last = self.slot_insert(
+            &obj.meta.id,
+            entry,
+            latest,
+            now,
+            (!run_latest).then_some("missed"),
+        );
+        last.late = run_latest;
+        out.push(last);
+        out
+    }
+
+    fn slot_insert(
+        &self,
+        id: &str,
+        entry: &Entry,
+        slot: Timestamp,
+        now: Timestamp,
+        skip: Option<&str>,
+    ) -> ExecutionInsert {
+        let disposition = match (skip, entry.payload.schedule.overlap_policy) {
+            (Some(reason), _) => InsertDisposition::Skip(reason.to_owned()),
+            (None, OverlapPolicy::Skip) => InsertDisposition::SkipWhenBusy,
+            (None, OverlapPolicy::Queue) => InsertDisposition::Queue,
+        };
+        ExecutionInsert {
+            id: new_run_id(),
+            config_id: id.to_owned(),
+            trigger: Trigger::Schedule,
+            scheduled_for: Some(slot),
+            late: false,
+            payload: entry.snapshot.clone(),
+            config_version: entry.version,
+            retry: entry.payload.retry,
+            max_concurrent: entry.payload.limits.max_concurrent,
+            retry_of: None,
+            actor: None,
+            disposition,
+            now,
+        }
+    }
+
+    /// Fires every slot due at the clock's now.
+    async fn fire_due(&mut self) {
+        let now = self.shared.clock.now();
+        let mut due = Vec::new();
+        while let Some(Reverse((at, _, _))) = self.heap.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((at, generation, id))) = self.heap.pop() else {
+                break;
+            };
+            let Some(entry) = self.entries.get(&id) else {
+                continue;
+            };
+            if entry.generation != generation {
+                continue;
+            }
+            let next = entry.schedule.next_after(at);
+            due.push(self.slot_insert(&id, entry, at, now, None));
+            match next {
+                Some(next) => {
+                    self.generation += 1;
+                    let g = self.generation;
+                    if let Some(e) = self.entries.get_mut(&id) {
+                        e.generation = g;
+                    }
+                    self.heap.push(Reverse((next, g, id.clone())));
+                    self.slots().insert(id.clone(), next);
+                }
+                None => {
+                    self.remove(&id);
+                }
+            }
+            self.positions.insert(id, at);
+        }
+        if !due.is_empty() {
+            self.insert(due).await;
+        }
+    }
+
+    async fn insert(&self, inserts: Vec<ExecutionInsert>) {
+        let mut rest = inserts;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(BATCH));
+            let batch = std::mem::replace(&mut rest, tail);
+            let count = batch.len();
+            match self.shared.store.execution_insert_slots(batch).await {
+                Ok(outcomes) => {
+                    self.shared.executor_wake.notify_one();
+                    for o in outcomes {
+                        if let InsertOutcome::Skipped(e) = o {
+                            tracing::info!(
+                                job = %e.config_id,
+                                run = %e.id,
+                                reason = e.reason.as_deref().unwrap_or(""),
+                                "slot skipped"
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    // The positions did not move: a restart finds these
+                    // slots as misfires.
+                    tracing::error!(error = %e, slots = count, "cannot record due slots");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The health-check handler against a real store and tiny HTTP servers.
+
+use grove_core::job_config::{AlertThreshold, HealthCheckKind, JobParameters};
+use grove_engine::HandlerRegistry;
+use grove_store::ExecutionStatus;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::support::*;
+
+const T0: &str = "2026-03-01T12:00:00Z";
+
+/// Serves every connection with `status` (or never answers with `None`).
+async fn server(status: Option<u16>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                match status {
+                    Some(code) => {
+                        let reply = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n");
+                        let _ = sock.write_all(reply.as_bytes()).await;
+                    }
+                    None => {
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}/health")
+}
+
+/// An address nobody listens on.
+async fn refused() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}/")
+}
+
+async fn run_health(
+    checks: Vec<HealthCheckKind>,
+    rag: Option<String>,
+    threshold: AlertThreshold,
+    timeout: u64,
+) -> (Harness, grove_store::Execution) {
+    let mut h = Harness::new(T0).await;
+    let mut s = settings();
+    s.data_dir = std::env::temp_dir();
+    h.start(HandlerRegistry::builtin(&s), s);
+    let mut p = health("0 2 * * *");
+    p.retry.max_attempts = 1;
+    p.limits.timeout_seconds = timeout;
+    let JobParameters::HealthCheck(params) = &mut p.parameters else {
+        unreachable!()
+    };
+    params.checks = checks;
+    params.endpoints.rag = rag;
+    params.alert_threshold = threshold;
+    h.insert_config("hc", &p).await;
+    let run = h.handle.run_now("hc", None).await.unwrap();
+    let e = h.wait_final(&run.id).await;
+    (h, e)
+}
+
+#[tokio::test]
+async fn database_storage_and_a_healthy_rag_pass() {
+    let url = server(Some(200)).await;
+    let (h, e) = run_health(
+        vec![
+            HealthCheckKind::Database,
+            HealthCheckKind::Storage,
+            HealthCheckKind::Rag,
+        ],
+        Some(url),
+        AlertThreshold::Error,
+        60,
+    )
+    .await;
+    assert_eq!(e.status, ExecutionStatus::Success, "{:?}", e.error);
+    let checks = e.metadata["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 3);
+    assert_eq!(checks[0]["check"], "database");
+    assert_eq!(checks[0]["grade"], "ok");
+    assert!(checks[0]["detail"].as_str().unwrap().contains(&format!(
+        "schema version {}",
+        grove_store::migrate::latest(grove_store::migrate::SQLITE)
+    )));
+    assert_eq!(checks[1]["grade"], "ok");
+    assert_eq!(checks[2]["grade"], "ok");
+    assert_eq!(e.counts.processed, 3);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_rag_endpoint_fails_the_run_naming_the_check() {
+    for url in [server(Some(503)).await, refused().await] {
+        let (h, e) = run_health(
+            vec![HealthCheckKind::Database, HealthCheckKind::Rag],
+            Some(url.clone()),
+            AlertThreshold::Error,
+            60,
+        )
+        .await;
+        assert_eq!(e.status, ExecutionStatus::Failed);
+        let err = e.error.unwrap();
+        assert!(err.contains("rag (error"), "{url}: {err}");
+        assert!(!err.contains("database"), "{err}");
+        h.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn below_the_threshold_an_error_makes_the_run_partial() {
+    let (h, e) = run_health(
+        vec![HealthCheckKind::Database, HealthCheckKind::Rag],
+        Some(refused().await),
+        AlertThreshold::Critical,
+        60,
+    )
+    .await;
+    assert_eq!(e.status, ExecutionStatus::Partial);
+    assert_eq!(e.counts.failed, 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn an_unconfigured_rag_is_skipped_with_a_warning() {
+    let (h, e) = run_health(
+        vec![HealthCheckKind::Rag],
+        None,
+        AlertThreshold::Warning,
+        60,
+    )
+    .await;
+    assert_eq!(e.status, ExecutionStatus::Success);
+    assert_eq!(e.metadata["checks"][0]["grade"], "skipped");
+    let logs = h.store.log_list(&e.id, 0, 100).await.unwrap();
+    assert!(
+        logs.iter()
+            .any(|l| l.level == grove_store::LogLevel::Warn
+                && l.message.contains("rag check skipped"))
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_rag_endpoint_is_bounded_by_the_deadline() {
+    let started = std::time::Instant::now();
+    let (h, e) = run_health(
+        vec![HealthCheckKind::Rag],
+        Some(server(None).await),
+        AlertThreshold::Error,
+        1,
+    )
+    .await;
+    assert_eq!(e.status, ExecutionStatus::Failed);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    h.stop().await;
+}

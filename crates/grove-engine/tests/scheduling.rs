@@ -1,0 +1,256 @@
+//! Slots: firing, schedule edits, disabled schedules, overlap, misfires,
+//! migration mode.
+
+use std::sync::Arc;
+
+use grove_core::job_config::{Health, JobConfigPayload, JobType, MisfirePolicy, OverlapPolicy};
+use grove_engine::LEGACY_CONFIG_ID;
+use grove_store::{ExecutionStatus, Trigger};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_slot_fires_at_its_instant_and_records_the_run() {
+    let handler = Arc::new(Succeed::default());
+    let h = Harness::started(uniform(handler.clone()), "2026-03-01T01:00:00Z").await;
+    h.insert_config("nightly", &health("0 2 * * *")).await;
+    h.scheduled("nightly", "2026-03-01T02:00:00Z").await;
+    h.advance(1800);
+    h.set("2026-03-01T02:00:00Z");
+    let list = eventually("a finished run", || async {
+        let list = h.executions("nightly").await;
+        list.first()
+            .filter(|e| e.status.is_final())
+            .map(|_| list.clone())
+    })
+    .await;
+    assert_eq!(list.len(), 1);
+    let e = h.execution(&list[0].id).await;
+    assert_eq!(e.status, ExecutionStatus::Success);
+    assert_eq!(e.trigger, Trigger::Schedule);
+    assert_eq!(e.scheduled_for, Some(at("2026-03-01T02:00:00Z")));
+    assert_eq!(e.started_at, Some(at("2026-03-01T02:00:00Z")));
+    assert_eq!(e.config_version, 1);
+    assert_eq!(e.counts.processed, 3);
+    assert_eq!(e.attempts.len(), 1);
+    let logs = h.store.log_list(&e.id, 0, 100).await.unwrap();
+    assert!(
+        logs.iter()
+            .any(|l| l.message.contains("job config \"nightly\" version 1")),
+        "{logs:?}"
+    );
+    assert!(logs.iter().any(|l| l.message == "working in batches of 10"));
+    // lastExecution is engine state: no version bump.
+    let cfg = h.config("nightly").await;
+    assert_eq!(cfg.meta.version, 1);
+    assert_eq!(cfg.payload["lastExecution"]["status"], "success");
+    assert_eq!(cfg.payload["lastExecution"]["runId"], e.id.as_str());
+    assert_eq!(cfg.payload["lastExecution"]["consecutiveFailures"], 0);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_schedule_edit_takes_effect_at_once() {
+    // AC-F1: 0 2 * * * → 0 3 * * *; the next run is at 03:00.
+    let h = Harness::started(
+        uniform(Arc::new(Succeed::default())),
+        "2026-03-01T01:00:00Z",
+    )
+    .await;
+    h.insert_config("job", &health("0 2 * * *")).await;
+    h.scheduled("job", "2026-03-01T02:00:00Z").await;
+    h.update_config("job", &health("0 3 * * *")).await;
+    h.scheduled("job", "2026-03-01T03:00:00Z").await;
+    h.set("2026-03-01T02:00:00Z");
+    h.set("2026-03-01T03:00:00Z");
+    let runs = eventually("the 03:00 run", || async {
+        let list = h.executions("job").await;
+        (!list.is_empty()).then_some(list)
+    })
+    .await;
+    assert_eq!(runs.len(), 1, "02:00 must not fire: {runs:?}");
+    assert_eq!(runs[0].scheduled_for, Some(at("2026-03-01T03:00:00Z")));
+    assert_eq!(runs[0].config_version, 2);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_disabled_schedule_never_fires_but_run_now_runs_it() {
+    let h = Harness::started(
+        uniform(Arc::new(Succeed::default())),
+        "2026-03-01T01:00:00Z",
+    )
+    .await;
+    let mut p = health("0 2 * * *");
+    p.schedule.is_enabled = false;
+    h.insert_config("off", &p).await;
+    h.set("2026-03-01T02:00:00Z");
+    h.set("2026-03-01T03:00:00Z");
+    let run = h.handle.run_now("off", Some("alice")).await.unwrap();
+    assert_eq!(run.status, ExecutionStatus::Queued);
+    assert_eq!(run.trigger, Trigger::Manual);
+    let done = h.wait_final(&run.id).await;
+    assert_eq!(done.status, ExecutionStatus::Success);
+    assert_eq!(done.actor.as_deref(), Some("alice"));
+    let list = h.executions("off").await;
+    assert_eq!(list.len(), 1, "only the manual run: {list:?}");
+    let cfg: JobConfigPayload = serde_json::from_value(h.config("off").await.payload).unwrap();
+    assert_eq!(cfg.health(), Health::Disabled);
+    h.stop().await;
+}
+
+async fn overlap(policy: OverlapPolicy) -> (Harness, Arc<Gate>, Vec<grove_store::Execution>) {
+    let gate = Arc::new(Gate::default());
+    let h = Harness::started(uniform(gate.clone()), "2026-03-01T01:59:30Z").await;
+    let mut p = health("* * * * *");
+    p.schedule.overlap_policy = policy;
+    h.insert_config("busy", &p).await;
+    h.scheduled("busy", "2026-03-01T02:00:00Z").await;
+    h.set("2026-03-01T02:00:00Z");
+    let first = eventually("the first run to start", || async {
+        h.executions("busy")
+            .await
+            .into_iter()
+            .find(|e| e.status == ExecutionStatus::Running)
+    })
+    .await;
+    h.scheduled("busy", "2026-03-01T02:01:00Z").await;
+    h.set("2026-03-01T02:01:00Z");
+    let list = eventually("the second slot", || async {
+        let list = h.executions("busy").await;
+        (list.len() == 2).then_some(list)
+    })
+    .await;
+    assert_eq!(list[1].id, first.id, "{list:#?}");
+    (h, gate, list)
+}
+
+#[tokio::test]
+async fn overlap_skip_records_a_skipped_execution() {
+    let (h, gate, list) = overlap(OverlapPolicy::Skip).await;
+    assert_eq!(list[0].status, ExecutionStatus::Skipped);
+    assert_eq!(list[0].reason.as_deref(), Some("overlap"));
+    assert_eq!(list[0].scheduled_for, Some(at("2026-03-01T02:01:00Z")));
+    gate.release.notify_one();
+    h.wait_final(&list[1].id).await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn overlap_queue_waits_for_the_running_one() {
+    let (h, gate, list) = overlap(OverlapPolicy::Queue).await;
+    assert_eq!(list[0].status, ExecutionStatus::Queued, "{list:#?}");
+    gate.release.notify_one();
+    h.wait_final(&list[1].id).await;
+    h.wait_for(&list[0].id, "the queued run to start", |e| {
+        e.status == ExecutionStatus::Running
+    })
+    .await;
+    gate.release.notify_one();
+    let second = h.wait_final(&list[0].id).await;
+    assert_eq!(second.status, ExecutionStatus::Success);
+    h.stop().await;
+}
+
+async fn downtime(policy: MisfirePolicy) -> (Harness, Vec<grove_store::Execution>) {
+    let mut h = Harness::new("2026-03-01T00:00:00Z").await;
+    let mut p = health("0 * * * *");
+    p.schedule.misfire_policy = policy;
+    h.insert_config("hourly", &p).await;
+    // The service last handled this config at 00:00, then was down until 03:30.
+    h.store
+        .slot_position_advance("hourly", at("2026-03-01T00:00:00Z"))
+        .await
+        .unwrap();
+    h.clock.set(at("2026-03-01T03:30:00Z"));
+    h.start(uniform(Arc::new(Succeed::default())), settings());
+    let list = eventually("missed slots", || async {
+        let list = h.executions("hourly").await;
+        (list.len() == 3 && list.iter().all(|e| e.status.is_final())).then_some(list)
+    })
+    .await;
+    (h, list)
+}
+
+#[tokio::test]
+async fn misfire_run_once_runs_the_latest_missed_slot_late() {
+    let (h, list) = downtime(MisfirePolicy::RunOnce).await;
+    let mut by_slot = list.clone();
+    by_slot.sort_by_key(|e| e.scheduled_for);
+    assert_eq!(by_slot[0].scheduled_for, Some(at("2026-03-01T01:00:00Z")));
+    assert_eq!(by_slot[0].status, ExecutionStatus::Skipped);
+    assert_eq!(by_slot[0].reason.as_deref(), Some("missed"));
+    assert_eq!(by_slot[1].status, ExecutionStatus::Skipped);
+    assert_eq!(by_slot[2].scheduled_for, Some(at("2026-03-01T03:00:00Z")));
+    assert_eq!(by_slot[2].status, ExecutionStatus::Success);
+    assert!(by_slot[2].late);
+    // The next slot is still scheduled normally.
+    h.scheduled("hourly", "2026-03-01T04:00:00Z").await;
+    h.set("2026-03-01T04:00:00Z");
+    eventually("the 04:00 run", || async {
+        (h.executions("hourly").await.len() == 4).then_some(())
+    })
+    .await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn misfire_skip_records_every_missed_slot() {
+    let (h, list) = downtime(MisfirePolicy::Skip).await;
+    assert!(list.iter().all(|e| e.status == ExecutionStatus::Skipped
+        && e.reason.as_deref() == Some("missed")
+        && !e.late));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn legacy_fallback_runs_the_advancement_job_on_legacy_defaults() {
+    let mut h = Harness::new("2026-03-01T01:00:00Z").await;
+    let mut s = settings();
+    s.legacy_fallback = true;
+    s.legacy_alert_after = std::time::Duration::from_secs(1800);
+    h.start(uniform(Arc::new(Succeed::default())), s);
+    let since = eventually("legacy mode", || async { h.handle.legacy_in_use() }).await;
+    assert_eq!(since, at("2026-03-01T01:00:00Z"));
+    h.scheduled(LEGACY_CONFIG_ID, "2026-03-01T02:00:00Z").await;
+    h.set("2026-03-01T02:00:00Z");
+    let run = eventually("the legacy run", || async {
+        let list = h.executions(LEGACY_CONFIG_ID).await;
+        list.first().filter(|e| e.status.is_final()).cloned()
+    })
+    .await;
+    assert_eq!(run.scheduled_for, Some(at("2026-03-01T02:00:00Z")));
+    assert_eq!(run.payload["limits"]["batchSize"], 100);
+    assert_eq!(run.payload["parameters"]["signalPeriod"], "all_time");
+    let logs = h.store.log_list(&run.id, 0, 100).await.unwrap();
+    assert!(logs.iter().any(|l| l.message.contains("legacy defaults")));
+    assert!(
+        logs.iter().any(|l| l.message.contains("ALERT")),
+        "in use > 30 min: {logs:?}"
+    );
+    // An enabled advancement-batch config ends migration mode.
+    h.insert_config("adv", &config(JobType::AdvancementBatch, "0 2 * * *"))
+        .await;
+    eventually("legacy mode to end", || async {
+        h.handle.legacy_in_use().is_none().then_some(())
+    })
+    .await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn legacy_fallback_is_off_by_default() {
+    let h = Harness::started(
+        uniform(Arc::new(Succeed::default())),
+        "2026-03-01T01:00:00Z",
+    )
+    .await;
+    let run = h
+        .handle
+        .run_now("nope", None)
+        .await
+        .expect_err("unknown config");
+    assert!(matches!(run, grove_engine::EngineError::NotFound(_)));
+    assert!(h.handle.legacy_in_use().is_none());
+    h.stop().await;
+}

@@ -1,0 +1,413 @@
+//! Executions of job configs, their attempts and log lines, and the
+//! scheduler's position per config.
+//!
+//! An execution is one run of a job config: a scheduled slot
+//! `(config_id, scheduled_for)` (unique in the database, so a slot runs at
+//! most once across instances and crashes), a manual run or a retry. It
+//! carries a snapshot of the config payload, version and retry policy taken
+//! when it was created. It has one or more attempts; a running attempt
+//! holds a lease (owner + expiry) renewed by heartbeat.
+//!
+//! The retry decision lives here (in [`ExecutionStore::execution_finish`]
+//! and [`ExecutionStore::lease_rescue`]) so it is made in the same
+//! transaction that records the failed attempt, with
+//! [`RetryPolicy::delay_after`] from grove-core: no state exists where an
+//! attempt has failed but its execution is neither queued again nor
+//! finished. See `docs/state-machine.md`.
+
+use async_trait::async_trait;
+use grove_core::retry::RetryPolicy;
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::StoreError;
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Result<Self, StoreError> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(StoreError::Corrupt(format!(
+                        concat!("unknown ", stringify!($name), " \"{}\""), other
+                    ))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Where an execution is in its life; the last five are final.
+    ExecutionStatus {
+        Queued => "queued",
+        Running => "running",
+        Success => "success",
+        Partial => "partial",
+        Failed => "failed",
+        Cancelled => "cancelled",
+        Skipped => "skipped",
+    }
+);
+
+impl ExecutionStatus {
+    pub fn is_final(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+text_enum!(
+    /// What created an execution.
+    Trigger { Schedule => "schedule", Manual => "manual", Retry => "retry" }
+);
+
+text_enum!(
+    /// Where an attempt is; `running` is the only non-final state.
+    AttemptStatus {
+        Running => "running",
+        Success => "success",
+        Partial => "partial",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+);
+
+text_enum!(
+    /// Why an attempt did not succeed.
+    AttemptReason {
+        Error => "error",
+        Timeout => "timeout",
+        Abandoned => "abandoned",
+        Cancelled => "cancelled",
+    }
+);
+
+/// Item counts a handler reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub processed: u64,
+    pub total: Option<u64>,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+/// One attempt of an execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub attempt: u32,
+    pub status: AttemptStatus,
+    pub started_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+    pub error: Option<String>,
+    pub reason: Option<AttemptReason>,
+    #[serde(skip)]
+    pub lease_owner: Option<String>,
+    #[serde(skip)]
+    pub lease_expires_at: Option<Timestamp>,
+}
+
+/// One run of a job config.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    pub id: String,
+    pub config_id: String,
+    pub trigger: Trigger,
+    pub status: ExecutionStatus,
+    /// Why it was skipped (`missed`, `overlap`); `None` otherwise.
+    pub reason: Option<String>,
+    /// A missed slot run after downtime (misfire policy `run-once`).
+    pub late: bool,
+    /// The slot, for scheduled executions.
+    pub scheduled_for: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    /// When the next attempt may start (queued executions).
+    pub available_at: Timestamp,
+    pub attempt_count: u32,
+    pub max_concurrent: u32,
+    pub config_version: i64,
+    /// The job config payload as it was when the execution was created.
+    pub payload: Value,
+    pub retry: RetryPolicy,
+    pub counts: Counts,
+    pub error: Option<String>,
+    /// Handler-defined result metadata (a JSON object).
+    pub metadata: Value,
+    /// The execution this one reruns (trigger `retry`).
+    pub retry_of: Option<String>,
+    pub actor: Option<String>,
+    pub cancel_requested: bool,
+    /// Filled by [`ExecutionStore::execution_get`]; empty in lists.
+    pub attempts: Vec<Attempt>,
+}
+
+/// How a new execution starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertDisposition {
+    /// Queued to run.
+    Queue,
+    /// Recorded as `skipped` (reason `overlap`) if the config already has
+    /// `max_concurrent` queued or running executions, else queued.
+    SkipWhenBusy,
+    /// Recorded as `skipped` with this reason (e.g. `missed`).
+    Skip(String),
+}
+
+/// A new execution.
+#[derive(Debug, Clone)]
+pub struct ExecutionInsert {
+    pub id: String,
+    pub config_id: String,
+    pub trigger: Trigger,
+    /// The slot; `(config_id, scheduled_for)` is unique. Scheduled inserts
+    /// also advance the scheduler's position for the config.
+    pub scheduled_for: Option<Timestamp>,
+    pub late: bool,
+    pub payload: Value,
+    pub config_version: i64,
+    pub retry: RetryPolicy,
+    pub max_concurrent: u32,
+    pub retry_of: Option<String>,
+    pub actor: Option<String>,
+    pub disposition: InsertDisposition,
+    pub now: Timestamp,
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertOutcome {
+    Queued(Execution),
+    Skipped(Execution),
+    /// The slot already has an execution (another instance or an earlier
+    /// life of this one fired it).
+    Duplicate,
+}
+
+/// Claim up to `limit` queued executions due at `now` for `owner`, never
+/// more running executions per config than their `max_concurrent`; each
+/// gets a new running attempt whose lease ends at `lease_until`.
+#[derive(Debug, Clone)]
+pub struct ExecutionClaim {
+    pub owner: String,
+    pub now: Timestamp,
+    pub lease_until: Timestamp,
+    pub limit: u32,
+}
+
+/// A claimed execution and the number of its new attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub execution: Execution,
+    pub attempt: u32,
+}
+
+/// Renew an attempt's lease (and record progress).
+#[derive(Debug, Clone)]
+pub struct AttemptHeartbeat {
+    pub execution_id: String,
+    pub attempt: u32,
+    pub owner: String,
+    pub now: Timestamp,
+    pub lease_until: Timestamp,
+    pub counts: Option<Counts>,
+}
+
+/// What a heartbeat learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatReply {
+    /// An operator asked to cancel the execution.
+    pub cancel_requested: bool,
+}
+
+/// How an attempt ended, as the executor saw it.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    /// Success, Partial, Failed or Cancelled.
+    pub status: AttemptStatus,
+    pub reason: Option<AttemptReason>,
+    pub error: Option<String>,
+    pub counts: Counts,
+    pub metadata: Value,
+}
+
+/// Record the end of an attempt. A failed attempt queues the execution
+/// again after `retry.delay_after(attempt)` when attempts remain and no
+/// cancel was requested; otherwise the execution ends.
+#[derive(Debug, Clone)]
+pub struct ExecutionFinish {
+    pub execution_id: String,
+    pub attempt: u32,
+    pub owner: String,
+    pub now: Timestamp,
+    pub outcome: AttemptOutcome,
+}
+
+/// What a cancel request did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelOutcome {
+    /// It was queued and is now cancelled.
+    Cancelled(Execution),
+    /// It is running; the running attempt is asked to stop.
+    Requested(Execution),
+    /// It had already ended; nothing changed.
+    AlreadyFinal(Execution),
+}
+
+/// Find running attempts whose lease expired before `now` (or, with
+/// `all_running`, every running attempt: a single-node store at start-up),
+/// mark them failed with reason `abandoned`, and queue or fail their
+/// executions per their retry policy.
+#[derive(Debug, Clone)]
+pub struct LeaseRescue {
+    pub now: Timestamp,
+    pub all_running: bool,
+}
+
+/// An attempt found abandoned, and its execution after the rescue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rescued {
+    pub execution: Execution,
+    pub attempt: u32,
+}
+
+/// Delete final executions beyond the newest `keep_per_config` of each
+/// config, with their attempts and logs; at most `limit` per call.
+#[derive(Debug, Clone)]
+pub struct ExecutionPrune {
+    pub keep_per_config: u32,
+    pub limit: u32,
+}
+
+text_enum!(
+    /// Severity of a log line.
+    LogLevel { Debug => "debug", Info => "info", Warn => "warn", Error => "error" }
+);
+
+/// A log line to store.
+#[derive(Debug, Clone)]
+pub struct LogInsert {
+    pub execution_id: String,
+    pub attempt: u32,
+    pub at: Timestamp,
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// A stored log line; `seq` orders lines across the whole store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogLine {
+    pub seq: i64,
+    pub attempt: u32,
+    #[serde(rename = "timestamp")]
+    pub at: Timestamp,
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// The latest slot the scheduler handled for a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotPosition {
+    pub config_id: String,
+    pub last_scheduled_for: Timestamp,
+}
+
+/// What the `next attempt` decision is after attempt `attempt` failed at
+/// `now`: `Some(when)` to retry, `None` when no attempts remain.
+pub fn retry_at(retry: &RetryPolicy, attempt: u32, now: Timestamp) -> Option<Timestamp> {
+    let delay = retry.delay_after(attempt)?;
+    let delay = jiff::SignedDuration::from_secs(i64::try_from(delay).unwrap_or(i64::MAX));
+    Some(now.saturating_add(delay).unwrap_or(Timestamp::MAX))
+}
+
+#[async_trait]
+pub trait ExecutionStore {
+    /// Inserts a scheduled slot (unique on config and slot) and advances
+    /// the config's scheduler position, for a batch of slots in one
+    /// transaction; one outcome per insert, in order.
+    async fn execution_insert_slots(
+        &self,
+        inserts: Vec<ExecutionInsert>,
+    ) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    /// Inserts a manual run or a retry (no slot).
+    async fn execution_insert(&self, insert: ExecutionInsert) -> Result<InsertOutcome, StoreError>;
+
+    /// See [`ExecutionClaim`].
+    async fn execution_claim(&self, params: ExecutionClaim) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Renews a lease; `NotFound` when the attempt is no longer running
+    /// under `owner` (it was rescued or cancelled elsewhere).
+    async fn attempt_heartbeat(
+        &self,
+        params: AttemptHeartbeat,
+    ) -> Result<HeartbeatReply, StoreError>;
+
+    /// See [`ExecutionFinish`]; returns the execution afterwards, or
+    /// `NotFound` when the attempt is no longer running under `owner`.
+    async fn execution_finish(&self, params: ExecutionFinish) -> Result<Execution, StoreError>;
+
+    /// Cancels a queued execution, or asks a running one to stop.
+    async fn execution_cancel(&self, id: &str, now: Timestamp)
+    -> Result<CancelOutcome, StoreError>;
+
+    /// One execution with its attempts.
+    async fn execution_get(&self, id: &str) -> Result<Option<Execution>, StoreError>;
+
+    /// A config's executions, newest first (without attempts).
+    async fn execution_list(
+        &self,
+        config_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Execution>, StoreError>;
+
+    /// The earliest `available_at` of a queued execution strictly after
+    /// `after`: when the executor must look again without being woken.
+    async fn execution_next_due(&self, after: Timestamp) -> Result<Option<Timestamp>, StoreError>;
+
+    /// See [`LeaseRescue`].
+    async fn lease_rescue(&self, params: LeaseRescue) -> Result<Vec<Rescued>, StoreError>;
+
+    /// See [`ExecutionPrune`]; returns how many executions were deleted.
+    async fn execution_prune(&self, params: ExecutionPrune) -> Result<u64, StoreError>;
+
+    async fn log_append(&self, lines: Vec<LogInsert>) -> Result<(), StoreError>;
+
+    /// Log lines of an execution with `seq > after`, oldest first.
+    async fn log_list(
+        &self,
+        execution_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LogLine>, StoreError>;
+
+    /// Every config's scheduler position.
+    async fn slot_positions(&self) -> Result<Vec<SlotPosition>, StoreError>;
+
+    /// Moves a config's position forward to `at` (never backward).
+    async fn slot_position_advance(&self, config_id: &str, at: Timestamp)
+    -> Result<(), StoreError>;
+}

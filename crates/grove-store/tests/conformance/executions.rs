@@ -1,0 +1,590 @@
+use std::sync::Arc;
+
+use grove_core::retry::{BackoffStrategy, RetryPolicy};
+use grove_store::{
+    AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome, Counts,
+    ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
+    InsertDisposition, InsertOutcome, LeaseRescue, LogInsert, LogLevel, Store, StoreError, Trigger,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+use super::at;
+
+/// One conformance test of this file for a factory.
+#[macro_export]
+macro_rules! executions_test {
+    ($fresh:path, $name:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            $crate::conformance::run($fresh().await, $crate::conformance::executions::$name).await
+        }
+    };
+}
+
+#[macro_export]
+macro_rules! executions_suite {
+    ($fresh:path) => {
+        mod executions {
+            use super::*;
+            $crate::executions_test!($fresh, slots_are_unique_and_advance_the_position);
+            $crate::executions_test!($fresh, busy_slot_is_skipped_with_overlap);
+            $crate::executions_test!($fresh, claim_respects_max_concurrent_and_due_time);
+            $crate::executions_test!($fresh, failed_attempt_is_retried_after_the_policy_delay);
+            $crate::executions_test!($fresh, success_and_partial_are_final);
+            $crate::executions_test!($fresh, finish_by_a_stranger_is_not_found);
+            $crate::executions_test!($fresh, heartbeat_renews_and_reports_cancel);
+            $crate::executions_test!($fresh, cancel_queued_running_and_final);
+            $crate::executions_test!($fresh, expired_leases_are_rescued);
+            $crate::executions_test!($fresh, prune_keeps_newest_per_config);
+            $crate::executions_test!($fresh, logs_are_listed_in_order);
+            $crate::executions_test!($fresh, list_is_newest_first);
+        }
+    };
+}
+
+fn t0() -> Timestamp {
+    at("2026-03-01T02:00:00Z")
+}
+
+fn secs(n: i64) -> SignedDuration {
+    SignedDuration::from_secs(n)
+}
+
+fn retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        backoff_strategy: BackoffStrategy::Exponential,
+        initial_delay_seconds: 10,
+        max_delay_seconds: 15,
+    }
+}
+
+pub fn insert(id: &str, config: &str, slot: Option<Timestamp>) -> ExecutionInsert {
+    ExecutionInsert {
+        id: id.to_owned(),
+        config_id: config.to_owned(),
+        trigger: if slot.is_some() {
+            Trigger::Schedule
+        } else {
+            Trigger::Manual
+        },
+        scheduled_for: slot,
+        late: false,
+        payload: json!({"jobType": "health-check"}),
+        config_version: 3,
+        retry: retry(3),
+        max_concurrent: 1,
+        retry_of: None,
+        actor: None,
+        disposition: InsertDisposition::Queue,
+        now: slot.unwrap_or_else(t0),
+    }
+}
+
+fn claim(now: Timestamp, limit: u32) -> ExecutionClaim {
+    ExecutionClaim {
+        owner: "me".to_owned(),
+        now,
+        lease_until: now + secs(30),
+        limit,
+    }
+}
+
+fn outcome(status: AttemptStatus, reason: Option<AttemptReason>) -> AttemptOutcome {
+    AttemptOutcome {
+        status,
+        reason,
+        error: reason.map(|r| format!("went wrong: {r}")),
+        counts: Counts {
+            processed: 5,
+            total: Some(5),
+            succeeded: 4,
+            failed: 1,
+        },
+        metadata: json!({"k": 1}),
+    }
+}
+
+fn finish(id: &str, attempt: u32, now: Timestamp, o: AttemptOutcome) -> ExecutionFinish {
+    ExecutionFinish {
+        execution_id: id.to_owned(),
+        attempt,
+        owner: "me".to_owned(),
+        now,
+        outcome: o,
+    }
+}
+
+pub async fn slots_are_unique_and_advance_the_position(store: Arc<dyn Store>) {
+    let out = store
+        .execution_insert_slots(vec![
+            insert("e1", "c1", Some(t0())),
+            insert("e2", "c1", Some(t0())),
+            insert("e3", "c2", Some(t0())),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(&out[0], InsertOutcome::Queued(e) if e.status == ExecutionStatus::Queued));
+    assert_eq!(out[1], InsertOutcome::Duplicate);
+    assert!(matches!(&out[2], InsertOutcome::Queued(_)));
+    // Manual runs have no slot and never collide.
+    for id in ["m1", "m2"] {
+        let out = store
+            .execution_insert(insert(id, "c1", None))
+            .await
+            .unwrap();
+        assert!(matches!(out, InsertOutcome::Queued(e) if e.trigger == Trigger::Manual));
+    }
+    let mut pos = store.slot_positions().await.unwrap();
+    pos.sort_by(|a, b| a.config_id.cmp(&b.config_id));
+    assert_eq!(pos.len(), 2);
+    assert_eq!(pos[0].last_scheduled_for, t0());
+    store
+        .slot_position_advance("c1", t0() - secs(60))
+        .await
+        .unwrap();
+    store
+        .slot_position_advance("c2", t0() + secs(60))
+        .await
+        .unwrap();
+    let mut pos = store.slot_positions().await.unwrap();
+    pos.sort_by(|a, b| a.config_id.cmp(&b.config_id));
+    assert_eq!(pos[0].last_scheduled_for, t0(), "never moves backward");
+    assert_eq!(pos[1].last_scheduled_for, t0() + secs(60));
+    let e = store.execution_get("e1").await.unwrap().unwrap();
+    assert_eq!(e.scheduled_for, Some(t0()));
+    assert_eq!(e.config_version, 3);
+    assert_eq!(e.retry, retry(3));
+}
+
+pub async fn busy_slot_is_skipped_with_overlap(store: Arc<dyn Store>) {
+    store
+        .execution_insert_slots(vec![insert("e1", "c1", Some(t0()))])
+        .await
+        .unwrap();
+    let mut next = insert("e2", "c1", Some(t0() + secs(60)));
+    next.disposition = InsertDisposition::SkipWhenBusy;
+    let out = store.execution_insert_slots(vec![next]).await.unwrap();
+    match &out[0] {
+        InsertOutcome::Skipped(e) => {
+            assert_eq!(e.status, ExecutionStatus::Skipped);
+            assert_eq!(e.reason.as_deref(), Some("overlap"));
+            assert!(e.completed_at.is_some());
+        }
+        other => panic!("expected skipped, got {other:?}"),
+    }
+    let mut missed = insert("e3", "c2", Some(t0()));
+    missed.disposition = InsertDisposition::Skip("missed".to_owned());
+    let out = store.execution_insert_slots(vec![missed]).await.unwrap();
+    assert!(matches!(&out[0], InsertOutcome::Skipped(e) if e.reason.as_deref() == Some("missed")));
+    // Not busy: queued.
+    let mut free = insert("e4", "c3", Some(t0()));
+    free.disposition = InsertDisposition::SkipWhenBusy;
+    let out = store.execution_insert_slots(vec![free]).await.unwrap();
+    assert!(matches!(&out[0], InsertOutcome::Queued(_)));
+}
+
+pub async fn claim_respects_max_concurrent_and_due_time(store: Arc<dyn Store>) {
+    for id in ["a1", "a2"] {
+        store
+            .execution_insert(insert(id, "c1", None))
+            .await
+            .unwrap();
+    }
+    let mut two = insert("b1", "c2", None);
+    two.max_concurrent = 2;
+    store.execution_insert(two.clone()).await.unwrap();
+    two.id = "b2".to_owned();
+    store.execution_insert(two).await.unwrap();
+    // Not yet due.
+    assert!(
+        store
+            .execution_claim(claim(t0() - secs(1), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claimed = store.execution_claim(claim(t0(), 10)).await.unwrap();
+    let mut ids: Vec<_> = claimed.iter().map(|c| c.execution.id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, ["a1", "b1", "b2"]);
+    assert!(claimed.iter().all(|c| c.attempt == 1
+        && c.execution.status == ExecutionStatus::Running
+        && c.execution.started_at == Some(t0())));
+    // a2 waits for a1.
+    assert!(
+        store
+            .execution_claim(claim(t0(), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .execution_finish(finish("a1", 1, t0(), outcome(AttemptStatus::Success, None)))
+        .await
+        .unwrap();
+    let claimed = store.execution_claim(claim(t0(), 10)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].execution.id, "a2");
+    // The limit caps a claim.
+    for i in 0..5 {
+        let mut e = insert(&format!("x{i}"), &format!("cx{i}"), None);
+        e.max_concurrent = 1;
+        store.execution_insert(e).await.unwrap();
+    }
+    assert_eq!(
+        store.execution_claim(claim(t0(), 2)).await.unwrap().len(),
+        2
+    );
+}
+
+pub async fn failed_attempt_is_retried_after_the_policy_delay(store: Arc<dyn Store>) {
+    store
+        .execution_insert(insert("e1", "c1", None))
+        .await
+        .unwrap();
+    let c = store.execution_claim(claim(t0(), 1)).await.unwrap();
+    assert_eq!(c[0].attempt, 1);
+    let failed = outcome(AttemptStatus::Failed, Some(AttemptReason::Error));
+    let e = store
+        .execution_finish(finish("e1", 1, t0(), failed.clone()))
+        .await
+        .unwrap();
+    assert_eq!(e.status, ExecutionStatus::Queued);
+    assert_eq!(e.available_at, t0() + secs(10), "delay_after(1) = initial");
+    assert_eq!(
+        store.execution_next_due(t0()).await.unwrap(),
+        Some(t0() + secs(10))
+    );
+    assert!(
+        store
+            .execution_claim(claim(t0() + secs(9), 1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let t1 = t0() + secs(10);
+    let c = store.execution_claim(claim(t1, 1)).await.unwrap();
+    assert_eq!(c[0].attempt, 2);
+    assert_eq!(c[0].execution.started_at, Some(t0()), "first start is kept");
+    let e = store
+        .execution_finish(finish("e1", 2, t1, failed.clone()))
+        .await
+        .unwrap();
+    assert_eq!(e.available_at, t1 + secs(15), "20 s capped at max 15 s");
+    let t2 = t1 + secs(15);
+    store.execution_claim(claim(t2, 1)).await.unwrap();
+    let e = store
+        .execution_finish(finish("e1", 3, t2, failed))
+        .await
+        .unwrap();
+    assert_eq!(e.status, ExecutionStatus::Failed, "3 of 3 attempts used");
+    assert_eq!(e.completed_at, Some(t2));
+    assert_eq!(e.error.as_deref(), Some("went wrong: error"));
+    let e = store.execution_get("e1").await.unwrap().unwrap();
+    assert_eq!(e.attempts.len(), 3);
+    assert!(e.attempts.iter().all(|a| a.status == AttemptStatus::Failed
+        && a.reason == Some(AttemptReason::Error)
+        && a.completed_at.is_some()));
+    assert_eq!(e.attempt_count, 3);
+}
+
+pub async fn success_and_partial_are_final(store: Arc<dyn Store>) {
+    for id in ["s", "p"] {
+        store
+            .execution_insert(insert(id, &format!("c{id}"), None))
+            .await
+            .unwrap();
+    }
+    store.execution_claim(claim(t0(), 5)).await.unwrap();
+    let s = store
+        .execution_finish(finish(
+            "s",
+            1,
+            t0() + secs(2),
+            outcome(AttemptStatus::Success, None),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(s.status, ExecutionStatus::Success);
+    assert_eq!(s.counts.processed, 5);
+    assert_eq!(s.metadata, json!({"k": 1}));
+    let p = store
+        .execution_finish(finish("p", 1, t0(), outcome(AttemptStatus::Partial, None)))
+        .await
+        .unwrap();
+    assert_eq!(p.status, ExecutionStatus::Partial);
+    assert_eq!(p.counts.failed, 1);
+    assert_eq!(store.execution_next_due(t0()).await.unwrap(), None);
+}
+
+pub async fn finish_by_a_stranger_is_not_found(store: Arc<dyn Store>) {
+    store
+        .execution_insert(insert("e1", "c1", None))
+        .await
+        .unwrap();
+    store.execution_claim(claim(t0(), 1)).await.unwrap();
+    let mut f = finish("e1", 1, t0(), outcome(AttemptStatus::Success, None));
+    f.owner = "someone-else".to_owned();
+    assert!(matches!(
+        store.execution_finish(f).await,
+        Err(StoreError::NotFound)
+    ));
+    let f = finish("e1", 2, t0(), outcome(AttemptStatus::Success, None));
+    assert!(matches!(
+        store.execution_finish(f).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn heartbeat_renews_and_reports_cancel(store: Arc<dyn Store>) {
+    store
+        .execution_insert(insert("e1", "c1", None))
+        .await
+        .unwrap();
+    store.execution_claim(claim(t0(), 1)).await.unwrap();
+    let hb = AttemptHeartbeat {
+        execution_id: "e1".to_owned(),
+        attempt: 1,
+        owner: "me".to_owned(),
+        now: t0() + secs(20),
+        lease_until: t0() + secs(60),
+        counts: Some(Counts {
+            processed: 3,
+            total: Some(10),
+            succeeded: 3,
+            failed: 0,
+        }),
+    };
+    let reply = store.attempt_heartbeat(hb.clone()).await.unwrap();
+    assert!(!reply.cancel_requested);
+    // The renewed lease is not expired at +45 s.
+    let rescued = store
+        .lease_rescue(LeaseRescue {
+            now: t0() + secs(45),
+            all_running: false,
+        })
+        .await
+        .unwrap();
+    assert!(rescued.is_empty());
+    let e = store.execution_get("e1").await.unwrap().unwrap();
+    assert_eq!(e.counts.processed, 3);
+    assert_eq!(e.counts.total, Some(10));
+    assert!(matches!(
+        store.execution_cancel("e1", t0()).await.unwrap(),
+        CancelOutcome::Requested(_)
+    ));
+    assert!(
+        store
+            .attempt_heartbeat(hb.clone())
+            .await
+            .unwrap()
+            .cancel_requested
+    );
+    let stranger = AttemptHeartbeat {
+        owner: "other".to_owned(),
+        ..hb
+    };
+    assert!(matches!(
+        store.attempt_heartbeat(stranger).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn cancel_queued_running_and_final(store: Arc<dyn Store>) {
+    store
+        .execution_insert(insert("q", "c1", None))
+        .await
+        .unwrap();
+    match store.execution_cancel("q", t0()).await.unwrap() {
+        CancelOutcome::Cancelled(e) => {
+            assert_eq!(e.status, ExecutionStatus::Cancelled);
+            assert_eq!(e.completed_at, Some(t0()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        store.execution_cancel("q", t0()).await.unwrap(),
+        CancelOutcome::AlreadyFinal(_)
+    ));
+    assert!(
+        store
+            .execution_claim(claim(t0(), 5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .execution_insert(insert("r", "c2", None))
+        .await
+        .unwrap();
+    store.execution_claim(claim(t0(), 5)).await.unwrap();
+    assert!(matches!(
+        store.execution_cancel("r", t0()).await.unwrap(),
+        CancelOutcome::Requested(_)
+    ));
+    // A failure after a cancel request ends the execution as cancelled, without retry.
+    let e = store
+        .execution_finish(finish(
+            "r",
+            1,
+            t0(),
+            outcome(AttemptStatus::Failed, Some(AttemptReason::Error)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(e.status, ExecutionStatus::Cancelled);
+    assert!(matches!(
+        store.execution_cancel("nope", t0()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn expired_leases_are_rescued(store: Arc<dyn Store>) {
+    let mut once = insert("once", "c1", None);
+    once.retry = retry(1);
+    store.execution_insert(once).await.unwrap();
+    store
+        .execution_insert(insert("again", "c2", None))
+        .await
+        .unwrap();
+    store.execution_claim(claim(t0(), 5)).await.unwrap();
+    // Lease runs to t0 + 30 s.
+    let none = store
+        .lease_rescue(LeaseRescue {
+            now: t0() + secs(29),
+            all_running: false,
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let now = t0() + secs(31);
+    let mut rescued = store
+        .lease_rescue(LeaseRescue {
+            now,
+            all_running: false,
+        })
+        .await
+        .unwrap();
+    rescued.sort_by(|a, b| a.execution.id.cmp(&b.execution.id));
+    assert_eq!(rescued.len(), 2);
+    assert_eq!(rescued[0].execution.id, "again");
+    assert_eq!(rescued[0].execution.status, ExecutionStatus::Queued);
+    assert_eq!(rescued[0].execution.available_at, now + secs(10));
+    assert_eq!(rescued[1].execution.status, ExecutionStatus::Failed);
+    let e = store.execution_get("once").await.unwrap().unwrap();
+    assert_eq!(e.attempts[0].reason, Some(AttemptReason::Abandoned));
+    assert_eq!(e.attempts[0].status, AttemptStatus::Failed);
+    // At start-up on one node, every running attempt is abandoned.
+    store
+        .execution_claim(claim(now + secs(10), 5))
+        .await
+        .unwrap();
+    let all = store
+        .lease_rescue(LeaseRescue {
+            now: now + secs(10),
+            all_running: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].attempt, 2);
+}
+
+pub async fn prune_keeps_newest_per_config(store: Arc<dyn Store>) {
+    for i in 0..5i64 {
+        let mut e = insert(&format!("a{i}"), "c1", Some(t0() + secs(i)));
+        e.disposition = InsertDisposition::Skip("missed".to_owned());
+        store.execution_insert_slots(vec![e]).await.unwrap();
+    }
+    // A queued one is never pruned, whatever its age.
+    let mut q = insert("q", "c2", None);
+    q.now = t0() - secs(100);
+    store.execution_insert(q).await.unwrap();
+    store
+        .execution_insert(insert("b", "c2", None))
+        .await
+        .unwrap();
+    store
+        .log_append(vec![LogInsert {
+            execution_id: "a0".to_owned(),
+            attempt: 1,
+            at: t0(),
+            level: LogLevel::Info,
+            message: "old".to_owned(),
+        }])
+        .await
+        .unwrap();
+    let n = store
+        .execution_prune(ExecutionPrune {
+            keep_per_config: 2,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
+    let left: Vec<_> = store
+        .execution_list("c1", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(left, ["a4", "a3"]);
+    assert_eq!(store.execution_list("c2", 10).await.unwrap().len(), 2);
+    assert!(store.log_list("a0", 0, 10).await.unwrap().is_empty());
+}
+
+pub async fn logs_are_listed_in_order(store: Arc<dyn Store>) {
+    store
+        .execution_insert(insert("e1", "c1", None))
+        .await
+        .unwrap();
+    let line = |m: &str, level| LogInsert {
+        execution_id: "e1".to_owned(),
+        attempt: 1,
+        at: t0(),
+        level,
+        message: m.to_owned(),
+    };
+    store
+        .log_append(vec![
+            line("one", LogLevel::Info),
+            line("two", LogLevel::Warn),
+        ])
+        .await
+        .unwrap();
+    store
+        .log_append(vec![line("three", LogLevel::Error)])
+        .await
+        .unwrap();
+    let all = store.log_list("e1", 0, 100).await.unwrap();
+    let msgs: Vec<_> = all.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(msgs, ["one", "two", "three"]);
+    assert_eq!(all[1].level, LogLevel::Warn);
+    let rest = store.log_list("e1", all[0].seq, 100).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(store.log_list("e1", 0, 1).await.unwrap().len(), 1);
+}
+
+pub async fn list_is_newest_first(store: Arc<dyn Store>) {
+    for i in 0..3i64 {
+        let mut e = insert(&format!("e{i}"), "c1", None);
+        e.now = t0() + secs(i);
+        store.execution_insert(e).await.unwrap();
+    }
+    store
+        .execution_insert(insert("other", "c2", None))
+        .await
+        .unwrap();
+    let ids: Vec<_> = store
+        .execution_list("c1", 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["e2", "e1"]);
+    assert!(store.execution_get("missing").await.unwrap().is_none());
+}

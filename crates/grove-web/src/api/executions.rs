@@ -1,0 +1,309 @@
+//! Runs of job configs: Run Now, history, one execution with its attempts,
+//! its logs, live events (server-sent events), retry and cancel.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use grove_core::registry::JOB_CONFIG;
+use grove_engine::{EngineError, LEGACY_CONFIG_ID, RunEvent};
+use grove_store::{Execution, LogLine};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::objects::MAX_LIMIT;
+use crate::auth::Operator;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// History entries when `limit` is not given.
+pub const DEFAULT_HISTORY: u32 = 20;
+/// Log lines per page.
+pub const MAX_LOG_LINES: u32 = 5_000;
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::NotFound(m) => Self::NotFound(m),
+            EngineError::Conflict(m) | EngineError::InvalidConfig(m) => Self::Conflict {
+                message: m,
+                current: None,
+            },
+            EngineError::NotRunning => Self::Unavailable(e.to_string()),
+            EngineError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn millis_between(a: Timestamp, b: Timestamp) -> i64 {
+    b.duration_since(a)
+        .as_millis()
+        .try_into()
+        .unwrap_or(i64::MAX)
+}
+
+/// The JSON of an execution (attempts included when loaded).
+pub fn present_execution(e: &Execution, now: Timestamp) -> Value {
+    let duration_ms = match (e.started_at, e.completed_at) {
+        (Some(s), Some(c)) => Some(millis_between(s, c)),
+        (Some(s), None) => Some(millis_between(s, now)),
+        _ => None,
+    };
+    json!({
+        "runId": e.id,
+        "configId": e.config_id,
+        "status": e.status,
+        "trigger": e.trigger,
+        "scheduledFor": e.scheduled_for,
+        "late": e.late,
+        "reason": e.reason,
+        "createdAt": e.created_at,
+        "startedAt": e.started_at,
+        "completedAt": e.completed_at,
+        "durationMs": duration_ms,
+        "nextAttemptAt": (e.status == grove_store::ExecutionStatus::Queued).then_some(e.available_at),
+        "itemsProcessed": e.counts.processed,
+        "itemsTotal": e.counts.total,
+        "itemsSucceeded": e.counts.succeeded,
+        "itemsFailed": e.counts.failed,
+        "error": e.error,
+        "configVersion": e.config_version,
+        "attemptCount": e.attempt_count,
+        "maxAttempts": e.retry.max_attempts,
+        "retryOf": e.retry_of,
+        "actor": e.actor,
+        "cancelRequested": e.cancel_requested,
+        "attempts": e.attempts,
+        "result": {"metadata": e.metadata},
+    })
+}
+
+fn run_reply(status: StatusCode, e: &Execution) -> Response {
+    (
+        status,
+        Json(json!({"runId": e.id, "status": e.status, "trigger": e.trigger})),
+    )
+        .into_response()
+}
+
+/// `POST /api/v1/jobs/{id}/run`: 202 `{runId, status}`.
+pub async fn run_now(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Operator(actor): Operator,
+) -> ApiResult<Response> {
+    let e = state.engine.run_now(&id, Some(&actor.name)).await?;
+    Ok(run_reply(StatusCode::ACCEPTED, &e))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    limit: Option<String>,
+}
+
+fn parse_limit(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
+    match raw {
+        None => Ok(default),
+        Some(s) => match s.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadRequest(format!(
+                "limit must be a whole number from 1 to {max}, got \"{s}\""
+            ))),
+        },
+    }
+}
+
+/// `GET /api/v1/jobs/{id}/executions?limit=`: newest first.
+pub async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    let max = u32::try_from(MAX_LIMIT).unwrap_or(500);
+    let limit = parse_limit(q.limit.as_deref(), DEFAULT_HISTORY, max)?;
+    if id != LEGACY_CONFIG_ID && state.store.object_get(JOB_CONFIG, &id).await?.is_none() {
+        return Err(ApiError::not_found(format!("job config \"{id}\"")));
+    }
+    let now = state.clock.now();
+    let items: Vec<Value> = state
+        .store
+        .execution_list(&id, limit)
+        .await?
+        .iter()
+        .map(|e| present_execution(e, now))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn load(state: &AppState, run_id: &str) -> ApiResult<Execution> {
+    state
+        .store
+        .execution_get(run_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("execution \"{run_id}\"")))
+}
+
+/// `GET /api/v1/executions/{runId}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let e = load(&state, &run_id).await?;
+    Ok(Json(present_execution(&e, state.clock.now())))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+fn present_line(l: &LogLine) -> Value {
+    json!({
+        "seq": l.seq,
+        "attempt": l.attempt,
+        "timestamp": l.at,
+        "level": l.level,
+        "message": l.message,
+    })
+}
+
+/// `GET /api/v1/executions/{runId}/logs?after=&limit=`: oldest first;
+/// `after` is the `seq` of the last line already seen.
+pub async fn logs(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> ApiResult<Json<Value>> {
+    load(&state, &run_id).await?;
+    let after = match q.after.as_deref() {
+        None => 0,
+        Some(s) => s.parse::<i64>().map_err(|_| {
+            ApiError::BadRequest(format!("after must be a log line's seq, got \"{s}\""))
+        })?,
+    };
+    let limit = parse_limit(q.limit.as_deref(), MAX_LOG_LINES, MAX_LOG_LINES)?;
+    let lines = state.store.log_list(&run_id, after, limit).await?;
+    let items: Vec<Value> = lines.iter().map(present_line).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `POST /api/v1/executions/{runId}/retry`: 202 with the new run; 409
+/// while the execution is queued or running.
+pub async fn retry(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+    Operator(actor): Operator,
+) -> ApiResult<Response> {
+    let e = state.engine.retry(&run_id, Some(&actor.name)).await?;
+    Ok(run_reply(StatusCode::ACCEPTED, &e))
+}
+
+/// `POST /api/v1/executions/{runId}/cancel`: 200 when a queued execution
+/// was cancelled, 202 when a running one was asked to stop; 409 when it
+/// had already ended.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+    Operator(_actor): Operator,
+) -> ApiResult<Response> {
+    let e = state.engine.cancel(&run_id).await?;
+    let status = if e.status.is_final() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok(run_reply(status, &e))
+}
+
+enum Phase {
+    /// The stored state, sent first.
+    Snapshot(Box<Execution>),
+    Live,
+    Done,
+}
+
+/// `GET /api/v1/executions/{runId}/events`: server-sent events. First a
+/// `snapshot` (the execution as stored), then `phase`, `progress` and
+/// `log` events as they happen, then `end`; the stream closes when the
+/// run ends or the engine stops.
+pub async fn events(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // Subscribe before reading, so nothing between the two is lost.
+    let rx = state.engine.subscribe(&run_id).ok();
+    let e = load(&state, &run_id).await?;
+    let now = state.clock.now();
+    let engine = state.engine.clone();
+    let stream = futures::stream::unfold(
+        (Phase::Snapshot(Box::new(e)), rx),
+        move |(phase, mut rx)| {
+            let engine = engine.clone();
+            async move {
+                match phase {
+                    Phase::Done => None,
+                    Phase::Snapshot(e) => {
+                        let event = Event::default()
+                            .event("snapshot")
+                            .json_data(present_execution(&e, now))
+                            .unwrap_or_default();
+                        let next = if e.status.is_final() || rx.is_none() {
+                            Phase::Done
+                        } else {
+                            Phase::Live
+                        };
+                        Some((Ok(event), (next, rx)))
+                    }
+                    Phase::Live => {
+                        let receiver = rx.as_mut()?;
+                        loop {
+                            let got = tokio::select! {
+                                r = receiver.recv() => r,
+                                () = engine.stopped() => return None,
+                            };
+                            match got {
+                                Ok(ev) => {
+                                    let next = if matches!(ev, RunEvent::End { .. }) {
+                                        Phase::Done
+                                    } else {
+                                        Phase::Live
+                                    };
+                                    let event = Event::default()
+                                        .event(ev.name())
+                                        .json_data(&ev)
+                                        .unwrap_or_default();
+                                    return Some((Ok(event), (next, rx)));
+                                }
+                                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                                Err(broadcast::error::RecvError::Closed) => return None,
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// `GET /api/v1/engine`: whether the engine runs here and whether the
+/// advancement job uses legacy defaults (migration mode).
+pub async fn engine_status(State(state): State<AppState>) -> Json<Value> {
+    let legacy = state.engine.legacy_in_use();
+    Json(json!({
+        "running": state.engine.is_running(),
+        "legacyConfiguration": {
+            "inUse": legacy.is_some(),
+            "since": legacy,
+            "message": legacy.map(|_| "Using legacy configuration"),
+        },
+    }))
+}

@@ -1,0 +1,362 @@
+//! The executions API over a real engine: Run Now, history, one execution,
+//! logs, live events, retry, cancel, and their error answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use grove_engine::{
+    Engine, EngineHandle, EngineSettings, HandlerRegistry, JobContext, JobFailure, JobHandler,
+    JobOutcome,
+};
+use grove_web::{AppState, router};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::common::{TestApp, VIEWER, assert_problem};
+
+/// Succeeds unless the config's batch size is 13; `hold` makes it wait
+/// for a release or a cancel.
+#[derive(Debug, Default)]
+struct TestJob {
+    release: Notify,
+}
+
+#[async_trait]
+impl JobHandler for TestJob {
+    async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
+        ctx.log.info("hello from the test job");
+        match ctx.batch_size {
+            13 => Err(JobFailure::new("unlucky batch size")),
+            7 => tokio::select! {
+                () = self.release.notified() => Ok(JobOutcome::default()),
+                () = ctx.cancel.cancelled() => Err(JobFailure::new("stopped")),
+            },
+            _ => Ok(JobOutcome {
+                processed: 2,
+                total: Some(2),
+                succeeded: 2,
+                failed: 0,
+                metadata: serde_json::Map::from_iter([("note".to_owned(), json!("fine"))]),
+            }),
+        }
+    }
+}
+
+struct EngineApp {
+    app: TestApp,
+    job: Arc<TestJob>,
+    handle: EngineHandle,
+    shutdown: CancellationToken,
+}
+
+impl EngineApp {
+    async fn new() -> Self {
+        let mut app = TestApp::new().await;
+        let job = Arc::new(TestJob::default());
+        let settings = EngineSettings {
+            heartbeat: Duration::from_millis(50),
+            grace: Duration::from_millis(100),
+            lease: Duration::from_secs(86_400),
+            ..EngineSettings::default()
+        };
+        let clock = Arc::new(app.clock.clone());
+        let engine = Engine::new(
+            app.store.clone(),
+            clock.clone(),
+            HandlerRegistry::uniform(job.clone()),
+            settings,
+        );
+        let handle = engine.handle();
+        let shutdown = CancellationToken::new();
+        tokio::spawn(engine.run(shutdown.clone()));
+        app.router = router(AppState::new(app.store.clone(), clock, handle.clone()));
+        Self {
+            app,
+            job,
+            handle,
+            shutdown,
+        }
+    }
+
+    async fn create_job(&self, id: &str, batch_size: u32) {
+        let body = json!({
+            "meta": {"id": id, "type": "job-config", "title": format!("Job {id}")},
+            "payload": {
+                "jobType": "health-check",
+                "schedule": {"cronExpression": "0 2 * * *", "timezone": "UTC", "isEnabled": false},
+                "retry": {"maxAttempts": 1, "backoffStrategy": "fixed", "initialDelaySeconds": 10, "maxDelaySeconds": 60},
+                "limits": {"batchSize": batch_size, "timeoutSeconds": 600, "maxConcurrent": 1},
+                "parameters": {"checks": ["database"], "alertThreshold": "error"}
+            }
+        });
+        let r = self
+            .app
+            .call(Method::POST, "/api/v1/objects/job-config", Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+
+    async fn run(&self, id: &str) -> String {
+        let r = self
+            .app
+            .call(Method::POST, &format!("/api/v1/jobs/{id}/run"), None)
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        assert_eq!(r.body["status"], "queued");
+        r.body["runId"].as_str().expect("runId").to_owned()
+    }
+
+    /// Polls the execution endpoint until `pred` holds (10 s at most).
+    async fn wait(&self, run_id: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = self.app.get(&format!("/api/v1/executions/{run_id}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            if pred(&r.body) {
+                return r.body;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{}", r.text);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn wait_final(&self, run_id: &str) -> Value {
+        self.wait(run_id, |b| {
+            !matches!(b["status"].as_str(), Some("queued" | "running"))
+        })
+        .await
+    }
+}
+
+impl Drop for EngineApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+#[tokio::test]
+async fn run_now_records_a_run_visible_in_history_with_logs() {
+    let t = EngineApp::new().await;
+    t.create_job("hc", 10).await;
+    let run_id = t.run("hc").await;
+    let e = t.wait_final(&run_id).await;
+    assert_eq!(e["status"], "success");
+    assert_eq!(e["trigger"], "manual");
+    assert_eq!(e["configId"], "hc");
+    assert_eq!(e["configVersion"], 1);
+    assert_eq!(e["itemsProcessed"], 2);
+    assert_eq!(e["itemsTotal"], 2);
+    assert_eq!(e["itemsSucceeded"], 2);
+    assert_eq!(e["itemsFailed"], 0);
+    assert_eq!(e["durationMs"], 0, "the test clock did not move");
+    assert_eq!(e["result"]["metadata"]["note"], "fine");
+    assert_eq!(e["actor"], "ops");
+    assert_eq!(e["scheduledFor"], Value::Null);
+    assert_eq!(e["createdAt"], "2026-03-01T12:00:00Z");
+    let attempts = e["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0]["attempt"], 1);
+    assert_eq!(attempts[0]["status"], "success");
+    assert_eq!(attempts[0]["reason"], Value::Null);
+
+    let h = t.app.get("/api/v1/jobs/hc/executions?limit=5").await;
+    assert_eq!(h.status, StatusCode::OK);
+    assert_eq!(h.body["items"][0]["runId"], run_id.as_str());
+
+    let logs = t
+        .app
+        .get(&format!("/api/v1/executions/{run_id}/logs"))
+        .await;
+    assert_eq!(logs.status, StatusCode::OK);
+    let items = logs.body["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|l| l["message"] == "hello from the test job" && l["level"] == "info")
+    );
+    assert!(items.iter().all(|l| l["timestamp"].is_string()));
+
+    // lastExecution shows on the config.
+    let cfg = t.app.get("/api/v1/objects/job-config/hc").await;
+    assert_eq!(
+        cfg.body["payload"]["lastExecution"]["runId"],
+        run_id.as_str()
+    );
+    assert!(t.handle.legacy_in_use().is_none());
+}
+
+#[tokio::test]
+async fn a_failed_run_shows_its_error_and_can_be_retried() {
+    let t = EngineApp::new().await;
+    t.create_job("bad", 13).await;
+    let run_id = t.run("bad").await;
+    let e = t.wait_final(&run_id).await;
+    assert_eq!(e["status"], "failed");
+    assert_eq!(e["error"], "unlucky batch size");
+    assert_eq!(e["attempts"][0]["reason"], "error");
+    assert_eq!(e["attempts"][0]["error"], "unlucky batch size");
+    let r = t
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/executions/{run_id}/retry"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["trigger"], "retry");
+    let again = r.body["runId"].as_str().unwrap().to_owned();
+    let e = t.wait_final(&again).await;
+    assert_eq!(e["trigger"], "retry");
+    assert_eq!(e["retryOf"], run_id.as_str());
+    // Cancel of a finished execution: 409.
+    let r = t
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/executions/{run_id}/cancel"),
+            None,
+        )
+        .await;
+    assert_problem(&r, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_running_execution_can_be_cancelled_but_not_retried() {
+    let t = EngineApp::new().await;
+    t.create_job("slow", 7).await;
+    let run_id = t.run("slow").await;
+    t.wait(&run_id, |b| b["status"] == "running").await;
+    let r = t
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/executions/{run_id}/retry"),
+            None,
+        )
+        .await;
+    assert_problem(&r, StatusCode::CONFLICT);
+    let r = t
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/executions/{run_id}/cancel"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let e = t.wait_final(&run_id).await;
+    assert_eq!(e["status"], "cancelled");
+    assert_eq!(e["attempts"][0]["reason"], "cancelled");
+}
+
+#[tokio::test]
+async fn events_stream_follows_a_run_to_its_end() {
+    let t = EngineApp::new().await;
+    t.create_job("watched", 7).await;
+    let run_id = t.run("watched").await;
+    t.wait(&run_id, |b| b["status"] == "running").await;
+    let response = t
+        .app
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("/api/v1/executions/{run_id}/events"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    t.job.release.notify_one();
+    // The body ends when the run ends.
+    let bytes = tokio::time::timeout(Duration::from_secs(10), response.into_body().collect())
+        .await
+        .expect("the stream ends with the run")
+        .unwrap()
+        .to_bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("event: snapshot"), "{text}");
+    assert!(text.contains("event: end"), "{text}");
+    let end = text
+        .split("event: end\ndata: ")
+        .nth(1)
+        .and_then(|s| s.lines().next())
+        .unwrap();
+    let end: Value = serde_json::from_str(end).unwrap();
+    assert_eq!(end["status"], "success");
+    // A finished run: the snapshot, then the stream closes.
+    let r = t
+        .app
+        .get(&format!("/api/v1/executions/{run_id}/events"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("event: snapshot") && r.text.contains("\"status\":\"success\""));
+}
+
+#[tokio::test]
+async fn unknown_ids_and_bad_input_get_problems() {
+    let t = EngineApp::new().await;
+    let r = t
+        .app
+        .call(Method::POST, "/api/v1/jobs/nope/run", None)
+        .await;
+    assert_problem(&r, StatusCode::NOT_FOUND);
+    for path in [
+        "/api/v1/executions/nope",
+        "/api/v1/executions/nope/logs",
+        "/api/v1/executions/nope/events",
+        "/api/v1/jobs/nope/executions",
+    ] {
+        let r = t.app.get(path).await;
+        assert_problem(&r, StatusCode::NOT_FOUND);
+    }
+    for action in ["retry", "cancel"] {
+        let r = t
+            .app
+            .call(
+                Method::POST,
+                &format!("/api/v1/executions/nope/{action}"),
+                None,
+            )
+            .await;
+        assert_problem(&r, StatusCode::NOT_FOUND);
+    }
+    t.create_job("hc", 10).await;
+    let r = t.app.get("/api/v1/jobs/hc/executions?limit=0").await;
+    assert_problem(&r, StatusCode::BAD_REQUEST);
+    let r = t.app.get("/api/v1/jobs/hc/executions").await;
+    assert_eq!(r.body, json!({"items": []}));
+    // Running a job needs the operator role.
+    let r = t
+        .app
+        .call_as(Method::POST, "/api/v1/jobs/hc/run", None, Some(VIEWER), &[])
+        .await;
+    assert_problem(&r, StatusCode::FORBIDDEN);
+    let r = t
+        .app
+        .call_as(Method::POST, "/api/v1/jobs/hc/run", None, None, &[])
+        .await;
+    assert_problem(&r, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn without_an_engine_run_now_is_unavailable() {
+    let app = TestApp::new().await;
+    let r = app.call(Method::POST, "/api/v1/jobs/x/run", None).await;
+    assert_problem(&r, StatusCode::SERVICE_UNAVAILABLE);
+    let r = app.get("/api/v1/engine").await;
+    assert_eq!(r.body["running"], false);
+    assert_eq!(r.body["legacyConfiguration"]["inUse"], false);
+}
