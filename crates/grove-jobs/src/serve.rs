@@ -65,7 +65,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let admin_token = bootstrap_admin_token(&*store, clock.now()).await?;
 
     let shutdown = CancellationToken::new();
-    let engine = EngineHandle::new();
+    // The scheduler and executor need the execution tables, which only the
+    // SQLite adapter has so far; on PostgreSQL the API and console run
+    // without them.
+    let engine_task = if store.backend() == "sqlite" {
+        let settings = grove_engine::EngineSettings::default();
+        let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
+        let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
+        let handle = engine.handle();
+        let task = tokio::spawn(engine.run(shutdown.clone()));
+        Some((handle, task))
+    } else {
+        tracing::warn!(
+            "scheduling and execution are not available on PostgreSQL in this build; the API and console run without them"
+        );
+        None
+    };
+    let engine = engine_task
+        .as_ref()
+        .map(|(h, _)| h.clone())
+        .unwrap_or_else(EngineHandle::new);
     let state = AppState::new(store.clone(), clock.clone(), engine);
     let app = grove_web::router(state);
 
@@ -100,6 +119,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("the HTTP server failed")?;
     tracing::info!("shutting down");
+    if let Some((_, task)) = engine_task {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the engine stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "the engine task failed"),
+        }
+    }
     store.close().await;
     Ok(())
 }
