@@ -1,7 +1,7 @@
 //! Schedules: cron expressions evaluated in an IANA time zone with an explicit
 //! daylight-saving policy. Pure functions of time: nothing here reads a clock.
 //!
-//! - [`parse`]: the cron dialect, with errors naming field, text and reason.
+//! - `parse`: the cron dialect, with errors naming field, text and reason.
 //! - `calendar`: integer calendar arithmetic used by the search.
 //! - `engine`: the wall-clock search (first or last matching time in a window).
 //! - `zone`: offsets and transitions of a zone, with a shared lookup table.
