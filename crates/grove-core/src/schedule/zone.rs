@@ -24,11 +24,20 @@ pub(crate) struct Next {
 const TABLE_START: i64 = 0;
 const TABLE_END: i64 = 4_102_444_800;
 
-#[derive(Debug)]
 struct Table {
     /// Offset in force at `TABLE_START`.
     initial: i64,
     transitions: Vec<Next>,
+}
+
+impl std::fmt::Debug for Table {
+    // A summary: the transitions themselves would flood logs of a Schedule.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("initial", &self.initial)
+            .field("transitions", &self.transitions.len())
+            .finish()
+    }
 }
 
 impl Table {
