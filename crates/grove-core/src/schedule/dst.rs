@@ -85,7 +85,8 @@ pub(crate) fn next_run(f: &Fields, zone: &Zone, shift: bool, t: Timestamp) -> Op
         memo = Some((x, found));
         found
     };
-    let (mut offset, mut start, mut prev, mut end) = zone.segment(from, shift)?;
+    let (here, mut end) = zone.segment(from, shift)?;
+    let (mut offset, mut start, mut prev) = (here.offset, here.start, here.prev);
     loop {
         if let (true, Some(start), Some(prev)) = (shift, start, prev)
             && start == from
@@ -124,7 +125,8 @@ pub(crate) fn prev_run(f: &Fields, zone: &Zone, shift: bool, t: Timestamp) -> Op
     }
     let limit = to.saturating_sub(HORIZON_SECONDS);
     while to > limit {
-        let (offset, start, prev) = zone.offset_at(to, true)?;
+        let here = zone.offset_at(to, true)?;
+        let (offset, start, prev) = (here.offset, here.start, here.prev);
         let hi = to + offset;
         let mut lo = start.map_or(FAR_PAST, |s| civil(s + offset));
         if let (true, Some(start), Some(prev)) = (shift, start, prev)

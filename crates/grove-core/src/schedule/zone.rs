@@ -20,6 +20,26 @@ pub(crate) struct Next {
     pub offset: i64,
 }
 
+/// Where an instant sits: the offset in force, and (when asked for) when
+/// that offset began and the offset before it, `None` before the first
+/// transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Here {
+    pub offset: i64,
+    pub start: Option<i64>,
+    pub prev: Option<i64>,
+}
+
+impl Here {
+    fn offset(offset: i64) -> Self {
+        Self {
+            offset,
+            start: None,
+            prev: None,
+        }
+    }
+}
+
 /// 1970-01-01T00:00:00Z and 2100-01-01T00:00:00Z.
 const TABLE_START: i64 = 0;
 const TABLE_END: i64 = 4_102_444_800;
@@ -115,12 +135,7 @@ impl Zone {
     }
 
     /// [`Self::offset_at`] and [`Self::following`] in one look-up.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn segment(
-        &self,
-        secs: i64,
-        with_start: bool,
-    ) -> Option<(i64, Option<i64>, Option<i64>, Option<Next>)> {
+    pub(crate) fn segment(&self, secs: i64, with_start: bool) -> Option<(Here, Option<Next>)> {
         if let Some(table) = &self.table
             && Table::covers(secs)
         {
@@ -134,7 +149,7 @@ impl Zone {
                     table.transitions[i - 1].offset
                 };
                 if !with_start {
-                    return Some((offset, None, None, Some(end)));
+                    return Some((Here::offset(offset), Some(end)));
                 }
                 let start = table.transitions[i - 1].at;
                 let prev = if i == 1 {
@@ -142,11 +157,15 @@ impl Zone {
                 } else {
                     table.transitions[i - 2].offset
                 };
-                return Some((offset, Some(start), Some(prev), Some(end)));
+                let here = Here {
+                    offset,
+                    start: Some(start),
+                    prev: Some(prev),
+                };
+                return Some((here, Some(end)));
             }
         }
-        let (offset, start, prev) = self.offset_at(secs, with_start)?;
-        Some((offset, start, prev, self.following(secs)))
+        Some((self.offset_at(secs, with_start)?, self.following(secs)))
     }
 
     /// The transition strictly after `secs`.
@@ -177,32 +196,36 @@ impl Zone {
     /// The offset at `secs`, and, when `with_start`, the instant its segment
     /// started and the offset before that (`None` before the first
     /// transition).
-    pub(crate) fn offset_at(
-        &self,
-        secs: i64,
-        with_start: bool,
-    ) -> Option<(i64, Option<i64>, Option<i64>)> {
+    pub(crate) fn offset_at(&self, secs: i64, with_start: bool) -> Option<Here> {
         if let Some(table) = &self.table
             && Table::covers(secs)
         {
             let i = table.transitions.partition_point(|t| t.at <= secs);
             match i {
-                0 if !with_start => return Some((table.initial, None, None)),
+                0 if !with_start => return Some(Here::offset(table.initial)),
                 0 => {}
-                _ if !with_start => return Some((table.transitions[i - 1].offset, None, None)),
+                _ if !with_start => return Some(Here::offset(table.transitions[i - 1].offset)),
                 1 => {
                     let t = table.transitions[0];
-                    return Some((t.offset, Some(t.at), Some(table.initial)));
+                    return Some(Here {
+                        offset: t.offset,
+                        start: Some(t.at),
+                        prev: Some(table.initial),
+                    });
                 }
                 _ => {
                     let (p, t) = (table.transitions[i - 2], table.transitions[i - 1]);
-                    return Some((t.offset, Some(t.at), Some(p.offset)));
+                    return Some(Here {
+                        offset: t.offset,
+                        start: Some(t.at),
+                        prev: Some(p.offset),
+                    });
                 }
             }
         }
         let ts = Timestamp::from_second(secs).ok()?;
         if !with_start {
-            return Some((i64::from(self.tz.to_offset(ts).seconds()), None, None));
+            return Some(Here::offset(i64::from(self.tz.to_offset(ts).seconds())));
         }
         let offset = i64::from(self.tz.to_offset(ts).seconds());
         let after = Timestamp::from_second(secs + 1).ok()?;
@@ -212,10 +235,14 @@ impl Zone {
             let before = Timestamp::from_second(at - 1).ok()?;
             let prev = i64::from(self.tz.to_offset(before).seconds());
             if prev != offset {
-                return Some((offset, Some(at), Some(prev)));
+                return Some(Here {
+                    offset,
+                    start: Some(at),
+                    prev: Some(prev),
+                });
             }
         }
-        Some((offset, None, None))
+        Some(Here::offset(offset))
     }
 }
 
