@@ -11,23 +11,12 @@
 //! - **fold** (offset shrinks, wall-clock times repeat): with `Cron` and a
 //!   fixed hour only the first copy runs; otherwise both copies run.
 
-use jiff::{Timestamp, tz::TimeZone};
+use jiff::Timestamp;
 
 use super::calendar::Civil;
 use super::engine::{next_civil, prev_civil};
 use super::parse::Fields;
-
-/// A stretch of time with one UTC offset.
-#[derive(Debug, Clone, Copy)]
-struct Segment {
-    /// First instant (seconds), `None` for the beginning of time.
-    start: Option<i64>,
-    /// First instant of the next segment.
-    end: Option<i64>,
-    offset: i64,
-    /// Offset of the segment before, when there is one.
-    prev_offset: Option<i64>,
-}
+use super::zone::Zone;
 
 const FAR_PAST: Civil = Civil {
     year: -9999,
@@ -50,56 +39,6 @@ const FAR_FUTURE: Civil = Civil {
 /// that parses matches at least once every few decades).
 const HORIZON_SECONDS: i64 = 500 * 366 * 86_400;
 
-/// A zone prepared for the search.
-#[derive(Debug, Clone)]
-pub(crate) struct Zone {
-    tz: TimeZone,
-    /// Set for zones with one offset forever (UTC, fixed offsets).
-    fixed: Option<i64>,
-}
-
-impl Zone {
-    pub(crate) fn new(tz: TimeZone) -> Self {
-        let fixed = tz.to_fixed_offset().ok().map(|o| i64::from(o.seconds()));
-        Self { tz, fixed }
-    }
-
-    pub(crate) fn tz(&self) -> &TimeZone {
-        &self.tz
-    }
-
-    fn segment_at(&self, secs: i64) -> Option<Segment> {
-        if let Some(offset) = self.fixed {
-            return Some(Segment {
-                start: None,
-                end: None,
-                offset,
-                prev_offset: None,
-            });
-        }
-        let ts = Timestamp::from_second(secs).ok()?;
-        let offset = i64::from(self.tz.to_offset(ts).seconds());
-        let start = Timestamp::from_second(secs + 1)
-            .ok()
-            .and_then(|next| self.tz.preceding(next).next())
-            .map(|t| t.timestamp().as_second());
-        let prev_offset = start
-            .and_then(|s| Timestamp::from_second(s - 1).ok())
-            .map(|p| i64::from(self.tz.to_offset(p).seconds()));
-        let end = self
-            .tz
-            .following(ts)
-            .next()
-            .map(|t| t.timestamp().as_second());
-        Some(Segment {
-            start,
-            end,
-            offset,
-            prev_offset,
-        })
-    }
-}
-
 /// The whole seconds strictly after `t` begin here.
 fn first_second_after(t: Timestamp) -> i64 {
     let floor = t.as_second() - i64::from(t.subsec_nanosecond() < 0);
@@ -120,56 +59,90 @@ fn civil(secs: i64) -> Civil {
     Civil::from_seconds(secs)
 }
 
-/// The first run at or after second `from`.
+/// The first run strictly after `t`.
+///
+/// The first segment costs two zone look-ups (one more with `shift`); each
+/// further segment one, since a transition carries the offset after it.
 pub(crate) fn next_run(f: &Fields, zone: &Zone, shift: bool, t: Timestamp) -> Option<Timestamp> {
     let mut from = first_second_after(t);
+    if let Some(offset) = zone.fixed() {
+        let c = next_civil(f, civil(from + offset), FAR_FUTURE)?;
+        return Timestamp::from_second(c.to_seconds() - offset).ok();
+    }
     let limit = from.saturating_add(HORIZON_SECONDS);
-    while from < limit {
-        let seg = zone.segment_at(from)?;
-        if let (true, Some(start), Some(prev)) = (shift, seg.start, seg.prev_offset)
+    // The first match at or after `searched`, remembered: segments are
+    // usually crossed because the next match lies beyond them, and that same
+    // match then answers the questions for the next segment.
+    let mut memo: Option<(i64, Option<i64>)> = None;
+    let mut first_match = |x: i64| -> Option<i64> {
+        if let Some((searched, found)) = memo
+            && searched <= x
+            && found.is_none_or(|c| c >= x)
+        {
+            return found;
+        }
+        let found = next_civil(f, civil(x), FAR_FUTURE).map(Civil::to_seconds);
+        memo = Some((x, found));
+        found
+    };
+    let (here, mut end) = zone.segment(from, shift)?;
+    let (mut offset, mut start, mut prev) = (here.offset, here.start, here.prev);
+    loop {
+        if let (true, Some(start), Some(prev)) = (shift, start, prev)
             && start == from
-            && prev < seg.offset
-            && next_civil(f, civil(start + prev), civil(start + seg.offset)).is_some()
+            && prev < offset
+            && first_match(start + prev).is_some_and(|c| c < start + offset)
         {
             return Timestamp::from_second(start).ok();
         }
-        let mut lo = from + seg.offset;
-        if let (true, Some(start), Some(prev)) = (shift, seg.start, seg.prev_offset)
-            && prev > seg.offset
+        let mut lo = from + offset;
+        if let (true, Some(start), Some(prev)) = (shift, start, prev)
+            && prev > offset
         {
             lo = lo.max(start + prev);
         }
-        let hi = seg.end.map_or(FAR_FUTURE, |e| civil(e + seg.offset));
-        if let Some(c) = next_civil(f, civil(lo), hi) {
-            return Timestamp::from_second(c.to_seconds() - seg.offset).ok();
+        // Wall-clock seconds of the first match; it belongs to this segment
+        // if it comes before the segment's end on this segment's clock.
+        let c = first_match(lo)?;
+        if end.is_none_or(|e| c < e.at + offset) {
+            return Timestamp::from_second(c - offset).ok();
         }
-        from = seg.end?;
+        let next = end?;
+        if next.at >= limit {
+            return None;
+        }
+        (from, start, prev, offset) = (next.at, Some(next.at), Some(offset), next.offset);
+        end = zone.following(next.at);
     }
-    None
 }
 
 /// The last run strictly before `t`.
 pub(crate) fn prev_run(f: &Fields, zone: &Zone, shift: bool, t: Timestamp) -> Option<Timestamp> {
     let mut to = last_second_before(t);
+    if let Some(offset) = zone.fixed() {
+        let c = prev_civil(f, civil(to + offset), FAR_PAST)?;
+        return Timestamp::from_second(c.to_seconds() - offset).ok();
+    }
     let limit = to.saturating_sub(HORIZON_SECONDS);
     while to > limit {
-        let seg = zone.segment_at(to)?;
-        let hi = to + seg.offset;
-        let mut lo = seg.start.map_or(FAR_PAST, |s| civil(s + seg.offset));
-        if let (true, Some(start), Some(prev)) = (shift, seg.start, seg.prev_offset)
-            && prev > seg.offset
+        let here = zone.offset_at(to, true)?;
+        let (offset, start, prev) = (here.offset, here.start, here.prev);
+        let hi = to + offset;
+        let mut lo = start.map_or(FAR_PAST, |s| civil(s + offset));
+        if let (true, Some(start), Some(prev)) = (shift, start, prev)
+            && prev > offset
         {
             lo = lo.max(civil(start + prev));
         }
         if civil(hi) >= lo
             && let Some(c) = prev_civil(f, civil(hi), lo)
         {
-            return Timestamp::from_second(c.to_seconds() - seg.offset).ok();
+            return Timestamp::from_second(c.to_seconds() - offset).ok();
         }
-        let start = seg.start?;
-        if let (true, Some(prev)) = (shift, seg.prev_offset)
-            && prev < seg.offset
-            && next_civil(f, civil(start + prev), civil(start + seg.offset)).is_some()
+        let start = start?;
+        if let (true, Some(prev)) = (shift, prev)
+            && prev < offset
+            && next_civil(f, civil(start + prev), civil(start + offset)).is_some()
         {
             return Timestamp::from_second(start).ok();
         }
@@ -200,11 +173,11 @@ pub(crate) const MAX_LISTED: usize = 4;
 /// Transitions after `from` and up to `to` that skip or repeat wall-clock
 /// times of the schedule.
 pub(crate) fn shifts(f: &Fields, zone: &Zone, from: Timestamp, to: Timestamp) -> Vec<Shift> {
-    if zone.fixed.is_some() {
+    if zone.fixed().is_some() {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for tr in zone.tz.following(from) {
+    for tr in zone.tz().following(from) {
         let at = tr.timestamp();
         if at > to {
             break;
@@ -213,7 +186,7 @@ pub(crate) fn shifts(f: &Fields, zone: &Zone, from: Timestamp, to: Timestamp) ->
         let Ok(just_before) = Timestamp::from_second(secs - 1) else {
             continue;
         };
-        let before = i64::from(zone.tz.to_offset(just_before).seconds());
+        let before = i64::from(zone.tz().to_offset(just_before).seconds());
         let after = i64::from(tr.offset().seconds());
         if before == after {
             continue;

@@ -1,9 +1,10 @@
 //! Schedules: cron expressions evaluated in an IANA time zone with an explicit
 //! daylight-saving policy. Pure functions of time: nothing here reads a clock.
 //!
-//! - [`parse`]: the cron dialect, with errors naming field, text and reason.
+//! - `parse`: the cron dialect, with errors naming field, text and reason.
 //! - `calendar`: integer calendar arithmetic used by the search.
 //! - `engine`: the wall-clock search (first or last matching time in a window).
+//! - `zone`: offsets and transitions of a zone, with a shared lookup table.
 //! - `dst`: time-zone segments and the DST rules (gap, fold, policy).
 //! - `describe`: human text built from the parsed fields.
 //! - `preview`: next runs with local time, abbreviations and DST notes.
@@ -17,6 +18,7 @@ mod dst;
 mod engine;
 mod parse;
 mod preview;
+mod zone;
 
 use std::fmt;
 
@@ -203,7 +205,7 @@ pub fn describe(expr: &str) -> Result<String, CronError> {
 #[derive(Debug, Clone)]
 pub struct Schedule {
     cron: CronExpr,
-    zone: dst::Zone,
+    zone: zone::Zone,
     tz_name: String,
     policy: DstPolicy,
 }
@@ -221,7 +223,7 @@ impl Schedule {
         let zone = parse_timezone(tz).map_err(ScheduleError::TimeZone)?;
         Ok(Self {
             cron,
-            zone: dst::Zone::new(zone),
+            zone: zone::Zone::new(zone),
             tz_name: tz.to_owned(),
             policy,
         })
@@ -263,7 +265,7 @@ impl Schedule {
         &self.cron.fields
     }
 
-    fn zone(&self) -> &dst::Zone {
+    fn zone(&self) -> &zone::Zone {
         &self.zone
     }
 
