@@ -6,7 +6,8 @@ use std::sync::{Arc, OnceLock};
 use grove_store::Store;
 use grove_store::sqlite::SqliteStore;
 
-/// One directory for the test process (removed when it exits), one file per test.
+/// One directory for the test process, one file per test. (A static is never
+/// dropped, so the directory stays in the system temp dir after the run.)
 fn dir() -> &'static tempfile::TempDir {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
