@@ -41,7 +41,11 @@ use crate::{EngineError, LEGACY_CONFIG_ID, Shared, until};
 const STORE_BACKOFF: Duration = Duration::from_secs(1);
 /// Without a wake-up or a known due time, look again this often (work
 /// queued by other processes).
-const IDLE_POLL: Duration = Duration::from_secs(30);
+const IDLE_POLL: Duration = Duration::from_secs(2);
+/// At most this many attempts per claim: when many are due at once (every
+/// config firing on the same minute), the first handlers start after a
+/// small claim instead of one as large as `max_running`.
+const CLAIM_CHUNK: usize = 32;
 
 pub(crate) struct Executor {
     shared: Arc<Shared>,
@@ -71,8 +75,16 @@ impl Executor {
     pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
         let mut tasks: JoinSet<()> = JoinSet::new();
         loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
             while tasks.try_join_next().is_some() {}
-            let free = self.shared.settings.max_running.saturating_sub(tasks.len());
+            let free = self
+                .shared
+                .settings
+                .max_running
+                .saturating_sub(tasks.len())
+                .min(CLAIM_CHUNK);
             let mut sleep = IDLE_POLL;
             if free > 0 {
                 let now = self.shared.clock.now();
@@ -91,18 +103,15 @@ impl Executor {
                             tasks.spawn(run_attempt(shared, handlers, c));
                         }
                         if full {
-                            // More may be due; look again once a slot frees.
-                            sleep = IDLE_POLL;
-                        } else {
-                            match self.shared.store.execution_next_due(now).await {
-                                Ok(Some(at)) => {
-                                    sleep = until(&*self.shared.clock, at).min(IDLE_POLL)
-                                }
-                                Ok(None) => {}
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "cannot read the next due execution");
-                                    sleep = STORE_BACKOFF;
-                                }
+                            // More may be due: claim again at once.
+                            continue;
+                        }
+                        match self.shared.store.execution_next_due(now).await {
+                            Ok(Some(at)) => sleep = until(&*self.shared.clock, at).min(IDLE_POLL),
+                            Ok(None) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cannot read the next due execution");
+                                sleep = STORE_BACKOFF;
                             }
                         }
                     }
@@ -182,6 +191,9 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
         .unwrap_or_else(|e| e.into_inner())
         .insert(run_id.clone(), cancel.clone());
     let started = shared.clock.now();
+    shared
+        .metrics
+        .attempt_started(execution.scheduled_for, attempt, started);
     shared.events.publish(
         &run_id,
         RunEvent::Phase {
@@ -486,6 +498,7 @@ async fn supervise(
 /// `partial` clears `autoDisabled`. Skipped executions did not run and
 /// change nothing; a cancelled one keeps the failure count as it was.
 pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execution) {
+    shared.metrics.finished(e.status);
     let status = match e.status {
         ExecutionStatus::Success => RunStatus::Success,
         ExecutionStatus::Partial => RunStatus::Partial,

@@ -36,6 +36,7 @@ pub mod handlers;
 mod http;
 pub mod jobs;
 mod maintenance;
+pub mod metrics;
 mod scheduler;
 
 use std::collections::{HashMap, HashSet};
@@ -150,6 +151,7 @@ pub(crate) struct Shared {
     pub stopped: CancellationToken,
     /// The next slot of every config the scheduler follows.
     pub next_slots: Mutex<HashMap<String, Timestamp>>,
+    pub metrics: metrics::EngineMetrics,
 }
 
 impl Shared {
@@ -198,6 +200,7 @@ impl Engine {
             started: AtomicBool::new(false),
             next_slots: Mutex::default(),
             stopped: CancellationToken::new(),
+            metrics: metrics::EngineMetrics::default(),
         });
         Self { shared, handlers }
     }
@@ -231,6 +234,66 @@ impl Engine {
         self.shared.started.store(false, Ordering::SeqCst);
         self.shared.stopped.cancel();
         s.and(e).and(m)
+    }
+}
+
+/// A run asked for by an operator (Run Now, Retry, `grove-jobs run`).
+#[derive(Debug, Clone, Copy)]
+pub struct RunRequest<'a> {
+    pub config_id: &'a str,
+    pub trigger: Trigger,
+    pub retry_of: Option<&'a str>,
+    pub actor: Option<&'a str>,
+}
+
+/// Queues an execution of the config as stored now (also when its
+/// schedule is disabled). Whichever engine claims due work next runs it:
+/// this process's after a wake-up, another process's (CLI `run`, another
+/// instance) at its next poll or notification.
+pub async fn request_run(
+    store: &dyn Store,
+    now: Timestamp,
+    request: RunRequest<'_>,
+) -> Result<Execution, EngineError> {
+    let RunRequest {
+        config_id,
+        trigger,
+        retry_of,
+        actor,
+    } = request;
+    let obj = store
+        .object_get(JOB_CONFIG, config_id)
+        .await?
+        .ok_or_else(|| {
+            EngineError::NotFound(format!("job config \"{config_id}\" does not exist"))
+        })?;
+    let payload: JobConfigPayload = serde_json::from_value(obj.payload.clone()).map_err(|e| {
+        EngineError::InvalidConfig(format!(
+            "job config \"{config_id}\" cannot be run as stored: {e}"
+        ))
+    })?;
+    let outcome = store
+        .execution_insert(ExecutionInsert {
+            id: new_run_id(),
+            config_id: config_id.to_owned(),
+            trigger,
+            scheduled_for: None,
+            late: false,
+            payload: payload.to_value(),
+            config_version: obj.meta.version,
+            retry: payload.retry,
+            max_concurrent: payload.limits.max_concurrent,
+            retry_of: retry_of.map(str::to_owned),
+            actor: actor.map(str::to_owned),
+            disposition: InsertDisposition::Queue,
+            now,
+        })
+        .await?;
+    match outcome {
+        InsertOutcome::Queued(e) | InsertOutcome::Skipped(e) => Ok(e),
+        InsertOutcome::Duplicate => Err(EngineError::Conflict(
+            "the run was recorded twice; try again".to_owned(),
+        )),
     }
 }
 
@@ -310,45 +373,15 @@ impl EngineHandle {
         retry_of: Option<&str>,
         actor: Option<&str>,
     ) -> Result<Execution, EngineError> {
-        let obj = shared
-            .store
-            .object_get(JOB_CONFIG, config_id)
-            .await?
-            .ok_or_else(|| {
-                EngineError::NotFound(format!("job config \"{config_id}\" does not exist"))
-            })?;
-        let payload: JobConfigPayload =
-            serde_json::from_value(obj.payload.clone()).map_err(|e| {
-                EngineError::InvalidConfig(format!(
-                    "job config \"{config_id}\" cannot be run as stored: {e}"
-                ))
-            })?;
-        let now = shared.clock.now();
-        let outcome = shared
-            .store
-            .execution_insert(ExecutionInsert {
-                id: new_run_id(),
-                config_id: config_id.to_owned(),
-                trigger,
-                scheduled_for: None,
-                late: false,
-                payload: payload.to_value(),
-                config_version: obj.meta.version,
-                retry: payload.retry,
-                max_concurrent: payload.limits.max_concurrent,
-                retry_of: retry_of.map(str::to_owned),
-                actor: actor.map(str::to_owned),
-                disposition: InsertDisposition::Queue,
-                now,
-            })
-            .await?;
+        let request = RunRequest {
+            config_id,
+            trigger,
+            retry_of,
+            actor,
+        };
+        let run = request_run(&*shared.store, shared.clock.now(), request).await?;
         shared.executor_wake.notify_one();
-        match outcome {
-            InsertOutcome::Queued(e) | InsertOutcome::Skipped(e) => Ok(e),
-            InsertOutcome::Duplicate => Err(EngineError::Conflict(
-                "the run was recorded twice; try again".to_owned(),
-            )),
-        }
+        Ok(run)
     }
 
     /// Cancels a queued execution, or stops a running one (its handler is
@@ -417,6 +450,15 @@ impl EngineHandle {
         if let Some(s) = &self.shared {
             s.stopped.cancelled().await;
         }
+    }
+
+    /// This process's engine counters (`None` for a detached handle).
+    pub fn metrics(&self) -> Option<metrics::MetricsSnapshot> {
+        self.shared.as_ref().map(|s| {
+            let running = s.running.lock().unwrap_or_else(|e| e.into_inner()).len();
+            let scheduled = s.next_slots.lock().unwrap_or_else(|e| e.into_inner()).len();
+            s.metrics.snapshot(running, scheduled)
+        })
     }
 
     /// Whether an engine is running behind this handle.

@@ -508,6 +508,7 @@ impl Scheduler {
                     self.shared.executor_wake.notify_one();
                     for o in outcomes {
                         if let InsertOutcome::Skipped(e) = o {
+                            self.shared.metrics.finished(e.status);
                             tracing::info!(
                                 job = %e.config_id,
                                 run = %e.id,

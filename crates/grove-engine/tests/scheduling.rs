@@ -254,3 +254,74 @@ async fn legacy_fallback_is_off_by_default() {
     assert!(h.handle.legacy_in_use().is_none());
     h.stop().await;
 }
+
+/// Every slot of an every-minute job once, across two restarts: one
+/// clean, one racing the firing of a slot (the engine may be stopped just
+/// before or just after it fires; either way the slot runs exactly once).
+#[tokio::test]
+async fn every_slot_runs_exactly_once_across_restarts() {
+    let handler = Arc::new(Succeed::default());
+    let mut h = Harness::new("2026-03-01T01:00:00Z").await;
+    h.start(uniform(handler.clone()), settings());
+    h.insert_config("minutely", &health("* * * * *")).await;
+
+    let mut expected = Vec::new();
+    for minute in 1..=4 {
+        h.scheduled("minutely", &format!("2026-03-01T01:{minute:02}:00Z"))
+            .await;
+        expected.push(walk(&h, minute));
+        settled(&h, expected.len()).await;
+    }
+
+    // A clean restart at 01:04: the 01:04 slot has run and must not again.
+    h.halt().await;
+    h.start(uniform(handler.clone()), settings());
+    h.scheduled("minutely", "2026-03-01T01:05:00Z").await;
+    expected.push(walk(&h, 5));
+    settled(&h, expected.len()).await;
+
+    // A restart racing the 01:06 slot.
+    h.scheduled("minutely", "2026-03-01T01:06:00Z").await;
+    expected.push(walk(&h, 6));
+    h.halt().await;
+    h.start(uniform(handler.clone()), settings());
+    settled(&h, expected.len()).await;
+    h.scheduled("minutely", "2026-03-01T01:07:00Z").await;
+    for minute in 7..=9 {
+        expected.push(walk(&h, minute));
+        settled(&h, expected.len()).await;
+        if minute < 9 {
+            h.scheduled("minutely", &format!("2026-03-01T01:{:02}:00Z", minute + 1))
+                .await;
+        }
+    }
+
+    let mut slots: Vec<_> = h
+        .executions("minutely")
+        .await
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.status, ExecutionStatus::Success, "{e:?}");
+            e.scheduled_for.expect("a scheduled run")
+        })
+        .collect();
+    slots.sort();
+    assert_eq!(slots, expected, "each slot once, none lost");
+    h.stop().await;
+}
+
+/// Sets the clock to 01:`minute` and answers that instant.
+fn walk(h: &Harness, minute: u32) -> jiff::Timestamp {
+    let slot = format!("2026-03-01T01:{minute:02}:00Z");
+    h.set(&slot);
+    at(&slot)
+}
+
+/// Waits until `n` runs of "minutely" exist and all have ended.
+async fn settled(h: &Harness, n: usize) {
+    eventually("every slot so far to run", || async {
+        let list = h.executions("minutely").await;
+        (list.len() >= n && list.iter().all(|e| e.status.is_final())).then_some(())
+    })
+    .await
+}

@@ -100,10 +100,17 @@ impl Harness {
     }
 
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops the engine and waits for it, keeping the store: the next
+    /// [`Harness::start`] is a restart of the service.
+    pub async fn halt(&mut self) {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
             task.await.expect("engine task").expect("engine result");
         }
+        self.shutdown = CancellationToken::new();
     }
 
     pub async fn insert_config(&self, id: &str, payload: &JobConfigPayload) -> StoredObject {

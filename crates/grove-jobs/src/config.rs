@@ -18,6 +18,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub bind: Option<String>,
     pub seed: Option<bool>,
+    pub legacy_fallback: Option<bool>,
 }
 
 /// Settings `serve` runs with.
@@ -26,6 +27,9 @@ pub struct ServiceConfig {
     pub database_url: String,
     pub bind: String,
     pub seed: bool,
+    /// Migration mode: run the advancement job on legacy defaults while no
+    /// enabled `advancement-batch` config exists.
+    pub legacy_fallback: bool,
 }
 
 impl FileConfig {
@@ -40,13 +44,23 @@ impl FileConfig {
     }
 }
 
-/// Merges flags/environment (already resolved by clap) over the file.
-pub fn resolve(
-    database_url: Option<String>,
-    bind: Option<String>,
-    no_seed: bool,
-    file: FileConfig,
-) -> ServiceConfig {
+/// What `serve` was given as flags or environment (already parsed by clap).
+#[derive(Debug, Default)]
+pub struct Flags {
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub no_seed: bool,
+    pub legacy_fallback: Option<bool>,
+}
+
+/// Merges flags/environment over the file.
+pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
+    let Flags {
+        database_url,
+        bind,
+        no_seed,
+        legacy_fallback,
+    } = flags;
     ServiceConfig {
         database_url: database_url
             .or(file.database_url)
@@ -55,6 +69,7 @@ pub fn resolve(
             .or(file.bind)
             .unwrap_or_else(|| DEFAULT_BIND.to_owned()),
         seed: !no_seed && file.seed.unwrap_or(true),
+        legacy_fallback: legacy_fallback.or(file.legacy_fallback).unwrap_or(false),
     }
 }
 
@@ -68,18 +83,34 @@ mod tests {
             database_url: Some("sqlite://from-file.db".into()),
             bind: Some("0.0.0.0:9000".into()),
             seed: Some(false),
+            legacy_fallback: Some(true),
         };
-        let c = resolve(Some("sqlite://flag.db".into()), None, false, file);
+        let flags = Flags {
+            database_url: Some("sqlite://flag.db".into()),
+            ..Flags::default()
+        };
+        let c = resolve(flags, file);
         assert_eq!(c.database_url, "sqlite://flag.db");
         assert_eq!(c.bind, "0.0.0.0:9000");
         assert!(!c.seed);
-        let c = resolve(None, None, false, FileConfig::default());
+        assert!(c.legacy_fallback);
+        let file = FileConfig {
+            legacy_fallback: Some(true),
+            ..FileConfig::default()
+        };
+        let flags = Flags {
+            legacy_fallback: Some(false),
+            ..Flags::default()
+        };
+        assert!(!resolve(flags, file).legacy_fallback);
+        let c = resolve(Flags::default(), FileConfig::default());
         assert_eq!(
             c,
             ServiceConfig {
                 database_url: DEFAULT_DATABASE_URL.into(),
                 bind: DEFAULT_BIND.into(),
-                seed: true
+                seed: true,
+                legacy_fallback: false,
             }
         );
     }

@@ -4,6 +4,7 @@
 mod config;
 mod cron_cmd;
 mod portable;
+mod run_cmd;
 mod serve;
 mod validate;
 
@@ -61,6 +62,8 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Run a job config now: queue a manual run for the serving instance(s) to pick up.
+    Run(run_cmd::RunArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
     /// Cron expressions: next runs in a time zone, human text.
@@ -133,6 +136,7 @@ fn main() -> ExitCode {
 async fn run_async(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Run(args) => run_cmd::run(args).await,
         Command::Migrate(db) => {
             serve::init_tracing();
             let store = grove_store::open(&db.database_url).await?;

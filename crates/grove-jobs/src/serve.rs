@@ -10,7 +10,7 @@ use grove_store::Role;
 use grove_web::AppState;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{FileConfig, resolve};
+use crate::config::{FileConfig, Flags, resolve};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -23,7 +23,11 @@ pub struct ServeArgs {
     /// Do not create the default job configs in a fresh database.
     #[arg(long)]
     pub no_seed: bool,
-    /// A TOML file with database_url, bind, seed; flags and environment win over it.
+    /// Migration mode: while no enabled advancement-batch config exists, run
+    /// the advancement job on the legacy defaults (daily 02:00 UTC).
+    #[arg(long, env = "GROVE_LEGACY_FALLBACK", num_args = 0..=1, default_missing_value = "true")]
+    pub legacy_fallback: Option<bool>,
+    /// A TOML file with database_url, bind, seed, legacy_fallback; flags and environment win over it.
     #[arg(long, env = "GROVE_CONFIG")]
     pub config: Option<std::path::PathBuf>,
 }
@@ -46,12 +50,13 @@ pub fn init_tracing() {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
     let started = std::time::Instant::now();
-    let config = resolve(
-        args.database_url,
-        args.bind,
-        args.no_seed,
-        FileConfig::load(args.config.as_ref())?,
-    );
+    let flags = Flags {
+        database_url: args.database_url,
+        bind: args.bind,
+        no_seed: args.no_seed,
+        legacy_fallback: args.legacy_fallback,
+    };
+    let config = resolve(flags, FileConfig::load(args.config.as_ref())?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = grove_store::open(&config.database_url)
         .await
@@ -64,12 +69,33 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let admin_token = bootstrap_admin_token(&*store, clock.now()).await?;
 
+    let addr: SocketAddr = config.bind.parse().with_context(|| {
+        format!(
+            "bind address \"{}\" is not an address such as 127.0.0.1:8080",
+            config.bind
+        )
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+
     let shutdown = CancellationToken::new();
     // The scheduler and executor need the execution tables, which only the
     // SQLite adapter has so far; on PostgreSQL the API and console run
     // without them.
     let engine_task = if store.backend() == "sqlite" {
-        let settings = grove_engine::EngineSettings::default();
+        let settings = grove_engine::EngineSettings {
+            legacy_fallback: config.legacy_fallback,
+            data_dir: data_dir(&config.database_url),
+            self_url: Some(format!("http://{local}")),
+            ..grove_engine::EngineSettings::default()
+        };
+        if settings.legacy_fallback {
+            tracing::info!(
+                "legacy fallback is on: the advancement job runs on legacy defaults while no enabled advancement-batch config exists"
+            );
+        }
         let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
         let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
         let handle = engine.handle();
@@ -88,16 +114,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), clock.clone(), engine);
     let app = grove_web::router(state);
 
-    let addr: SocketAddr = config.bind.parse().with_context(|| {
-        format!(
-            "bind address \"{}\" is not an address such as 127.0.0.1:8080",
-            config.bind
-        )
-    })?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
     println!(
         "grove-jobs is ready in {} ms",
         started.elapsed().as_millis()
@@ -128,6 +144,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// The directory the `storage` health check probes: the SQLite file's
+/// directory, else the working directory.
+fn data_dir(database_url: &str) -> std::path::PathBuf {
+    match grove_store::DatabaseUrl::parse(database_url) {
+        Ok(grove_store::DatabaseUrl::Sqlite(path)) => std::path::Path::new(&path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| ".".into(), std::path::Path::to_path_buf),
+        _ => ".".into(),
+    }
 }
 
 /// `GROVE_ADMIN_TOKEN` registers a known admin token; otherwise a fresh

@@ -174,3 +174,63 @@ fn bootstrap_admin_token_from_the_environment() {
     assert_eq!(status, 201, "{body}");
     terminate(server);
 }
+
+/// `grove-jobs run ID --wait` queues a manual run in the database; the
+/// serving process picks it up and the CLI reports how it ended.
+#[test]
+fn run_cli_queues_a_run_that_the_server_executes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path(), &[]);
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("run")
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run grove-jobs run")
+    };
+
+    let out = run(&["health-check", "--wait", "--timeout", "60"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("run ") && first.ends_with("of \"health-check\": queued"),
+        "{stdout}"
+    );
+    let run_id = first.split_whitespace().nth(1).expect("run id").to_owned();
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("run {run_id}: ")) && last.contains("processed"),
+        "{stdout}\n{stderr}"
+    );
+
+    // The server knows the run by the id the CLI printed.
+    let token = server.token.clone().expect("a token");
+    let (status, body) = http(
+        &server.addr,
+        "GET",
+        &format!("/api/v1/executions/{run_id}"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let execution: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(execution["trigger"], "manual");
+    let ended = execution["status"].as_str().unwrap_or_default();
+    assert!(last.contains(&format!(": {ended},")), "{last} vs {body}");
+    assert_eq!(
+        out.status.success(),
+        ended == "success" || ended == "partial"
+    );
+
+    let out = run(&["no-such-job"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("job config \"no-such-job\" does not exist"),
+        "{stderr}"
+    );
+    terminate(server);
+}

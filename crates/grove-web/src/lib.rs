@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
+        .route("/metrics", get(api::prometheus::metrics))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/v1/types", get(meta::types))
         .route(

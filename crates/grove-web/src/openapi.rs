@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::api::grove::{self, schema as grove_schema};
-use crate::api::{meta, objects};
+use crate::api::{executions, meta, objects};
 
 /// RFC 9457 problem details.
 #[derive(Debug, ToSchema)]
@@ -89,6 +89,96 @@ pub struct ObjectPage {
     next_cursor: Option<String>,
 }
 
+/// `{runId, status, trigger}` of a queued (or cancelled) run.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+pub struct RunAccepted {
+    run_id: String,
+    #[schema(example = "queued")]
+    status: String,
+    #[schema(example = "manual")]
+    trigger: String,
+}
+
+/// One attempt of an execution.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+pub struct AttemptOut {
+    attempt: u32,
+    /// running, success, partial, failed, cancelled
+    status: String,
+    started_at: String,
+    completed_at: Option<String>,
+    error: Option<String>,
+    /// error, timeout, abandoned, cancelled
+    reason: Option<String>,
+}
+
+/// An execution: one run of a job config.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+pub struct ExecutionOut {
+    run_id: String,
+    config_id: String,
+    /// queued, running, success, partial, failed, cancelled, skipped
+    status: String,
+    /// schedule, manual, retry
+    trigger: String,
+    scheduled_for: Option<String>,
+    /// A missed slot run after downtime.
+    late: bool,
+    /// Why it was skipped: missed, overlap.
+    reason: Option<String>,
+    created_at: String,
+    started_at: Option<String>,
+    completed_at: Option<String>,
+    duration_ms: Option<i64>,
+    items_processed: u64,
+    items_total: Option<u64>,
+    items_succeeded: u64,
+    items_failed: u64,
+    error: Option<String>,
+    config_version: i64,
+    attempt_count: u32,
+    max_attempts: u32,
+    retry_of: Option<String>,
+    actor: Option<String>,
+    cancel_requested: bool,
+    /// Empty in lists.
+    attempts: Vec<AttemptOut>,
+    /// `{metadata: {...}}`, handler-defined.
+    result: Value,
+}
+
+/// History, newest first.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ExecutionList {
+    items: Vec<ExecutionOut>,
+}
+
+/// A log line of an execution.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct LogLineOut {
+    seq: i64,
+    attempt: u32,
+    timestamp: String,
+    /// debug, info, warn, error
+    level: String,
+    message: String,
+}
+
+/// Log lines, oldest first.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct LogPage {
+    items: Vec<LogLineOut>,
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -111,8 +201,12 @@ impl Modify for BearerAuth {
         grove::upsert_sprouts, grove::insert_signals, grove::get_sprout, grove::advancement_events,
         grove::notifications,
         crate::api::render::catalog,
+        executions::run_now, executions::history, executions::get, executions::logs,
+        executions::retry, executions::cancel, executions::events, executions::engine_status,
+        crate::api::prometheus::metrics,
     ),
-    components(schemas(Problem, FieldProblem, ObjectMeta, Derived, GroveObject, ObjectPage,
+    components(schemas(RunAccepted, AttemptOut, ExecutionOut, ExecutionList, LogLineOut, LogPage,
+        Problem, FieldProblem, ObjectMeta, Derived, GroveObject, ObjectPage,
         grove_schema::SproutBatch, grove_schema::SignalBatch, grove_schema::IngestReport,
         grove_schema::SproutOut, grove_schema::AdvancementEventList, grove_schema::NotificationList)),
     modifiers(&BearerAuth),

@@ -6,7 +6,7 @@
 //! - `storage`: the data directory is writable (a file is created and
 //!   removed). Free space is not measured: the standard library has no
 //!   portable call for it.
-//! - `api`: GET `endpoints.api` (or the service's own `/healthz` when
+//! - `api`: GET `endpoints.api` (or the service's own `/readyz` when
 //!   [`EngineSettings::self_url`](crate::EngineSettings) is set); skipped
 //!   with a warning when neither is known.
 //! - `rag`: GET `endpoints.rag`; non-2xx or refused → `error`; slow answers
@@ -211,7 +211,7 @@ impl JobHandler for HealthCheck {
                     let url = endpoints.api.clone().or_else(|| {
                         self.self_url
                             .as_ref()
-                            .map(|u| format!("{}/healthz", u.trim_end_matches('/')))
+                            .map(|u| format!("{}/readyz", u.trim_end_matches('/')))
                     });
                     match url {
                         Some(url) => http_check(&ctx, check, &url).await,

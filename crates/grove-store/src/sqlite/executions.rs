@@ -20,10 +20,17 @@ use crate::executions::{
 };
 use crate::{StoreError, from_millis, to_millis};
 
-const SELECT: &str = "SELECT id, config_id, trigger, status, reason, late, scheduled_for, \
-    created_at, started_at, completed_at, available_at, attempt_count, max_concurrent, \
-    config_version, payload, retry, items_processed, items_total, items_succeeded, items_failed, \
-    error, metadata, retry_of, actor, cancel_requested FROM executions";
+/// The columns [`execution_from_row`] reads, for SELECT and RETURNING.
+macro_rules! columns {
+    () => {
+        "id, config_id, trigger, status, reason, late, scheduled_for, created_at, started_at, \
+         completed_at, available_at, attempt_count, max_concurrent, config_version, payload, \
+         retry, items_processed, items_total, items_succeeded, items_failed, error, metadata, \
+         retry_of, actor, cancel_requested"
+    };
+}
+
+const SELECT: &str = concat!("SELECT ", columns!(), " FROM executions");
 
 fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>, StoreError> {
     row.try_get::<Option<i64>, _>(col)?
@@ -146,12 +153,13 @@ async fn insert_in(
     } else {
         ExecutionStatus::Queued
     };
-    let done = sqlx::query(
+    let row = sqlx::query(concat!(
         "INSERT INTO executions (id, config_id, trigger, status, reason, late, scheduled_for, \
          created_at, completed_at, available_at, max_concurrent, config_version, payload, retry, \
          retry_of, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (config_id, scheduled_for) DO NOTHING",
-    )
+         ON CONFLICT (config_id, scheduled_for) DO NOTHING RETURNING ",
+        columns!()
+    ))
     .bind(&p.id)
     .bind(&p.config_id)
     .bind(p.trigger.as_str())
@@ -168,15 +176,15 @@ async fn insert_in(
     .bind(serde_json::to_string(&p.retry)?)
     .bind(&p.retry_of)
     .bind(&p.actor)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {
         advance_position(tx, &p.config_id, slot).await?;
     }
-    if done.rows_affected() == 0 {
+    let Some(row) = row else {
         return Ok(InsertOutcome::Duplicate);
-    }
-    let execution = get_in(tx, &p.id).await?.ok_or(StoreError::NotFound)?;
+    };
+    let execution = execution_from_row(&row)?;
     Ok(if skip_reason.is_some() {
         InsertOutcome::Skipped(execution)
     } else {
@@ -294,12 +302,11 @@ impl ExecutionStore for SqliteStore {
         .map(|r| Ok((r.try_get("config_id")?, r.try_get("n")?)))
         .collect::<Result<_, StoreError>>()?;
         let mut running = running;
-        let mut claimed = Vec::new();
+        let mut chosen: Vec<String> = Vec::new();
         for row in &candidates {
-            if claimed.len() >= p.limit as usize {
+            if chosen.len() >= p.limit as usize {
                 break;
             }
-            let id: String = row.try_get("id")?;
             let config_id: String = row.try_get("config_id")?;
             let max: i64 = row.try_get("max_concurrent")?;
             let n = running.entry(config_id).or_insert(0);
@@ -307,31 +314,50 @@ impl ExecutionStore for SqliteStore {
                 continue;
             }
             *n += 1;
-            let attempt: i64 = sqlx::query_scalar(
-                "UPDATE executions SET status = 'running', attempt_count = attempt_count + 1, \
-                 started_at = COALESCE(started_at, ?) WHERE id = ? RETURNING attempt_count",
-            )
-            .bind(now)
-            .bind(&id)
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO execution_attempts (execution_id, attempt, status, started_at, \
-                 lease_owner, lease_expires_at) VALUES (?, ?, 'running', ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(attempt)
-            .bind(now)
-            .bind(&p.owner)
-            .bind(to_millis(p.lease_until))
-            .execute(&mut *tx)
-            .await?;
-            let execution = get_in(&mut tx, &id).await?.ok_or(StoreError::NotFound)?;
+            chosen.push(row.try_get("id")?);
+        }
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Two statements for the whole batch: the claim's cost, and so the
+        // delay before the first handler starts, barely grows with its size.
+        let marks = vec!["?"; chosen.len()].join(", ");
+        let sql = format!(
+            "UPDATE executions SET status = 'running', attempt_count = attempt_count + 1, \
+             started_at = COALESCE(started_at, ?) WHERE id IN ({marks}) RETURNING {}",
+            columns!()
+        );
+        let mut update = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for id in &chosen {
+            update = update.bind(id);
+        }
+        let mut by_id: HashMap<String, Execution> = update
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| execution_from_row(r).map(|e| (e.id.clone(), e)))
+            .collect::<Result<_, StoreError>>()?;
+        let values = vec!["(?, ?, 'running', ?, ?, ?)"; chosen.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO execution_attempts (execution_id, attempt, status, started_at, \
+             lease_owner, lease_expires_at) VALUES {values}"
+        );
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut claimed = Vec::with_capacity(chosen.len());
+        for id in &chosen {
+            let execution = by_id.remove(id).ok_or(StoreError::NotFound)?;
+            insert = insert
+                .bind(id.clone())
+                .bind(i64::from(execution.attempt_count))
+                .bind(now)
+                .bind(p.owner.clone())
+                .bind(to_millis(p.lease_until));
             claimed.push(Claimed {
+                attempt: execution.attempt_count,
                 execution,
-                attempt: u32::try_from(attempt).unwrap_or(0),
             });
         }
+        insert.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(claimed)
     }

@@ -94,6 +94,7 @@ fn run_reply(status: StatusCode, e: &Execution) -> Response {
 }
 
 /// `POST /api/v1/jobs/{id}/run`: 202 `{runId, status}`.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/run", tag = "executions", params(("id" = String, Path, description = "Job config id")), security(("bearer" = [])), responses((status = 202, body = crate::openapi::RunAccepted, description = "Queued; runs with the config as stored now"), (status = 404, body = crate::openapi::Problem), (status = 503, body = crate::openapi::Problem, description = "No engine in this process")))]
 pub async fn run_now(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -121,6 +122,7 @@ fn parse_limit(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
 }
 
 /// `GET /api/v1/jobs/{id}/executions?limit=`: newest first.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/executions", tag = "executions", params(("id" = String, Path), ("limit" = Option<u32>, Query, description = "1–500, default 20")), responses((status = 200, body = crate::openapi::ExecutionList), (status = 400, body = crate::openapi::Problem), (status = 404, body = crate::openapi::Problem)))]
 pub async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -151,6 +153,7 @@ async fn load(state: &AppState, run_id: &str) -> ApiResult<Execution> {
 }
 
 /// `GET /api/v1/executions/{runId}`.
+#[utoipa::path(get, path = "/api/v1/executions/{runId}", tag = "executions", params(("runId" = String, Path)), responses((status = 200, body = crate::openapi::ExecutionOut), (status = 404, body = crate::openapi::Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
@@ -177,6 +180,7 @@ fn present_line(l: &LogLine) -> Value {
 
 /// `GET /api/v1/executions/{runId}/logs?after=&limit=`: oldest first;
 /// `after` is the `seq` of the last line already seen.
+#[utoipa::path(get, path = "/api/v1/executions/{runId}/logs", tag = "executions", params(("runId" = String, Path), ("after" = Option<i64>, Query, description = "seq of the last line already seen"), ("limit" = Option<u32>, Query)), responses((status = 200, body = crate::openapi::LogPage), (status = 404, body = crate::openapi::Problem)))]
 pub async fn logs(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
@@ -197,6 +201,7 @@ pub async fn logs(
 
 /// `POST /api/v1/executions/{runId}/retry`: 202 with the new run; 409
 /// while the execution is queued or running.
+#[utoipa::path(post, path = "/api/v1/executions/{runId}/retry", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 202, body = crate::openapi::RunAccepted, description = "A new run (trigger retry)"), (status = 404, body = crate::openapi::Problem), (status = 409, body = crate::openapi::Problem, description = "Still queued or running")))]
 pub async fn retry(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
@@ -209,6 +214,7 @@ pub async fn retry(
 /// `POST /api/v1/executions/{runId}/cancel`: 200 when a queued execution
 /// was cancelled, 202 when a running one was asked to stop; 409 when it
 /// had already ended.
+#[utoipa::path(post, path = "/api/v1/executions/{runId}/cancel", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 200, body = crate::openapi::RunAccepted, description = "A queued run was cancelled"), (status = 202, body = crate::openapi::RunAccepted, description = "A running run was asked to stop"), (status = 404, body = crate::openapi::Problem), (status = 409, body = crate::openapi::Problem, description = "Already ended")))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
@@ -234,6 +240,7 @@ enum Phase {
 /// `snapshot` (the execution as stored), then `phase`, `progress` and
 /// `log` events as they happen, then `end`; the stream closes when the
 /// run ends or the engine stops.
+#[utoipa::path(get, path = "/api/v1/executions/{runId}/events", tag = "executions", params(("runId" = String, Path)), responses((status = 200, content_type = "text/event-stream", description = "Server-sent events: snapshot, phase, progress, log, end"), (status = 404, body = crate::openapi::Problem)))]
 pub async fn events(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
@@ -296,6 +303,7 @@ pub async fn events(
 
 /// `GET /api/v1/engine`: whether the engine runs here and whether the
 /// advancement job uses legacy defaults (migration mode).
+#[utoipa::path(get, path = "/api/v1/engine", tag = "executions", responses((status = 200, description = "{running, legacyConfiguration: {inUse, since, message}}")))]
 pub async fn engine_status(State(state): State<AppState>) -> Json<Value> {
     let legacy = state.engine.legacy_in_use();
     Json(json!({

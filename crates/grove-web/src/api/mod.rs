@@ -5,5 +5,6 @@ pub mod grove;
 pub mod meta;
 pub mod objects;
 pub mod present;
+pub mod prometheus;
 pub mod render;
 pub mod schedule;

@@ -1,0 +1,151 @@
+//! `GET /metrics`: Prometheus text exposition (format 0.0.4).
+//!
+//! Job configs by health come from the database (the same for every
+//! instance); engine counters are this process's own since it started.
+
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use grove_core::job_config::JobConfigPayload;
+use grove_core::registry::JOB_CONFIG;
+use grove_engine::metrics::{DISPATCH_BUCKETS, MetricsSnapshot};
+
+use crate::state::AppState;
+
+/// What one scrape reports.
+#[derive(Debug, Default)]
+pub struct Scrape {
+    pub database_up: bool,
+    /// `(health, count)`, health as the API spells it.
+    pub configs_by_health: Vec<(String, u64)>,
+    pub engine_running: bool,
+    pub engine: Option<MetricsSnapshot>,
+}
+
+/// `GET /metrics`
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, content_type = "text/plain", description = "Prometheus metrics: grove_database_up, grove_job_configs{health}, grove_engine_running, grove_executions_finished_total{status}, grove_attempts_started_total, grove_attempts_running, grove_scheduler_configs, grove_dispatch_latency_seconds")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut scrape = Scrape {
+        engine_running: state.engine.is_running(),
+        engine: state.engine.metrics(),
+        ..Scrape::default()
+    };
+    if let Ok(objects) = state.store.object_list(JOB_CONFIG).await {
+        scrape.database_up = true;
+        let mut counts: Vec<(String, u64)> = Vec::new();
+        for obj in objects {
+            let health = serde_json::from_value::<JobConfigPayload>(obj.payload)
+                .ok()
+                .and_then(|p| serde_json::to_value(p.health()).ok())
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "unreadable".to_owned());
+            match counts.iter_mut().find(|(h, _)| *h == health) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((health, 1)),
+            }
+        }
+        counts.sort();
+        scrape.configs_by_health = counts;
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&scrape),
+    )
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// The exposition text of a scrape.
+pub fn render(s: &Scrape) -> String {
+    let mut out = String::new();
+    family(
+        &mut out,
+        "grove_database_up",
+        "gauge",
+        "Whether the database answered this scrape.",
+    );
+    let _ = writeln!(out, "grove_database_up {}", u8::from(s.database_up));
+    family(
+        &mut out,
+        "grove_job_configs",
+        "gauge",
+        "Job configs by health.",
+    );
+    for (health, n) in &s.configs_by_health {
+        let _ = writeln!(out, "grove_job_configs{{health=\"{health}\"}} {n}");
+    }
+    family(
+        &mut out,
+        "grove_engine_running",
+        "gauge",
+        "Whether this process runs the scheduler and executor.",
+    );
+    let _ = writeln!(out, "grove_engine_running {}", u8::from(s.engine_running));
+    let Some(e) = &s.engine else {
+        return out;
+    };
+    family(
+        &mut out,
+        "grove_executions_finished_total",
+        "counter",
+        "Executions that ended in this process, by final status.",
+    );
+    for (status, n) in &e.finished {
+        let _ = writeln!(
+            out,
+            "grove_executions_finished_total{{status=\"{status}\"}} {n}"
+        );
+    }
+    family(
+        &mut out,
+        "grove_attempts_started_total",
+        "counter",
+        "Attempts started in this process.",
+    );
+    let _ = writeln!(out, "grove_attempts_started_total {}", e.attempts_started);
+    family(
+        &mut out,
+        "grove_attempts_running",
+        "gauge",
+        "Attempts running in this process now.",
+    );
+    let _ = writeln!(out, "grove_attempts_running {}", e.running);
+    family(
+        &mut out,
+        "grove_scheduler_configs",
+        "gauge",
+        "Job configs the scheduler holds a next slot for.",
+    );
+    let _ = writeln!(out, "grove_scheduler_configs {}", e.scheduled);
+    family(
+        &mut out,
+        "grove_dispatch_latency_seconds",
+        "histogram",
+        "From a scheduled slot's instant to its first attempt's start.",
+    );
+    for (le, n) in DISPATCH_BUCKETS.iter().zip(&e.dispatch_buckets) {
+        let _ = writeln!(
+            out,
+            "grove_dispatch_latency_seconds_bucket{{le=\"{le}\"}} {n}"
+        );
+    }
+    let total = e.dispatch_buckets.last().copied().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "grove_dispatch_latency_seconds_bucket{{le=\"+Inf\"}} {total}"
+    );
+    let _ = writeln!(
+        out,
+        "grove_dispatch_latency_seconds_sum {}",
+        e.dispatch_sum_seconds
+    );
+    let _ = writeln!(out, "grove_dispatch_latency_seconds_count {total}");
+    out
+}
