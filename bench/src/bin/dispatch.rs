@@ -208,7 +208,8 @@ fn report(name: &str, mut lat: Vec<SignedDuration>, expected: usize) {
     let ms = |d: SignedDuration| d.as_secs_f64() * 1000.0;
     let pick = |p: usize| lat[((n * p) / 100).min(n - 1)];
     println!(
-        "{name:<16} runs {n:>6}/{expected:<6} p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
+        "{name:<16} runs {n:>6}/{expected:<6} min {:>7.2} ms  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
+        ms(lat[0]),
         ms(pick(50)),
         ms(pick(99)),
         ms(lat[n - 1]),

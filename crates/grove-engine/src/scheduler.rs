@@ -30,7 +30,9 @@ use tokio_util::sync::CancellationToken;
 use crate::{EngineError, LEGACY_CONFIG_ID, Shared, new_run_id, until};
 
 /// Slots inserted per transaction; the executor is woken after each batch.
-const BATCH: usize = 500;
+/// Small, so that when many configs share an instant the first runs start
+/// after a short write rather than after all of them are recorded.
+const BATCH: usize = 16;
 
 /// A config the scheduler follows.
 #[derive(Debug)]

@@ -561,19 +561,26 @@ impl ExecutionStore for SqliteStore {
         if lines.is_empty() {
             return Ok(());
         }
+        // One multi-row statement per chunk (well under SQLite's bound
+        // parameter limit): a run's lines cost one write, not one each.
+        const ROWS: usize = 200;
         let mut tx = self.write.begin().await?;
-        for l in lines {
-            sqlx::query(
+        for chunk in lines.chunks(ROWS) {
+            let values = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
                 "INSERT INTO execution_logs (execution_id, attempt, at, level, message) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&l.execution_id)
-            .bind(i64::from(l.attempt))
-            .bind(to_millis(l.at))
-            .bind(l.level.as_str())
-            .bind(&l.message)
-            .execute(&mut *tx)
-            .await?;
+                 VALUES {values}"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for l in chunk {
+                q = q
+                    .bind(l.execution_id.clone())
+                    .bind(i64::from(l.attempt))
+                    .bind(to_millis(l.at))
+                    .bind(l.level.as_str())
+                    .bind(l.message.clone());
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
