@@ -234,3 +234,78 @@ fn run_cli_queues_a_run_that_the_server_executes() {
     );
     terminate(server);
 }
+
+/// `kill -9` in the middle of a run, then a restart: the run does not stay
+/// `running`; its attempt is abandoned and, with no attempts left, it fails.
+#[test]
+fn a_run_interrupted_by_kill_9_is_abandoned_at_the_next_start() {
+    // An endpoint that accepts connections and never answers keeps the
+    // health check's rag probe (and so the run) busy until its deadline.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = start(dir.path(), &[]);
+    let token = server.token.clone().expect("a token");
+    let job = format!(
+        r#"{{"meta": {{"id": "slow-probe", "title": "Slow probe"}}, "payload": {{"jobType": "health-check",
+          "schedule": {{"cronExpression": "0 3 * * *", "timezone": "UTC", "isEnabled": false}},
+          "retry": {{"maxAttempts": 1, "backoffStrategy": "fixed", "initialDelaySeconds": 10, "maxDelaySeconds": 10}},
+          "limits": {{"batchSize": 10, "timeoutSeconds": 600, "maxConcurrent": 1}},
+          "parameters": {{"checks": ["rag"], "alertThreshold": "error",
+                          "endpoints": {{"rag": "http://{silent_addr}/ask"}}}}}}}}"#
+    );
+    let (status, body) = http(
+        &server.addr,
+        "POST",
+        "/api/v1/objects/job-config",
+        Some(&token),
+        Some(&job),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http(
+        &server.addr,
+        "POST",
+        "/api/v1/jobs/slow-probe/run",
+        Some(&token),
+        None,
+    );
+    assert_eq!(status, 202, "{body}");
+    let run: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let run_id = run["runId"].as_str().expect("runId").to_owned();
+    let path = format!("/api/v1/executions/{run_id}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) = http(&server.addr, "GET", &path, Some(&token), None);
+        if body.contains(r#""status":"running""#) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run never started: {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().expect("reap");
+    drop(silent);
+
+    // The engine rescues at start-up, alongside the HTTP server.
+    let server = start(dir.path(), &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let e = loop {
+        let (status, body) = http(&server.addr, "GET", &path, Some(&token), None);
+        assert_eq!(status, 200, "{body}");
+        let e: serde_json::Value = serde_json::from_str(&body).expect("json");
+        if e["status"] != "running" {
+            break e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running after a restart: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let body = e.to_string();
+    assert_eq!(e["status"], "failed", "{body}");
+    assert_eq!(e["attempts"][0]["status"], "failed", "{body}");
+    assert_eq!(e["attempts"][0]["reason"], "abandoned", "{body}");
+    terminate(server);
+}

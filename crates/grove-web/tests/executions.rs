@@ -360,3 +360,64 @@ async fn without_an_engine_run_now_is_unavailable() {
     assert_eq!(r.body["running"], false);
     assert_eq!(r.body["legacyConfiguration"]["inUse"], false);
 }
+
+#[tokio::test]
+async fn metrics_count_runs_by_status_and_configs_by_health() {
+    let t = EngineApp::new().await;
+    t.create_job("fine", 10).await;
+    t.create_job("bad", 13).await;
+    let ok = t.run("fine").await;
+    let bad = t.run("bad").await;
+    t.wait_final(&ok).await;
+    t.wait_final(&bad).await;
+    let r = t.app.get("/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = r.text;
+    for line in [
+        "grove_database_up 1",
+        "grove_engine_running 1",
+        "grove_executions_finished_total{status=\"success\"} 1",
+        "grove_executions_finished_total{status=\"failed\"} 1",
+        "grove_attempts_started_total 2",
+        "grove_attempts_running 0",
+        // Both schedules are disabled.
+        "grove_job_configs{health=\"disabled\"} 2",
+        "grove_dispatch_latency_seconds_count 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+    assert!(text.contains("# TYPE grove_dispatch_latency_seconds histogram"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_executions_api_and_metrics() {
+    let t = EngineApp::new().await;
+    let doc = t.app.get("/api/openapi.json").await;
+    assert_eq!(doc.status, StatusCode::OK);
+    for path in [
+        "/api/v1/jobs/{id}/run",
+        "/api/v1/jobs/{id}/executions",
+        "/api/v1/executions/{runId}",
+        "/api/v1/executions/{runId}/logs",
+        "/api/v1/executions/{runId}/events",
+        "/api/v1/executions/{runId}/retry",
+        "/api/v1/executions/{runId}/cancel",
+        "/metrics",
+    ] {
+        assert!(doc.body["paths"][path].is_object(), "{path} missing");
+    }
+    let execution = &doc.body["components"]["schemas"]["ExecutionOut"]["properties"];
+    for field in [
+        "runId",
+        "configId",
+        "trigger",
+        "scheduledFor",
+        "itemsProcessed",
+        "attempts",
+    ] {
+        assert!(execution[field].is_object(), "ExecutionOut.{field} missing");
+    }
+}
