@@ -493,6 +493,12 @@ impl Scheduler {
                 }
             }
             self.positions.insert(id, at);
+            if due.len() >= BATCH {
+                // Record this batch before preparing the rest: the first
+                // runs of a crowded instant start while the others are
+                // still being prepared.
+                self.insert(std::mem::take(&mut due)).await;
+            }
         }
         if !due.is_empty() {
             self.insert(due).await;
@@ -500,10 +506,9 @@ impl Scheduler {
     }
 
     async fn insert(&self, inserts: Vec<ExecutionInsert>) {
-        let mut rest = inserts;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(BATCH));
-            let batch = std::mem::replace(&mut rest, tail);
+        let mut rest = inserts.into_iter().peekable();
+        while rest.peek().is_some() {
+            let batch: Vec<ExecutionInsert> = rest.by_ref().take(BATCH).collect();
             let count = batch.len();
             match self.shared.store.execution_insert_slots(batch).await {
                 Ok(outcomes) => {
