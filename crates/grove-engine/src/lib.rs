@@ -112,7 +112,7 @@ impl Default for EngineSettings {
             max_running: 64,
             retention_per_config: 200,
             maintenance_interval: Duration::from_secs(60),
-            resync_interval: Duration::from_secs(300),
+            resync_interval: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             legacy_fallback: false,
             legacy_alert_after: Duration::from_secs(24 * 3600),

@@ -241,15 +241,17 @@ impl Scheduler {
     /// position (start-up after downtime).
     fn upsert(&mut self, obj: &StoredObject, now: Timestamp) -> Option<Timestamp> {
         let id = &obj.meta.id;
-        let Some((payload, schedule)) = decode(obj) else {
-            self.remove(id);
-            return None;
-        };
+        // An entry exists only for an enabled, valid version: the same
+        // version needs no decoding (resyncs read every config).
         if let Some(e) = self.entries.get(id)
             && e.version == obj.meta.version
         {
             return None;
         }
+        let Some((payload, schedule)) = decode(obj) else {
+            self.remove(id);
+            return None;
+        };
         let was_followed = self.entries.contains_key(id);
         let position = self.positions.get(id).copied();
         let window = match position {

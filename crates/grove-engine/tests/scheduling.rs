@@ -325,3 +325,30 @@ async fn settled(h: &Harness, n: usize) {
     })
     .await
 }
+
+/// A config written by another process (a CLI `apply`), without a wake-up,
+/// is scheduled at the next resync.
+#[tokio::test]
+async fn edits_by_another_process_are_picked_up_at_the_resync() {
+    let mut h = Harness::new("2026-03-01T01:00:00Z").await;
+    let settings = grove_engine::EngineSettings {
+        resync_interval: std::time::Duration::from_millis(100),
+        ..settings()
+    };
+    h.start(uniform(Arc::new(Succeed::default())), settings);
+    h.store
+        .object_insert(grove_store::ObjectInsert {
+            object_type: grove_core::registry::JOB_CONFIG.to_owned(),
+            id: "applied".to_owned(),
+            title: "Applied elsewhere".to_owned(),
+            description: None,
+            tags: vec![],
+            payload: health("0 4 * * *").to_value(),
+            actor: None,
+            now: at("2026-03-01T01:00:00Z"),
+        })
+        .await
+        .expect("insert");
+    h.scheduled("applied", "2026-03-01T04:00:00Z").await;
+    h.stop().await;
+}
