@@ -56,8 +56,8 @@ impl JobContext {
     }
 }
 
-/// A successful attempt's result. `failed > 0` makes the execution
-/// `partial`.
+/// A successful attempt's result. `failed > 0` or a `partial_reason`
+/// makes the execution `partial`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobOutcome {
     pub processed: u64,
@@ -66,6 +66,9 @@ pub struct JobOutcome {
     pub failed: u64,
     /// Shown as `result.metadata`.
     pub metadata: Map<String, Value>,
+    /// Why the run is only partly done although no item failed (a
+    /// notification that could not be delivered, …).
+    pub partial_reason: Option<String>,
 }
 
 impl JobOutcome {
@@ -79,24 +82,33 @@ impl JobOutcome {
     }
 }
 
-/// A failed attempt, with an operator-readable message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A failed attempt, with an operator-readable message and, when the
+/// handler got far enough to have one, its result metadata (a health
+/// check's grades, say).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct JobFailure {
     pub message: String,
+    pub metadata: Map<String, Value>,
 }
 
 impl JobFailure {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            metadata: Map::new(),
         }
+    }
+
+    pub fn with_metadata(mut self, metadata: Map<String, Value>) -> Self {
+        self.metadata = metadata;
+        self
     }
 }
 
 impl From<String> for JobFailure {
     fn from(message: String) -> Self {
-        Self { message }
+        Self::new(message)
     }
 }
 

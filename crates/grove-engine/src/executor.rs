@@ -457,24 +457,31 @@ async fn supervise(
         }
         (Some(Ok(Ok(_) | Err(_))), Some(Stop::Timeout)) => timed_out(""),
         (Some(Ok(Err(_))), Some(Stop::Cancelled)) => cancelled(""),
-        (Some(Ok(Ok(out))), _) => AttemptOutcome {
-            status: if out.failed > 0 {
-                AttemptStatus::Partial
-            } else {
-                AttemptStatus::Success
-            },
-            reason: None,
-            error: (out.failed > 0)
-                .then(|| format!("{} of {} items failed", out.failed, out.processed)),
-            counts: out.counts(),
-            metadata: Value::Object(out.metadata),
-        },
+        (Some(Ok(Ok(out))), _) => {
+            let failed_items = (out.failed > 0)
+                .then(|| format!("{} of {} items failed", out.failed, out.processed));
+            let error = match (failed_items, &out.partial_reason) {
+                (Some(items), Some(why)) => Some(format!("{items}; {why}")),
+                (items, why) => items.or_else(|| why.clone()),
+            };
+            AttemptOutcome {
+                status: if error.is_some() {
+                    AttemptStatus::Partial
+                } else {
+                    AttemptStatus::Success
+                },
+                reason: None,
+                error,
+                counts: out.counts(),
+                metadata: Value::Object(out.metadata),
+            }
+        }
         (Some(Ok(Err(failure))), None) => AttemptOutcome {
             status: AttemptStatus::Failed,
             reason: Some(AttemptReason::Error),
             error: Some(failure.message),
             counts: progress.snapshot(),
-            metadata: json!({}),
+            metadata: Value::Object(failure.metadata),
         },
         (Some(Err(join_error)), _) => {
             let message = panic_message(join_error);
@@ -552,6 +559,7 @@ pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execut
         tracing::warn!(job = %e.config_id, error = %err, "cannot record the last execution");
         return;
     }
+    crate::announce::execution_ended(shared, e).await;
     if status == RunStatus::Failed {
         auto_disable(shared, &e.config_id, failures, e.error.as_deref()).await;
     }
@@ -593,6 +601,7 @@ async fn auto_disable(shared: &Arc<Shared>, config_id: &str, failures: u32, erro
                         .unwrap_or_default()
                 );
                 tracing::error!(job = %config_id, "{reason}");
+                crate::announce::job_disabled(shared, config_id, &reason).await;
                 let mut state = Map::new();
                 state.insert(
                     "autoDisabled".to_owned(),

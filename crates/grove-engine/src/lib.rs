@@ -28,6 +28,7 @@
 //! [`EngineHandle::tick`] makes every loop look at the clock again (tests
 //! moving a `TestClock`). See `docs/state-machine.md`.
 
+mod announce;
 pub mod context;
 pub mod error;
 pub mod events;
@@ -56,6 +57,7 @@ use jiff::Timestamp;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+pub use announce::RUN_NOTIFICATION_RECIPIENT;
 pub use context::{ConfigSource, JobContext, JobFailure, JobOutcome, Progress, RunLogger};
 pub use error::EngineError;
 pub use events::RunEvent;

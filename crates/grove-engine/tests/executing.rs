@@ -1,12 +1,12 @@
 //! Attempts: retries, timeouts, panics, partial results, cancel, retry of
-//! an execution, live events, auto-disable, placeholder handlers.
+//! an execution, live events, auto-disable.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use grove_core::job_config::{Health, JobConfigPayload, JobType};
+use grove_core::job_config::{Health, JobConfigPayload};
 use grove_core::retry::BackoffStrategy;
-use grove_engine::{EngineError, HandlerRegistry, RunEvent};
+use grove_engine::{EngineError, RunEvent};
 use grove_store::{AttemptReason, AttemptStatus, ExecutionStatus, Trigger};
 use jiff::SignedDuration;
 
@@ -218,22 +218,5 @@ async fn a_queued_execution_can_be_cancelled() {
     gate.release.notify_one();
     h.wait_final(&first.id).await;
     assert_eq!(gate.calls.load(Ordering::SeqCst), 1);
-    h.stop().await;
-}
-
-#[tokio::test]
-async fn job_types_without_a_handler_yet_fail_honestly() {
-    let s = settings();
-    let h = Harness::started(HandlerRegistry::builtin(&s), T0).await;
-    let mut p = config(JobType::AdvancementBatch, "0 2 * * *");
-    p.retry.max_attempts = 1;
-    h.insert_config("adv", &p).await;
-    let run = h.handle.run_now("adv", None).await.unwrap();
-    let e = h.wait_final(&run.id).await;
-    assert_eq!(e.status, ExecutionStatus::Failed);
-    assert_eq!(
-        e.error.as_deref(),
-        Some("the advancement-batch handler is not available in this build yet")
-    );
     h.stop().await;
 }

@@ -20,7 +20,7 @@ use grove_store::{
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-fn now() -> Timestamp {
+pub fn now() -> Timestamp {
     "2026-03-31T00:00:00Z".parse().unwrap()
 }
 
@@ -112,13 +112,13 @@ fn adv(period: SignalPeriod, from_tiers: Option<&[&str]>, dry_run: bool) -> Adva
     }
 }
 
-async fn tier(store: &Arc<dyn Store>, id: &str) -> String {
+pub async fn tier(store: &Arc<dyn Store>, id: &str) -> String {
     store.sprout_get(id).await.unwrap().unwrap().tier
 }
 
 /// Two rules, four sprouts: a qualifies for both rules (but advances once),
 /// b for none, c (a sprout) for the second, d is in a tier no rule starts from.
-async fn grove() -> Arc<dyn Store> {
+pub async fn grove() -> Arc<dyn Store> {
     let store = fresh().await;
     rule(&store, "r1-seed", "seed", "sprout", &[("retrievals", 2.0)]).await;
     rule(

@@ -7,6 +7,7 @@
 mod support;
 
 mod executing;
+mod handlers;
 mod health;
 mod recovery;
 mod scheduling;

@@ -71,6 +71,18 @@ impl Harness {
         }
     }
 
+    /// A harness over an existing store (grove data loaded by a test).
+    pub fn on_store(store: Arc<dyn Store>, now: &str) -> Self {
+        Self {
+            store,
+            clock: TestClock::new(at(now)),
+            handle: EngineHandle::new(),
+            shutdown: CancellationToken::new(),
+            task: None,
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
     pub fn start(&mut self, handlers: HandlerRegistry, settings: EngineSettings) {
         let engine = Engine::new(
             self.store.clone(),
@@ -269,6 +281,7 @@ impl JobHandler for Succeed {
             succeeded: 3,
             failed: 0,
             metadata: serde_json::Map::new(),
+            partial_reason: None,
         })
     }
 }
@@ -286,6 +299,7 @@ impl JobHandler for Partial {
             succeeded: 3,
             failed: 1,
             metadata: serde_json::Map::new(),
+            partial_reason: None,
         })
     }
 }

@@ -28,6 +28,11 @@ pub const SQLITE: &[Migration] = &[
         name: "grove data: sprouts, signals, aggregates, advancement events, journal, outbox, archive",
         sql: include_str!("../migrations/sqlite/0003_grove_data.sql"),
     },
+    Migration {
+        version: 4,
+        name: "config.changed journal triggers",
+        sql: include_str!("../migrations/sqlite/0004_config_journal.sql"),
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -41,6 +46,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "grove data: sprouts, signals, aggregates, advancement events, journal, outbox, archive",
         sql: include_str!("../migrations/postgres/0003_grove_data.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "config.changed journal triggers",
+        sql: include_str!("../migrations/postgres/0004_config_journal.sql"),
     },
 ];
 

@@ -43,6 +43,7 @@ impl JobHandler for TestJob {
                 succeeded: 2,
                 failed: 0,
                 metadata: serde_json::Map::from_iter([("note".to_owned(), json!("fine"))]),
+                partial_reason: None,
             }),
         }
     }

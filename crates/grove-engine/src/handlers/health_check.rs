@@ -4,8 +4,7 @@
 //!
 //! - `database`: a store ping — round-trip latency and schema version.
 //! - `storage`: the data directory is writable (a file is created and
-//!   removed). Free space is not measured: the standard library has no
-//!   portable call for it.
+//!   removed) and has free space: `warning` under 10 %, `error` under 5 %.
 //! - `api`: GET `endpoints.api` (or the service's own `/readyz` when
 //!   [`EngineSettings::self_url`](crate::EngineSettings) is set); skipped
 //!   with a warning when neither is known.
@@ -13,20 +12,23 @@
 //!   are bounded by the attempt's deadline; skipped with a warning when no
 //!   endpoint is configured.
 //!
-//! Skipped checks have no grade and never reach the threshold.
+//! Skipped checks have no grade and never reach the threshold. Grades reach
+//! the result metadata (`checks`) also when the run fails; an alert is
+//! journaled as a `health.alert` event for notification digests.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use grove_core::job_config::{
-    AlertThreshold, HealthCheckKind, HealthCheckParams, JobParameters, Severity,
+    AlertThreshold, EventType, HealthCheckKind, HealthCheckParams, JobParameters, Severity,
 };
 use serde_json::{Value, json};
 
 use super::JobHandler;
 use crate::context::{JobContext, JobFailure, JobOutcome};
 use crate::http;
+use crate::jobs::journal_event;
 
 /// Answers slower than this grade `warning`.
 const SLOW: Duration = Duration::from_secs(2);
@@ -80,6 +82,27 @@ fn rank(s: Severity) -> u8 {
         Severity::Warning => 1,
         Severity::Error => 2,
         Severity::Critical => 3,
+    }
+}
+
+/// The share (0–1) of the file system holding `dir` that unprivileged
+/// writers can still use.
+fn free_share(dir: &std::path::Path) -> Result<f64, String> {
+    let st = rustix::fs::statvfs(dir).map_err(|e| e.to_string())?;
+    if st.f_blocks == 0 {
+        return Err("the file system reports no blocks".to_owned());
+    }
+    Ok(st.f_bavail as f64 / st.f_blocks as f64)
+}
+
+/// Free space grades: `warning` under 10 %, `error` under 5 %.
+fn storage_grade(free: f64) -> Severity {
+    if free < 0.05 {
+        Severity::Error
+    } else if free < 0.10 {
+        Severity::Warning
+    } else {
+        Severity::Ok
     }
 }
 
@@ -156,15 +179,20 @@ impl HealthCheck {
         let started = Instant::now();
         let written = tokio::fs::write(&probe, b"ok").await;
         let _ = tokio::fs::remove_file(&probe).await;
-        let (grade, detail) = match written {
-            Ok(()) => (
-                Severity::Ok,
-                format!("{} is writable", self.data_dir.display()),
+        let dir = self.data_dir.display();
+        let (grade, detail) = match (written, free_share(&self.data_dir)) {
+            (Err(e), _) => (Severity::Critical, format!("{dir} is not writable: {e}")),
+            (Ok(()), Err(e)) => (
+                Severity::Warning,
+                format!("{dir} is writable; free space unknown: {e}"),
             ),
-            Err(e) => (
-                Severity::Critical,
-                format!("{} is not writable: {e}", self.data_dir.display()),
-            ),
+            (Ok(()), Ok(free)) => {
+                let grade = storage_grade(free);
+                (
+                    grade,
+                    format!("{dir} is writable; {:.1} % free", free * 100.0),
+                )
+            }
         };
         Graded {
             name: HealthCheckKind::Storage,
@@ -253,6 +281,11 @@ impl JobHandler for HealthCheck {
                     .map(|g| format!("{} ({g}: {})", r.name, r.detail))
             })
             .collect();
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(
+            "checks".to_owned(),
+            Value::Array(results.iter().map(Graded::to_json).collect()),
+        );
         if !alerting.is_empty() {
             let message = format!(
                 "health alert: {} check{} at or above {alert_threshold}: {}",
@@ -261,20 +294,50 @@ impl JobHandler for HealthCheck {
                 alerting.join("; ")
             );
             ctx.log.error(message.clone());
-            return Err(JobFailure::new(message));
+            let data = json!({"runId": ctx.run_id, "checks": metadata["checks"].clone()});
+            let journaled = journal_event(
+                &*ctx.store,
+                EventType::HealthAlert,
+                &ctx.config_id,
+                &message,
+                data,
+                ctx.clock.now(),
+            )
+            .await;
+            if let Err(e) = journaled {
+                ctx.log
+                    .warn(format!("the health.alert event could not be recorded: {e}"));
+            }
+            return Err(JobFailure::new(message).with_metadata(metadata));
         }
         let counts = ctx.progress.snapshot();
-        let mut metadata = serde_json::Map::new();
-        metadata.insert(
-            "checks".to_owned(),
-            Value::Array(results.iter().map(Graded::to_json).collect()),
-        );
         Ok(JobOutcome {
             processed: counts.processed,
             total: counts.total,
             succeeded: counts.succeeded,
             failed: counts.failed,
             metadata,
+            partial_reason: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_space_grades_at_ten_and_five_percent() {
+        assert_eq!(storage_grade(0.5), Severity::Ok);
+        assert_eq!(storage_grade(0.10), Severity::Ok);
+        assert_eq!(storage_grade(0.099), Severity::Warning);
+        assert_eq!(storage_grade(0.05), Severity::Warning);
+        assert_eq!(storage_grade(0.049), Severity::Error);
+    }
+
+    #[test]
+    fn the_share_of_a_real_file_system_is_a_fraction() {
+        let share = free_share(std::path::Path::new(".")).expect("statvfs");
+        assert!((0.0..=1.0).contains(&share), "{share}");
     }
 }

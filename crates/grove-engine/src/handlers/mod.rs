@@ -2,11 +2,11 @@
 //! [`HandlerRegistry`] that has one field per [`JobType`] — a job type
 //! without a handler does not compile, and no type can be registered twice.
 //!
-//! One file per job type. Only `health-check` does real work in this
-//! build; the other four answer a failed outcome saying so until their
-//! handlers arrive.
+//! One file per job type. The grove job types wrap the job functions of
+//! [`crate::jobs`] through `grove_job`; `health-check` works on its own.
 
 mod advancement_batch;
+mod grove_job;
 mod health_check;
 mod notification_digest;
 mod orphan_cleanup;
@@ -50,7 +50,7 @@ impl HandlerRegistry {
         Self {
             advancement_batch: Arc::new(AdvancementBatch),
             signal_aggregation: Arc::new(SignalAggregation),
-            notification_digest: Arc::new(NotificationDigest),
+            notification_digest: Arc::new(NotificationDigest::default()),
             orphan_cleanup: Arc::new(OrphanCleanup),
             health_check: Arc::new(HealthCheck::new(settings)),
         }
@@ -76,11 +76,4 @@ impl HandlerRegistry {
             JobType::HealthCheck => &self.health_check,
         }
     }
-}
-
-/// The honest answer of a job type whose handler is not in this build.
-pub(crate) fn unavailable(ctx: &JobContext, job_type: JobType) -> JobFailure {
-    let message = format!("the {job_type} handler is not available in this build yet");
-    ctx.log.error(message.clone());
-    JobFailure::new(message)
 }

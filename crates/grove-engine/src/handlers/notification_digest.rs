@@ -1,19 +1,47 @@
-//! `notification-digest`: its real handler arrives with the grove data model. Until
-//! then a run fails with an error that says so, instead of pretending.
+//! `notification-digest`: see [`crate::jobs::digest`] for the work itself.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use grove_core::job_config::JobType;
+use grove_core::job_config::JobParameters;
 
-use super::{JobHandler, unavailable};
+use super::JobHandler;
+use super::grove_job::{Attempt, outcome, wrong_parameters};
 use crate::context::{JobContext, JobFailure, JobOutcome};
+use crate::jobs::digest::{self, HttpWebhook, WebhookPolicy, WebhookSender};
 
-/// The `notification-digest` handler of this build.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NotificationDigest;
+/// The `notification-digest` handler, with the webhook sender it delivers
+/// through (tests substitute one that records).
+#[derive(Debug, Clone)]
+pub struct NotificationDigest {
+    pub sender: Arc<dyn WebhookSender>,
+    pub policy: WebhookPolicy,
+}
+
+impl Default for NotificationDigest {
+    fn default() -> Self {
+        Self {
+            sender: Arc::new(HttpWebhook),
+            policy: WebhookPolicy::default(),
+        }
+    }
+}
 
 #[async_trait]
 impl JobHandler for NotificationDigest {
     async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
-        Err(unavailable(&ctx, JobType::NotificationDigest))
+        let JobParameters::NotificationDigest(params) = &ctx.config.parameters else {
+            return Err(wrong_parameters(&ctx, "notification-digest"));
+        };
+        let answer = digest::run(
+            &*ctx.store,
+            params,
+            &ctx.config_id,
+            &Attempt(&ctx),
+            &*self.sender,
+            self.policy,
+        )
+        .await;
+        outcome(&ctx, answer)
     }
 }

@@ -1,0 +1,170 @@
+//! What the engine tells others when an execution ends: the event journal
+//! that notification digests read (`job.succeeded`, `job.failed`,
+//! `job.disabled`), and the job config's own immediate notifications
+//! (`notifications.onSuccess` / `onFailure` through its `channels`).
+//!
+//! Best effort by design: the run's outcome is already stored; a journal or
+//! delivery problem is logged (on the execution and to tracing) and never
+//! changes it.
+
+use std::sync::Arc;
+
+use grove_core::job_config::{Channel, EventType, JobConfigPayload};
+use grove_store::{Execution, ExecutionStatus, LogInsert, LogLevel, Notification};
+use serde_json::json;
+
+use crate::Shared;
+use crate::jobs::digest::{HttpWebhook, WebhookPolicy, deliver_webhook};
+use crate::jobs::journal_event;
+
+/// The outbox recipient of a job config's immediate notifications.
+pub const RUN_NOTIFICATION_RECIPIENT: &str = "operators";
+
+/// Journals the end of `e` and sends the config's immediate notification.
+pub(crate) async fn execution_ended(shared: &Arc<Shared>, e: &Execution) {
+    let (event, verb) = match e.status {
+        ExecutionStatus::Success | ExecutionStatus::Partial => {
+            (EventType::JobSucceeded, "succeeded")
+        }
+        ExecutionStatus::Failed => (EventType::JobFailed, "failed"),
+        _ => return,
+    };
+    let mut message = format!("job \"{}\" {verb} ({})", e.config_id, e.status);
+    if let Some(error) = &e.error {
+        message.push_str(&format!(": {error}"));
+    }
+    let data = json!({
+        "runId": e.id,
+        "status": e.status,
+        "trigger": e.trigger,
+        "itemsProcessed": e.counts.processed,
+        "itemsFailed": e.counts.failed,
+        "error": e.error,
+    });
+    let now = shared.clock.now();
+    if let Err(err) = journal_event(&*shared.store, event, &e.config_id, &message, data, now).await
+    {
+        tracing::warn!(job = %e.config_id, run = %e.id, error = %err, "cannot journal the run's end");
+    }
+    let Ok(payload) = serde_json::from_value::<JobConfigPayload>(e.payload.clone()) else {
+        return;
+    };
+    let wanted = match event {
+        EventType::JobSucceeded => payload.notifications.on_success,
+        _ => payload.notifications.on_failure,
+    };
+    if wanted {
+        notify(shared, e, &payload, &message).await;
+    }
+}
+
+/// Journals that the engine disabled a job's schedule.
+pub(crate) async fn job_disabled(shared: &Arc<Shared>, config_id: &str, reason: &str) {
+    let message = format!("job \"{config_id}\" {reason}");
+    let now = shared.clock.now();
+    let data = json!({ "reason": reason });
+    if let Err(err) = journal_event(
+        &*shared.store,
+        EventType::JobDisabled,
+        config_id,
+        &message,
+        data,
+        now,
+    )
+    .await
+    {
+        tracing::warn!(job = %config_id, error = %err, "cannot journal the auto-disable");
+    }
+}
+
+async fn notify(shared: &Arc<Shared>, e: &Execution, payload: &JobConfigPayload, message: &str) {
+    let settings = &payload.notifications;
+    let mut notes: Vec<(LogLevel, String)> = Vec::new();
+    let body = json!({
+        "subject": message,
+        "jobId": e.config_id,
+        "runId": e.id,
+        "status": e.status,
+        "error": e.error,
+        "itemsProcessed": e.counts.processed,
+        "completedAt": e.completed_at,
+    });
+    for channel in &settings.channels {
+        match channel {
+            Channel::Log => {
+                tracing::warn!(job = %e.config_id, run = %e.id, "notification: {message}");
+                notes.push((LogLevel::Info, format!("notification (log): {message}")));
+            }
+            Channel::Outbox => {
+                let stored = shared
+                    .store
+                    .notification_insert(Notification {
+                        id: format!("{}:run", e.id),
+                        recipient_id: RUN_NOTIFICATION_RECIPIENT.to_owned(),
+                        channel: "outbox".to_owned(),
+                        subject: message.to_owned(),
+                        body: body.clone(),
+                        run_id: Some(e.id.clone()),
+                        created_at: shared.clock.now(),
+                    })
+                    .await;
+                notes.push(match stored {
+                    Ok(_) => (
+                        LogLevel::Info,
+                        "notification stored in the outbox".to_owned(),
+                    ),
+                    Err(err) => (
+                        LogLevel::Error,
+                        format!("notification could not be stored in the outbox: {err}"),
+                    ),
+                });
+            }
+            Channel::Webhook => match settings.webhook_url.as_deref() {
+                None => notes.push((
+                    LogLevel::Error,
+                    "notification not sent: the webhook channel has no webhookUrl".to_owned(),
+                )),
+                Some(url) => {
+                    // Retries may take a while: never hold the executor.
+                    let (shared, e, url, body) =
+                        (shared.clone(), e.clone(), url.to_owned(), body.clone());
+                    tokio::spawn(async move {
+                        let sent =
+                            deliver_webhook(&HttpWebhook, &url, &body, WebhookPolicy::default())
+                                .await;
+                        let note = match sent {
+                            Ok(()) => (LogLevel::Info, format!("notification posted to {url}")),
+                            Err(err) => (
+                                LogLevel::Error,
+                                format!("notification to {url} failed {err}"),
+                            ),
+                        };
+                        append(&shared, &e, vec![note]).await;
+                    });
+                }
+            },
+        }
+    }
+    append(shared, e, notes).await;
+}
+
+/// Adds lines to the ended execution's log.
+async fn append(shared: &Arc<Shared>, e: &Execution, notes: Vec<(LogLevel, String)>) {
+    if notes.is_empty() {
+        return;
+    }
+    let at = shared.clock.now();
+    let lines = notes
+        .into_iter()
+        .map(|(level, message)| LogInsert {
+            execution_id: e.id.clone(),
+            attempt: e.attempt_count,
+            at,
+            level,
+            message,
+        })
+        .collect();
+    if let Err(err) = shared.store.log_append(lines).await {
+        tracing::warn!(run = %e.id, error = %err, "cannot store the notification's log lines");
+    }
+}
