@@ -43,6 +43,11 @@ pub const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0001_objects.sql"),
     },
     Migration {
+        version: 2,
+        name: "executions, attempts, logs, slot positions",
+        sql: include_str!("../migrations/postgres/0002_executions.sql"),
+    },
+    Migration {
         version: 3,
         name: "grove data: sprouts, signals, aggregates, advancement events, journal, outbox, archive",
         sql: include_str!("../migrations/postgres/0003_grove_data.sql"),

@@ -175,6 +175,7 @@ crate::objects_suite!(fresh);
 crate::tokens_suite!(fresh);
 crate::concurrency_suite!(fresh);
 crate::grove_data_suite!(fresh);
+crate::executions_suite!(fresh);
 
 #[tokio::test]
 async fn instances_starting_together_migrate_once() {
@@ -251,4 +252,130 @@ async fn connect_failure_names_the_database_but_not_the_password() {
     assert!(!err.to_string().contains("s3cret-pw"), "{err}");
     let options = PostgresOptions::from_url(&bad).unwrap();
     assert!(!format!("{options:?}").contains("s3cret-pw"));
+}
+
+/// Three instances (three pools) on one schema.
+async fn instances(url: &str, schema: &str) -> Vec<Arc<PostgresStore>> {
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        out.push(Arc::new(connect(url, schema).await));
+    }
+    out[0].migrate().await.expect("migrate");
+    out
+}
+
+/// Every instance fires the same slots at once: each slot is recorded
+/// once, the others see a duplicate.
+#[tokio::test]
+async fn racing_instances_record_each_slot_once() {
+    use grove_store::{ExecutionStore, InsertOutcome};
+    let Some(url) = database_url() else { return };
+    let schema = new_schema(&url).await;
+    let stores = instances(&url, &schema).await;
+    let base: jiff::Timestamp = "2026-03-01T02:00:00Z".parse().unwrap();
+    let mut tasks = Vec::new();
+    for (n, store) in stores.iter().enumerate() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut queued = 0;
+            for s in 0..30 {
+                let slot = base + jiff::SignedDuration::from_secs(s);
+                let mut batch = Vec::new();
+                for c in 0..5 {
+                    let id = format!("i{n}-c{c}-s{s}");
+                    batch.push(crate::conformance::executions::insert(
+                        &id,
+                        &format!("c{c}"),
+                        Some(slot),
+                    ));
+                }
+                for o in store.execution_insert_slots(batch).await.expect("insert") {
+                    if matches!(o, InsertOutcome::Queued(_)) {
+                        queued += 1;
+                    }
+                }
+            }
+            queued
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("join");
+    }
+    assert_eq!(total, 30 * 5, "each (config, slot) queued exactly once");
+    for c in 0..5 {
+        let list = stores[1]
+            .execution_list(&format!("c{c}"), 1000)
+            .await
+            .unwrap();
+        assert_eq!(list.len(), 30);
+    }
+    for s in stores {
+        s.close().await;
+    }
+    drop_schema(&url, &schema).await;
+}
+
+/// Instances claiming at once never take an execution twice and never run
+/// more of one config than its maxConcurrent, counted across all of them.
+#[tokio::test]
+async fn racing_claims_respect_max_concurrent_across_instances() {
+    use grove_store::{ExecutionClaim, ExecutionStore};
+    let Some(url) = database_url() else { return };
+    let schema = new_schema(&url).await;
+    let stores = instances(&url, &schema).await;
+    let now: jiff::Timestamp = "2026-03-01T02:00:00Z".parse().unwrap();
+    // Ids interleave the configs, so every claimer's window of candidates
+    // holds all four configs: they race on each config's count.
+    for i in 0..100 {
+        for c in 0..4 {
+            let mut e = crate::conformance::executions::insert(
+                &format!("{i:03}-c{c}"),
+                &format!("c{c}"),
+                None,
+            );
+            e.max_concurrent = 2;
+            e.now = now;
+            stores[0].execution_insert(e).await.expect("insert");
+        }
+    }
+    let mut tasks = Vec::new();
+    for (n, store) in stores.iter().enumerate() {
+        for worker in 0..3 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                for _ in 0..5 {
+                    let claim = ExecutionClaim {
+                        owner: format!("instance-{n}-{worker}"),
+                        now,
+                        lease_until: now + jiff::SignedDuration::from_secs(30),
+                        limit: 3,
+                    };
+                    for c in store.execution_claim(claim).await.expect("claim") {
+                        got.push((c.execution.id, c.execution.config_id));
+                    }
+                }
+                got
+            }));
+        }
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("join"));
+    }
+    let mut ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
+    ids.sort();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "an execution was claimed twice: {all:?}");
+    for c in 0..4 {
+        let config = format!("c{c}");
+        let n = all.iter().filter(|(_, cfg)| *cfg == config).count();
+        assert_eq!(n, 2, "{config}: exactly maxConcurrent running: {all:?}");
+    }
+    for s in stores {
+        s.close().await;
+    }
+    drop_schema(&url, &schema).await;
 }
