@@ -2,6 +2,7 @@
 //! TOML file > built-in default.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -19,6 +20,53 @@ pub struct FileConfig {
     pub bind: Option<String>,
     pub seed: Option<bool>,
     pub legacy_fallback: Option<bool>,
+    /// Engine timings; rarely changed (tests shorten them).
+    #[serde(default)]
+    pub engine: EngineTimings,
+}
+
+/// The `[engine]` table: lease and heartbeat of running attempts, how often
+/// maintenance (lease rescue, retention) runs, how long shutdown waits.
+/// Every key is optional; absent keys keep the built-in defaults.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct EngineTimings {
+    pub lease_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
+    pub maintenance_interval_seconds: Option<u64>,
+    pub shutdown_grace_seconds: Option<u64>,
+}
+
+impl EngineTimings {
+    /// `settings` with the keys that are set.
+    pub fn apply(self, settings: grove_engine::EngineSettings) -> grove_engine::EngineSettings {
+        let secs = Duration::from_secs;
+        grove_engine::EngineSettings {
+            lease: self.lease_seconds.map_or(settings.lease, secs),
+            heartbeat: self.heartbeat_seconds.map_or(settings.heartbeat, secs),
+            maintenance_interval: self
+                .maintenance_interval_seconds
+                .map_or(settings.maintenance_interval, secs),
+            shutdown_grace: self
+                .shutdown_grace_seconds
+                .map_or(settings.shutdown_grace, secs),
+            ..settings
+        }
+    }
+
+    /// A lease must outlive a couple of heartbeats, or healthy attempts
+    /// would be rescued while they run.
+    pub fn check(self) -> anyhow::Result<Self> {
+        let d = grove_engine::EngineSettings::default();
+        let s = self.apply(d);
+        anyhow::ensure!(
+            s.heartbeat.as_secs() >= 1 && s.lease >= s.heartbeat * 2,
+            "[engine] lease_seconds ({}) must be at least twice heartbeat_seconds ({}), and heartbeat_seconds at least 1",
+            s.lease.as_secs(),
+            s.heartbeat.as_secs()
+        );
+        Ok(self)
+    }
 }
 
 /// Settings `serve` runs with.
@@ -30,6 +78,7 @@ pub struct ServiceConfig {
     /// Migration mode: run the advancement job on legacy defaults while no
     /// enabled `advancement-batch` config exists.
     pub legacy_fallback: bool,
+    pub engine: EngineTimings,
 }
 
 impl FileConfig {
@@ -39,8 +88,12 @@ impl FileConfig {
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text)
-            .with_context(|| format!("config file {} is not valid", path.display()))
+        let file: Self = toml::from_str(&text)
+            .with_context(|| format!("config file {} is not valid", path.display()))?;
+        file.engine
+            .check()
+            .with_context(|| format!("config file {} is not valid", path.display()))?;
+        Ok(file)
     }
 }
 
@@ -70,6 +123,7 @@ pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
             .unwrap_or_else(|| DEFAULT_BIND.to_owned()),
         seed: !no_seed && file.seed.unwrap_or(true),
         legacy_fallback: legacy_fallback.or(file.legacy_fallback).unwrap_or(false),
+        engine: file.engine,
     }
 }
 
@@ -84,6 +138,7 @@ mod tests {
             bind: Some("0.0.0.0:9000".into()),
             seed: Some(false),
             legacy_fallback: Some(true),
+            engine: EngineTimings::default(),
         };
         let flags = Flags {
             database_url: Some("sqlite://flag.db".into()),
@@ -111,8 +166,30 @@ mod tests {
                 bind: DEFAULT_BIND.into(),
                 seed: true,
                 legacy_fallback: false,
+                engine: EngineTimings::default(),
             }
         );
+    }
+
+    #[test]
+    fn engine_timings_override_the_defaults_and_are_checked() {
+        let file: FileConfig =
+            toml::from_str("[engine]\nlease_seconds = 6\nheartbeat_seconds = 2\n").unwrap();
+        let s = file
+            .engine
+            .check()
+            .unwrap()
+            .apply(grove_engine::EngineSettings::default());
+        assert_eq!(s.lease, Duration::from_secs(6));
+        assert_eq!(s.heartbeat, Duration::from_secs(2));
+        assert_eq!(
+            s.maintenance_interval,
+            grove_engine::EngineSettings::default().maintenance_interval
+        );
+        let bad: FileConfig =
+            toml::from_str("[engine]\nlease_seconds = 3\nheartbeat_seconds = 2\n").unwrap();
+        let err = bad.engine.check().unwrap_err().to_string();
+        assert!(err.contains("at least twice"), "{err}");
     }
 
     #[test]

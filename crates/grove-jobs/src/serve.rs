@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use grove_core::clock::{Clock, SystemClock};
-use grove_engine::EngineHandle;
 use grove_store::Role;
 use grove_web::AppState;
 use tokio_util::sync::CancellationToken;
@@ -81,36 +80,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
 
     let shutdown = CancellationToken::new();
-    // The scheduler and executor need the execution tables, which only the
-    // SQLite adapter has so far; on PostgreSQL the API and console run
-    // without them.
-    let engine_task = if store.backend() == "sqlite" {
-        let settings = grove_engine::EngineSettings {
-            legacy_fallback: config.legacy_fallback,
-            data_dir: data_dir(&config.database_url),
-            self_url: Some(format!("http://{local}")),
-            ..grove_engine::EngineSettings::default()
-        };
-        if settings.legacy_fallback {
-            tracing::info!(
-                "legacy fallback is on: the advancement job runs on legacy defaults while no enabled advancement-batch config exists"
-            );
-        }
-        let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
-        let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
-        let handle = engine.handle();
-        let task = tokio::spawn(engine.run(shutdown.clone()));
-        Some((handle, task))
-    } else {
-        tracing::warn!(
-            "scheduling and execution are not available on PostgreSQL in this build; the API and console run without them"
-        );
-        None
+    let settings = grove_engine::EngineSettings {
+        legacy_fallback: config.legacy_fallback,
+        data_dir: data_dir(&config.database_url),
+        self_url: Some(format!("http://{local}")),
+        ..config.engine.apply(grove_engine::EngineSettings::default())
     };
-    let engine = engine_task
-        .as_ref()
-        .map(|(h, _)| h.clone())
-        .unwrap_or_else(EngineHandle::new);
+    if settings.legacy_fallback {
+        tracing::info!(
+            "legacy fallback is on: the advancement job runs on legacy defaults while no enabled advancement-batch config exists"
+        );
+    }
+    let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
+    let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
+    let handle = engine.handle();
+    let engine_task = tokio::spawn(engine.run(shutdown.clone()));
+    let engine = handle;
     let state = AppState::new(store.clone(), clock.clone(), engine);
     let app = grove_web::router(state);
 
@@ -135,12 +120,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("the HTTP server failed")?;
     tracing::info!("shutting down");
-    if let Some((_, task)) = engine_task {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "the engine stopped with an error"),
-            Err(e) => tracing::error!(error = %e, "the engine task failed"),
-        }
+    match engine_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the engine stopped with an error"),
+        Err(e) => tracing::error!(error = %e, "the engine task failed"),
     }
     store.close().await;
     Ok(())

@@ -5,6 +5,8 @@
 //!   [`TokenStore`], [`GroveDataStore`], …) so each family's verbs live in one file.
 //! - [`GroveDataStore`]: sprouts, signals, aggregates, advancement events,
 //!   journal, notifications outbox and archive.
+//! - [`CoordinationStore`]: the change feed and leader lease several
+//!   instances on one database need (single-node defaults).
 //! - [`demo`]: a synthetic grove dataset generator.
 //!   [`TokenStore`], [`ExecutionStore`], …) so each family's verbs live in one file.
 //! - [`sqlite`]: the embedded single-file adapter (one node, WAL, one writer).
@@ -17,6 +19,7 @@
 //! All SQL lives in the adapters. Instants are stored as integer unix
 //! milliseconds (INTEGER in SQLite, BIGINT in PostgreSQL); callers pass `now` explicitly (the clock is injected above).
 
+mod coordination;
 pub mod demo;
 mod error;
 pub mod executions;
@@ -32,6 +35,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use coordination::{Change, ChangeFeed, CoordinationStore};
 pub use error::StoreError;
 pub use executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome,
@@ -52,7 +56,14 @@ pub use tokens::{ApiToken, Role, TokenStore};
 /// Everything the service stores.
 #[async_trait]
 pub trait Store:
-    ObjectStore + TokenStore + GroveDataStore + ExecutionStore + Send + Sync + std::fmt::Debug
+    ObjectStore
+    + TokenStore
+    + GroveDataStore
+    + ExecutionStore
+    + CoordinationStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// Applies pending migrations; returns the schema version.
     async fn migrate(&self) -> Result<i64, StoreError>;

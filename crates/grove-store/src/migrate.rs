@@ -33,6 +33,13 @@ pub const SQLITE: &[Migration] = &[
         name: "config.changed journal triggers",
         sql: include_str!("../migrations/sqlite/0004_config_journal.sql"),
     },
+    // 5 (coordination of several instances) is PostgreSQL's alone; the
+    // number is skipped here so both backends report the same version.
+    Migration {
+        version: 5,
+        name: "nothing: coordination is PostgreSQL's alone",
+        sql: "SELECT 1;",
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -56,6 +63,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "config.changed journal triggers",
         sql: include_str!("../migrations/postgres/0004_config_journal.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "change notifications and leader leases",
+        sql: include_str!("../migrations/postgres/0005_coordination.sql"),
     },
 ];
 

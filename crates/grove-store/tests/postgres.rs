@@ -379,3 +379,143 @@ async fn racing_claims_respect_max_concurrent_across_instances() {
     }
     drop_schema(&url, &schema).await;
 }
+
+/// What one instance changes, another hears of: config saves, claimable
+/// runs, cancel requests; and nothing from another schema.
+#[tokio::test]
+async fn the_change_feed_hears_other_instances() {
+    use grove_store::{Change, CoordinationStore, ExecutionStore, ObjectInsert, ObjectStore};
+    let Some(url) = database_url() else { return };
+    let schema = new_schema(&url).await;
+    let stores = instances(&url, &schema).await;
+    let mut feed = stores[1]
+        .change_feed()
+        .await
+        .expect("feed")
+        .expect("PostgreSQL has a feed");
+    // A neighbour in another schema of the same database.
+    let other_schema = new_schema(&url).await;
+    let other = connect(&url, &other_schema).await;
+    other.migrate().await.expect("migrate");
+
+    let now: jiff::Timestamp = "2026-03-01T02:00:00Z".parse().unwrap();
+    let payload = grove_core::job_config::JobConfigPayload::default_for(
+        grove_core::job_config::JobType::HealthCheck,
+    )
+    .to_value();
+    let config = |id: &str| ObjectInsert {
+        object_type: "job-config".to_owned(),
+        id: id.to_owned(),
+        title: id.to_owned(),
+        description: None,
+        tags: vec![],
+        payload: payload.clone(),
+        actor: None,
+        now,
+    };
+    other
+        .object_insert(config("elsewhere"))
+        .await
+        .expect("insert");
+    stores[0]
+        .object_insert(config("nightly"))
+        .await
+        .expect("insert");
+    assert_eq!(
+        next_change(&mut feed).await,
+        Change::Config("nightly".into())
+    );
+
+    let mut e = crate::conformance::executions::insert("run-1", "nightly", None);
+    e.now = now;
+    stores[2].execution_insert(e).await.expect("insert");
+    assert_eq!(next_change(&mut feed).await, Change::Runs);
+    let claim = grove_store::ExecutionClaim {
+        owner: "a".into(),
+        now,
+        lease_until: now + jiff::SignedDuration::from_secs(30),
+        limit: 1,
+    };
+    assert_eq!(stores[0].execution_claim(claim).await.unwrap().len(), 1);
+    stores[2]
+        .execution_cancel("run-1", now)
+        .await
+        .expect("cancel");
+    assert_eq!(next_change(&mut feed).await, Change::Cancel("run-1".into()));
+
+    // The feed holds a pooled connection: closing the pool waits for it.
+    drop(feed);
+    other.close().await;
+    drop_schema(&url, &other_schema).await;
+    for s in stores {
+        s.close().await;
+    }
+    drop_schema(&url, &schema).await;
+}
+
+/// One leader at a time; it renews, others wait for expiry or resignation,
+/// and each change of hands is a new term.
+#[tokio::test]
+async fn the_leader_lease_has_one_holder_per_term() {
+    use grove_store::CoordinationStore;
+    let Some(url) = database_url() else { return };
+    let schema = new_schema(&url).await;
+    let stores = instances(&url, &schema).await;
+    let t: jiff::Timestamp = "2026-03-01T02:00:00Z".parse().unwrap();
+    let s = jiff::SignedDuration::from_secs;
+    let (a, b) = (&stores[0], &stores[1]);
+    assert_eq!(
+        a.leader_acquire("m", "a", t, t + s(10)).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        b.leader_acquire("m", "b", t + s(1), t + s(11))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        a.leader_acquire("m", "a", t + s(5), t + s(15))
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        b.leader_acquire("m", "b", t + s(12), t + s(22))
+            .await
+            .unwrap(),
+        None
+    );
+    // a stops renewing: b takes over once the lease has expired.
+    assert_eq!(
+        b.leader_acquire("m", "b", t + s(16), t + s(26))
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        a.leader_acquire("m", "a", t + s(17), t + s(27))
+            .await
+            .unwrap(),
+        None
+    );
+    // b resigns: a need not wait.
+    b.leader_resign("m", "b").await.unwrap();
+    assert_eq!(
+        a.leader_acquire("m", "a", t + s(18), t + s(28))
+            .await
+            .unwrap(),
+        Some(3)
+    );
+    for st in stores {
+        st.close().await;
+    }
+    drop_schema(&url, &schema).await;
+}
+
+async fn next_change(feed: &mut Box<dyn grove_store::ChangeFeed>) -> grove_store::Change {
+    tokio::time::timeout(Duration::from_secs(10), feed.next())
+        .await
+        .expect("a notification within 10 s")
+        .expect("feed")
+}

@@ -17,12 +17,17 @@
 //!   puts every table in one schema via the connection's `search_path`; the
 //!   schema is created at migration if missing. Tests use one schema each.
 //!
+//! - **Instances coordinate here** (`coordination.rs`): triggers NOTIFY a
+//!   per-schema channel when configs change and executions become
+//!   claimable; a lease row elects the maintenance leader.
+//!
 //! Each entity family has its own file (`objects.rs`, `tokens.rs`,
-//! `grove_data.rs`) that
+//! `grove_data.rs`, `executions.rs`) that
 //! implements the family's trait for [`PostgresStore`] and holds its SQL,
 //! like the SQLite adapter; a new family adds a file here and a numbered
 //! migration under `migrations/postgres/` (listed in [`migrate::POSTGRES`]).
 
+mod coordination;
 mod executions;
 mod grove_data;
 mod objects;

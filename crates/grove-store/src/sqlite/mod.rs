@@ -82,6 +82,9 @@ impl SqliteStore {
     }
 }
 
+/// One process: the single-node defaults (no feed, always the leader).
+impl crate::CoordinationStore for SqliteStore {}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<i64, StoreError> {
