@@ -30,6 +30,7 @@
 
 mod announce;
 pub mod context;
+mod coordination;
 pub mod error;
 pub mod events;
 mod executor;
@@ -154,6 +155,9 @@ pub(crate) struct Shared {
     /// The next slot of every config the scheduler follows.
     pub next_slots: Mutex<HashMap<String, Timestamp>>,
     pub metrics: metrics::EngineMetrics,
+    /// Set when changes may have been missed (the change feed reconnected):
+    /// the scheduler re-reads every config at its next wake-up.
+    pub resync_requested: AtomicBool,
 }
 
 impl Shared {
@@ -203,6 +207,7 @@ impl Engine {
             next_slots: Mutex::default(),
             stopped: CancellationToken::new(),
             metrics: metrics::EngineMetrics::default(),
+            resync_requested: AtomicBool::new(false),
         });
         Self { shared, handlers }
     }
@@ -228,10 +233,11 @@ impl Engine {
         let scheduler = scheduler::Scheduler::new(self.shared.clone());
         let executor = executor::Executor::new(self.shared.clone(), self.handlers);
         let maintenance = maintenance::Maintenance::new(self.shared.clone());
-        let (s, e, m) = tokio::join!(
+        let (s, e, m, ()) = tokio::join!(
             scheduler.run(shutdown.clone()),
             executor.run(shutdown.clone()),
-            maintenance.run(shutdown.clone())
+            maintenance.run(shutdown.clone()),
+            coordination::follow(self.shared.clone(), shutdown.clone())
         );
         self.shared.started.store(false, Ordering::SeqCst);
         self.shared.stopped.cancel();

@@ -1,8 +1,9 @@
-//! Maintenance: lease rescue and retention. SQLite is one node, so this
-//! process is always the one that runs it; with several instances only a
-//! leader needs to (a later change), but running it everywhere is safe:
-//! rescue and prune are single transactions whose effects do not depend on
-//! who runs them.
+//! Maintenance: lease rescue and retention, run by the leader only. On
+//! SQLite (one process) this process always leads; with several instances
+//! on PostgreSQL they elect one through a lease row that the leader renews
+//! at each round and gives up at shutdown. Were two ever to run it at once
+//! (a leader paused past its lease), nothing breaks: rescue skips attempts
+//! another transaction holds and prune is one idempotent statement.
 
 use std::sync::Arc;
 
@@ -11,6 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::executor::record_outcome;
 use crate::{EngineError, Shared};
+
+/// The name of the maintenance leader's lease.
+const LEADER_LEASE: &str = "maintenance";
 
 /// Executions deleted per prune transaction.
 const PRUNE_BATCH: u32 = 1_000;
@@ -83,8 +87,55 @@ impl Maintenance {
         Self { shared }
     }
 
+    /// How long a leadership lasts without renewal: long enough to survive
+    /// a round's work, short enough that a dead leader is replaced about as
+    /// fast as its attempts' leases expire.
+    fn leadership_term(&self) -> jiff::SignedDuration {
+        let s = &self.shared.settings;
+        let d = s.lease.max(s.maintenance_interval * 3);
+        jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX)
+    }
+
+    /// Takes or renews the leadership; whether this process leads now.
+    async fn lead(&self, leading: &mut Option<i64>) -> bool {
+        let now = self.shared.clock.now();
+        let until = now.saturating_add(self.leadership_term()).unwrap_or(now);
+        let term = self
+            .shared
+            .store
+            .leader_acquire(LEADER_LEASE, &self.shared.owner, now, until)
+            .await;
+        let term = match term {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot renew the maintenance leadership");
+                None
+            }
+        };
+        if term != *leading {
+            match term {
+                Some(t) => {
+                    tracing::info!(term = t, "leading maintenance (lease rescue, retention)")
+                }
+                None => tracing::info!("another instance leads maintenance"),
+            }
+            *leading = term;
+        }
+        term.is_some()
+    }
+
     pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        let mut leading = None;
         loop {
+            if !self.lead(&mut leading).await {
+                self.shared.events.collect();
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = self.shared.maintenance_wake.notified() => {}
+                    () = tokio::time::sleep(self.shared.settings.maintenance_interval) => {}
+                }
+                continue;
+            }
             if let Err(e) = rescue(&self.shared, false).await {
                 tracing::warn!(error = %e, "lease rescue failed");
             }
@@ -95,7 +146,14 @@ impl Maintenance {
             }
             self.shared.events.collect();
             tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
+                () = shutdown.cancelled() => {
+                    // Hand over at once instead of after the lease expires.
+                    let owner = &self.shared.owner;
+                    if let Err(e) = self.shared.store.leader_resign(LEADER_LEASE, owner).await {
+                        tracing::warn!(error = %e, "cannot resign the maintenance leadership");
+                    }
+                    return Ok(());
+                }
                 () = self.shared.maintenance_wake.notified() => {}
                 () = tokio::time::sleep(self.shared.settings.maintenance_interval) => {}
             }

@@ -15,6 +15,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use grove_core::job_config::{
     AdvancementParams, JobConfigPayload, JobParameters, JobType, MisfirePolicy, OverlapPolicy,
@@ -33,6 +34,9 @@ use crate::{EngineError, LEGACY_CONFIG_ID, Shared, new_run_id, until};
 /// Small, so that when many configs share an instant the first runs start
 /// after a short write rather than after all of them are recorded.
 const BATCH: usize = 16;
+/// Back-off bounds for recording slots while the database is unreachable.
+const INSERT_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
+const INSERT_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A config the scheduler follows.
 #[derive(Debug)]
@@ -52,6 +56,8 @@ pub(crate) struct Scheduler {
     heap: BinaryHeap<Reverse<(Timestamp, u64, String)>>,
     positions: HashMap<String, Timestamp>,
     generation: u64,
+    /// Ends retries of slot inserts at shutdown.
+    shutdown: CancellationToken,
 }
 
 /// The legacy defaults of migration mode: daily 02:00 UTC, batchSize 100,
@@ -109,15 +115,18 @@ impl Scheduler {
             heap: BinaryHeap::new(),
             positions: HashMap::new(),
             generation: 0,
+            shutdown: CancellationToken::new(),
         }
     }
 
     pub(crate) async fn run(mut self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        self.shutdown = shutdown.clone();
         self.start().await;
         let resync = self.shared.settings.resync_interval;
         let mut next_resync = tokio::time::Instant::now() + resync;
         loop {
-            if tokio::time::Instant::now() >= next_resync {
+            let requested = self.shared.resync_requested.swap(false, Ordering::SeqCst);
+            if requested || tokio::time::Instant::now() >= next_resync {
                 self.resync().await;
                 next_resync = tokio::time::Instant::now() + resync;
             }
@@ -507,30 +516,50 @@ impl Scheduler {
         }
     }
 
+    /// Records a batch of slots, retrying with back-off while the database
+    /// cannot be reached: slots are unique per config and instant, so a
+    /// retry never records one twice, and a slot is recorded late rather
+    /// than lost. `None` at shutdown (the slots' positions did not move:
+    /// the next start finds them as misfires).
+    async fn insert_retrying(&self, batch: Vec<ExecutionInsert>) -> Option<Vec<InsertOutcome>> {
+        let mut delay = INSERT_RETRY_FIRST;
+        loop {
+            match self
+                .shared
+                .store
+                .execution_insert_slots(batch.clone())
+                .await
+            {
+                Ok(outcomes) => return Some(outcomes),
+                Err(e) => {
+                    tracing::error!(error = %e, slots = batch.len(), retry_in_ms = delay.as_millis() as u64, "cannot record due slots; retrying");
+                }
+            }
+            tokio::select! {
+                () = self.shutdown.cancelled() => return None,
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(INSERT_RETRY_MAX);
+        }
+    }
+
     async fn insert(&self, inserts: Vec<ExecutionInsert>) {
         let mut rest = inserts.into_iter().peekable();
         while rest.peek().is_some() {
             let batch: Vec<ExecutionInsert> = rest.by_ref().take(BATCH).collect();
-            let count = batch.len();
-            match self.shared.store.execution_insert_slots(batch).await {
-                Ok(outcomes) => {
-                    self.shared.executor_wake.notify_one();
-                    for o in outcomes {
-                        if let InsertOutcome::Skipped(e) = o {
-                            self.shared.metrics.finished(e.status);
-                            tracing::info!(
-                                job = %e.config_id,
-                                run = %e.id,
-                                reason = e.reason.as_deref().unwrap_or(""),
-                                "slot skipped"
-                            );
-                        }
-                    }
-                }
-                Err(e) => {
-                    // The positions did not move: a restart finds these
-                    // slots as misfires.
-                    tracing::error!(error = %e, slots = count, "cannot record due slots");
+            let Some(outcomes) = self.insert_retrying(batch).await else {
+                return;
+            };
+            self.shared.executor_wake.notify_one();
+            for o in outcomes {
+                if let InsertOutcome::Skipped(e) = o {
+                    self.shared.metrics.finished(e.status);
+                    tracing::info!(
+                        job = %e.config_id,
+                        run = %e.id,
+                        reason = e.reason.as_deref().unwrap_or(""),
+                        "slot skipped"
+                    );
                 }
             }
         }

@@ -1,0 +1,108 @@
+//! Following what other instances change (PostgreSQL): the store's change
+//! feed wakes this process's scheduler and executor at once. On SQLite
+//! there is no feed and this service ends at once: the process sees its
+//! own changes directly.
+//!
+//! Notifications can be lost (a dropped connection, a restart of the
+//! database), so they only make things faster: the scheduler's resync and
+//! the executor's poll find everything anyway, a little later. After a
+//! reconnection the scheduler resyncs at once.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use grove_store::Change;
+use tokio_util::sync::CancellationToken;
+
+use crate::Shared;
+
+/// Back-off bounds while the database cannot be reached.
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+pub(crate) async fn follow(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let mut delay = RETRY_FIRST;
+    loop {
+        let feed = tokio::select! {
+            () = shutdown.cancelled() => return,
+            feed = shared.store.change_feed() => feed,
+        };
+        let mut feed = match feed {
+            Ok(Some(feed)) => feed,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "cannot listen for changes");
+                if sleep_or_stop(&shutdown, &mut delay).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        // Whatever happened while not listening was missed.
+        resync(&shared);
+        delay = RETRY_FIRST;
+        loop {
+            let change = tokio::select! {
+                () = shutdown.cancelled() => return,
+                change = feed.next() => change,
+            };
+            match change {
+                Ok(change) => {
+                    delay = RETRY_FIRST;
+                    apply(&shared, change);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "lost the change feed");
+                    if sleep_or_stop(&shutdown, &mut delay).await {
+                        return;
+                    }
+                    // The feed reconnects on the next call; it answers
+                    // `Reconnected` then.
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps `delay` (doubling it for next time); `true` if shut down meanwhile.
+async fn sleep_or_stop(shutdown: &CancellationToken, delay: &mut Duration) -> bool {
+    let stopped = tokio::select! {
+        () = shutdown.cancelled() => true,
+        () = tokio::time::sleep(*delay) => false,
+    };
+    *delay = (*delay * 2).min(RETRY_MAX);
+    stopped
+}
+
+fn apply(shared: &Shared, change: Change) {
+    match change {
+        Change::Config(id) => {
+            shared
+                .changes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .ids
+                .insert(id);
+            shared.scheduler_wake.notify_one();
+        }
+        Change::Runs => shared.executor_wake.notify_one(),
+        Change::Cancel(run_id) => {
+            if let Some(token) = shared
+                .running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&run_id)
+            {
+                token.cancel();
+            }
+        }
+        Change::Reconnected => resync(shared),
+    }
+}
+
+fn resync(shared: &Shared) {
+    shared.resync_requested.store(true, Ordering::SeqCst);
+    shared.scheduler_wake.notify_one();
+    shared.executor_wake.notify_one();
+}
