@@ -1,12 +1,14 @@
 //! The binary, end to end: real processes, real files, real sockets on loopback.
 
 mod cli;
+mod cluster;
 mod serve;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_grove-jobs");
 
@@ -18,6 +20,50 @@ pub fn grove(dir: &Path, args: &[&str]) -> Output {
         .env_remove("GROVE_ADMIN_TOKEN")
         .output()
         .expect("run grove-jobs")
+}
+
+/// A running `grove-jobs serve`.
+#[derive(Debug)]
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    pub token: Option<String>,
+}
+
+/// Starts `cmd` (a `serve` command) and reads what it prints until it is
+/// ready: the API address and, on a fresh database, the admin token.
+pub fn launch(mut cmd: Command) -> Server {
+    cmd.env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut addr, mut token) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(rest) = line.trim().strip_prefix("API:") {
+            addr = rest
+                .trim()
+                .strip_prefix("http://")
+                .and_then(|r| r.split('/').next())
+                .map(str::to_owned);
+        }
+        if let Some((_, t)) = line.split_once("admin token (shown once, keep it): ") {
+            token = Some(t.trim().to_owned());
+        }
+        if line.trim_start().starts_with("database:") {
+            break;
+        }
+    }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        addr: addr.expect("the API address is printed"),
+        token,
+    }
 }
 
 /// A minimal HTTP/1.1 request; returns (status, body).

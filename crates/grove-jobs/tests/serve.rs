@@ -1,58 +1,21 @@
 //! `serve` as a newcomer runs it: a fresh directory, the printed token
 //! authorises a create, SIGTERM shuts down cleanly, a restart keeps data.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{BIN, http};
-
-struct Server {
-    child: Child,
-    addr: String,
-    token: Option<String>,
-}
+use crate::{BIN, Server, http, launch};
 
 fn start(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(BIN);
     cmd.args(["serve", "--bind", "127.0.0.1:0"])
         .current_dir(dir)
         .env_remove("DATABASE_URL")
-        .env_remove("GROVE_ADMIN_TOKEN")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .env_remove("GROVE_ADMIN_TOKEN");
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let (mut addr, mut token) = (None, None);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(rest) = line.trim().strip_prefix("API:") {
-            addr = rest
-                .trim()
-                .strip_prefix("http://")
-                .and_then(|r| r.split('/').next())
-                .map(str::to_owned);
-        }
-        if let Some((_, t)) = line.split_once("admin token (shown once, keep it): ") {
-            token = Some(t.trim().to_owned());
-        }
-        if line.trim_start().starts_with("database:") {
-            break;
-        }
-    }
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        addr: addr.expect("the API address is printed"),
-        token,
-    }
+    launch(cmd)
 }
 
 fn terminate(mut server: Server) {
