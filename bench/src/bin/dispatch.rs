@@ -10,9 +10,12 @@
 //!   configs; executions recorded per second, from the first request to the
 //!   last execution stored as final.
 //!
-//! `cargo run --release -p grove-bench --bin dispatch` (SQLite in a temp
-//! dir), or `-- --database-url postgres://…` for a PostgreSQL database it
-//! may fill (it creates configs `bench-…`; use a scratch database).
+//! `cargo run --release -p grove-bench --bin dispatch` runs them on SQLite
+//! (a temp file); with `-- --postgres postgres://…` it runs them again on
+//! PostgreSQL with one instance and with three (three engines in this
+//! process, each with its own connection pool, coordinating through the
+//! database as separate processes do), each in a fresh schema dropped
+//! afterwards.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,9 +37,10 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
 struct Args {
-    /// Database to use; a fresh SQLite file per scenario when absent.
+    /// Also run every scenario on this PostgreSQL database, with 1 and with
+    /// 3 instances (each scenario in its own schema).
     #[arg(long)]
-    database_url: Option<String>,
+    postgres: Option<String>,
     /// Every-minute config counts to measure.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
     minute: Vec<usize>,
@@ -78,24 +82,79 @@ impl Recorder {
     }
 }
 
-struct Running {
-    store: Arc<dyn Store>,
-    handle: EngineHandle,
-    recorder: Arc<Recorder>,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<Result<(), grove_engine::EngineError>>,
-    _dir: Option<tempfile::TempDir>,
+/// Where a scenario runs.
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite,
+    Postgres { url: String, instances: usize },
 }
 
-async fn fresh_store(args: &Args) -> anyhow::Result<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
-    match &args.database_url {
-        Some(url) => Ok((grove_store::open(url).await?, None)),
-        None => {
-            let dir = tempfile::tempdir()?;
-            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-            Ok((grove_store::open(&url).await?, Some(dir)))
+impl Backend {
+    fn label(&self) -> String {
+        match self {
+            Self::Sqlite => "sqlite".to_owned(),
+            Self::Postgres { instances, .. } => format!("postgres x{instances}"),
         }
     }
+}
+
+/// The stores of a scenario (one per instance) and what to clean up.
+struct Stores {
+    stores: Vec<Arc<dyn Store>>,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(String, String)>,
+}
+
+async fn fresh_stores(backend: &Backend) -> anyhow::Result<Stores> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            Ok(Stores {
+                stores: vec![grove_store::open(&url).await?],
+                _dir: Some(dir),
+                schema: None,
+            })
+        }
+        Backend::Postgres { url, instances } => {
+            let schema = format!(
+                "grove_bench_{}",
+                Timestamp::now().as_millisecond().unsigned_abs()
+            );
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let scoped = format!("{url}{sep}schema={schema}&pool_max=8");
+            let mut stores = Vec::new();
+            for _ in 0..*instances {
+                // `open` migrates; the first creates the schema.
+                stores.push(grove_store::open(&scoped).await?);
+            }
+            Ok(Stores {
+                stores,
+                _dir: None,
+                schema: Some((url.clone(), schema)),
+            })
+        }
+    }
+}
+
+async fn drop_schema(url: &str, schema: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+    )))
+    .execute(&mut conn)
+    .await?;
+    Ok(())
+}
+
+struct Running {
+    store: Arc<dyn Store>,
+    handles: Vec<EngineHandle>,
+    recorder: Arc<Recorder>,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<Result<(), grove_engine::EngineError>>>,
+    stores: Stores,
 }
 
 async fn insert_configs(
@@ -129,43 +188,58 @@ async fn insert_configs(
     Ok(())
 }
 
-async fn start(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Running {
+async fn start(stores: Stores) -> Running {
     let recorder = Arc::new(Recorder::default());
-    let settings = EngineSettings {
-        // No-op jobs: let as many run at once as the store can record.
-        max_running: 256,
-        ..EngineSettings::default()
-    };
-    let engine = Engine::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        HandlerRegistry::uniform(recorder.clone()),
-        settings,
-    );
-    let handle = engine.handle();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(engine.run(shutdown.clone()));
+    let mut handles = Vec::new();
+    let mut tasks = Vec::new();
+    for store in &stores.stores {
+        let settings = EngineSettings {
+            // No-op jobs: let as many run at once as the store can record.
+            max_running: 256,
+            ..EngineSettings::default()
+        };
+        let engine = Engine::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            HandlerRegistry::uniform(recorder.clone()),
+            settings,
+        );
+        handles.push(engine.handle());
+        tasks.push(tokio::spawn(engine.run(shutdown.clone())));
+    }
     Running {
-        store,
-        handle,
+        store: stores.stores[0].clone(),
+        handles,
         recorder,
         shutdown,
-        task,
-        _dir: dir,
+        tasks,
+        stores,
     }
 }
 
 impl Running {
     async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
-        self.task.await??;
+        for task in self.tasks {
+            task.await??;
+        }
+        for store in &self.stores.stores {
+            store.close().await;
+        }
+        if let Some((url, schema)) = &self.stores.schema {
+            drop_schema(url, schema).await?;
+        }
         Ok(())
     }
 
     /// Waits until the scheduler holds a slot for every config.
     async fn loaded(&self, prefix: &str, n: usize) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(600);
-        while (0..n).any(|i| self.handle.next_slot(&format!("{prefix}-{i}")).is_none()) {
+        while (0..n).any(|i| {
+            let id = format!("{prefix}-{i}");
+            self.handles.iter().any(|h| h.next_slot(&id).is_none())
+        }) {
             if Instant::now() > deadline {
                 bail!("the scheduler did not load {n} configs in 10 minutes");
             }
@@ -202,13 +276,13 @@ fn report(name: &str, mut lat: Vec<SignedDuration>, expected: usize) {
     lat.sort();
     let n = lat.len();
     if n == 0 {
-        println!("{name:<16} no runs recorded (expected {expected})");
+        println!("{name:<28} no runs recorded (expected {expected})");
         return;
     }
     let ms = |d: SignedDuration| d.as_secs_f64() * 1000.0;
     let pick = |p: usize| lat[((n * p) / 100).min(n - 1)];
     println!(
-        "{name:<16} runs {n:>6}/{expected:<6} min {:>7.2} ms  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
+        "{name:<28} runs {n:>6}/{expected:<6} min {:>7.2} ms  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
         ms(lat[0]),
         ms(pick(50)),
         ms(pick(99)),
@@ -216,12 +290,12 @@ fn report(name: &str, mut lat: Vec<SignedDuration>, expected: usize) {
     );
 }
 
-async fn minute(args: &Args, n: usize) -> anyhow::Result<()> {
+async fn minute(backend: &Backend, n: usize) -> anyhow::Result<()> {
     let prefix = format!("bench-m{n}");
-    let (store, dir) = fresh_store(args).await?;
-    insert_configs(&store, &prefix, n, "* * * * *", true).await?;
+    let stores = fresh_stores(backend).await?;
+    insert_configs(&stores.stores[0], &prefix, n, "* * * * *", true).await?;
     let load = Instant::now();
-    let run = start(store, dir).await;
+    let run = start(stores).await;
     run.loaded(&prefix, n).await?;
     let load = load.elapsed();
     // The first boundary at least 3 s away, so that loading is not measured.
@@ -248,19 +322,19 @@ async fn minute(args: &Args, n: usize) -> anyhow::Result<()> {
             outside += o;
         }
     }
-    report(&format!("minute-{n}"), measured, n);
+    report(&format!("{} minute-{n}", backend.label()), measured, n);
     if outside > 0 {
         eprintln!("  ({outside} runs of an earlier boundary not counted)");
     }
     run.stop().await
 }
 
-async fn second(args: &Args) -> anyhow::Result<()> {
+async fn second(backend: &Backend, args: &Args) -> anyhow::Result<()> {
     let n = args.second;
     let prefix = format!("bench-s{n}");
-    let (store, dir) = fresh_store(args).await?;
-    insert_configs(&store, &prefix, n, "* * * * * *", true).await?;
-    let run = start(store, dir).await;
+    let stores = fresh_stores(backend).await?;
+    insert_configs(&stores.stores[0], &prefix, n, "* * * * * *", true).await?;
+    let run = start(stores).await;
     run.loaded(&prefix, n).await?;
     let from = Timestamp::now().round(Unit::Second)? + SignedDuration::from_secs(2);
     let window = i64::try_from(args.seconds).unwrap_or(20);
@@ -269,20 +343,21 @@ async fn second(args: &Args) -> anyhow::Result<()> {
     tokio::time::sleep(until).await;
     let (lat, _) = run.latencies(from, to).await?;
     let expected = n * usize::try_from(window).unwrap_or(0);
-    report(&format!("second-{n}"), lat, expected);
+    report(&format!("{} second-{n}", backend.label()), lat, expected);
     run.stop().await
 }
 
-async fn throughput(args: &Args) -> anyhow::Result<()> {
+async fn throughput(backend: &Backend, args: &Args) -> anyhow::Result<()> {
     const CONFIGS: usize = 100;
-    let (store, dir) = fresh_store(args).await?;
-    insert_configs(&store, "bench-t", CONFIGS, "0 0 1 1 *", false).await?;
-    let run = start(store, dir).await;
+    let stores = fresh_stores(backend).await?;
+    insert_configs(&stores.stores[0], "bench-t", CONFIGS, "0 0 1 1 *", false).await?;
+    let run = start(stores).await;
     let began = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let per_task = args.runs.div_ceil(8);
     for t in 0..8 {
-        let handle = run.handle.clone();
+        // Requests arrive at every instance.
+        let handle = run.handles[t % run.handles.len()].clone();
         let count = per_task.min(args.runs.saturating_sub(t * per_task));
         tasks.spawn(async move {
             let mut ids = Vec::with_capacity(count);
@@ -321,7 +396,8 @@ async fn throughput(args: &Args) -> anyhow::Result<()> {
     }
     let total = began.elapsed();
     println!(
-        "throughput       runs {:>6}  enqueued in {:.2} s  all final in {:.2} s  {:>8.0} executions/s",
+        "{:<28} runs {:>6}  enqueued in {:.2} s  all final in {:.2} s  {:>8.0} executions/s",
+        format!("{} throughput", backend.label()),
         args.runs,
         enqueued.as_secs_f64(),
         total.as_secs_f64(),
@@ -333,19 +409,26 @@ async fn throughput(args: &Args) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let backend = args
-        .database_url
-        .as_deref()
-        .map_or("sqlite (temp file)", |u| u.split(':').next().unwrap_or(u));
-    println!("grove-jobs dispatch bench on {backend}");
-    for &n in args.minute.iter().filter(|&&n| n > 0) {
-        minute(&args, n).await?;
+    let mut backends = vec![Backend::Sqlite];
+    if let Some(url) = &args.postgres {
+        for instances in [1, 3] {
+            backends.push(Backend::Postgres {
+                url: url.clone(),
+                instances,
+            });
+        }
     }
-    if args.second > 0 {
-        second(&args).await?;
-    }
-    if args.runs > 0 {
-        throughput(&args).await?;
+    println!("grove-jobs dispatch bench");
+    for backend in &backends {
+        for &n in args.minute.iter().filter(|&&n| n > 0) {
+            minute(backend, n).await?;
+        }
+        if args.second > 0 {
+            second(backend, &args).await?;
+        }
+        if args.runs > 0 {
+            throughput(backend, &args).await?;
+        }
     }
     Ok(())
 }

@@ -116,8 +116,9 @@
     });
     src.addEventListener("progress", function (ev) {
       var d = parse(ev);
-      var done = d.itemsProcessed || 0;
-      var total = d.itemsTotal || 0;
+      var c = d.counts || {};
+      var done = c.processed || 0;
+      var total = c.total || 0;
       var pct = total ? Math.min(100, Math.round(done * 1000 / total) / 10) : 0;
       var bar = live.querySelector(".progress > div");
       if (bar) { bar.style.width = pct + "%"; }

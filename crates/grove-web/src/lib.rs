@@ -85,6 +85,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/executions/{run_id}/retry", post(executions::retry))
         .route(
+            "/api/v1/executions/{run_id}/render-tree",
+            get(api::render::execution_tree),
+        )
+        .route(
             "/api/v1/executions/{run_id}/cancel",
             post(executions::cancel),
         )

@@ -203,7 +203,7 @@ impl Modify for BearerAuth {
         crate::api::render::catalog,
         executions::run_now, executions::history, executions::get, executions::logs,
         executions::retry, executions::cancel, executions::events, executions::engine_status,
-        crate::api::prometheus::metrics,
+        crate::api::prometheus::metrics, crate::api::render::execution_tree,
     ),
     components(schemas(RunAccepted, AttemptOut, ExecutionOut, ExecutionList, LogLineOut, LogPage,
         Problem, FieldProblem, ObjectMeta, Derived, GroveObject, ObjectPage,

@@ -169,16 +169,18 @@ async fn history(app: &TestApp) {
             .await;
         assert_eq!(r.status.as_u16(), 201, "{}", r.text);
     }
+    crate::common::record_run(
+        &app.store,
+        "orphan-cleanup",
+        &json!({"startedAt": "2026-03-01T03:00:00Z", "completedAt": "2026-03-01T03:05:00Z", "status": "failed",
+               "itemsProcessed": 0, "errors": 1, "runId": "0195a1c2-7e4f-7000-8000-0000000000ff",
+               "error": "storage: data directory is not writable", "consecutiveFailures": 5}),
+    )
+    .await;
     let mut critical = Map::new();
     critical.insert(
         "autoDisabled".to_owned(),
         json!({"at": "2026-03-01T03:00:00Z", "reason": "5 consecutive runs failed"}),
-    );
-    critical.insert(
-        "lastExecution".to_owned(),
-        json!({"startedAt": "2026-03-01T03:00:00Z", "completedAt": "2026-03-01T03:05:00Z", "status": "failed",
-               "itemsProcessed": 0, "errors": 1, "runId": "0195a1c2-7e4f-7000-8000-0000000000ff",
-               "error": "storage: data directory is not writable", "consecutiveFailures": 5}),
     );
     app.store
         .object_state_merge(JOB_CONFIG, "orphan-cleanup", critical)
@@ -196,17 +198,14 @@ async fn history(app: &TestApp) {
         ("notification-digest", "success", 12, 0, None),
     ];
     for (i, (id, status, items, errors, error)) in runs.into_iter().enumerate() {
-        let mut state = Map::new();
-        state.insert(
-            "lastExecution".to_owned(),
-            json!({"startedAt": "2026-03-01T11:00:00Z", "completedAt": format!("2026-03-01T11:00:{:02}Z", 23 + i),
+        crate::common::record_run(
+            &app.store,
+            id,
+            &json!({"startedAt": "2026-03-01T11:00:00Z", "completedAt": format!("2026-03-01T11:00:{:02}Z", 23 + i),
                    "status": status, "itemsProcessed": items, "errors": errors,
                    "runId": format!("0195a1c2-7e4f-7000-8000-00000000000{i}"), "error": error}),
-        );
-        app.store
-            .object_state_merge(JOB_CONFIG, id, state)
-            .await
-            .expect("state");
+        )
+        .await;
     }
 }
 

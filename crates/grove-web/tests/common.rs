@@ -183,3 +183,111 @@ pub fn pointers(reply: &Reply) -> Vec<String> {
         .map(|e| e["pointer"].as_str().expect("pointer").to_owned())
         .collect()
 }
+
+/// Records a finished run of `config_id` through the store's own verbs
+/// (insert, claim, logs, finish) and puts it in the config's
+/// `lastExecution`, as the engine would: `last` is that `lastExecution`
+/// JSON (`runId`, `status`, `startedAt`, `completedAt`, `itemsProcessed`,
+/// `errors`, `error`).
+pub async fn record_run(store: &Arc<dyn Store>, config_id: &str, last: &Value) {
+    use grove_core::job_config::JobConfigPayload;
+    use grove_core::registry::JOB_CONFIG;
+    use grove_store::{
+        AttemptOutcome, AttemptReason, AttemptStatus, Counts, ExecutionClaim, ExecutionFinish,
+        ExecutionInsert, InsertDisposition, LogInsert, LogLevel, Trigger,
+    };
+    let ts = |k: &str| -> jiff::Timestamp { last[k].as_str().expect(k).parse().expect(k) };
+    let (started, completed) = (ts("startedAt"), ts("completedAt"));
+    let run_id = last["runId"].as_str().expect("runId").to_owned();
+    let obj = store
+        .object_get(JOB_CONFIG, config_id)
+        .await
+        .expect("get")
+        .expect("config");
+    let payload: JobConfigPayload = serde_json::from_value(obj.payload.clone()).expect("payload");
+    let mut retry = payload.retry;
+    retry.max_attempts = 1;
+    store
+        .execution_insert(ExecutionInsert {
+            id: run_id.clone(),
+            config_id: config_id.to_owned(),
+            trigger: Trigger::Manual,
+            scheduled_for: None,
+            late: false,
+            payload: payload.to_value(),
+            config_version: obj.meta.version,
+            retry,
+            max_concurrent: 1000,
+            retry_of: None,
+            actor: Some("tester".to_owned()),
+            disposition: InsertDisposition::Queue,
+            now: started,
+        })
+        .await
+        .expect("insert");
+    let claimed = store
+        .execution_claim(ExecutionClaim {
+            owner: "recorder".to_owned(),
+            now: started,
+            lease_until: completed + jiff::SignedDuration::from_hours(1),
+            limit: 1000,
+        })
+        .await
+        .expect("claim");
+    assert!(claimed.iter().any(|c| c.execution.id == run_id));
+    let error = last["error"].as_str().map(str::to_owned);
+    let mut lines = vec![(LogLevel::Info, "attempt 1 of 1 started".to_owned())];
+    if let Some(e) = &error {
+        lines.push((LogLevel::Error, e.clone()));
+    }
+    store
+        .log_append(
+            lines
+                .into_iter()
+                .map(|(level, message)| LogInsert {
+                    execution_id: run_id.clone(),
+                    attempt: 1,
+                    at: started,
+                    level,
+                    message,
+                })
+                .collect(),
+        )
+        .await
+        .expect("logs");
+    let processed = last["itemsProcessed"].as_u64().unwrap_or(0);
+    let failed = last["errors"].as_u64().unwrap_or(0);
+    let (status, reason) = match last["status"].as_str() {
+        Some("failed") => (AttemptStatus::Failed, Some(AttemptReason::Error)),
+        Some("partial") => (AttemptStatus::Partial, None),
+        Some("cancelled") => (AttemptStatus::Cancelled, Some(AttemptReason::Cancelled)),
+        _ => (AttemptStatus::Success, None),
+    };
+    store
+        .execution_finish(ExecutionFinish {
+            execution_id: run_id.clone(),
+            attempt: 1,
+            owner: "recorder".to_owned(),
+            now: completed,
+            outcome: AttemptOutcome {
+                status,
+                reason,
+                error,
+                counts: Counts {
+                    processed,
+                    total: Some(processed),
+                    succeeded: processed.saturating_sub(failed),
+                    failed,
+                },
+                metadata: serde_json::json!({}),
+            },
+        })
+        .await
+        .expect("finish");
+    let mut state = serde_json::Map::new();
+    state.insert("lastExecution".to_owned(), last.clone());
+    store
+        .object_state_merge(JOB_CONFIG, config_id, state)
+        .await
+        .expect("state");
+}

@@ -563,16 +563,13 @@ async fn run_now_without_an_engine_says_so() {
 #[tokio::test]
 async fn status_tab_and_execution_page_render_through_json_render() {
     let app = TestApp::seeded().await;
-    let mut state = serde_json::Map::new();
-    state.insert(
-        "lastExecution".to_owned(),
-        json!({"startedAt": "2026-03-01T02:00:00Z", "completedAt": "2026-03-01T02:00:23Z", "status": "failed",
+    crate::common::record_run(
+        &app.store,
+        "advancement-batch",
+        &json!({"startedAt": "2026-03-01T02:00:00Z", "completedAt": "2026-03-01T02:00:23Z", "status": "failed",
                "itemsProcessed": 142, "errors": 3, "runId": "0192f0aa-run-1", "error": "timeout after 300 s", "consecutiveFailures": 1}),
-    );
-    app.store
-        .object_state_merge(JOB_CONFIG, "advancement-batch", state)
-        .await
-        .unwrap();
+    )
+    .await;
     let s = Session::new(&app, OPERATOR);
     let r = s.get("/console/jobs/advancement-batch").await;
     for c in [

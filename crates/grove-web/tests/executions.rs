@@ -422,3 +422,144 @@ async fn the_openapi_document_lists_the_executions_api_and_metrics() {
         assert!(execution[field].is_object(), "ExecutionOut.{field} missing");
     }
 }
+
+// ---- the console over a real engine ----
+
+/// Sends a console request with the operator's session cookie; `form`
+/// fields are posted with the session's CSRF token unless `csrf` is false.
+async fn console(
+    t: &EngineApp,
+    method: Method,
+    path: &str,
+    form: &[(&str, &str)],
+    csrf: bool,
+) -> crate::common::Reply {
+    let secret = crate::common::OPERATOR;
+    let mut body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if csrf {
+        body.push(format!(
+            "_csrf={}",
+            grove_web::console::session::csrf_token(secret)
+        ));
+    }
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("cookie", format!("grove_session={secret}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.join("&")))
+        .unwrap();
+    t.app.send(req).await
+}
+
+fn location(r: &crate::common::Reply) -> String {
+    r.headers
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn console_run_now_opens_the_live_page_and_the_run_joins_the_history() {
+    let t = EngineApp::new().await;
+    t.create_job("hc", 10).await;
+    let r = console(&t, Method::POST, "/console/jobs/hc/run", &[], true).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let to = location(&r);
+    let run_id = to
+        .strip_prefix("/console/executions/")
+        .expect("redirected to the execution page")
+        .to_owned();
+    let e = t.wait_final(&run_id).await;
+    assert_eq!(e["status"], "success");
+    assert_eq!(e["actor"], "ops");
+
+    let page = console(&t, Method::GET, &to, &[], false).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("hello from the test job"), "{}", page.text);
+    assert!(page.text.contains("data-component=\"JobPhaseIndicator\""));
+    assert!(!page.text.contains("data-events="), "a finished run is not live");
+
+    let editor = console(&t, Method::GET, "/console/jobs/hc", &[], false).await;
+    assert!(editor.text.contains(&format!("/console/executions/{run_id}")), "history links the run");
+    let grid = console(&t, Method::GET, "/console", &[], false).await;
+    assert!(grid.text.contains("Success (2 processed"), "{}", grid.text);
+}
+
+#[tokio::test]
+async fn a_running_job_shows_running_and_its_page_follows_live_events() {
+    let t = EngineApp::new().await;
+    t.create_job("held", 7).await;
+    let run_id = t.run("held").await;
+    t.wait(&run_id, |b| b["status"] == "running").await;
+    let grid = console(&t, Method::GET, "/console", &[], false).await;
+    let card = grid
+        .text
+        .split("data-id=\"held\"")
+        .nth(1)
+        .expect("the card");
+    assert!(card[..card.find("</article>").unwrap_or(card.len())].contains("Running"));
+    let page = console(&t, Method::GET, &format!("/console/executions/{run_id}"), &[], false).await;
+    assert!(
+        page.text.contains(&format!("data-events=\"/api/v1/executions/{run_id}/events\"")),
+        "{}",
+        page.text
+    );
+    t.job.release.notify_one();
+    t.wait_final(&run_id).await;
+}
+
+#[tokio::test]
+async fn console_retry_of_a_failed_run_starts_a_new_one() {
+    let t = EngineApp::new().await;
+    t.create_job("bad", 13).await;
+    let run_id = t.run("bad").await;
+    t.wait_final(&run_id).await;
+    let path = format!("/console/executions/{run_id}");
+    let page = console(&t, Method::GET, &path, &[], false).await;
+    assert!(page.text.contains("unlucky batch size"), "{}", page.text);
+    assert!(page.text.contains(&format!("{path}/retry")), "a Retry button");
+
+    let refused = console(&t, Method::POST, &format!("{path}/retry"), &[], false).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "no CSRF token, no retry");
+    let r = console(&t, Method::POST, &format!("{path}/retry"), &[], true).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let new_run = location(&r)
+        .strip_prefix("/console/executions/")
+        .expect("to the new run")
+        .to_owned();
+    assert_ne!(new_run, run_id);
+    let e = t.wait_final(&new_run).await;
+    assert_eq!(e["trigger"], "retry");
+    assert_eq!(e["retryOf"], run_id.as_str());
+}
+
+#[tokio::test]
+async fn the_render_tree_of_an_execution_validates_against_the_catalog() {
+    let t = EngineApp::new().await;
+    t.create_job("bad", 13).await;
+    let run_id = t.run("bad").await;
+    t.wait_final(&run_id).await;
+    let r = t
+        .app
+        .get(&format!("/api/v1/executions/{run_id}/render-tree"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["type"], "root");
+    let types: Vec<&str> = r.body["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .filter_map(|c| c["type"].as_str())
+        .collect();
+    for t in ["JobPhaseIndicator", "JobMetricRow", "JobErrorAlert", "JobLogEntry"] {
+        assert!(types.contains(&t), "{t} missing from {types:?}");
+    }
+    let tree: grove_core::render::RenderTree =
+        serde_json::from_value(r.body.clone()).expect("a tree");
+    assert!(grove_core::render::validate_tree(&tree).is_ok());
+
+    let missing = t.app.get("/api/v1/executions/nope/render-tree").await;
+    assert_problem(&missing, StatusCode::NOT_FOUND);
+}

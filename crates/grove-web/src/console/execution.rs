@@ -1,18 +1,16 @@
-//! One execution, and the hooks where the engine plugs in.
-//!
-//! The engine (executions, Run Now, Retry, SSE under `/api/v1/executions`)
-//! is built in parallel. Until its store and handle are on main, the console
-//! reads executions from each job's `lastExecution` and answers Run Now and
-//! Retry with a notice; the functions marked "engine hook" are the only
-//! places to change when it lands.
+//! One execution, and how the console reads and drives runs: history from
+//! the store, Run Now and Retry through the engine, the live page over the
+//! executions API's server-sent events.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use grove_core::job_config::JobConfigPayload;
 use grove_core::registry::JOB_CONFIG;
-use grove_core::render::{ExecutionView, execution_to_render_tree, format_duration};
-use grove_store::StoredObject;
+use grove_core::render::{
+    self, ExecutionView, LogLine, execution_to_render_tree, format_duration,
+};
+use grove_store::{Execution, StoredObject};
 use maud::html;
 
 use super::form::FormData;
@@ -22,70 +20,112 @@ use super::session::{ConsoleUser, refusal};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Engine hook: the newest executions of a job config, newest first.
+/// Log lines shown on the execution page (the newest of a longer log are
+/// in the API).
+const PAGE_LOG_LINES: u32 = 1_000;
+
+/// The console's view of a stored execution.
+pub(crate) fn view(e: &Execution, logs: Vec<LogLine>) -> ExecutionView {
+    use grove_store::ExecutionStatus as S;
+    let status = match e.status {
+        S::Queued => render::ExecutionStatus::Queued,
+        S::Running => render::ExecutionStatus::Running,
+        S::Success => render::ExecutionStatus::Success,
+        S::Partial => render::ExecutionStatus::Partial,
+        S::Failed => render::ExecutionStatus::Failed,
+        S::Cancelled => render::ExecutionStatus::Cancelled,
+        S::Skipped => render::ExecutionStatus::Skipped,
+    };
+    ExecutionView {
+        run_id: e.id.clone(),
+        config_id: e.config_id.clone(),
+        status,
+        trigger: e.trigger.to_string(),
+        started_at: e.started_at,
+        completed_at: e.completed_at,
+        items_processed: e.counts.processed,
+        items_total: e.counts.total,
+        errors: e.counts.failed,
+        attempts: e.attempt_count.max(1),
+        error: e.error.clone().or_else(|| e.reason.clone().map(|r| format!("skipped: {r}"))),
+        logs,
+    }
+}
+
+/// The newest executions of a job config, newest first. Falls back to the
+/// config's `lastExecution` when the history cannot be read.
 pub(crate) async fn recent_executions(
-    _state: &AppState,
+    state: &AppState,
     config: &StoredObject,
     limit: usize,
 ) -> Vec<ExecutionView> {
-    serde_json::from_value::<JobConfigPayload>(config.payload.clone())
-        .ok()
-        .and_then(|p| p.last_execution)
-        .map(|last| ExecutionView::from_last_execution(&config.meta.id, &last))
-        .into_iter()
-        .take(limit)
-        .collect()
+    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    match state.store.execution_list(&config.meta.id, limit).await {
+        Ok(list) => list.iter().map(|e| view(e, Vec::new())).collect(),
+        Err(e) => {
+            tracing::warn!(job = %config.meta.id, error = %e, "cannot read the execution history");
+            serde_json::from_value::<JobConfigPayload>(config.payload.clone())
+                .ok()
+                .and_then(|p| p.last_execution)
+                .map(|last| ExecutionView::from_last_execution(&config.meta.id, &last))
+                .into_iter()
+                .collect()
+        }
+    }
 }
 
-/// Engine hook: whether a run of this config is in progress.
+/// Whether a run of this config is queued or in progress.
 pub(crate) fn is_running(executions: &[ExecutionView]) -> bool {
-    executions.first().is_some_and(|e| !e.status.is_finished())
+    executions.iter().any(|e| !e.status.is_finished())
 }
 
-/// Engine hook: one execution and its job config.
+/// One execution with its log, and its job config.
 pub(crate) async fn find_execution(
     state: &AppState,
     run_id: &str,
 ) -> Result<Option<(ExecutionView, StoredObject)>, ApiError> {
-    for config in state.store.object_list(JOB_CONFIG).await? {
-        if let Some(e) = recent_executions(state, &config, 200)
-            .await
-            .into_iter()
-            .find(|e| e.run_id == run_id)
-        {
-            return Ok(Some((e, config)));
-        }
-    }
-    Ok(None)
+    let Some(e) = state.store.execution_get(run_id).await? else {
+        return Ok(None);
+    };
+    let Some(config) = state.store.object_get(JOB_CONFIG, &e.config_id).await? else {
+        return Ok(None);
+    };
+    let logs = state
+        .store
+        .log_list(run_id, 0, PAGE_LOG_LINES)
+        .await?
+        .into_iter()
+        .map(|l| LogLine {
+            timestamp: l.at,
+            level: l.level.to_string(),
+            message: l.message,
+        })
+        .collect();
+    Ok(Some((view(&e, logs), config)))
 }
 
-/// Engine hook: Run Now; returns the new run's id.
+/// Run Now; returns the new run's id.
 pub(crate) async fn request_run(
-    _state: &AppState,
-    _config_id: &str,
-    _actor: &str,
+    state: &AppState,
+    config_id: &str,
+    actor: &str,
 ) -> Result<String, ApiError> {
-    Err(ApiError::Unavailable(
-        "the engine does not accept manual runs on this server yet".to_owned(),
-    ))
+    Ok(state.engine.run_now(config_id, Some(actor)).await?.id)
 }
 
-/// Engine hook: Retry of a finished execution; returns the new run's id.
+/// Retry of a finished execution; returns the new run's id.
 pub(crate) async fn request_retry(
-    _state: &AppState,
-    _run_id: &str,
-    _actor: &str,
+    state: &AppState,
+    run_id: &str,
+    actor: &str,
 ) -> Result<String, ApiError> {
-    Err(ApiError::Unavailable(
-        "the engine does not accept retries on this server yet".to_owned(),
-    ))
+    Ok(state.engine.retry(run_id, Some(actor)).await?.id)
 }
 
-/// Engine hook: whether the advancement job runs on the legacy defaults
-/// (server setting `legacyFallback` on and no enabled advancement-batch
-/// config). The engine exposes this flag; until then it is never shown.
-pub(crate) fn legacy_configuration_in_use(_state: &AppState) -> bool {
-    false
+/// Whether the advancement job runs on the legacy defaults (server setting
+/// `legacyFallback` on and no enabled advancement-batch config).
+pub(crate) fn legacy_configuration_in_use(state: &AppState) -> bool {
+    state.engine.legacy_in_use().is_some()
 }
 
 /// `GET /console/executions/{runId}`
