@@ -504,3 +504,208 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
         c.close().await.expect("close");
     }
 }
+
+/// A job that takes about a second, reporting progress and log lines as it
+/// goes; the first run of a config with batch size 13 fails.
+#[derive(Debug, Default)]
+struct Paced {
+    failed_once: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl grove_engine::JobHandler for Paced {
+    async fn run(
+        &self,
+        ctx: grove_engine::JobContext,
+    ) -> Result<grove_engine::JobOutcome, grove_engine::JobFailure> {
+        use std::sync::atomic::Ordering;
+        if ctx.batch_size == 13 && !self.failed_once.swap(true, Ordering::SeqCst) {
+            ctx.log.error("the upstream answered 503");
+            return Err(grove_engine::JobFailure::new("the upstream answered 503"));
+        }
+        ctx.progress.set_total(5);
+        for i in 1..=5 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            ctx.log.info(format!("batch {i} of 5 done"));
+            ctx.progress.add(1, 0);
+        }
+        Ok(grove_engine::JobOutcome {
+            processed: 5,
+            total: Some(5),
+            succeeded: 5,
+            ..Default::default()
+        })
+    }
+}
+
+/// The app with a running engine whose every job type runs [`Paced`].
+async fn app_with_engine() -> (TestApp, tokio_util::sync::CancellationToken) {
+    let mut app = TestApp::seeded().await;
+    let settings = grove_engine::EngineSettings {
+        heartbeat: Duration::from_millis(200),
+        ..grove_engine::EngineSettings::default()
+    };
+    let clock = std::sync::Arc::new(app.clock.clone());
+    let engine = grove_engine::Engine::new(
+        app.store.clone(),
+        clock.clone(),
+        grove_engine::HandlerRegistry::uniform(std::sync::Arc::new(Paced::default())),
+        settings,
+    );
+    let handle = engine.handle();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(engine.run(shutdown.clone()));
+    app.router = grove_web::router(grove_web::AppState::new(app.store.clone(), clock, handle));
+    (app, shutdown)
+}
+
+async fn create_job(app: &TestApp, id: &str, batch_size: u32) {
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/objects/job-config",
+            Some(json!({
+                "meta": {"id": id, "title": format!("Job {id}")},
+                "payload": {
+                    "jobType": "health-check",
+                    "schedule": {"cronExpression": "0 2 * * *", "timezone": "UTC", "isEnabled": false},
+                    "retry": {"maxAttempts": 1, "backoffStrategy": "fixed", "initialDelaySeconds": 10, "maxDelaySeconds": 60},
+                    "limits": {"batchSize": batch_size, "timeoutSeconds": 600, "maxConcurrent": 1},
+                    "parameters": {"checks": ["database"], "alertThreshold": "error"}
+                }
+            })),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+}
+
+/// Lets `data-confirm` buttons through without a dialog.
+async fn confirm_everything(c: &Client) {
+    c.execute("window.confirm = function () { return true; };", vec![])
+        .await
+        .expect("stub confirm");
+}
+
+/// Waits until the page's phase indicator shows `phase`.
+async fn phase_becomes(c: &Client, phase: &str) {
+    for _ in 0..200 {
+        if let Ok(el) = c
+            .find(Locator::Css(
+                "[data-component=JobPhaseIndicator] .phase, [data-component=JobPhaseIndicator]",
+            ))
+            .await
+        {
+            let class = el.attr("class").await.ok().flatten().unwrap_or_default();
+            let text = el.text().await.unwrap_or_default().to_lowercase();
+            if class.contains(&format!("phase-{phase}")) || text.contains(phase) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the phase never became {phase}");
+}
+
+/// US-5: Run Now, then watch the run reach success live on its page.
+/// US-3: open a failed run's logs from the history and retry it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_now_live_to_success_and_retry_a_failed_run_at_three_widths() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    for size in WIDTHS {
+        let width = size.0;
+        let (app, engine) = app_with_engine().await;
+        create_job(&app, "paced", 10).await;
+        create_job(&app, "flaky", 13).await;
+        let base = serve(&app).await;
+        let c = browser(&driver, size).await;
+        login(&c, &base).await;
+
+        // US-5
+        c.goto(&format!("{base}/console/jobs/paced"))
+            .await
+            .expect("editor");
+        confirm_everything(&c).await;
+        let run = c
+            .find(Locator::Css("button[formaction='/console/jobs/paced/run']"))
+            .await
+            .expect("Run Now");
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&run).expect("element")],
+        )
+        .await
+        .expect("scroll");
+        click_and_wait(&c, run).await;
+        let url = c.current_url().await.expect("url");
+        assert!(url.path().starts_with("/console/executions/"), "{url}");
+        // Live: log lines arrive over server-sent events while it runs.
+        c.wait()
+            .for_element(Locator::Css(".log .log-line"))
+            .await
+            .expect("a live log line");
+        shot(&c, "execution-live", width).await;
+        phase_becomes(&c, "complete").await;
+        let page = c.source().await.expect("source");
+        assert!(page.contains("batch 5 of 5 done"), "the final log is shown");
+        shot(&c, "execution-success", width).await;
+
+        // US-3
+        let failed = app.call(Method::POST, "/api/v1/jobs/flaky/run", None).await;
+        assert_eq!(failed.status.as_u16(), 202, "{}", failed.text);
+        let failed_id = failed.body["runId"].as_str().expect("runId").to_owned();
+        for _ in 0..100 {
+            let e = app.get(&format!("/api/v1/executions/{failed_id}")).await;
+            if e.body["status"] == "failed" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        c.goto(&format!("{base}/console/jobs/flaky#status"))
+            .await
+            .expect("status tab");
+        let logs = c
+            .find(Locator::Css(&format!(
+                "a[href='/console/executions/{failed_id}']"
+            )))
+            .await
+            .expect("View Logs in the history");
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&logs).expect("element")],
+        )
+        .await
+        .expect("scroll");
+        click_and_wait(&c, logs).await;
+        c.wait()
+            .for_element(Locator::Css("[data-component=JobErrorAlert]"))
+            .await
+            .expect("the error");
+        let page = c.source().await.expect("source");
+        assert!(page.contains("the upstream answered 503"));
+        shot(&c, "execution-failed", width).await;
+        confirm_everything(&c).await;
+        let retry = c
+            .find(Locator::Css(
+                "[data-component=JobErrorAlert] button[type=submit]",
+            ))
+            .await
+            .expect("Retry");
+        click_and_wait(&c, retry).await;
+        let url = c.current_url().await.expect("url");
+        assert!(
+            !url.path().ends_with(&failed_id),
+            "the retry is a new run: {url}"
+        );
+        phase_becomes(&c, "complete").await;
+        let new_id = url.path().rsplit('/').next().expect("run id").to_owned();
+        let e = app.get(&format!("/api/v1/executions/{new_id}")).await;
+        assert_eq!(e.body["trigger"], "retry");
+        assert_eq!(e.body["status"], "success");
+
+        c.close().await.expect("close");
+        engine.cancel();
+    }
+}

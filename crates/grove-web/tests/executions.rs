@@ -477,12 +477,24 @@ async fn console_run_now_opens_the_live_page_and_the_run_joins_the_history() {
 
     let page = console(&t, Method::GET, &to, &[], false).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.text.contains("hello from the test job"), "{}", page.text);
+    assert!(
+        page.text.contains("hello from the test job"),
+        "{}",
+        page.text
+    );
     assert!(page.text.contains("data-component=\"JobPhaseIndicator\""));
-    assert!(!page.text.contains("data-events="), "a finished run is not live");
+    assert!(
+        !page.text.contains("data-events="),
+        "a finished run is not live"
+    );
 
     let editor = console(&t, Method::GET, "/console/jobs/hc", &[], false).await;
-    assert!(editor.text.contains(&format!("/console/executions/{run_id}")), "history links the run");
+    assert!(
+        editor
+            .text
+            .contains(&format!("/console/executions/{run_id}")),
+        "history links the run"
+    );
     let grid = console(&t, Method::GET, "/console", &[], false).await;
     assert!(grid.text.contains("Success (2 processed"), "{}", grid.text);
 }
@@ -500,9 +512,18 @@ async fn a_running_job_shows_running_and_its_page_follows_live_events() {
         .nth(1)
         .expect("the card");
     assert!(card[..card.find("</article>").unwrap_or(card.len())].contains("Running"));
-    let page = console(&t, Method::GET, &format!("/console/executions/{run_id}"), &[], false).await;
+    let page = console(
+        &t,
+        Method::GET,
+        &format!("/console/executions/{run_id}"),
+        &[],
+        false,
+    )
+    .await;
     assert!(
-        page.text.contains(&format!("data-events=\"/api/v1/executions/{run_id}/events\"")),
+        page.text.contains(&format!(
+            "data-events=\"/api/v1/executions/{run_id}/events\""
+        )),
         "{}",
         page.text
     );
@@ -519,10 +540,17 @@ async fn console_retry_of_a_failed_run_starts_a_new_one() {
     let path = format!("/console/executions/{run_id}");
     let page = console(&t, Method::GET, &path, &[], false).await;
     assert!(page.text.contains("unlucky batch size"), "{}", page.text);
-    assert!(page.text.contains(&format!("{path}/retry")), "a Retry button");
+    assert!(
+        page.text.contains(&format!("{path}/retry")),
+        "a Retry button"
+    );
 
     let refused = console(&t, Method::POST, &format!("{path}/retry"), &[], false).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "no CSRF token, no retry");
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "no CSRF token, no retry"
+    );
     let r = console(&t, Method::POST, &format!("{path}/retry"), &[], true).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let new_run = location(&r)
@@ -553,7 +581,12 @@ async fn the_render_tree_of_an_execution_validates_against_the_catalog() {
         .iter()
         .filter_map(|c| c["type"].as_str())
         .collect();
-    for t in ["JobPhaseIndicator", "JobMetricRow", "JobErrorAlert", "JobLogEntry"] {
+    for t in [
+        "JobPhaseIndicator",
+        "JobMetricRow",
+        "JobErrorAlert",
+        "JobLogEntry",
+    ] {
         assert!(types.contains(&t), "{t} missing from {types:?}");
     }
     let tree: grove_core::render::RenderTree =

@@ -31,7 +31,11 @@ pub async fn execution_tree(
         .map_err(|e| ApiError::Internal(format!("the job config does not decode: {e}")))?;
     let tree = execution_to_render_tree(&view, &payload, state.clock.now());
     validate_tree(&tree).map_err(|problems| {
-        ApiError::Internal(format!("the render tree does not match the catalog: {problems:?}"))
+        ApiError::Internal(format!(
+            "the render tree does not match the catalog: {problems:?}"
+        ))
     })?;
-    Ok(Json(serde_json::to_value(&tree).map_err(|e| ApiError::Internal(e.to_string()))?))
+    Ok(Json(
+        serde_json::to_value(&tree).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
 }

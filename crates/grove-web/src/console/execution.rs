@@ -7,9 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use grove_core::job_config::JobConfigPayload;
 use grove_core::registry::JOB_CONFIG;
-use grove_core::render::{
-    self, ExecutionView, LogLine, execution_to_render_tree, format_duration,
-};
+use grove_core::render::{self, ExecutionView, LogLine, execution_to_render_tree, format_duration};
 use grove_store::{Execution, StoredObject};
 use maud::html;
 
@@ -47,7 +45,10 @@ pub(crate) fn view(e: &Execution, logs: Vec<LogLine>) -> ExecutionView {
         items_total: e.counts.total,
         errors: e.counts.failed,
         attempts: e.attempt_count.max(1),
-        error: e.error.clone().or_else(|| e.reason.clone().map(|r| format!("skipped: {r}"))),
+        error: e
+            .error
+            .clone()
+            .or_else(|| e.reason.clone().map(|r| format!("skipped: {r}"))),
         logs,
     }
 }
