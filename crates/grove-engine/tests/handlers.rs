@@ -35,11 +35,18 @@ fn manual(job_type: JobType, parameters: JobParameters) -> JobConfigPayload {
     p
 }
 
+/// The journal's events of one type, once there is at least one: the
+/// engine journals a run's end just after storing it.
 async fn journal(h: &Harness, event: EventType) -> Vec<grove_core::grove::JournalEvent> {
-    h.store
-        .journal_since(0, &[event.to_string()], 100)
-        .await
-        .expect("journal")
+    eventually("a journal event", || async {
+        let events = h
+            .store
+            .journal_since(0, &[event.to_string()], 100)
+            .await
+            .expect("journal");
+        (!events.is_empty()).then_some(events)
+    })
+    .await
 }
 
 #[tokio::test]
@@ -206,11 +213,7 @@ async fn a_failed_run_notifies_and_auto_disable_is_journaled() {
             .any(|l| l.message.starts_with("notification (log)")),
         "{logs:?}"
     );
-    let disabled = eventually("job.disabled", || async {
-        let d = journal(&h, EventType::JobDisabled).await;
-        (!d.is_empty()).then_some(d)
-    })
-    .await;
+    let disabled = journal(&h, EventType::JobDisabled).await;
     assert_eq!(disabled[0].subject, "broken");
     h.stop().await;
 }

@@ -213,6 +213,9 @@ pub enum ArchiveEntity {
     Sprouts,
     Signals,
     AdvancementEvents,
+    /// Finished executions whose job config is gone, archived with their
+    /// attempts and log lines.
+    Executions,
 }
 
 impl ArchiveEntity {
@@ -221,12 +224,15 @@ impl ArchiveEntity {
             Self::Sprouts => "sprouts",
             Self::Signals => "signals",
             Self::AdvancementEvents => "advancement-events",
+            Self::Executions => "executions",
         }
     }
 }
 
 /// Which rows count as orphaned: signals and advancement events whose
-/// sprout is gone; sprouts not updated and without signals since `idle_before`.
+/// sprout is gone; sprouts not updated and without signals since
+/// `idle_before`; finished executions whose job config is gone (the
+/// legacy advancement job's own executions never are).
 #[derive(Debug, Clone)]
 pub struct OrphanQuery {
     pub entity: ArchiveEntity,

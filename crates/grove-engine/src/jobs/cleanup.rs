@@ -5,8 +5,9 @@
 //!
 //! - `sprouts`: not updated and without signals for the threshold.
 //! - `signals`, `advancement-events`: their sprout is gone (archived).
-//! - `executions`: belong to the engine's tables and its retention; this
-//!   job reports them as not handled here.
+//! - `executions`: finished executions whose job config was deleted,
+//!   archived with their attempts and log lines (the engine's retention
+//!   separately prunes old executions of live configs).
 //!
 //! Entities are processed in that order, so the signals and events of
 //! sprouts archived by the same run are archived with them.
@@ -22,14 +23,14 @@ use super::{JobContext, JobError, JobReport, Level};
 /// Samples listed per entity in a dry run.
 pub const SAMPLES: u32 = 10;
 
-const ORDER: &[(CleanupEntity, Option<ArchiveEntity>)] = &[
-    (CleanupEntity::Sprouts, Some(ArchiveEntity::Sprouts)),
-    (CleanupEntity::Signals, Some(ArchiveEntity::Signals)),
+const ORDER: &[(CleanupEntity, ArchiveEntity)] = &[
+    (CleanupEntity::Sprouts, ArchiveEntity::Sprouts),
+    (CleanupEntity::Signals, ArchiveEntity::Signals),
     (
         CleanupEntity::AdvancementEvents,
-        Some(ArchiveEntity::AdvancementEvents),
+        ArchiveEntity::AdvancementEvents,
     ),
-    (CleanupEntity::Executions, None),
+    (CleanupEntity::Executions, ArchiveEntity::Executions),
 ];
 
 /// Runs orphan-cleanup.
@@ -43,7 +44,7 @@ pub async fn run(
         .now()
         .checked_sub(SignedDuration::from_hours(24 * days))
         .map_err(|e| JobError::Invalid(format!("orphanThresholdDays {days}: {e}")))?;
-    let selected: Vec<(CleanupEntity, Option<ArchiveEntity>)> = ORDER
+    let selected: Vec<(CleanupEntity, ArchiveEntity)> = ORDER
         .iter()
         .copied()
         .filter(|(e, _)| params.entity_types.contains(e))
@@ -53,17 +54,12 @@ pub async fn run(
     let mut counts = Vec::new();
     let mut total = 0;
     for (_, archive) in &selected {
-        let n = match archive {
-            Some(entity) => {
-                store
-                    .orphan_count(OrphanQuery {
-                        entity: *entity,
-                        idle_before,
-                    })
-                    .await?
-            }
-            None => 0,
-        };
+        let n = store
+            .orphan_count(OrphanQuery {
+                entity: *archive,
+                idle_before,
+            })
+            .await?;
         counts.push(n);
         total += n;
     }
@@ -73,13 +69,6 @@ pub async fn run(
     let (mut processed, mut batches) = (0u64, 0u64);
     let mut cancelled = false;
     for ((entity, archive), found) in selected.iter().zip(counts) {
-        let Some(archive) = archive else {
-            meta.insert(
-                entity.name().to_owned(),
-                json!({ "found": 0, "archived": 0, "note": "executions are pruned by the engine's retention, not by this job" }),
-            );
-            continue;
-        };
         let query = OrphanQuery {
             entity: *archive,
             idle_before,
@@ -153,6 +142,7 @@ pub async fn run(
 fn reason(entity: CleanupEntity, days: i64) -> String {
     match entity {
         CleanupEntity::Sprouts => format!("idle for more than {days} days"),
+        CleanupEntity::Executions => "its job config is gone".to_owned(),
         _ => "its sprout is gone".to_owned(),
     }
 }

@@ -94,6 +94,12 @@ fn orphan_clause(entity: ArchiveEntity) -> &'static str {
             "FROM advancement_events o WHERE $1::bigint IS NOT NULL AND NOT EXISTS \
              (SELECT 1 FROM sprouts s WHERE s.id = o.sprout_id)"
         }
+        ArchiveEntity::Executions => {
+            "FROM executions o WHERE $1::bigint IS NOT NULL \
+             AND o.status NOT IN ('queued', 'running') \
+             AND o.config_id <> 'legacy-advancement-batch' AND NOT EXISTS \
+             (SELECT 1 FROM objects c WHERE c.object_type = 'job-config' AND c.id = o.config_id)"
+        }
     }
 }
 
@@ -113,6 +119,16 @@ fn archive_json(entity: ArchiveEntity) -> &'static str {
              'toTier', o.to_tier, 'ruleId', o.rule_id, 'runId', o.run_id, \
              'signals', o.signals, 'at', o.at, 'dryRun', o.dry_run)"
         }
+        // Every column, then the attempts and log lines (deleted with it).
+        ArchiveEntity::Executions => {
+            "to_jsonb(o) - 'payload' - 'retry' - 'metadata' || jsonb_build_object( \
+             'payload', o.payload, 'retry', o.retry, 'metadata', o.metadata, \
+             'attempts', COALESCE((SELECT jsonb_agg(to_jsonb(a) ORDER BY a.attempt) \
+                 FROM execution_attempts a WHERE a.execution_id = o.id), '[]'::jsonb), \
+             'logs', COALESCE((SELECT jsonb_agg(jsonb_build_object('attempt', l.attempt, \
+                 'at', l.at, 'level', l.level, 'message', l.message) ORDER BY l.seq) \
+                 FROM execution_logs l WHERE l.execution_id = o.id), '[]'::jsonb))"
+        }
     }
 }
 
@@ -121,7 +137,49 @@ fn table_of(entity: ArchiveEntity) -> &'static str {
         ArchiveEntity::Sprouts => "sprouts",
         ArchiveEntity::Signals => "signals",
         ArchiveEntity::AdvancementEvents => "advancement_events",
+        ArchiveEntity::Executions => "executions",
     }
+}
+
+/// Re-inserts an archived execution (its columns were archived under their
+/// own names), its attempts and its log lines; `false` if the id is live
+/// again.
+async fn restore_execution(
+    tx: &mut Transaction<'_, Postgres>,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO executions SELECT (jsonb_populate_record(NULL::executions, a.data)).* \
+         FROM archive a WHERE a.entity = 'executions' AND a.id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO execution_attempts SELECT (jsonb_populate_record(NULL::execution_attempts, t)).* \
+         FROM archive a, jsonb_array_elements(a.data->'attempts') t \
+         WHERE a.entity = 'executions' AND a.id = $1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO execution_logs (execution_id, attempt, at, level, message) \
+         SELECT $1, (t->>'attempt')::bigint, (t->>'at')::bigint, t->>'level', t->>'message' \
+         FROM archive a, jsonb_array_elements(a.data->'logs') WITH ORDINALITY AS x(t, n) \
+         WHERE a.entity = 'executions' AND a.id = $1 ORDER BY x.n",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM archive WHERE entity = 'executions' AND id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
 }
 
 async fn restore_one(
@@ -130,6 +188,7 @@ async fn restore_one(
     id: &str,
 ) -> Result<bool, StoreError> {
     let sql = match entity {
+        ArchiveEntity::Executions => return restore_execution(tx, id).await,
         ArchiveEntity::Sprouts => {
             "INSERT INTO sprouts (id, title, tier, parent_id, created_at, updated_at) \
              SELECT a.id, a.data->>'title', a.data->>'tier', a.data->>'parentId', \
@@ -851,7 +910,7 @@ impl GroveDataStore for PostgresStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            ArchiveEntity::AdvancementEvents => {}
+            ArchiveEntity::AdvancementEvents | ArchiveEntity::Executions => {}
         }
         tx.commit().await?;
         Ok(ids)

@@ -84,6 +84,11 @@ fn orphan_clause(entity: ArchiveEntity) -> &'static str {
             "FROM advancement_events o WHERE ?1 = ?1 AND NOT EXISTS \
              (SELECT 1 FROM sprouts s WHERE s.id = o.sprout_id)"
         }
+        ArchiveEntity::Executions => {
+            "FROM executions o WHERE ?1 = ?1 AND o.status NOT IN ('queued', 'running') \
+             AND o.config_id <> 'legacy-advancement-batch' AND NOT EXISTS \
+             (SELECT 1 FROM objects c WHERE c.object_type = 'job-config' AND c.id = o.config_id)"
+        }
     }
 }
 
@@ -103,6 +108,27 @@ fn archive_json(entity: ArchiveEntity) -> &'static str {
              'toTier', o.to_tier, 'ruleId', o.rule_id, 'runId', o.run_id, \
              'signals', json(o.signals), 'at', o.at, 'dryRun', o.dry_run)"
         }
+        // Every column, then the attempts and log lines (deleted with it).
+        ArchiveEntity::Executions => {
+            "json_object('id', o.id, 'configId', o.config_id, 'trigger', o.trigger, \
+             'status', o.status, 'reason', o.reason, 'late', o.late, \
+             'scheduledFor', o.scheduled_for, 'createdAt', o.created_at, \
+             'startedAt', o.started_at, 'completedAt', o.completed_at, \
+             'availableAt', o.available_at, 'attemptCount', o.attempt_count, \
+             'maxConcurrent', o.max_concurrent, 'configVersion', o.config_version, \
+             'payload', json(o.payload), 'retry', json(o.retry), \
+             'itemsProcessed', o.items_processed, 'itemsTotal', o.items_total, \
+             'itemsSucceeded', o.items_succeeded, 'itemsFailed', o.items_failed, \
+             'error', o.error, 'metadata', json(o.metadata), 'retryOf', o.retry_of, \
+             'actor', o.actor, 'cancelRequested', o.cancel_requested, \
+             'attempts', (SELECT json_group_array(json_object('attempt', a.attempt, \
+                 'status', a.status, 'reason', a.reason, 'error', a.error, \
+                 'startedAt', a.started_at, 'completedAt', a.completed_at)) \
+                 FROM execution_attempts a WHERE a.execution_id = o.id), \
+             'logs', (SELECT json_group_array(json_object('attempt', l.attempt, 'at', l.at, \
+                 'level', l.level, 'message', l.message)) \
+                 FROM (SELECT * FROM execution_logs WHERE execution_id = o.id ORDER BY seq) l))"
+        }
     }
 }
 
@@ -111,7 +137,59 @@ fn table_of(entity: ArchiveEntity) -> &'static str {
         ArchiveEntity::Sprouts => "sprouts",
         ArchiveEntity::Signals => "signals",
         ArchiveEntity::AdvancementEvents => "advancement_events",
+        ArchiveEntity::Executions => "executions",
     }
+}
+
+/// Re-inserts an archived execution, its attempts and its log lines;
+/// `false` if the id is live again.
+async fn restore_execution(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO executions (id, config_id, trigger, status, reason, late, scheduled_for, \
+         created_at, started_at, completed_at, available_at, attempt_count, max_concurrent, \
+         config_version, payload, retry, items_processed, items_total, items_succeeded, \
+         items_failed, error, metadata, retry_of, actor, cancel_requested) \
+         SELECT a.id, d ->> '$.configId', d ->> '$.trigger', d ->> '$.status', d ->> '$.reason', \
+         d ->> '$.late', d ->> '$.scheduledFor', d ->> '$.createdAt', d ->> '$.startedAt', \
+         d ->> '$.completedAt', d ->> '$.availableAt', d ->> '$.attemptCount', \
+         d ->> '$.maxConcurrent', d ->> '$.configVersion', d -> '$.payload', d -> '$.retry', \
+         d ->> '$.itemsProcessed', d ->> '$.itemsTotal', d ->> '$.itemsSucceeded', \
+         d ->> '$.itemsFailed', d ->> '$.error', d -> '$.metadata', d ->> '$.retryOf', \
+         d ->> '$.actor', d ->> '$.cancelRequested' \
+         FROM (SELECT id, data AS d FROM archive WHERE entity = 'executions' AND id = ?1) a \
+         WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO execution_attempts (execution_id, attempt, status, reason, error, \
+         started_at, completed_at) \
+         SELECT ?1, t.value ->> '$.attempt', t.value ->> '$.status', t.value ->> '$.reason', \
+         t.value ->> '$.error', t.value ->> '$.startedAt', t.value ->> '$.completedAt' \
+         FROM archive a, json_each(a.data, '$.attempts') t \
+         WHERE a.entity = 'executions' AND a.id = ?1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO execution_logs (execution_id, attempt, at, level, message) \
+         SELECT ?1, t.value ->> '$.attempt', t.value ->> '$.at', t.value ->> '$.level', \
+         t.value ->> '$.message' FROM archive a, json_each(a.data, '$.logs') t \
+         WHERE a.entity = 'executions' AND a.id = ?1 ORDER BY t.key",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM archive WHERE entity = 'executions' AND id = ?1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
 }
 
 /// Re-inserts one archived row from its JSON; `false` if the id is live again.
@@ -135,6 +213,7 @@ async fn restore_one(
              json_extract(a.data, '$.receivedAt') FROM archive a WHERE a.entity = ?1 AND a.id = ?2 \
              ON CONFLICT (id) DO NOTHING"
         }
+        ArchiveEntity::Executions => return restore_execution(tx, id).await,
         ArchiveEntity::AdvancementEvents => {
             "INSERT INTO advancement_events (id, sprout_id, from_tier, to_tier, rule_id, run_id, signals, at, dry_run) \
              SELECT a.id, json_extract(a.data, '$.sproutId'), json_extract(a.data, '$.fromTier'), \
@@ -843,7 +922,7 @@ impl GroveDataStore for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            ArchiveEntity::AdvancementEvents => {}
+            ArchiveEntity::AdvancementEvents | ArchiveEntity::Executions => {}
         }
         tx.commit().await?;
         Ok(ids)

@@ -67,6 +67,14 @@ macro_rules! grove_data_suite {
                 .await
             }
             #[tokio::test]
+            async fn executions_of_deleted_configs_archive_and_restore() {
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::grove_data::executions_of_deleted_configs_archive_and_restore,
+                )
+                .await
+            }
+            #[tokio::test]
             async fn job_config_changes_are_journaled() {
                 $crate::conformance::run(
                     $fresh().await,
@@ -545,6 +553,130 @@ pub async fn journal_cursor_and_outbox(store: Arc<dyn Store>) {
             .is_empty()
     );
     assert_eq!(store.notification_list(None, 10).await.unwrap().len(), 1);
+}
+
+/// Finished executions whose job config was deleted are archived with their
+/// attempts and logs, and come back whole on restore; queued ones and
+/// those of live configs stay.
+pub async fn executions_of_deleted_configs_archive_and_restore(store: Arc<dyn Store>) {
+    use grove_core::registry::JOB_CONFIG;
+    use grove_store::{
+        AttemptOutcome, AttemptStatus, Counts, ExecutionClaim, ExecutionFinish, LogInsert,
+        LogLevel, ObjectInsert,
+    };
+    let payload = grove_core::job_config::JobConfigPayload::default_for(
+        grove_core::job_config::JobType::HealthCheck,
+    )
+    .to_value();
+    for id in ["gone", "kept"] {
+        store
+            .object_insert(ObjectInsert {
+                object_type: JOB_CONFIG.to_owned(),
+                id: id.to_owned(),
+                title: id.to_owned(),
+                description: None,
+                tags: vec![],
+                payload: payload.clone(),
+                actor: None,
+                now: now(),
+            })
+            .await
+            .unwrap();
+        let mut e = super::executions::insert(&format!("run-{id}"), id, None);
+        e.now = now();
+        store.execution_insert(e).await.unwrap();
+    }
+    let claimed = store
+        .execution_claim(ExecutionClaim {
+            owner: "w".to_owned(),
+            now: now(),
+            lease_until: now() + jiff::SignedDuration::from_secs(60),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    for id in ["gone", "kept"] {
+        let run = format!("run-{id}");
+        let line = |m: &str| LogInsert {
+            execution_id: run.clone(),
+            attempt: 1,
+            at: now(),
+            level: LogLevel::Info,
+            message: m.to_owned(),
+        };
+        store
+            .log_append(vec![line("first"), line("second")])
+            .await
+            .unwrap();
+        store
+            .execution_finish(ExecutionFinish {
+                execution_id: run.clone(),
+                attempt: 1,
+                owner: "w".to_owned(),
+                now: now(),
+                outcome: AttemptOutcome {
+                    status: AttemptStatus::Success,
+                    reason: None,
+                    error: None,
+                    counts: Counts {
+                        processed: 3,
+                        total: Some(3),
+                        succeeded: 3,
+                        failed: 0,
+                    },
+                    metadata: json!({"k": [1, 2]}),
+                },
+            })
+            .await
+            .unwrap();
+    }
+    // A queued run of the deleted config is not finished: it stays.
+    let mut queued = super::executions::insert("run-gone-queued", "gone", None);
+    queued.now = now();
+    queued.max_concurrent = 5;
+    store.execution_insert(queued).await.unwrap();
+    let before = store.execution_get("run-gone").await.unwrap().unwrap();
+    store.object_delete(JOB_CONFIG, "gone", None).await.unwrap();
+
+    let q = OrphanQuery {
+        entity: ArchiveEntity::Executions,
+        idle_before: now(),
+    };
+    assert_eq!(store.orphan_count(q.clone()).await.unwrap(), 1);
+    let moved = store
+        .archive_orphans(ArchiveOrphans {
+            query: q.clone(),
+            after_id: None,
+            limit: 10,
+            reason: "its job config is gone".to_owned(),
+            run_id: None,
+            now: now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved, vec!["run-gone".to_owned()]);
+    assert!(store.execution_get("run-gone").await.unwrap().is_none());
+    assert!(
+        store
+            .execution_get("run-gone-queued")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.execution_get("run-kept").await.unwrap().is_some());
+    assert_eq!(store.orphan_count(q).await.unwrap(), 0);
+
+    let restored = store
+        .archive_restore(ArchiveEntity::Executions, &["run-gone".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(restored, 1);
+    let after = store.execution_get("run-gone").await.unwrap().unwrap();
+    assert_eq!(after, before, "restored whole");
+    let logs = store.log_list("run-gone", 0, 10).await.unwrap();
+    let messages: Vec<&str> = logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(messages, vec!["first", "second"]);
 }
 
 /// Every create, save and delete of a job config, and nothing else,
