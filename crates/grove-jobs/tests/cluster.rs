@@ -349,3 +349,177 @@ fn an_attempt_of_a_killed_instance_is_recovered_after_its_lease() {
     drop(silent);
     rt().block_on(schema.drop());
 }
+
+/// A TCP proxy in front of PostgreSQL that the test can cut: open
+/// connections are shut and new ones refused until it is restored, as in
+/// a network blip or a database restart.
+struct Proxy {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(upstream: std::net::SocketAddr) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (cut2, open2) = (cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if cut2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(upstream) else {
+                    continue;
+                };
+                let mut list = open2.lock().expect("lock");
+                for s in [&client, &server] {
+                    if let Ok(s) = s.try_clone() {
+                        list.push(s);
+                    }
+                }
+                drop(list);
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { port, cut, open }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.open.lock().expect("lock").drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The database connection drops for a few seconds: the instance says it
+/// is not ready meanwhile, then resumes; slots that came due during the
+/// outage are recorded late, each exactly once.
+#[test]
+fn a_database_outage_makes_the_instance_unready_and_loses_no_slot() {
+    let Some(url) = database_url() else { return };
+    let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+    let upstream = format!("{}:{}", options.get_host(), options.get_port())
+        .parse()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], options.get_port())));
+    let proxy = Proxy::start(upstream);
+    let proxied = url.replacen(
+        &format!(":{}", options.get_port()),
+        &format!(":{}", proxy.port),
+        1,
+    );
+    assert_ne!(proxied, url, "the URL names its port: {url}");
+    let schema = Schema::new(&proxied);
+    let dir = tempfile::tempdir().expect("dir");
+    let server = serve(dir.path(), &schema);
+    const JOBS: usize = 5;
+    for i in 0..JOBS {
+        let body = job(
+            &format!("beat-{i}"),
+            "* * * * * *",
+            true,
+            json!({"checks": ["storage"], "alertThreshold": "critical"}),
+            30,
+        );
+        post(&server, "/api/v1/objects/job-config", &body);
+    }
+    let ready = |server: &Server| http(&server.addr, "GET", "/readyz", None, None).0;
+    assert_eq!(ready(&server), 200);
+    let window_start =
+        Timestamp::now().round(jiff::Unit::Second).expect("round") + SignedDuration::from_secs(2);
+    std::thread::sleep(Duration::from_secs(4));
+
+    proxy.cut();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ready(&server) != 503 {
+        assert!(
+            Instant::now() < deadline,
+            "/readyz never reported the outage"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ready(&server) != 200 {
+        assert!(Instant::now() < deadline, "/readyz never recovered");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    let window_end =
+        Timestamp::now().round(jiff::Unit::Second).expect("round") - SignedDuration::from_secs(2);
+    for i in 0..JOBS {
+        let path = format!("/api/v1/objects/job-config/beat-{i}");
+        let patch = json!({"payload": {"schedule": {"isEnabled": false}}}).to_string();
+        let (status, text) = http(&server.addr, "PATCH", &path, Some(TOKEN), Some(&patch));
+        assert_eq!(status, 200, "{text}");
+    }
+
+    let direct = Schema {
+        url: url.clone(),
+        name: schema.name.clone(),
+    };
+    rt().block_on(async {
+        let mut conn = direct.connect().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let open: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+            if open == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{open} executions still open");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let rows = sqlx::query(
+            "SELECT config_id, scheduled_for FROM executions WHERE trigger = 'schedule'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("executions");
+        let mut seen = std::collections::HashSet::new();
+        for r in &rows {
+            let key: (String, i64) = (r.get("config_id"), r.get("scheduled_for"));
+            assert!(seen.insert(key.clone()), "slot {key:?} recorded twice");
+        }
+        let (from, to) = (window_start.as_millisecond(), window_end.as_millisecond());
+        let mut missing = Vec::new();
+        for i in 0..JOBS {
+            let mut at = from;
+            while at <= to {
+                if !seen.contains(&(format!("beat-{i}"), at)) {
+                    missing.push((i, (at - from) / 1000));
+                }
+                at += 1000;
+            }
+        }
+        assert!(missing.is_empty(), "slots lost in the outage: {missing:?}");
+    });
+    sigterm(server);
+    rt().block_on(direct.drop());
+}
