@@ -335,6 +335,50 @@ pub struct SlotPosition {
     pub last_scheduled_for: Timestamp,
 }
 
+/// Where an execution goes when attempt `attempt` ends with `outcome` at
+/// `now`: its new status, when it completed (final statuses), and when it
+/// may be claimed again (a retry). Both adapters settle attempts by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settlement {
+    pub status: ExecutionStatus,
+    pub completed_at: Option<Timestamp>,
+    pub available_at: Timestamp,
+}
+
+/// The retry decision: a failed attempt is retried after the policy's
+/// delay while attempts remain and no cancel was requested; otherwise the
+/// execution ends with the attempt's outcome.
+pub fn settlement(
+    execution: &Execution,
+    attempt: u32,
+    now: Timestamp,
+    outcome: AttemptStatus,
+) -> Settlement {
+    let retry = match outcome {
+        AttemptStatus::Failed if !execution.cancel_requested => {
+            retry_at(&execution.retry, attempt, now)
+        }
+        _ => None,
+    };
+    let (status, retry_at) = match (outcome, retry) {
+        (AttemptStatus::Failed, Some(at)) => (ExecutionStatus::Queued, Some(at)),
+        (AttemptStatus::Failed, None) if execution.cancel_requested => {
+            (ExecutionStatus::Cancelled, None)
+        }
+        (AttemptStatus::Failed, None) => (ExecutionStatus::Failed, None),
+        (AttemptStatus::Success, _) => (ExecutionStatus::Success, None),
+        (AttemptStatus::Partial, _) => (ExecutionStatus::Partial, None),
+        (AttemptStatus::Cancelled | AttemptStatus::Running, _) => {
+            (ExecutionStatus::Cancelled, None)
+        }
+    };
+    Settlement {
+        status,
+        completed_at: retry_at.is_none().then_some(now),
+        available_at: retry_at.unwrap_or(now),
+    }
+}
+
 /// What the `next attempt` decision is after attempt `attempt` failed at
 /// `now`: `Some(when)` to retry, `None` when no attempts remain.
 pub fn retry_at(retry: &RetryPolicy, attempt: u32, now: Timestamp) -> Option<Timestamp> {

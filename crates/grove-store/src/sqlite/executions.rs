@@ -16,7 +16,7 @@ use crate::executions::{
     Attempt, AttemptHeartbeat, AttemptReason, AttemptStatus, CancelOutcome, Claimed, Counts,
     Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
     ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue, LogInsert,
-    LogLevel, LogLine, Rescued, SlotPosition, Trigger, retry_at,
+    LogLevel, LogLine, Rescued, Settlement, SlotPosition, Trigger, settlement,
 };
 use crate::{StoreError, from_millis, to_millis};
 
@@ -214,24 +214,12 @@ async fn settle(
     .bind(i64::from(attempt))
     .execute(&mut **tx)
     .await?;
-    let retry = match outcome.status {
-        AttemptStatus::Failed if !execution.cancel_requested => {
-            retry_at(&execution.retry, attempt, now)
-        }
-        _ => None,
-    };
-    let (status, completed_at, available_at) = match (outcome.status, retry) {
-        (AttemptStatus::Failed, Some(at)) => (ExecutionStatus::Queued, None, to_millis(at)),
-        (AttemptStatus::Failed, None) if execution.cancel_requested => {
-            (ExecutionStatus::Cancelled, Some(now_ms), now_ms)
-        }
-        (AttemptStatus::Failed, None) => (ExecutionStatus::Failed, Some(now_ms), now_ms),
-        (AttemptStatus::Success, _) => (ExecutionStatus::Success, Some(now_ms), now_ms),
-        (AttemptStatus::Partial, _) => (ExecutionStatus::Partial, Some(now_ms), now_ms),
-        (AttemptStatus::Cancelled | AttemptStatus::Running, _) => {
-            (ExecutionStatus::Cancelled, Some(now_ms), now_ms)
-        }
-    };
+    let Settlement {
+        status,
+        completed_at,
+        available_at,
+    } = settlement(execution, attempt, now, outcome.status);
+    let (completed_at, available_at) = (completed_at.map(to_millis), to_millis(available_at));
     let c = outcome.counts;
     sqlx::query(
         "UPDATE executions SET status = ?, completed_at = ?, available_at = ?, error = ?, \
