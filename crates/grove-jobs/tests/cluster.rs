@@ -150,6 +150,27 @@ fn job(id: &str, cron: &str, enabled: bool, parameters: Value, timeout: u64) -> 
     })
 }
 
+/// Waits (a minute at most) until no execution is queued or running.
+async fn settled(conn: &mut PgConnection) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count");
+        if open == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} executions still open after a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -206,23 +227,7 @@ fn three_instances_run_every_slot_exactly_once_through_a_kill() {
         let mut conn = schema.connect().await;
         // Nothing stays queued or running: the killed instance's attempts
         // are rescued once their leases expire.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let open: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')",
-            )
-            .fetch_one(&mut conn)
-            .await
-            .expect("count");
-            if open == 0 {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{open} executions still open after a minute"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        settled(&mut conn).await;
         let rows = sqlx::query(
             "SELECT config_id, scheduled_for, status FROM executions WHERE trigger = 'schedule'",
         )
@@ -482,20 +487,7 @@ fn a_database_outage_makes_the_instance_unready_and_loses_no_slot() {
     };
     rt().block_on(async {
         let mut conn = direct.connect().await;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let open: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')",
-            )
-            .fetch_one(&mut conn)
-            .await
-            .expect("count");
-            if open == 0 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "{open} executions still open");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        settled(&mut conn).await;
         let rows = sqlx::query(
             "SELECT config_id, scheduled_for FROM executions WHERE trigger = 'schedule'",
         )
