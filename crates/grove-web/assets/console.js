@@ -123,6 +123,8 @@
       var bar = live.querySelector(".progress > div");
       if (bar) { bar.style.width = pct + "%"; }
       set(".progress-text .count", done + " / " + total);
+      set("[data-metric=processed] .value", String(done));
+      set("[data-metric=errors] .value", String(c.failed || 0));
       set(".progress-text .pct", pct.toFixed(1) + "%");
     });
     src.addEventListener("log", function (ev) {

@@ -146,7 +146,7 @@ fn metric_row(c: &Component, _ctx: &RenderContext) -> Markup {
     html! {
         div class="metric-row" data-component="JobMetricRow" {
             @for m in &p.metrics {
-                div {
+                div data-metric=(m.label.to_lowercase()) {
                     div class="label" { (m.label) }
                     div class={ "value" (match m.color {
                         MetricColor::Default => "",
