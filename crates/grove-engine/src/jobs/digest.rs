@@ -16,7 +16,6 @@ use grove_core::job_config::{Channel, NotificationDigestParams};
 use grove_core::validate::Choice;
 use grove_store::{Notification, Store};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{JobContext, JobError, JobReport, Level};
 
@@ -50,73 +49,18 @@ pub trait WebhookSender: Send + Sync + std::fmt::Debug {
     async fn post_json(&self, url: &str, body: &Value, timeout: Duration) -> Result<u16, String>;
 }
 
-/// A minimal HTTP/1.1 client for `http://` webhooks. `https://` needs a TLS
-/// client, which this build does not carry yet: such deliveries fail with a
-/// message saying so (and the run is partial).
+/// Webhooks over the engine's small HTTP client (`http://` and `https://`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HttpWebhook;
 
 #[async_trait]
 impl WebhookSender for HttpWebhook {
     async fn post_json(&self, url: &str, body: &Value, timeout: Duration) -> Result<u16, String> {
-        tokio::time::timeout(timeout, post_http(url, body))
+        let payload = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        tokio::time::timeout(timeout, crate::http::send("POST", url, Some(&payload)))
             .await
             .map_err(|_| format!("no answer within {} s", timeout.as_secs_f64()))?
     }
-}
-
-async fn post_http(url: &str, body: &Value) -> Result<u16, String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        if url.starts_with("https://") {
-            "https webhooks are not supported by this build yet; use an http:// endpoint (for example a local relay)".to_owned()
-        } else {
-            format!("\"{url}\" is not an http:// URL")
-        }
-    })?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = if authority.contains(':') {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let payload = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-    let mut stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nUser-Agent: grove-jobs\r\nConnection: close\r\n\r\n",
-        payload.len()
-    );
-    stream
-        .write_all(head.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(&payload)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 1024];
-    let mut read = 0;
-    while read < buf.len() {
-        let n = stream
-            .read(&mut buf[read..])
-            .await
-            .map_err(|e| e.to_string())?;
-        if n == 0 || buf[..read + n].windows(2).any(|w| w == b"\r\n") {
-            read += n;
-            break;
-        }
-        read += n;
-    }
-    let line = String::from_utf8_lossy(&buf[..read]);
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse::<u16>().ok())
-        .ok_or_else(|| "the answer is not HTTP".to_owned())
 }
 
 /// Posts with retries; `Err` holds the last failure.
