@@ -58,14 +58,25 @@ struct EngineApp {
 
 impl EngineApp {
     async fn new() -> Self {
-        let mut app = TestApp::new().await;
+        Self::with(false, |_| {}).await
+    }
+
+    /// With the default job configs seeded (`seeded`) and engine settings
+    /// adjusted by `adjust`.
+    async fn with(seeded: bool, adjust: impl FnOnce(&mut EngineSettings)) -> Self {
+        let mut app = if seeded {
+            TestApp::seeded().await
+        } else {
+            TestApp::new().await
+        };
         let job = Arc::new(TestJob::default());
-        let settings = EngineSettings {
+        let mut settings = EngineSettings {
             heartbeat: Duration::from_millis(50),
             grace: Duration::from_millis(100),
             lease: Duration::from_secs(86_400),
             ..EngineSettings::default()
         };
+        adjust(&mut settings);
         let clock = Arc::new(app.clock.clone());
         let engine = Engine::new(
             app.store.clone(),
@@ -527,6 +538,11 @@ async fn a_running_job_shows_running_and_its_page_follows_live_events() {
         "{}",
         page.text
     );
+    assert!(
+        page.text
+            .contains("<noscript><meta http-equiv=\"refresh\" content=\"3\"></noscript>"),
+        "without JavaScript the page reloads itself while the run is live"
+    );
     t.job.release.notify_one();
     t.wait_final(&run_id).await;
 }
@@ -595,4 +611,67 @@ async fn the_render_tree_of_an_execution_validates_against_the_catalog() {
 
     let missing = t.app.get("/api/v1/executions/nope/render-tree").await;
     assert_problem(&missing, StatusCode::NOT_FOUND);
+}
+
+/// Polls `GET /api/v1/engine` until the legacy flag is `in_use`.
+async fn wait_legacy(t: &EngineApp, in_use: bool) {
+    for _ in 0..500 {
+        let r = t.app.get("/api/v1/engine").await;
+        if r.body["legacyConfiguration"]["inUse"] == in_use {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the engine never reported legacy configuration in use = {in_use}");
+}
+
+/// Migration mode: the console says "Using legacy configuration" exactly
+/// while no advancement-batch config is enabled.
+#[tokio::test]
+async fn the_legacy_banner_follows_the_engine() {
+    let t = EngineApp::with(true, |s| s.legacy_fallback = true).await;
+    for (enabled, in_use) in [(true, false), (false, true)] {
+        let r = t
+            .app
+            .call(
+                Method::PATCH,
+                "/api/v1/objects/job-config/advancement-batch",
+                Some(json!({"payload": {"schedule": {"isEnabled": enabled}}})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        wait_legacy(&t, in_use).await;
+        for page in ["/console", "/console/jobs/advancement-batch"] {
+            let text = console(&t, Method::GET, page, &[], false).await.text;
+            assert_eq!(
+                text.contains("Using legacy configuration"),
+                in_use,
+                "{page}"
+            );
+        }
+    }
+}
+
+/// The page of a run whose config was deleted still shows the run, from
+/// the configuration it ran with, without a link or a Retry.
+#[tokio::test]
+async fn a_run_of_a_deleted_config_keeps_its_page() {
+    let t = EngineApp::new().await;
+    t.create_job("brief", 13).await;
+    let run_id = t.run("brief").await;
+    t.wait_final(&run_id).await;
+    let r = t
+        .app
+        .call(Method::DELETE, "/api/v1/objects/job-config/brief", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let path = format!("/console/executions/{run_id}");
+    let page = console(&t, Method::GET, &path, &[], false).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("unlucky batch size"));
+    assert!(
+        !page.text.contains(&format!("{path}/retry")),
+        "no Retry of a deleted job"
+    );
+    assert!(!page.text.contains("href=\"/console/jobs/brief\""));
 }

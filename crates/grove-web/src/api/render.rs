@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use grove_core::job_config::JobConfigPayload;
 use grove_core::render::{execution_to_render_tree, validate_tree};
 use serde_json::Value;
 
@@ -24,12 +23,10 @@ pub async fn execution_tree(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (view, config) = crate::console::execution::find_execution(&state, &run_id)
+    let found = crate::console::execution::find_execution(&state, &run_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("execution \"{run_id}\"")))?;
-    let payload: JobConfigPayload = serde_json::from_value(config.payload)
-        .map_err(|e| ApiError::Internal(format!("the job config does not decode: {e}")))?;
-    let tree = execution_to_render_tree(&view, &payload, state.clock.now());
+    let tree = execution_to_render_tree(&found.view, &found.config, state.clock.now());
     validate_tree(&tree).map_err(|problems| {
         ApiError::Internal(format!(
             "the render tree does not match the catalog: {problems:?}"

@@ -80,16 +80,35 @@ pub(crate) fn is_running(executions: &[ExecutionView]) -> bool {
     executions.iter().any(|e| !e.status.is_finished())
 }
 
+/// One execution as the console shows it.
+pub(crate) struct Found {
+    pub view: ExecutionView,
+    /// The config as stored now, or the snapshot the execution was created
+    /// with when the config is gone (deleted, or the legacy job).
+    pub config: JobConfigPayload,
+    /// Whether `view.config_id` still names a stored job config (link it).
+    pub config_exists: bool,
+}
+
 /// One execution with its log, and its job config.
 pub(crate) async fn find_execution(
     state: &AppState,
     run_id: &str,
-) -> Result<Option<(ExecutionView, StoredObject)>, ApiError> {
+) -> Result<Option<Found>, ApiError> {
     let Some(e) = state.store.execution_get(run_id).await? else {
         return Ok(None);
     };
-    let Some(config) = state.store.object_get(JOB_CONFIG, &e.config_id).await? else {
-        return Ok(None);
+    let stored = state.store.object_get(JOB_CONFIG, &e.config_id).await?;
+    let current = stored
+        .as_ref()
+        .and_then(|o| serde_json::from_value::<JobConfigPayload>(o.payload.clone()).ok());
+    let config = match current {
+        Some(c) => c,
+        None => serde_json::from_value::<JobConfigPayload>(e.payload.clone()).map_err(|err| {
+            ApiError::Internal(format!(
+                "execution \"{run_id}\" carries a job configuration that does not decode: {err}"
+            ))
+        })?,
     };
     let logs = state
         .store
@@ -102,7 +121,11 @@ pub(crate) async fn find_execution(
             message: l.message,
         })
         .collect();
-    Ok(Some((view(&e, logs), config)))
+    Ok(Some(Found {
+        view: view(&e, logs),
+        config,
+        config_exists: stored.is_some(),
+    }))
 }
 
 /// Run Now; returns the new run's id.
@@ -139,26 +162,23 @@ pub async fn page(
         Ok(f) => f,
         Err(e) => return refusal(e.status(), "Error", &e.to_string()),
     };
-    let Some((exec, config)) = found else {
+    let Some(Found {
+        view: exec,
+        config: payload,
+        config_exists,
+    }) = found
+    else {
         return refusal(
             StatusCode::NOT_FOUND,
             "Execution not found",
             &format!("There is no execution with run id \"{run_id}\"."),
         );
     };
-    let Ok(payload) = serde_json::from_value::<JobConfigPayload>(config.payload.clone()) else {
-        return refusal(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Unreadable job configuration",
-            "The stored job configuration does not decode.",
-        );
-    };
     let now = state.clock.now();
     let ctx = RenderContext {
         tz: layout::zone(&payload.schedule.timezone),
         now,
-        retry_action: user
-            .can_edit()
+        retry_action: (user.can_edit() && config_exists)
             .then(|| format!("/console/executions/{}/retry", exec.run_id)),
         csrf: user.csrf.clone(),
     };
@@ -166,24 +186,35 @@ pub async fn page(
     let live = !exec.status.is_finished();
     let events = format!("/api/v1/executions/{}/events", exec.run_id);
     let body = html! {
+        // Without JavaScript a running execution's page reloads itself; with
+        // it, the script follows the server-sent events instead.
+        @if live { noscript { meta http-equiv="refresh" content="3"; } }
         div class="crumbs" {
             a href="/console" { "Console" } " / "
-            a href={ "/console/jobs/" (config.meta.id) } { (payload.display_name) } " / execution"
+            @if config_exists {
+                a href={ "/console/jobs/" (exec.config_id) } { (payload.display_name) }
+            } @else {
+                (payload.display_name)
+            }
+            " / execution"
         }
         div class="editor-head" {
             h1 { span class="icon-lg" { (Icon::Hourglass.svg()) } "Run " code { (exec.run_id.chars().take(8).collect::<String>()) } }
-            div { (layout::run_status(exec.status.name())) }
+            div data-run-status { (layout::run_status(exec.status.name())) }
         }
         p class="subtitle" {
             (payload.display_name) " · trigger: " (exec.trigger)
             @if let Some(d) = exec.duration_seconds() { " · took " (format_duration(d)) }
         }
         div class="panel" {
-            div class="panel-body" style="padding-top:16px" data-events=[live.then_some(events.as_str())] {
+            div class="panel-body" style="padding-top:16px" data-events=[live.then_some(events.as_str())] data-live-status=(exec.status.name()) {
                 (render_tree(&tree, &ctx))
                 @if exec.logs.is_empty() {
                     @if live { div class="log" role="log" aria-label="Log" {} }
                     @else { p class="hint" { "No log lines were stored for this run." } }
+                }
+                @if live {
+                    p class="hint" { "This page follows the run as it happens. " a href={ "/console/executions/" (exec.run_id) } { "Reload" } }
                 }
             }
         }
@@ -202,7 +233,7 @@ pub async fn retry(
         return r;
     }
     let back = match find_execution(&state, &run_id).await {
-        Ok(Some((_, config))) => format!("/console/jobs/{}", config.meta.id),
+        Ok(Some(found)) if found.config_exists => format!("/console/jobs/{}", found.view.config_id),
         _ => "/console".to_owned(),
     };
     match request_retry(&state, &run_id, &user.actor.name).await {
