@@ -12,8 +12,11 @@ use crate::support::*;
 
 const T0: &str = "2026-03-01T12:00:00Z";
 
-/// An execution claimed by another (dead) process, lease until T0 + 30 s.
+/// An execution claimed by another (dead) process at T0 + 1 h, lease
+/// until 30 s later. It only becomes due at T0 + 1 h, so an engine whose
+/// clock is earlier cannot claim it first.
 async fn claimed_elsewhere(h: &Harness, id: &str) {
+    let later = at(T0) + SignedDuration::from_hours(1);
     let p = health("0 2 * * *");
     h.insert_config("c", &p).await;
     h.store
@@ -30,7 +33,7 @@ async fn claimed_elsewhere(h: &Harness, id: &str) {
             retry_of: None,
             actor: None,
             disposition: InsertDisposition::Queue,
-            now: at(T0),
+            now: later,
         })
         .await
         .unwrap();
@@ -38,8 +41,8 @@ async fn claimed_elsewhere(h: &Harness, id: &str) {
         .store
         .execution_claim(ExecutionClaim {
             owner: "dead-process".to_owned(),
-            now: at(T0),
-            lease_until: at(T0) + SignedDuration::from_secs(30),
+            now: later,
+            lease_until: later + SignedDuration::from_secs(30),
             limit: 1,
         })
         .await
@@ -81,7 +84,7 @@ async fn expired_leases_are_rescued_while_running() {
     };
     h.wait_final(&warm.id).await;
     claimed_elsewhere(&h, "r2").await;
-    h.advance(29);
+    h.advance(3600 + 29);
     h.advance(2);
     let e = h
         .wait_for("r2", "the expired lease to be rescued", |e| {
