@@ -253,6 +253,22 @@ pub struct AttemptOutcome {
     pub metadata: Value,
 }
 
+impl AttemptOutcome {
+    /// What lease rescue records for an attempt whose worker vanished: the
+    /// work done so far is kept, the retry policy decides what follows.
+    pub fn abandoned(execution: &Execution) -> Self {
+        Self {
+            status: AttemptStatus::Failed,
+            reason: Some(AttemptReason::Abandoned),
+            error: Some(
+                "the attempt was abandoned: its worker stopped renewing its lease".to_owned(),
+            ),
+            counts: execution.counts,
+            metadata: execution.metadata.clone(),
+        }
+    }
+}
+
 /// Record the end of an attempt. A failed attempt queues the execution
 /// again after `retry.delay_after(attempt)` when attempts remain and no
 /// cancel was requested; otherwise the execution ends.

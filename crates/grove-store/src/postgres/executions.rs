@@ -549,15 +549,7 @@ impl ExecutionStore for PostgresStore {
             let Some(execution) = get_in(&mut tx, &id).await? else {
                 continue;
             };
-            let outcome = AttemptOutcome {
-                status: AttemptStatus::Failed,
-                reason: Some(AttemptReason::Abandoned),
-                error: Some(
-                    "the attempt was abandoned: its worker stopped renewing its lease".to_owned(),
-                ),
-                counts: execution.counts,
-                metadata: execution.metadata.clone(),
-            };
+            let outcome = AttemptOutcome::abandoned(&execution);
             let after = settle(&mut tx, &execution, attempt, p.now, &outcome).await?;
             out.push(Rescued {
                 execution: after,

@@ -510,15 +510,7 @@ impl ExecutionStore for SqliteStore {
             let Some(execution) = get_in(&mut tx, &id).await? else {
                 continue;
             };
-            let outcome = crate::executions::AttemptOutcome {
-                status: AttemptStatus::Failed,
-                reason: Some(AttemptReason::Abandoned),
-                error: Some(
-                    "the attempt was abandoned: its worker stopped renewing its lease".to_owned(),
-                ),
-                counts: execution.counts,
-                metadata: execution.metadata.clone(),
-            };
+            let outcome = crate::executions::AttemptOutcome::abandoned(&execution);
             settle(&mut tx, &execution, attempt, p.now, &outcome).await?;
             let after = get_in(&mut tx, &id).await?.ok_or(StoreError::NotFound)?;
             out.push(Rescued {
