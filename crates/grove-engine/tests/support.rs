@@ -62,12 +62,8 @@ impl Harness {
     pub async fn new(now: &str) -> Self {
         let (store, dir) = fresh_store().await;
         Self {
-            store,
-            clock: TestClock::new(at(now)),
-            handle: EngineHandle::new(),
-            shutdown: CancellationToken::new(),
-            task: None,
             _dir: dir,
+            ..Self::on_store(store, now)
         }
     }
 
