@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::job_config::choice_enum;
+use crate::choice_enum;
 use crate::lifecycle::{LifecycleModel, model_ids};
 use crate::validate::{Checker, Choice, Obj};
 

@@ -11,31 +11,7 @@ use crate::retry::{BackoffStrategy, RetryPolicy};
 use crate::schedule::{CronExpr, DstPolicy, Schedule, parse_timezone};
 use crate::validate::{Checker, Choice, Obj};
 
-macro_rules! choice_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
-        }
-
-        impl Choice for $name {
-            const ALL: &'static [Self] = &[$(Self::$variant),+];
-            fn name(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text),+
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-    };
-}
-pub(crate) use choice_enum;
+use crate::choice_enum;
 
 choice_enum!(
     /// The five job types; each has exactly one handler.

@@ -12,10 +12,15 @@
 //! - [`schedule`]: cron expressions in IANA zones with explicit DST rules.
 //! - [`retry`]: the retry delay schedule.
 //! - [`render`]: json-render status trees, their catalog and validation.
+//! - [`execution`]: the vocabulary of executions: statuses, triggers, attempts, log levels.
 //! - [`clock`]: injected time.
+//!
+//! Every enum stored or shown as text is declared with [`choice_enum!`]: its
+//! spellings are listed once and read back with [`validate::Choice::from_name`].
 
 pub mod advancement_rule;
 pub mod clock;
+pub mod execution;
 pub mod grove;
 pub mod job_config;
 pub mod lifecycle;
@@ -27,3 +32,40 @@ pub mod render;
 pub mod retry;
 pub mod schedule;
 pub mod validate;
+
+// So `choice_enum!` can name this crate the same way inside and outside it.
+extern crate self as grove_core;
+
+#[doc(hidden)]
+pub use serde as __serde;
+
+/// Declares an enum whose values are spelled as text (in stored data, JSON
+/// and the API): one line per variant, `Variant => "spelling"`. It
+/// implements [`validate::Choice`] (`name`, `from_name`, `ALL`), `Display`,
+/// and serde with the same spellings.
+#[macro_export]
+macro_rules! choice_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, $crate::__serde::Serialize, $crate::__serde::Deserialize)]
+        #[serde(crate = "grove_core::__serde")]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $crate::validate::Choice for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($crate::validate::Choice::name(*self))
+            }
+        }
+    };
+}

@@ -29,8 +29,7 @@ pub(crate) async fn follow(shared: Arc<Shared>, shutdown: CancellationToken) {
             feed = shared.store.change_feed() => feed,
         };
         let mut feed = match feed {
-            Ok(Some(feed)) => feed,
-            Ok(None) => return,
+            Ok(feed) => feed,
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "cannot listen for changes");
                 if sleep_or_stop(&shutdown, &mut delay).await {

@@ -320,7 +320,7 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
                 );
             }
         }
-        Err(StoreError::NotFound) => {
+        Err(StoreError::LeaseLost) => {
             tracing::warn!(run = %run_id, attempt, "the attempt was taken over before it finished; its outcome is dropped");
         }
         Err(e) => {
@@ -417,7 +417,7 @@ async fn supervise(
                 match shared.store.attempt_heartbeat(hb).await {
                     Ok(reply) if reply.cancel_requested => cancel.cancel(),
                     Ok(_) => {}
-                    Err(StoreError::NotFound) => {
+                    Err(StoreError::LeaseLost) => {
                         tracing::warn!(run = %run_id, attempt, "lease lost; stopping the handler");
                         cancel.cancel();
                         join.abort();

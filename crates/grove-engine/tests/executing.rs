@@ -77,8 +77,12 @@ async fn repeated_failures_disable_the_schedule() {
     let e = h.wait_final(&first.id).await;
     assert_eq!(e.status, ExecutionStatus::Failed);
     assert_eq!(e.error.as_deref(), Some("failure number 1"));
-    let cfg = h.config("broken").await;
-    assert_eq!(cfg.payload["lastExecution"]["consecutiveFailures"], 1);
+    // lastExecution is recorded just after the run ends.
+    let cfg = eventually("the first failure to be recorded", || async {
+        let cfg = h.config("broken").await;
+        (cfg.payload["lastExecution"]["consecutiveFailures"] == 1).then_some(cfg)
+    })
+    .await;
     assert_eq!(cfg.payload["schedule"]["isEnabled"], true);
     let second = h.handle.run_now("broken", None).await.unwrap();
     h.wait_final(&second.id).await;

@@ -40,8 +40,13 @@ async fn a_slot_fires_at_its_instant_and_records_the_run() {
         "{logs:?}"
     );
     assert!(logs.iter().any(|l| l.message == "working in batches of 10"));
-    // lastExecution is engine state: no version bump.
-    let cfg = h.config("nightly").await;
+    // lastExecution is engine state, recorded just after the run ends: no
+    // version bump.
+    let cfg = eventually("lastExecution to be recorded", || async {
+        let cfg = h.config("nightly").await;
+        cfg.payload.get("lastExecution").is_some().then_some(cfg)
+    })
+    .await;
     assert_eq!(cfg.meta.version, 1);
     assert_eq!(cfg.payload["lastExecution"]["status"], "success");
     assert_eq!(cfg.payload["lastExecution"]["runId"], e.id.as_str());

@@ -149,9 +149,10 @@ async fn run_async(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Create { role, name, db }) => {
-            let role = grove_store::Role::parse(&role).ok_or_else(|| {
-                anyhow::anyhow!("--role must be viewer, operator or admin, got \"{role}\"")
-            })?;
+            let role = <grove_store::Role as grove_core::validate::Choice>::from_name(&role)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--role must be viewer, operator or admin, got \"{role}\"")
+                })?;
             let store = grove_store::open(&db.database_url).await?;
             let secret =
                 grove_web::auth::create_token(&*store, &name, role, jiff::Timestamp::now()).await?;

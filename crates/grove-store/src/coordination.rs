@@ -2,11 +2,13 @@
 //! a feed of changes made by any of them (so each wakes at once), and a
 //! leader lease (so one of them does maintenance).
 //!
-//! Both have single-node defaults: an embedded database has one process,
-//! which changes everything itself and is always the leader. The
-//! PostgreSQL adapter implements them with LISTEN/NOTIFY (notifications
-//! sent by triggers, so no write path can forget one) and a term-scoped
-//! lease row.
+//! Changes are announced by the database itself, in triggers, so no write
+//! path can forget one: on PostgreSQL they NOTIFY a channel that each
+//! instance LISTENs on; on SQLite they are recorded in a `changes` table
+//! that each process reads by sequence when a commit (its own, or another
+//! process's, seen as the database file changing) rings its doorbell. The
+//! leader lease is a term-scoped row on PostgreSQL; SQLite has one process,
+//! which always leads.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -39,28 +41,36 @@ pub trait ChangeFeed: Send + std::fmt::Debug {
 /// Coordination verbs of a store.
 #[async_trait]
 pub trait CoordinationStore {
-    /// A feed of changes made by every instance, or `None` when this store
-    /// has a single process (it sees its own changes directly).
-    async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
-        Ok(None)
-    }
+    /// A feed of changes made by every process on this database,
+    /// including this one, from now on.
+    async fn change_feed(&self) -> Result<Box<dyn ChangeFeed>, StoreError>;
 
     /// Takes or renews the lease `name` for `holder` until `until`, unless
     /// another holder's lease is still valid at `now`. Returns the term
     /// (incremented each time the lease changes hands) when `holder` leads.
     async fn leader_acquire(
         &self,
-        _name: &str,
-        _holder: &str,
-        _now: Timestamp,
-        _until: Timestamp,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(Some(1))
-    }
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<i64>, StoreError>;
 
     /// Gives the lease up at once (at shutdown), so another instance need
     /// not wait for it to expire.
-    async fn leader_resign(&self, _name: &str, _holder: &str) -> Result<(), StoreError> {
-        Ok(())
+    async fn leader_resign(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+}
+
+impl Change {
+    /// The change a database announces as `topic` about `subject`
+    /// (`config` + id, `runs`, `cancel` + run id); `None` for topics this
+    /// build does not know.
+    pub fn from_topic(topic: &str, subject: &str) -> Option<Self> {
+        match topic {
+            "config" => Some(Self::Config(subject.to_owned())),
+            "runs" => Some(Self::Runs),
+            "cancel" => Some(Self::Cancel(subject.to_owned())),
+            _ => None,
+        }
     }
 }

@@ -23,83 +23,7 @@ use serde_json::Value;
 
 use crate::StoreError;
 
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
-        }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text),+
-                }
-            }
-
-            pub fn parse(s: &str) -> Result<Self, StoreError> {
-                match s {
-                    $($text => Ok(Self::$variant),)+
-                    other => Err(StoreError::Corrupt(format!(
-                        concat!("unknown ", stringify!($name), " \"{}\""), other
-                    ))),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-text_enum!(
-    /// Where an execution is in its life; the last five are final.
-    ExecutionStatus {
-        Queued => "queued",
-        Running => "running",
-        Success => "success",
-        Partial => "partial",
-        Failed => "failed",
-        Cancelled => "cancelled",
-        Skipped => "skipped",
-    }
-);
-
-impl ExecutionStatus {
-    pub fn is_final(self) -> bool {
-        !matches!(self, Self::Queued | Self::Running)
-    }
-}
-
-text_enum!(
-    /// What created an execution.
-    Trigger { Schedule => "schedule", Manual => "manual", Retry => "retry" }
-);
-
-text_enum!(
-    /// Where an attempt is; `running` is the only non-final state.
-    AttemptStatus {
-        Running => "running",
-        Success => "success",
-        Partial => "partial",
-        Failed => "failed",
-        Cancelled => "cancelled",
-    }
-);
-
-text_enum!(
-    /// Why an attempt did not succeed.
-    AttemptReason {
-        Error => "error",
-        Timeout => "timeout",
-        Abandoned => "abandoned",
-        Cancelled => "cancelled",
-    }
-);
+pub use grove_core::execution::{AttemptReason, AttemptStatus, ExecutionStatus, LogLevel, Trigger};
 
 /// Item counts a handler reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -317,11 +241,6 @@ pub struct ExecutionPrune {
     pub limit: u32,
 }
 
-text_enum!(
-    /// Severity of a log line.
-    LogLevel { Debug => "debug", Info => "info", Warn => "warn", Error => "error" }
-);
-
 /// A log line to store.
 #[derive(Debug, Clone)]
 pub struct LogInsert {
@@ -419,15 +338,15 @@ pub trait ExecutionStore {
     /// See [`ExecutionClaim`].
     async fn execution_claim(&self, params: ExecutionClaim) -> Result<Vec<Claimed>, StoreError>;
 
-    /// Renews a lease; `NotFound` when the attempt is no longer running
-    /// under `owner` (it was rescued or cancelled elsewhere).
+    /// Renews a lease; `LeaseLost` when the attempt is no longer running
+    /// under `owner` (it was rescued or settled elsewhere).
     async fn attempt_heartbeat(
         &self,
         params: AttemptHeartbeat,
     ) -> Result<HeartbeatReply, StoreError>;
 
     /// See [`ExecutionFinish`]; returns the execution afterwards, or
-    /// `NotFound` when the attempt is no longer running under `owner`.
+    /// `LeaseLost` when the attempt is no longer running under `owner`.
     async fn execution_finish(&self, params: ExecutionFinish) -> Result<Execution, StoreError>;
 
     /// Cancels a queued execution, or asks a running one to stop.

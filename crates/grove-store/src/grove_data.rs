@@ -207,27 +207,16 @@ pub struct Notification {
     pub created_at: Timestamp,
 }
 
-/// Entities the archive holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ArchiveEntity {
-    Sprouts,
-    Signals,
-    AdvancementEvents,
-    /// Finished executions whose job config is gone, archived with their
-    /// attempts and log lines.
-    Executions,
-}
-
-impl ArchiveEntity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sprouts => "sprouts",
-            Self::Signals => "signals",
-            Self::AdvancementEvents => "advancement-events",
-            Self::Executions => "executions",
-        }
+grove_core::choice_enum!(
+    /// Entities the archive holds. Executions are finished executions whose
+    /// job config is gone, archived with their attempts and log lines.
+    ArchiveEntity {
+        Sprouts => "sprouts",
+        Signals => "signals",
+        AdvancementEvents => "advancement-events",
+        Executions => "executions",
     }
-}
+);
 
 /// Which rows count as orphaned: signals and advancement events whose
 /// sprout is gone; sprouts not updated and without signals since

@@ -1,23 +1,23 @@
 //! grove-store: the one storage seam of grove-jobs.
 //!
-//! - [`Store`]: the trait every adapter implements, used as `Arc<dyn Store>`;
-//!   it is the union of one trait per entity family ([`ObjectStore`],
-//!   [`TokenStore`], [`GroveDataStore`], …) so each family's verbs live in one file.
-//! - [`GroveDataStore`]: sprouts, signals, aggregates, advancement events,
-//!   journal, notifications outbox and archive.
-//! - [`CoordinationStore`]: the change feed and leader lease several
-//!   instances on one database need (single-node defaults).
-//! - [`demo`]: a synthetic grove dataset generator.
-//!   [`TokenStore`], [`ExecutionStore`], …) so each family's verbs live in one file.
-//! - [`sqlite`]: the embedded single-file adapter (one node, WAL, one writer).
-//! - [`postgres`]: the shared adapter for several instances (one pool,
-//!   optimistic concurrency in single statements, migrations under an
-//!   advisory lock, optional schema).
-//! - [`migrate`]: migrations embedded in the binary, applied at start.
-//! - [`open`]: picks the adapter from a database URL.
+//! - [`Store`]: the trait every backend implements, used as `Arc<dyn Store>`;
+//!   the union of one trait per entity family, each with its types in its
+//!   own file: [`ObjectStore`] (`objects.rs`), [`TokenStore`] (`tokens.rs`),
+//!   [`ExecutionStore`] (`executions.rs`), [`GroveDataStore`]
+//!   (`grove_data.rs`: sprouts, signals, aggregates, advancement events,
+//!   journal, notifications outbox, archive) and [`CoordinationStore`]
+//!   (`coordination.rs`: the change feed and the leader lease).
+//! - [`sql`]: every verb's Rust, written once over a [`sql::Dialect`];
+//!   SQL that both databases accept is inline there.
+//! - [`sqlite`], [`postgres`]: the two dialects — connections, binding, row
+//!   decoding, the SQL that differs, and each one's change feed.
+//! - [`migrate`]: migrations embedded in the binary, one list per dialect.
+//! - [`seed`], [`demo`]: default job configs; a synthetic grove dataset.
+//! - [`open`]: picks the backend from a database URL.
 //!
-//! All SQL lives in the adapters. Instants are stored as integer unix
-//! milliseconds (INTEGER in SQLite, BIGINT in PostgreSQL); callers pass `now` explicitly (the clock is injected above).
+//! Instants are stored as integer unix milliseconds (INTEGER in SQLite,
+//! BIGINT in PostgreSQL); callers pass `now` explicitly (the clock is
+//! injected above). See `docs/architecture.md` for how to add a backend.
 
 mod coordination;
 pub mod demo;
@@ -28,6 +28,7 @@ pub mod migrate;
 mod objects;
 pub mod postgres;
 pub mod seed;
+pub mod sql;
 pub mod sqlite;
 mod tokens;
 
@@ -36,7 +37,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use coordination::{Change, ChangeFeed, CoordinationStore};
-pub use error::StoreError;
+pub use error::{Corrupt, StoreError};
 pub use executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome,
     Claimed, Counts, Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune,
@@ -124,13 +125,4 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
             Ok(Arc::new(store))
         }
     }
-}
-
-pub(crate) fn to_millis(t: jiff::Timestamp) -> i64 {
-    t.as_millisecond()
-}
-
-pub(crate) fn from_millis(ms: i64) -> Result<jiff::Timestamp, StoreError> {
-    jiff::Timestamp::from_millisecond(ms)
-        .map_err(|e| StoreError::Corrupt(format!("bad timestamp {ms}: {e}")))
 }

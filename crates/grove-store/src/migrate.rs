@@ -34,11 +34,16 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0004_config_journal.sql"),
     },
     // 5 (coordination of several instances) is PostgreSQL's alone; the
-    // number is skipped here so both backends report the same version.
+    // number is kept here so both backends report the same version.
     Migration {
         version: 5,
         name: "nothing: coordination is PostgreSQL's alone",
         sql: "SELECT 1;",
+    },
+    Migration {
+        version: 6,
+        name: "the change feed: a changes table written by triggers",
+        sql: include_str!("../migrations/sqlite/0006_change_feed.sql"),
     },
 ];
 
@@ -68,6 +73,13 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "change notifications and leader leases",
         sql: include_str!("../migrations/postgres/0005_coordination.sql"),
+    },
+    // 6 is SQLite's change feed; PostgreSQL's is NOTIFY (version 5). The
+    // number is kept so both backends report the same version.
+    Migration {
+        version: 6,
+        name: "nothing: the change feed is NOTIFY here (version 5)",
+        sql: "SELECT 1;",
     },
 ];
 

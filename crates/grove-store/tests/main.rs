@@ -3,5 +3,6 @@
 //! a PostgreSQL schema).
 
 mod conformance;
+mod drift;
 mod postgres;
 mod sqlite;

@@ -3,6 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use grove_core::validate::Choice;
 use grove_store::{ApiToken, Role, StoreError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -78,9 +79,9 @@ impl Actor {
         } else {
             Err(ApiError::Forbidden(format!(
                 "this needs the {} role; the token \"{}\" has {}",
-                role.as_str(),
+                role.name(),
                 self.name,
-                self.role.as_str()
+                self.role.name()
             )))
         }
     }

@@ -123,7 +123,7 @@ impl From<StoreError> for ApiError {
                 ),
                 current: None,
             },
-            StoreError::Unavailable(m) => Self::Unavailable(m),
+            e if e.is_transient() => Self::Unavailable(e.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -1,49 +1,48 @@
-//! The PostgreSQL adapter: several grove-jobs instances share one database.
+//! The PostgreSQL dialect: several grove-jobs instances share one database.
 //!
 //! One pool per process (`pool_max` connections, default
-//! [`DEFAULT_POOL_MAX`]); every verb is one statement or one short
-//! transaction, and the semantics match the SQLite adapter exactly (the
-//! conformance suite runs against both). What differs, and why:
+//! [`DEFAULT_POOL_MAX`]). Every verb's Rust is in `crate::sql`; what this
+//! dialect adds, and why:
 //!
-//! - **Concurrency is real.** SQLite has one writer; here writers race.
-//!   Saves are `UPDATE … WHERE version = $n` (optimistic concurrency), a
-//!   versioned delete is one `DELETE … WHERE version = $n`, and engine state
-//!   is merged by one `UPDATE` (`state || patch - removed keys`), so no verb
-//!   relies on a read followed by a write.
+//! - **Concurrency is real.** SQLite has one writer; here writers race. So
+//!   rows a transaction will change are read `FOR UPDATE`, claims and
+//!   rescues skip rows another instance holds (`FOR UPDATE SKIP LOCKED`),
+//!   and per-config decisions take a transaction-scoped advisory lock.
+//! - **Sequence numbers are not committed in order.** Two writers can take
+//!   seq 10 and 11 and commit 11 first; a reader that saw 11 as the highest
+//!   would skip 10 forever (the all_time watermark, the digest cursor). So
+//!   readers of "the highest seq" first take `LOCK TABLE … IN SHARE MODE`.
 //! - **Migrations take an advisory lock.** Instances that start together
-//!   serialise on `pg_advisory_xact_lock` and each applies only what is still
-//!   pending, one migration per transaction (DDL is transactional here).
+//!   serialise on `pg_advisory_xact_lock`, one migration per transaction
+//!   (DDL is transactional here).
 //! - **Schemas.** [`PostgresOptions::schema`] (or `?schema=` in the URL)
 //!   puts every table in one schema via the connection's `search_path`; the
 //!   schema is created at migration if missing. Tests use one schema each.
-//!
-//! - **Instances coordinate here** (`coordination.rs`): triggers NOTIFY a
-//!   per-schema channel when configs change and executions become
-//!   claimable; a lease row elects the maintenance leader.
-//!
-//! Each entity family has its own file (`objects.rs`, `tokens.rs`,
-//! `grove_data.rs`, `executions.rs`) that
-//! implements the family's trait for [`PostgresStore`] and holds its SQL,
-//! like the SQLite adapter; a new family adds a file here and a numbered
-//! migration under `migrations/postgres/` (listed in [`migrate::POSTGRES`]).
+//! - **Lists** are bound as arrays (`= ANY($n)`); **JSON** is bound as
+//!   `json` text, so an operator's key order survives in `json` columns.
+//! - **Instances coordinate** through triggers that NOTIFY a per-schema
+//!   channel (migration 5, [`feed`]) and a leader lease row.
 
-mod coordination;
-mod executions;
-mod grove_data;
-mod objects;
-mod tokens;
+mod feed;
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use jiff::Timestamp;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{PgConnection, Row};
+use serde_json::Value;
+use sqlx::encode::IsNull;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo,
+};
+use sqlx::{PgConnection, Postgres, Row as _, Transaction};
 
-use crate::migrate::{self, POSTGRES};
-use crate::{Store, StoreError, to_millis};
+use crate::StoreError;
+use crate::coordination::ChangeFeed;
+use crate::error::Corrupt;
+use crate::migrate::{Migration, POSTGRES};
+use crate::sql::{Arg, Dialect, Exec, Row, SqlStore, Statement};
 
 /// Connections per process when the URL does not say (`?pool_max=`).
 pub const DEFAULT_POOL_MAX: u32 = 10;
@@ -161,8 +160,12 @@ impl fmt::Debug for PostgresOptions {
     }
 }
 
+/// The store on a PostgreSQL database.
+pub type PostgresStore = SqlStore<PostgresDb>;
+
+/// A connection pool to one PostgreSQL database (and schema).
 #[derive(Debug, Clone)]
-pub struct PostgresStore {
+pub struct PostgresDb {
     pool: PgPool,
     schema: Option<String>,
 }
@@ -184,123 +187,207 @@ impl PostgresStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(connect)
             .await
-            .map_err(|e| {
-                let why = match e {
-                    // sqlx retries refused connections until the timeout
-                    // and then reports only the timeout.
+            .map_err(|source| StoreError::Connect {
+                // sqlx retries refused connections until the timeout and
+                // then reports only the timeout: say what that means.
+                target: match source {
                     sqlx::Error::PoolTimedOut => format!(
-                        "no connection within {} s (is the server running and reachable?)",
+                        "PostgreSQL {} (no connection within {} s: is the server running and reachable?)",
+                        options.target(),
                         ACQUIRE_TIMEOUT.as_secs()
                     ),
-                    e => e.to_string(),
-                };
-                StoreError::Unavailable(format!(
-                    "cannot connect to PostgreSQL {}: {why}",
-                    options.target()
-                ))
+                    _ => format!("PostgreSQL {}", options.target()),
+                },
+                source,
             })?;
-        Ok(Self {
+        Ok(SqlStore::new(PostgresDb {
             pool,
             schema: options.schema,
-        })
+        }))
+    }
+}
+
+/// JSON bound as text with the `json` type, so PostgreSQL keeps its key
+/// order in `json` columns (and casts it where a column is `jsonb`).
+struct JsonText(String);
+
+impl sqlx::Type<Postgres> for JsonText {
+    fn type_info() -> PgTypeInfo {
+        // `json` is a built-in type: its OID is the same in every database.
+        PgTypeInfo::with_oid(Oid(114))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for JsonText {
+    fn encode_by_ref(
+        &self,
+        buf: &mut PgArgumentBuffer,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Send + Sync>> {
+        // The binary form of `json` is its text.
+        buf.extend(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+}
+
+fn query(statement: Statement) -> sqlx::query::Query<'static, Postgres, PgArguments> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement.sql));
+    for arg in statement.args {
+        query = match arg {
+            Arg::Int(v) => query.bind(v),
+            Arg::Real(v) => query.bind(v),
+            Arg::Text(v) => query.bind(v),
+            Arg::Bool(v) => query.bind(v),
+            Arg::Json(text) => query.bind(JsonText(text)),
+            Arg::TextList(items) => query.bind(items),
+        };
+    }
+    query
+}
+
+/// Statements on one connection: a pooled one, or a transaction.
+#[derive(Debug)]
+pub struct PgExec<C>(C);
+
+impl<C> Exec for PgExec<C>
+where
+    C: std::ops::DerefMut<Target = PgConnection> + Send,
+{
+    type Row = PgRow;
+
+    async fn fetch_all(&mut self, statement: Statement) -> Result<Vec<PgRow>, StoreError> {
+        Ok(query(statement).fetch_all(&mut *self.0).await?)
     }
 
-    async fn schema_version(conn: &mut PgConnection) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
-            .fetch_one(conn)
-            .await?;
-        Ok(row.try_get("v")?)
+    async fn fetch_optional(&mut self, statement: Statement) -> Result<Option<PgRow>, StoreError> {
+        Ok(query(statement).fetch_optional(&mut *self.0).await?)
     }
 
-    /// Creates the configured schema unless it exists (checked first, so a
-    /// role without CREATE on the database can use a schema made for it).
-    async fn create_schema(conn: &mut PgConnection, schema: &str) -> Result<(), StoreError> {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
-                .bind(schema)
-                .fetch_one(&mut *conn)
-                .await?;
-        if !exists {
-            // The name is validated by `PostgresOptions::schema`.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
-                .execute(conn)
-                .await?;
-        }
+    async fn execute(&mut self, statement: Statement) -> Result<u64, StoreError> {
+        Ok(query(statement)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected())
+    }
+
+    async fn execute_script(&mut self, script: &'static str) -> Result<(), StoreError> {
+        sqlx::raw_sql(script).execute(&mut *self.0).await?;
         Ok(())
     }
 }
 
-#[async_trait]
-impl Store for PostgresStore {
-    async fn migrate(&self) -> Result<i64, StoreError> {
-        loop {
-            let mut tx = self.pool.begin().await?;
-            // Held until commit or rollback: other instances wait here, then
-            // see what this one applied.
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(MIGRATE_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(schema) = &self.schema {
-                Self::create_schema(&mut tx, schema).await?;
-            }
-            sqlx::raw_sql(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-            )
-            .execute(&mut *tx)
-            .await?;
-            let current = Self::schema_version(&mut tx).await?;
-            if current > migrate::latest(POSTGRES) {
-                return Err(StoreError::Config(format!(
-                    "the database schema (version {current}) is newer than this build understands ({}); upgrade grove-jobs",
-                    migrate::latest(POSTGRES)
-                )));
-            }
-            // The first listed migration not yet recorded: versions only need
-            // to increase, and a gap merged later from another branch is
-            // still applied.
-            let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-                .fetch_all(&mut *tx)
-                .await?;
-            let Some(m) = POSTGRES.iter().find(|m| !applied.contains(&m.version)) else {
-                tx.commit().await?;
-                return Ok(current);
-            };
-            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .bind(to_millis(Timestamp::now()))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            tracing::info!(version = m.version, name = m.name, "applied migration");
+fn column<T>(row: &PgRow, column: &str) -> Result<T, StoreError>
+where
+    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(column).map_err(|source| {
+        Corrupt::Column {
+            column: column.to_owned(),
+            source,
         }
+        .into()
+    })
+}
+
+impl Row for PgRow {
+    fn int(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        column(self, name)
     }
 
-    async fn ping(&self) -> Result<i64, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        Self::schema_version(&mut conn).await
+    fn real(&self, name: &str) -> Result<Option<f64>, StoreError> {
+        column(self, name)
     }
 
-    fn backend(&self) -> &'static str {
-        "postgres"
+    fn text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        column(self, name)
     }
 
-    async fn seed_mark(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO seeds (key, applied_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(to_millis(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    fn boolean(&self, name: &str) -> Result<bool, StoreError> {
+        column(self, name)
+    }
+
+    fn json(&self, name: &str) -> Result<Value, StoreError> {
+        Ok(column::<Option<Value>>(self, name)?.unwrap_or(Value::Null))
+    }
+}
+
+impl Dialect for PostgresDb {
+    type Row = PgRow;
+    type Read = PgExec<PoolConnection<Postgres>>;
+    type Write = PgExec<Transaction<'static, Postgres>>;
+
+    const NAME: &'static str = "postgres";
+    const SINGLE_NODE: bool = false;
+    const LOCK_ROWS: &'static str = " FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const LOCK_CONFIG: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(hashtextextended('grove-exec:' || $1, 0))");
+    const ADVANCEMENT_APPLY: &'static str = "INSERT INTO advancement_events (id, sprout_id, \
+        from_tier, to_tier, rule_id, run_id, signals, at, dry_run) \
+        SELECT $1 || ':' || (c.v->>'s'), c.v->>'s', c.v->>'f', c.v->>'t', c.v->>'r', $1, \
+          c.v->'g', $2, $3 \
+        FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS c(v, k) \
+        WHERE EXISTS (SELECT 1 FROM sprouts p WHERE p.id = c.v->>'s' AND p.tier = c.v->>'f') \
+          AND NOT EXISTS (SELECT 1 FROM advancement_events e WHERE e.sprout_id = c.v->>'s' \
+            AND e.rule_id = c.v->>'r' AND e.from_tier = c.v->>'f' AND NOT e.dry_run) \
+        ORDER BY c.k \
+        ON CONFLICT DO NOTHING \
+        RETURNING sprout_id";
+    const MIGRATIONS: &'static [Migration] = POSTGRES;
+
+    fn in_list(param: usize) -> String {
+        format!("= ANY(${param})")
+    }
+
+    fn lock_sequence(table: &str) -> Option<String> {
+        Some(format!("LOCK TABLE {table} IN SHARE MODE"))
+    }
+
+    async fn read(&self) -> Result<Self::Read, StoreError> {
+        Ok(PgExec(self.pool.acquire().await?))
+    }
+
+    async fn begin(&self) -> Result<Self::Write, StoreError> {
+        Ok(PgExec(self.pool.begin().await?))
+    }
+
+    async fn commit(&self, tx: Self::Write) -> Result<(), StoreError> {
+        Ok(tx.0.commit().await?)
+    }
+
+    async fn migration_lock(&self, tx: &mut Self::Write) -> Result<(), StoreError> {
+        // Held until commit or rollback: other instances wait here, then see
+        // what this one applied.
+        tx.execute(crate::sql::sql("SELECT pg_advisory_xact_lock($1)").bind(MIGRATE_LOCK))
+            .await?;
+        if let Some(schema) = &self.schema {
+            // Checked first, so a role without CREATE on the database can use
+            // a schema made for it.
+            let exists: bool = crate::sql::scalar(
+                tx,
+                crate::sql::sql(
+                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS e",
+                )
+                .bind(schema),
+                "e",
+            )
+            .await?;
+            if !exists {
+                // The name is validated by `PostgresOptions::schema`.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+                    .execute(&mut *tx.0)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn change_feed(&self) -> Result<Box<dyn ChangeFeed>, StoreError> {
+        Ok(Box::new(feed::PgChangeFeed::listen(&self.pool).await?))
+    }
+
+    async fn change_prune(&self) -> Result<(), StoreError> {
+        // NOTIFY keeps nothing to prune.
+        Ok(())
     }
 
     async fn close(&self) {

@@ -1,38 +1,57 @@
-//! The embedded SQLite adapter.
+//! The embedded SQLite dialect: one file, one process.
 //!
-//! SQLite is one node: there is no LISTEN/NOTIFY and only one writer at a
-//! time. Writes therefore go through a pool of exactly one connection (so
-//! writers queue in-process instead of failing with SQLITE_BUSY), reads use
-//! a separate pool; WAL lets readers proceed while the writer writes. The
-//! busy timeout covers the remaining case: another process (a CLI command)
-//! writing to the same file.
+//! SQLite has one writer at a time and no LISTEN/NOTIFY. So:
+//!
+//! - Writes go through a pool of exactly one connection, each in a
+//!   `BEGIN IMMEDIATE` transaction: writers queue in-process instead of
+//!   failing with SQLITE_BUSY, and a transaction that reads before it
+//!   writes never has to be upgraded. Reads use a separate pool; WAL lets
+//!   them proceed while the writer writes. The busy timeout covers the
+//!   remaining case: another process (a CLI command) writing to the file.
+//! - With a single writer no row or config locks are needed
+//!   ([`Dialect::LOCK_ROWS`] and friends are empty), and sequence numbers
+//!   commit in order.
+//! - Lists are bound as one JSON array and read with `json_each`, so a
+//!   batch never runs into the bound-parameter limit.
+//! - The change feed reads a `changes` table written by triggers
+//!   (migration 6); see [`feed`].
 
-mod executions;
-mod grove_data;
-mod objects;
-mod tokens;
+mod feed;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use jiff::Timestamp;
+use serde_json::Value;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{Executor, Row};
+use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
+use tokio::sync::watch;
 
-use crate::migrate::{self, SQLITE};
-use crate::{Store, StoreError, to_millis};
+use crate::StoreError;
+use crate::coordination::ChangeFeed;
+use crate::error::Corrupt;
+use crate::migrate::{Migration, SQLITE};
+use crate::sql::{Arg, Dialect, Exec, Row, SqlStore, Statement};
 
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
+/// The store on an SQLite file.
+pub type SqliteStore = SqlStore<SqliteDb>;
+
+/// Connections to one SQLite file.
+#[derive(Debug)]
+pub struct SqliteDb {
+    path: String,
     read: SqlitePool,
     write: SqlitePool,
+    /// Rung after every commit of this process, and by the file watcher
+    /// when another process writes: change feeds then look for new rows.
+    doorbell: watch::Sender<u64>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database file at `path`.
+    /// Opens (creating if missing) the database file at `path`. Does not migrate.
     pub async fn open(path: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(|e| StoreError::Config(format!("bad SQLite path \"{path}\": {e}")))?
@@ -41,21 +60,26 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let connect = |source| StoreError::Connect {
+            target: format!("SQLite file \"{path}\""),
+            source,
+        };
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await
-            .map_err(|e| {
-                StoreError::Unavailable(format!("cannot open SQLite database \"{path}\": {e}"))
-            })?;
+            .map_err(connect)?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await
-            .map_err(|e| {
-                StoreError::Unavailable(format!("cannot open SQLite database \"{path}\": {e}"))
-            })?;
-        Ok(Self { read, write })
+            .map_err(connect)?;
+        Ok(SqlStore::new(SqliteDb {
+            path: path.to_owned(),
+            read,
+            write,
+            doorbell: watch::Sender::new(0),
+        }))
     }
 
     /// The benchmark floor: one `GROUP BY` over every signal, as the
@@ -67,82 +91,179 @@ impl SqliteStore {
              (SELECT sprout_id, kind, COUNT(*) AS n, MAX(at) AS last_seen FROM signals \
               GROUP BY sprout_id, kind)",
         )
-        .fetch_one(&self.read)
+        .fetch_one(&self.db.read)
         .await?;
         let groups: i64 = row.try_get("groups")?;
         let signals: i64 = row.try_get("signals")?;
-        Ok((groups.max(0) as u64, signals.max(0) as u64))
-    }
-
-    async fn schema_version(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
-            .fetch_one(&self.write)
-            .await?;
-        Ok(row.try_get("v")?)
+        Ok((crate::sql::count(groups), crate::sql::count(signals)))
     }
 }
 
-/// One process: the single-node defaults (no feed, always the leader).
-impl crate::CoordinationStore for SqliteStore {}
+fn query(
+    statement: Statement,
+) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement.sql));
+    for arg in statement.args {
+        query = match arg {
+            Arg::Int(v) => query.bind(v),
+            Arg::Real(v) => query.bind(v),
+            Arg::Text(v) => query.bind(v),
+            Arg::Bool(v) => query.bind(v),
+            Arg::Json(text) => query.bind(text),
+            // Read with `json_each` (see `in_list`).
+            Arg::TextList(items) => query.bind(Value::from(items).to_string()),
+        };
+    }
+    query
+}
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> Result<i64, StoreError> {
-        self.write
-            .execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-            )
-            .await?;
-        let current = self.schema_version().await?;
-        if current > migrate::latest(SQLITE) {
-            return Err(StoreError::Config(format!(
-                "the database schema (version {current}) is newer than this build understands ({}); upgrade grove-jobs",
-                migrate::latest(SQLITE)
-            )));
+/// Statements on one SQLite connection: a pooled read connection or the
+/// writer's transaction.
+#[derive(Debug)]
+pub struct SqliteExec<C>(C);
+
+impl<C> Exec for SqliteExec<C>
+where
+    C: std::ops::DerefMut<Target = SqliteConnection> + Send,
+{
+    type Row = SqliteRow;
+
+    async fn fetch_all(&mut self, statement: Statement) -> Result<Vec<SqliteRow>, StoreError> {
+        Ok(query(statement).fetch_all(&mut *self.0).await?)
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        statement: Statement,
+    ) -> Result<Option<SqliteRow>, StoreError> {
+        Ok(query(statement).fetch_optional(&mut *self.0).await?)
+    }
+
+    async fn execute(&mut self, statement: Statement) -> Result<u64, StoreError> {
+        Ok(query(statement)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected())
+    }
+
+    async fn execute_script(&mut self, script: &'static str) -> Result<(), StoreError> {
+        sqlx::raw_sql(script).execute(&mut *self.0).await?;
+        Ok(())
+    }
+}
+
+fn column<T>(row: &SqliteRow, column: &str) -> Result<T, StoreError>
+where
+    T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    // Unchecked: SQLite's types are per value, not per column (an
+    // expression's type is whatever its value is).
+    row.try_get_unchecked(column).map_err(|source| {
+        Corrupt::Column {
+            column: column.to_owned(),
+            source,
         }
-        // Every listed migration not yet recorded runs, in list order: versions
-        // only need to increase, and a gap (a version merged later from
-        // another branch) is applied when it appears.
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&self.write)
-            .await?;
-        for m in SQLITE.iter().filter(|m| !applied.contains(&m.version)) {
-            let mut tx = self.write.begin().await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .bind(to_millis(Timestamp::now()))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            tracing::info!(version = m.version, name = m.name, "applied migration");
-        }
-        self.schema_version().await
+        .into()
+    })
+}
+
+impl Row for SqliteRow {
+    fn int(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        column(self, name)
     }
 
-    async fn ping(&self) -> Result<i64, StoreError> {
-        self.schema_version().await
+    fn real(&self, name: &str) -> Result<Option<f64>, StoreError> {
+        column(self, name)
     }
 
-    fn backend(&self) -> &'static str {
-        "sqlite"
+    fn text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        column(self, name)
     }
 
-    async fn seed_mark(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO seeds (key, applied_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(to_millis(now))
-        .execute(&self.write)
+    fn boolean(&self, name: &str) -> Result<bool, StoreError> {
+        column(self, name)
+    }
+
+    fn json(&self, name: &str) -> Result<Value, StoreError> {
+        let Some(text) = column::<Option<String>>(self, name)? else {
+            return Ok(Value::Null);
+        };
+        serde_json::from_str(&text).map_err(|source| {
+            Corrupt::Json {
+                column: name.to_owned(),
+                source,
+            }
+            .into()
+        })
+    }
+}
+
+impl Dialect for SqliteDb {
+    type Row = SqliteRow;
+    type Read = SqliteExec<PoolConnection<Sqlite>>;
+    type Write = SqliteExec<Transaction<'static, Sqlite>>;
+
+    const NAME: &'static str = "sqlite";
+    const SINGLE_NODE: bool = true;
+    const LOCK_ROWS: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
+    const LOCK_CONFIG: Option<&'static str> = None;
+    const ADVANCEMENT_APPLY: &'static str = "INSERT INTO advancement_events (id, sprout_id, \
+        from_tier, to_tier, rule_id, run_id, signals, at, dry_run) \
+        SELECT $1 || ':' || c.s, c.s, c.f, c.t, c.r, $1, c.g, $2, $3 FROM \
+          (SELECT key AS k, value ->> '$.s' AS s, value ->> '$.f' AS f, value ->> '$.t' AS t, \
+           value ->> '$.r' AS r, json(value -> '$.g') AS g FROM json_each($4)) c \
+        WHERE EXISTS (SELECT 1 FROM sprouts p WHERE p.id = c.s AND p.tier = c.f) \
+          AND NOT EXISTS (SELECT 1 FROM advancement_events e WHERE e.sprout_id = c.s \
+            AND e.rule_id = c.r AND e.from_tier = c.f AND e.dry_run = FALSE) \
+        ORDER BY c.k \
+        ON CONFLICT DO NOTHING \
+        RETURNING sprout_id";
+    const MIGRATIONS: &'static [Migration] = SQLITE;
+
+    fn in_list(param: usize) -> String {
+        format!("IN (SELECT value FROM json_each(${param}))")
+    }
+
+    fn lock_sequence(_table: &str) -> Option<String> {
+        None
+    }
+
+    async fn read(&self) -> Result<Self::Read, StoreError> {
+        Ok(SqliteExec(self.read.acquire().await?))
+    }
+
+    async fn begin(&self) -> Result<Self::Write, StoreError> {
+        Ok(SqliteExec(self.write.begin_with("BEGIN IMMEDIATE").await?))
+    }
+
+    async fn commit(&self, tx: Self::Write) -> Result<(), StoreError> {
+        tx.0.commit().await?;
+        self.doorbell
+            .send_modify(|rung| *rung = rung.wrapping_add(1));
+        Ok(())
+    }
+
+    async fn migration_lock(&self, _tx: &mut Self::Write) -> Result<(), StoreError> {
+        // BEGIN IMMEDIATE already holds the database's one write lock.
+        Ok(())
+    }
+
+    async fn change_feed(&self) -> Result<Box<dyn ChangeFeed>, StoreError> {
+        Ok(Box::new(
+            feed::SqliteFeed::start(&self.path, self.read.clone(), &self.doorbell).await?,
+        ))
+    }
+
+    async fn change_prune(&self) -> Result<(), StoreError> {
+        // A cancel request matters only while its run is running.
+        let mut tx = self.begin().await?;
+        tx.execute(crate::sql::sql(
+            "DELETE FROM changes WHERE topic = 'cancel' AND subject NOT IN \
+             (SELECT id FROM executions WHERE status = 'running')",
+        ))
         .await?;
-        Ok(done.rows_affected() == 1)
+        self.commit(tx).await
     }
 
     async fn close(&self) {

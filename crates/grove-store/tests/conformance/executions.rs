@@ -32,7 +32,7 @@ macro_rules! executions_suite {
             $crate::executions_test!($fresh, claim_respects_max_concurrent_and_due_time);
             $crate::executions_test!($fresh, failed_attempt_is_retried_after_the_policy_delay);
             $crate::executions_test!($fresh, success_and_partial_are_final);
-            $crate::executions_test!($fresh, finish_by_a_stranger_is_not_found);
+            $crate::executions_test!($fresh, finish_by_a_stranger_is_lease_lost);
             $crate::executions_test!($fresh, heartbeat_renews_and_reports_cancel);
             $crate::executions_test!($fresh, cancel_queued_running_and_final);
             $crate::executions_test!($fresh, expired_leases_are_rescued);
@@ -319,7 +319,7 @@ pub async fn success_and_partial_are_final(store: Arc<dyn Store>) {
     assert_eq!(store.execution_next_due(t0()).await.unwrap(), None);
 }
 
-pub async fn finish_by_a_stranger_is_not_found(store: Arc<dyn Store>) {
+pub async fn finish_by_a_stranger_is_lease_lost(store: Arc<dyn Store>) {
     store
         .execution_insert(insert("e1", "c1", None))
         .await
@@ -329,12 +329,12 @@ pub async fn finish_by_a_stranger_is_not_found(store: Arc<dyn Store>) {
     f.owner = "someone-else".to_owned();
     assert!(matches!(
         store.execution_finish(f).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::LeaseLost)
     ));
     let f = finish("e1", 2, t0(), outcome(AttemptStatus::Success, None));
     assert!(matches!(
         store.execution_finish(f).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::LeaseLost)
     ));
 }
 
@@ -388,7 +388,7 @@ pub async fn heartbeat_renews_and_reports_cancel(store: Arc<dyn Store>) {
     };
     assert!(matches!(
         store.attempt_heartbeat(stranger).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::LeaseLost)
     ));
 }
 

@@ -27,12 +27,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     // connect timeout.
     let ping = tokio::time::timeout(READY_TIMEOUT, state.store.ping())
         .await
-        .unwrap_or_else(|_| {
-            Err(grove_store::StoreError::Unavailable(format!(
-                "the database did not answer within {} s",
-                READY_TIMEOUT.as_secs()
-            )))
-        });
+        .unwrap_or(Err(grove_store::StoreError::TimedOut(READY_TIMEOUT)));
     match ping {
         Ok(version) => (
             StatusCode::OK,

@@ -1,6 +1,7 @@
 //! The page shell, icons, status badges, notices and time formatting.
 
 use grove_core::job_config::Health;
+use grove_core::validate::Choice;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -135,7 +136,7 @@ pub fn page(title: &str, user: &ConsoleUser, nav: Nav, body_class: &str, body: M
                     }
                     div class="whoami" {
                         span { (user.actor.name) }
-                        span class="role" { (user.actor.role.as_str()) }
+                        span class="role" { (user.actor.role.name()) }
                         @if !user.via_header {
                             form method="post" action="/console/logout" {
                                 (csrf_input(&user.csrf))

@@ -11,6 +11,7 @@ use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use grove_core::validate::Choice;
 use grove_store::Role;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -75,7 +76,7 @@ impl ConsoleUser {
                 &format!(
                     "You are signed in as \"{}\" with the {} role: you can look, but editing and running jobs needs the operator role.",
                     self.actor.name,
-                    self.actor.role.as_str()
+                    self.actor.role.name()
                 ),
             ))
         }

@@ -1,0 +1,674 @@
+//! Executions, attempts, log lines and the scheduler's slot positions.
+//!
+//! Every write verb is one transaction, and every "check, then change" in
+//! it is safe however many instances write at once:
+//!
+//! - **Slots** are unique on `(config_id, scheduled_for)`: inserting a slot
+//!   another instance already recorded does nothing (`Duplicate`).
+//! - **Per-config decisions** (the overlap check of a scheduled insert, the
+//!   `maxConcurrent` count of a claim) run under the dialect's config lock
+//!   ([`Dialect::LOCK_CONFIG`]), taken in sorted order so two claimers never
+//!   wait on each other in a cycle. SQLite has one writer and needs none.
+//! - **Claims and rescues** read candidates with [`Dialect::SKIP_LOCKED`]:
+//!   instances claiming at once take different executions.
+//! - **The retry decision** is [`settlement`], made in the transaction that
+//!   records the failed attempt.
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use grove_core::validate::Choice;
+use jiff::Timestamp;
+
+use super::{Dialect, Exec, Row, RowExt, SqlStore, fetch_one, sql};
+use crate::StoreError;
+use crate::executions::{
+    Attempt, AttemptHeartbeat, AttemptOutcome, CancelOutcome, Claimed, Counts, Execution,
+    ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
+    ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue, LogInsert,
+    LogLine, Rescued, Settlement, SlotPosition, Trigger, settlement,
+};
+
+/// The columns [`execution_from_row`] reads, for SELECT and RETURNING.
+const COLUMNS: &str = "id, config_id, trigger, status, reason, late, scheduled_for, created_at, \
+    started_at, completed_at, available_at, attempt_count, max_concurrent, config_version, \
+    payload, retry, items_processed, items_total, items_succeeded, items_failed, error, metadata, \
+    retry_of, actor, cancel_requested";
+
+const ATTEMPT_COLUMNS: &str = "attempt, status, reason, error, started_at, completed_at, \
+    lease_owner, lease_expires_at";
+
+/// Rows per multi-row log insert (5 parameters a row stays far below both
+/// databases' parameter limits).
+const LOG_ROWS: usize = 1000;
+
+pub(crate) fn execution_from_row(row: &impl Row) -> Result<Execution, StoreError> {
+    Ok(Execution {
+        id: row.get("id")?,
+        config_id: row.get("config_id")?,
+        trigger: row.choice("trigger")?,
+        status: row.choice("status")?,
+        reason: row.get("reason")?,
+        late: row.get("late")?,
+        scheduled_for: row.get("scheduled_for")?,
+        created_at: row.get("created_at")?,
+        started_at: row.get("started_at")?,
+        completed_at: row.get("completed_at")?,
+        available_at: row.get("available_at")?,
+        attempt_count: row.get("attempt_count")?,
+        max_concurrent: u32::try_from(row.get::<i64>("max_concurrent")?).unwrap_or(1),
+        config_version: row.get("config_version")?,
+        payload: row.get("payload")?,
+        retry: row.decode("retry")?,
+        counts: Counts {
+            processed: row.get("items_processed")?,
+            total: row.get("items_total")?,
+            succeeded: row.get("items_succeeded")?,
+            failed: row.get("items_failed")?,
+        },
+        error: row.get("error")?,
+        metadata: row.get("metadata")?,
+        retry_of: row.get("retry_of")?,
+        actor: row.get("actor")?,
+        cancel_requested: row.get("cancel_requested")?,
+        attempts: Vec::new(),
+    })
+}
+
+pub(crate) fn attempt_from_row(row: &impl Row) -> Result<Attempt, StoreError> {
+    Ok(Attempt {
+        attempt: row.get("attempt")?,
+        status: row.choice("status")?,
+        started_at: row.get("started_at")?,
+        completed_at: row.get("completed_at")?,
+        error: row.get("error")?,
+        reason: row
+            .get::<Option<String>>("reason")?
+            .map(|_| row.choice("reason"))
+            .transpose()?,
+        lease_owner: row.get("lease_owner")?,
+        lease_expires_at: row.get("lease_expires_at")?,
+    })
+}
+
+/// One execution, read in `exec`'s transaction (`lock`: a row-lock suffix).
+async fn get_in<E: Exec>(
+    exec: &mut E,
+    id: &str,
+    lock: &str,
+) -> Result<Option<Execution>, StoreError> {
+    exec.fetch_optional(
+        sql(format!(
+            "SELECT {COLUMNS} FROM executions WHERE id = $1{lock}"
+        ))
+        .bind(id),
+    )
+    .await?
+    .as_ref()
+    .map(execution_from_row)
+    .transpose()
+}
+
+async fn lock_configs<D: Dialect>(
+    tx: &mut D::Write,
+    configs: impl IntoIterator<Item = &String>,
+) -> Result<(), StoreError> {
+    if let Some(lock) = D::LOCK_CONFIG {
+        for config_id in configs {
+            tx.execute(sql(lock).bind(config_id)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn advance_position<E: Exec>(
+    tx: &mut E,
+    config_id: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    tx.execute(
+        sql(
+            "INSERT INTO slot_positions AS p (config_id, last_scheduled_for) VALUES ($1, $2) \
+             ON CONFLICT (config_id) DO UPDATE SET last_scheduled_for = \
+             CASE WHEN excluded.last_scheduled_for > p.last_scheduled_for \
+             THEN excluded.last_scheduled_for ELSE p.last_scheduled_for END",
+        )
+        .bind(config_id)
+        .bind(at),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_in<D: Dialect>(
+    tx: &mut D::Write,
+    p: ExecutionInsert,
+) -> Result<InsertOutcome, StoreError> {
+    let skip_reason = match &p.disposition {
+        InsertDisposition::Queue => None,
+        InsertDisposition::Skip(reason) => Some(reason.clone()),
+        InsertDisposition::SkipWhenBusy => {
+            lock_configs::<D>(tx, [&p.config_id]).await?;
+            let active: i64 = fetch_one(
+                tx,
+                sql("SELECT COUNT(*) AS n FROM executions WHERE config_id = $1 \
+                     AND status IN ('queued', 'running')")
+                .bind(&p.config_id),
+            )
+            .await?
+            .get("n")?;
+            (active >= i64::from(p.max_concurrent)).then(|| "overlap".to_owned())
+        }
+    };
+    let status = if skip_reason.is_some() {
+        ExecutionStatus::Skipped
+    } else {
+        ExecutionStatus::Queued
+    };
+    let row = tx
+        .fetch_optional(
+            sql(format!(
+                "INSERT INTO executions (id, config_id, trigger, status, reason, late, \
+                 scheduled_for, created_at, completed_at, available_at, max_concurrent, \
+                 config_version, payload, retry, retry_of, actor) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (config_id, scheduled_for) DO NOTHING RETURNING {COLUMNS}"
+            ))
+            .bind(&p.id)
+            .bind(&p.config_id)
+            .bind(p.trigger.name())
+            .bind(status.name())
+            .bind(&skip_reason)
+            .bind(p.late)
+            .bind(p.scheduled_for)
+            .bind(p.now)
+            .bind(skip_reason.as_ref().map(|_| p.now))
+            .bind(p.max_concurrent)
+            .bind(p.config_version)
+            .bind_json(&p.payload)
+            .bind_json(&serde_json::to_value(p.retry).unwrap_or_default())
+            .bind(&p.retry_of)
+            .bind(&p.actor),
+        )
+        .await?;
+    if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {
+        advance_position(tx, &p.config_id, slot).await?;
+    }
+    let Some(row) = row else {
+        return Ok(InsertOutcome::Duplicate);
+    };
+    let execution = execution_from_row(&row)?;
+    Ok(if skip_reason.is_some() {
+        InsertOutcome::Skipped(execution)
+    } else {
+        InsertOutcome::Queued(execution)
+    })
+}
+
+/// Ends running attempt `attempt` with `outcome` and moves its execution
+/// on per [`settlement`]: queued again for a retry, or final. Shared by
+/// finish and rescue; returns the execution afterwards.
+async fn settle<E: Exec>(
+    tx: &mut E,
+    execution: &Execution,
+    attempt: u32,
+    now: Timestamp,
+    outcome: &AttemptOutcome,
+) -> Result<Execution, StoreError> {
+    tx.execute(
+        sql(
+            "UPDATE execution_attempts SET status = $1, reason = $2, error = $3, \
+             completed_at = $4, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE execution_id = $5 AND attempt = $6",
+        )
+        .bind(outcome.status.name())
+        .bind(outcome.reason.map(|r| r.name()))
+        .bind(&outcome.error)
+        .bind(now)
+        .bind(&execution.id)
+        .bind(attempt),
+    )
+    .await?;
+    let Settlement {
+        status,
+        completed_at,
+        available_at,
+    } = settlement(execution, attempt, now, outcome.status);
+    let c = outcome.counts;
+    let row = fetch_one(
+        tx,
+        sql(format!(
+            "UPDATE executions SET status = $1, completed_at = $2, available_at = $3, error = $4, \
+             items_processed = $5, items_total = $6, items_succeeded = $7, items_failed = $8, \
+             metadata = $9 WHERE id = $10 RETURNING {COLUMNS}"
+        ))
+        .bind(status.name())
+        .bind(completed_at)
+        .bind(available_at)
+        .bind(&outcome.error)
+        .bind(c.processed)
+        .bind(c.total)
+        .bind(c.succeeded)
+        .bind(c.failed)
+        .bind_json(&outcome.metadata)
+        .bind(&execution.id),
+    )
+    .await?;
+    execution_from_row(&row)
+}
+
+#[async_trait]
+impl<D: Dialect> ExecutionStore for SqlStore<D> {
+    async fn execution_insert_slots(
+        &self,
+        inserts: Vec<ExecutionInsert>,
+    ) -> Result<Vec<InsertOutcome>, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let mut out = Vec::with_capacity(inserts.len());
+        for p in inserts {
+            out.push(insert_in::<D>(&mut tx, p).await?);
+        }
+        self.db.commit(tx).await?;
+        Ok(out)
+    }
+
+    async fn execution_insert(&self, insert: ExecutionInsert) -> Result<InsertOutcome, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let out = insert_in::<D>(&mut tx, insert).await?;
+        self.db.commit(tx).await?;
+        Ok(out)
+    }
+
+    async fn execution_claim(&self, p: ExecutionClaim) -> Result<Vec<Claimed>, StoreError> {
+        let mut tx = self.db.begin().await?;
+        // Candidates in due order, locked so no other instance takes them;
+        // some may be held back by maxConcurrent, so look a little further
+        // than `limit`.
+        let skip_locked = D::SKIP_LOCKED;
+        let candidates = tx
+            .fetch_all(
+                sql(format!(
+                    "SELECT id, config_id, max_concurrent FROM executions \
+                     WHERE status = 'queued' AND available_at <= $1 \
+                     ORDER BY available_at, created_at, id LIMIT $2{skip_locked}"
+                ))
+                .bind(p.now)
+                .bind(i64::from(p.limit).saturating_mul(4).max(64)),
+            )
+            .await?;
+        if candidates.is_empty() {
+            self.db.commit(tx).await?;
+            return Ok(Vec::new());
+        }
+        let configs: BTreeSet<String> = candidates
+            .iter()
+            .map(|r| r.get("config_id"))
+            .collect::<Result<_, _>>()?;
+        lock_configs::<D>(&mut tx, &configs).await?;
+        // Counted after the locks: every claim of these configs that
+        // committed before is seen, none can commit until this one does.
+        let in_configs = D::in_list(1);
+        let mut running: HashMap<String, i64> = tx
+            .fetch_all(
+                sql(format!(
+                    "SELECT config_id, COUNT(*) AS n FROM executions \
+                     WHERE status = 'running' AND config_id {in_configs} GROUP BY config_id"
+                ))
+                .bind(configs.into_iter().collect::<Vec<_>>()),
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((r.get("config_id")?, r.get("n")?)))
+            .collect::<Result<_, StoreError>>()?;
+        let mut chosen: Vec<String> = Vec::new();
+        for row in &candidates {
+            if chosen.len() >= p.limit as usize {
+                break;
+            }
+            let max: i64 = row.get("max_concurrent")?;
+            let n = running.entry(row.get("config_id")?).or_insert(0);
+            if *n >= max {
+                continue;
+            }
+            *n += 1;
+            chosen.push(row.get("id")?);
+        }
+        if chosen.is_empty() {
+            self.db.commit(tx).await?;
+            return Ok(Vec::new());
+        }
+        // Two statements for the whole batch: the claim's cost, and so the
+        // delay before the first handler starts, barely grows with its size.
+        let in_chosen = D::in_list(2);
+        let mut by_id: HashMap<String, Execution> = tx
+            .fetch_all(
+                sql(format!(
+                    "UPDATE executions SET status = 'running', attempt_count = attempt_count + 1, \
+                     started_at = COALESCE(started_at, $1) WHERE id {in_chosen} \
+                     RETURNING {COLUMNS}"
+                ))
+                .bind(p.now)
+                .bind(chosen.clone()),
+            )
+            .await?
+            .iter()
+            .map(|r| execution_from_row(r).map(|e| (e.id.clone(), e)))
+            .collect::<Result<_, StoreError>>()?;
+        let values: Vec<String> = (0..chosen.len())
+            .map(|i| format!("(${}, ${}, 'running', $1, $2, $3)", 4 + 2 * i, 5 + 2 * i))
+            .collect();
+        let mut insert = sql(format!(
+            "INSERT INTO execution_attempts (execution_id, attempt, status, started_at, \
+             lease_owner, lease_expires_at) VALUES {}",
+            values.join(", ")
+        ))
+        .bind(p.now)
+        .bind(&p.owner)
+        .bind(p.lease_until);
+        let mut claimed = Vec::with_capacity(chosen.len());
+        for id in &chosen {
+            let execution = by_id.remove(id).ok_or(StoreError::NotFound)?;
+            insert = insert.bind(id).bind(execution.attempt_count);
+            claimed.push(Claimed {
+                attempt: execution.attempt_count,
+                execution,
+            });
+        }
+        tx.execute(insert).await?;
+        self.db.commit(tx).await?;
+        Ok(claimed)
+    }
+
+    async fn attempt_heartbeat(&self, p: AttemptHeartbeat) -> Result<HeartbeatReply, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let renewed = tx
+            .execute(
+                sql(
+                    "UPDATE execution_attempts SET lease_expires_at = $1 WHERE execution_id = $2 \
+                     AND attempt = $3 AND status = 'running' AND lease_owner = $4",
+                )
+                .bind(p.lease_until)
+                .bind(&p.execution_id)
+                .bind(p.attempt)
+                .bind(&p.owner),
+            )
+            .await?;
+        if renewed == 0 {
+            return Err(StoreError::LeaseLost);
+        }
+        let statement = match p.counts {
+            Some(c) => sql(
+                "UPDATE executions SET items_processed = $1, items_total = $2, \
+                            items_succeeded = $3, items_failed = $4 WHERE id = $5 \
+                            RETURNING cancel_requested",
+            )
+            .bind(c.processed)
+            .bind(c.total)
+            .bind(c.succeeded)
+            .bind(c.failed),
+            None => sql("SELECT cancel_requested FROM executions WHERE id = $1"),
+        };
+        let cancel_requested = fetch_one(&mut tx, statement.bind(&p.execution_id))
+            .await?
+            .get("cancel_requested")?;
+        self.db.commit(tx).await?;
+        Ok(HeartbeatReply { cancel_requested })
+    }
+
+    async fn execution_finish(&self, p: ExecutionFinish) -> Result<Execution, StoreError> {
+        let mut tx = self.db.begin().await?;
+        // Locks the attempt row: a concurrent rescue either ran first (the
+        // attempt is no longer ours) or waits and then finds it ended.
+        let lock = D::LOCK_ROWS;
+        let owner: Option<String> = tx
+            .fetch_optional(
+                sql(format!(
+                    "SELECT lease_owner FROM execution_attempts WHERE execution_id = $1 \
+                     AND attempt = $2 AND status = 'running'{lock}"
+                ))
+                .bind(&p.execution_id)
+                .bind(p.attempt),
+            )
+            .await?
+            .map(|r| r.get("lease_owner"))
+            .transpose()?
+            .flatten();
+        if owner.as_deref() != Some(p.owner.as_str()) {
+            return Err(StoreError::LeaseLost);
+        }
+        let execution = get_in(&mut tx, &p.execution_id, "")
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let after = settle(&mut tx, &execution, p.attempt, p.now, &p.outcome).await?;
+        self.db.commit(tx).await?;
+        Ok(after)
+    }
+
+    async fn execution_cancel(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<CancelOutcome, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let execution = get_in(&mut tx, id, D::LOCK_ROWS)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let change = match execution.status {
+            ExecutionStatus::Queued => sql(format!(
+                "UPDATE executions SET status = 'cancelled', cancel_requested = TRUE, \
+                 completed_at = $2 WHERE id = $1 RETURNING {COLUMNS}"
+            ))
+            .bind(id)
+            .bind(now),
+            ExecutionStatus::Running => sql(format!(
+                "UPDATE executions SET cancel_requested = TRUE WHERE id = $1 RETURNING {COLUMNS}"
+            ))
+            .bind(id),
+            _ => {
+                self.db.commit(tx).await?;
+                return Ok(CancelOutcome::AlreadyFinal(execution));
+            }
+        };
+        let after = execution_from_row(&fetch_one(&mut tx, change).await?)?;
+        self.db.commit(tx).await?;
+        Ok(match execution.status {
+            ExecutionStatus::Queued => CancelOutcome::Cancelled(after),
+            _ => CancelOutcome::Requested(after),
+        })
+    }
+
+    async fn execution_get(&self, id: &str) -> Result<Option<Execution>, StoreError> {
+        let mut db = self.db.read().await?;
+        let Some(mut execution) = get_in(&mut db, id, "").await? else {
+            return Ok(None);
+        };
+        execution.attempts = db
+            .fetch_all(
+                sql(format!(
+                    "SELECT {ATTEMPT_COLUMNS} FROM execution_attempts WHERE execution_id = $1 \
+                     ORDER BY attempt"
+                ))
+                .bind(id),
+            )
+            .await?
+            .iter()
+            .map(attempt_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(execution))
+    }
+
+    async fn execution_list(
+        &self,
+        config_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Execution>, StoreError> {
+        let mut db = self.db.read().await?;
+        db.fetch_all(
+            sql(format!(
+                "SELECT {COLUMNS} FROM executions WHERE config_id = $1 \
+                 ORDER BY created_at DESC, id DESC LIMIT $2"
+            ))
+            .bind(config_id)
+            .bind(limit),
+        )
+        .await?
+        .iter()
+        .map(execution_from_row)
+        .collect()
+    }
+
+    async fn execution_next_due(&self, after: Timestamp) -> Result<Option<Timestamp>, StoreError> {
+        let mut db = self.db.read().await?;
+        fetch_one(
+            &mut db,
+            sql("SELECT MIN(available_at) AS at FROM executions \
+                 WHERE status = 'queued' AND available_at > $1")
+            .bind(after),
+        )
+        .await?
+        .get("at")
+    }
+
+    async fn lease_rescue(&self, p: LeaseRescue) -> Result<Vec<Rescued>, StoreError> {
+        let mut tx = self.db.begin().await?;
+        // An attempt being finished (or rescued) elsewhere is locked and
+        // skipped: it is not abandoned.
+        let skip_locked = D::SKIP_LOCKED;
+        let rows = tx
+            .fetch_all(
+                sql(format!(
+                    "SELECT execution_id, attempt FROM execution_attempts \
+                     WHERE status = 'running' AND ($1 OR lease_expires_at < $2) \
+                     ORDER BY execution_id{skip_locked}"
+                ))
+                .bind(p.all_running)
+                .bind(p.now),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.get("execution_id")?;
+            let attempt: u32 = row.get("attempt")?;
+            let Some(execution) = get_in(&mut tx, &id, "").await? else {
+                continue;
+            };
+            let outcome = AttemptOutcome::abandoned(&execution);
+            let execution = settle(&mut tx, &execution, attempt, p.now, &outcome).await?;
+            out.push(Rescued { execution, attempt });
+        }
+        self.db.commit(tx).await?;
+        Ok(out)
+    }
+
+    async fn execution_prune(&self, p: ExecutionPrune) -> Result<u64, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let deleted = tx
+            .execute(
+                sql("DELETE FROM executions WHERE id IN (\
+                       SELECT id FROM (\
+                         SELECT id, status, ROW_NUMBER() OVER (PARTITION BY config_id \
+                           ORDER BY created_at DESC, id DESC) AS n FROM executions) ranked \
+                       WHERE n > $1 AND status NOT IN ('queued', 'running') LIMIT $2)")
+                .bind(p.keep_per_config)
+                .bind(p.limit),
+            )
+            .await?;
+        self.db.commit(tx).await?;
+        self.db.change_prune().await?;
+        Ok(deleted)
+    }
+
+    async fn log_append(&self, lines: Vec<LogInsert>) -> Result<(), StoreError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        // One multi-row statement per chunk: a run's lines cost one write,
+        // not one each.
+        let mut tx = self.db.begin().await?;
+        for chunk in lines.chunks(LOG_ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let n = 5 * i;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        n + 1,
+                        n + 2,
+                        n + 3,
+                        n + 4,
+                        n + 5
+                    )
+                })
+                .collect();
+            let mut insert = sql(format!(
+                "INSERT INTO execution_logs (execution_id, attempt, at, level, message) VALUES {}",
+                values.join(", ")
+            ));
+            for l in chunk {
+                insert = insert
+                    .bind(&l.execution_id)
+                    .bind(l.attempt)
+                    .bind(l.at)
+                    .bind(l.level.name())
+                    .bind(&l.message);
+            }
+            tx.execute(insert).await?;
+        }
+        self.db.commit(tx).await
+    }
+
+    async fn log_list(
+        &self,
+        execution_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LogLine>, StoreError> {
+        let mut db = self.db.read().await?;
+        db.fetch_all(
+            sql(
+                "SELECT seq, attempt, at, level, message FROM execution_logs \
+                 WHERE execution_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(execution_id)
+            .bind(after)
+            .bind(limit),
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(LogLine {
+                seq: r.get("seq")?,
+                attempt: r.get("attempt")?,
+                at: r.get("at")?,
+                level: r.choice("level")?,
+                message: r.get("message")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn slot_positions(&self) -> Result<Vec<SlotPosition>, StoreError> {
+        let mut db = self.db.read().await?;
+        db.fetch_all(sql(
+            "SELECT config_id, last_scheduled_for FROM slot_positions",
+        ))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SlotPosition {
+                config_id: r.get("config_id")?,
+                last_scheduled_for: r.get("last_scheduled_for")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn slot_position_advance(
+        &self,
+        config_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        advance_position(&mut tx, config_id, at).await?;
+        self.db.commit(tx).await
+    }
+}

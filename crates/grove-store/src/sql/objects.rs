@@ -1,0 +1,292 @@
+//! Objects and revisions. `payload` keeps the operator's JSON as written
+//! (its key order survives); engine-written state lives in `state` and is
+//! merged in on read.
+
+use async_trait::async_trait;
+use grove_core::object::ObjectMeta;
+use grove_core::registry::merge_state;
+use serde_json::{Map, Value};
+
+use super::{Dialect, Exec, Row, RowExt, SqlStore, sql};
+use crate::{ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoreError, StoredObject};
+
+const COLUMNS: &str = "object_type, id, title, description, tags, version, payload, state, \
+     created_at, updated_at, created_by, updated_by";
+
+const REVISION_COLUMNS: &str = "version, title, description, tags, payload, actor, at";
+
+fn object_from_row(row: &impl Row) -> Result<StoredObject, StoreError> {
+    let mut payload: Value = row.get("payload")?;
+    let state: Map<String, Value> = row.decode("state")?;
+    merge_state(&mut payload, &state);
+    Ok(StoredObject {
+        meta: ObjectMeta {
+            id: row.get("id")?,
+            object_type: row.get("object_type")?,
+            title: row.get("title")?,
+            description: row.get("description")?,
+            version: row.get("version")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            created_by: row.get("created_by")?,
+            updated_by: row.get("updated_by")?,
+            tags: row.decode("tags")?,
+        },
+        payload,
+    })
+}
+
+fn revision_from_row(row: &impl Row) -> Result<Revision, StoreError> {
+    Ok(Revision {
+        version: row.get("version")?,
+        title: row.get("title")?,
+        description: row.get("description")?,
+        tags: row.decode("tags")?,
+        payload: row.get("payload")?,
+        actor: row.get("actor")?,
+        at: row.get("at")?,
+    })
+}
+
+/// After a versioned write changed nothing: `Conflict` with the current
+/// version, or `NotFound`.
+async fn stale<E: Exec>(tx: &mut E, object_type: &str, id: &str) -> StoreError {
+    let current = tx
+        .fetch_optional(
+            sql("SELECT version FROM objects WHERE object_type = $1 AND id = $2")
+                .bind(object_type)
+                .bind(id),
+        )
+        .await;
+    match current.and_then(|row| row.map(|r| r.get::<i64>("version")).transpose()) {
+        Ok(Some(current)) => StoreError::Conflict { current },
+        Ok(None) => StoreError::NotFound,
+        Err(e) => e,
+    }
+}
+
+/// The revision a save writes, in the save's transaction.
+async fn insert_revision<E: Exec>(
+    tx: &mut E,
+    object: &StoredObject,
+    operator_payload: &Value,
+    actor: &Option<String>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        sql(
+            "INSERT INTO object_revisions (object_type, id, version, title, description, tags, \
+             payload, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&object.meta.object_type)
+        .bind(&object.meta.id)
+        .bind(object.meta.version)
+        .bind(&object.meta.title)
+        .bind(&object.meta.description)
+        .bind_json(&serde_json::json!(object.meta.tags))
+        .bind_json(operator_payload)
+        .bind(actor)
+        .bind(object.meta.updated_at),
+    )
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl<D: Dialect> ObjectStore for SqlStore<D> {
+    async fn object_get(
+        &self,
+        object_type: &str,
+        id: &str,
+    ) -> Result<Option<StoredObject>, StoreError> {
+        let mut db = self.db.read().await?;
+        let row = db
+            .fetch_optional(
+                sql(format!(
+                    "SELECT {COLUMNS} FROM objects WHERE object_type = $1 AND id = $2"
+                ))
+                .bind(object_type)
+                .bind(id),
+            )
+            .await?;
+        row.as_ref().map(object_from_row).transpose()
+    }
+
+    async fn object_list(&self, object_type: &str) -> Result<Vec<StoredObject>, StoreError> {
+        // Ids sort byte by byte on both databases (COLLATE "C" on PostgreSQL).
+        let mut db = self.db.read().await?;
+        db.fetch_all(
+            sql(format!(
+                "SELECT {COLUMNS} FROM objects WHERE object_type = $1 ORDER BY id"
+            ))
+            .bind(object_type),
+        )
+        .await?
+        .iter()
+        .map(object_from_row)
+        .collect()
+    }
+
+    async fn object_insert(&self, p: ObjectInsert) -> Result<StoredObject, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let row = super::fetch_one(
+            &mut tx,
+            sql(format!(
+                "INSERT INTO objects ({COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, '{{}}', $7, $7, $8, $8) RETURNING {COLUMNS}"
+            ))
+            .bind(&p.object_type)
+            .bind(&p.id)
+            .bind(&p.title)
+            .bind(&p.description)
+            .bind_json(&serde_json::json!(p.tags))
+            .bind_json(&p.payload)
+            .bind(p.now)
+            .bind(&p.actor),
+        )
+        .await?;
+        let object = object_from_row(&row)?;
+        insert_revision(&mut tx, &object, &p.payload, &p.actor).await?;
+        self.db.commit(tx).await?;
+        Ok(object)
+    }
+
+    async fn object_update(&self, p: ObjectUpdate) -> Result<StoredObject, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let row = tx
+            .fetch_optional(
+                sql(format!(
+                    "UPDATE objects SET title = $1, description = $2, tags = $3, payload = $4, \
+                     version = version + 1, updated_at = $5, updated_by = $6 \
+                     WHERE object_type = $7 AND id = $8 AND version = $9 RETURNING {COLUMNS}"
+                ))
+                .bind(&p.title)
+                .bind(&p.description)
+                .bind_json(&serde_json::json!(p.tags))
+                .bind_json(&p.payload)
+                .bind(p.now)
+                .bind(&p.actor)
+                .bind(&p.object_type)
+                .bind(&p.id)
+                .bind(p.expected_version),
+            )
+            .await?;
+        let Some(row) = row else {
+            return Err(stale(&mut tx, &p.object_type, &p.id).await);
+        };
+        let object = object_from_row(&row)?;
+        insert_revision(&mut tx, &object, &p.payload, &p.actor).await?;
+        self.db.commit(tx).await?;
+        Ok(object)
+    }
+
+    async fn object_delete(
+        &self,
+        object_type: &str,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        // One statement, so a save that lands between a check and the
+        // delete cannot be deleted unseen.
+        let deleted = tx
+            .execute(
+                sql("DELETE FROM objects WHERE object_type = $1 AND id = $2 \
+                     AND ($3 IS NULL OR version = $3)")
+                .bind(object_type)
+                .bind(id)
+                .bind(expected_version),
+            )
+            .await?;
+        if deleted == 0 {
+            return Err(stale(&mut tx, object_type, id).await);
+        }
+        tx.execute(
+            sql("DELETE FROM object_revisions WHERE object_type = $1 AND id = $2")
+                .bind(object_type)
+                .bind(id),
+        )
+        .await?;
+        self.db.commit(tx).await?;
+        Ok(())
+    }
+
+    async fn object_state_merge(
+        &self,
+        object_type: &str,
+        id: &str,
+        state: Map<String, Value>,
+    ) -> Result<(), StoreError> {
+        // Read, merge, write under a row lock: concurrent merges of
+        // different keys all survive, and no version is bumped.
+        let mut tx = self.db.begin().await?;
+        let lock = D::LOCK_ROWS;
+        let mut merged: Map<String, Value> = super::fetch_one(
+            &mut tx,
+            sql(format!(
+                "SELECT state FROM objects WHERE object_type = $1 AND id = $2{lock}"
+            ))
+            .bind(object_type)
+            .bind(id),
+        )
+        .await?
+        .decode("state")?;
+        for (key, value) in state {
+            if value.is_null() {
+                merged.remove(&key);
+            } else {
+                merged.insert(key, value);
+            }
+        }
+        tx.execute(
+            sql("UPDATE objects SET state = $1 WHERE object_type = $2 AND id = $3")
+                .bind_json(&Value::Object(merged))
+                .bind(object_type)
+                .bind(id),
+        )
+        .await?;
+        self.db.commit(tx).await?;
+        Ok(())
+    }
+
+    async fn revision_list(
+        &self,
+        object_type: &str,
+        id: &str,
+    ) -> Result<Vec<Revision>, StoreError> {
+        let mut db = self.db.read().await?;
+        db.fetch_all(
+            sql(format!(
+                "SELECT {REVISION_COLUMNS} FROM object_revisions \
+                 WHERE object_type = $1 AND id = $2 ORDER BY version DESC"
+            ))
+            .bind(object_type)
+            .bind(id),
+        )
+        .await?
+        .iter()
+        .map(revision_from_row)
+        .collect()
+    }
+
+    async fn revision_get(
+        &self,
+        object_type: &str,
+        id: &str,
+        version: i64,
+    ) -> Result<Option<Revision>, StoreError> {
+        let mut db = self.db.read().await?;
+        db.fetch_optional(
+            sql(format!(
+                "SELECT {REVISION_COLUMNS} FROM object_revisions \
+                 WHERE object_type = $1 AND id = $2 AND version = $3"
+            ))
+            .bind(object_type)
+            .bind(id)
+            .bind(version),
+        )
+        .await?
+        .as_ref()
+        .map(revision_from_row)
+        .transpose()
+    }
+}

@@ -1,0 +1,161 @@
+//! SQLite's change feed: rows of the `changes` table (written by triggers,
+//! migration 6) read by sequence, whenever a doorbell rings.
+//!
+//! The doorbell rings after every commit of this process (the dialect's
+//! `commit`), and whenever the operating system reports that the database
+//! file or its write-ahead log changed — another process (`grove-jobs run`,
+//! `apply`) committed. A change made anywhere on the file is therefore seen
+//! within milliseconds, without polling. Where no file watcher can be set
+//! up (an unsupported file system, a watch limit reached), the feed falls
+//! back to looking every [`FALLBACK_INTERVAL`] and says so in the log.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use notify::{RecursiveMode, Watcher};
+use sqlx::Row as _;
+use sqlx::sqlite::SqlitePool;
+use tokio::sync::watch;
+
+use crate::{Change, ChangeFeed, StoreError};
+
+/// How often to look without a file watcher.
+pub const FALLBACK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Changes read per query.
+const PAGE: i64 = 1000;
+
+pub(crate) struct SqliteFeed {
+    pool: SqlitePool,
+    /// The highest `seq` already turned into changes.
+    last: i64,
+    pending: VecDeque<Change>,
+    doorbell: watch::Receiver<u64>,
+    /// Kept alive for as long as the feed: dropping it stops watching.
+    watcher: Option<notify::RecommendedWatcher>,
+}
+
+impl std::fmt::Debug for SqliteFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteFeed")
+            .field("last", &self.last)
+            .field("watching", &self.watcher.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteFeed {
+    /// A feed of changes committed from now on.
+    pub(crate) async fn start(
+        path: &str,
+        pool: SqlitePool,
+        doorbell: &watch::Sender<u64>,
+    ) -> Result<Self, StoreError> {
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+            .fetch_one(&pool)
+            .await?;
+        let watcher = match watch_file(Path::new(path), doorbell.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(
+                    path,
+                    error = %e,
+                    interval_ms = FALLBACK_INTERVAL.as_millis() as u64,
+                    "cannot watch the database file for other processes' changes; looking at intervals instead"
+                );
+                None
+            }
+        };
+        Ok(Self {
+            pool,
+            last,
+            pending: VecDeque::new(),
+            doorbell: doorbell.subscribe(),
+            watcher,
+        })
+    }
+
+    /// Turns rows committed since the last read into pending changes.
+    async fn read_new(&mut self) -> Result<(), StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, topic, subject FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(self.last)
+        .bind(PAGE)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            self.last = row.try_get("seq")?;
+            let topic: String = row.try_get("topic")?;
+            let subject: String = row.try_get("subject")?;
+            match Change::from_topic(&topic, &subject) {
+                Some(change) => self.pending.push_back(change),
+                None => tracing::debug!(topic, "ignoring an unknown change topic"),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rings `doorbell` whenever the database file or its write-ahead log
+/// changes. Watches the directory (the log file comes and goes).
+fn watch_file(
+    path: &Path,
+    doorbell: watch::Sender<u64>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        let ours = event.paths.iter().any(|p| {
+            let file = p.file_name().map(|n| n.to_string_lossy());
+            match (&file, &name) {
+                (Some(file), Some(name)) => {
+                    file == name || file.strip_prefix(name.as_str()) == Some("-wal")
+                }
+                _ => false,
+            }
+        });
+        if ours && event.kind.is_modify() {
+            doorbell.send_modify(|rung| *rung = rung.wrapping_add(1));
+        }
+    })?;
+    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    Ok(watcher)
+}
+
+#[async_trait]
+impl ChangeFeed for SqliteFeed {
+    async fn next(&mut self) -> Result<Change, StoreError> {
+        loop {
+            if let Some(change) = self.pending.pop_front() {
+                return Ok(change);
+            }
+            // Marked seen before reading, so a ring during the read is
+            // noticed by the wait below.
+            self.doorbell.borrow_and_update();
+            self.read_new().await?;
+            if !self.pending.is_empty() {
+                continue;
+            }
+            let rung = if self.watcher.is_some() {
+                self.doorbell.changed().await
+            } else {
+                tokio::select! {
+                    rung = self.doorbell.changed() => rung,
+                    () = tokio::time::sleep(FALLBACK_INTERVAL) => Ok(()),
+                }
+            };
+            if rung.is_err() {
+                // The store was closed.
+                return Err(StoreError::Unavailable(sqlx::Error::PoolClosed));
+            }
+        }
+    }
+}
