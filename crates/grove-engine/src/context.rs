@@ -1,13 +1,14 @@
 //! What a handler gets for one attempt ([`JobContext`]) and what it returns
 //! ([`JobOutcome`] or [`JobFailure`]).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use grove_core::clock::Clock;
 use grove_core::job_config::JobConfigPayload;
 use grove_store::{Counts, LogInsert, LogLevel, Store};
 use jiff::Timestamp;
+use parking_lot::Mutex;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -138,7 +139,7 @@ impl Progress {
 
     fn update(&self, f: impl FnOnce(&mut Counts)) {
         let counts = {
-            let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            let mut c = self.counts.lock();
             f(&mut c);
             *c
         };
@@ -161,7 +162,7 @@ impl Progress {
     }
 
     pub fn snapshot(&self) -> Counts {
-        *self.counts.lock().unwrap_or_else(|e| e.into_inner())
+        *self.counts.lock()
     }
 }
 
@@ -213,16 +214,13 @@ impl RunLogger {
                 message: message.clone(),
             },
         );
-        self.buffer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(LogInsert {
-                execution_id: self.run_id.clone(),
-                attempt: self.attempt,
-                at,
-                level,
-                message,
-            });
+        self.buffer.lock().push(LogInsert {
+            execution_id: self.run_id.clone(),
+            attempt: self.attempt,
+            at,
+            level,
+            message,
+        });
     }
 
     pub fn info(&self, message: impl Into<String>) {
@@ -239,13 +237,13 @@ impl RunLogger {
 
     /// Stores buffered lines; on a store error they are kept for the next try.
     pub(crate) async fn flush(&self) {
-        let lines = std::mem::take(&mut *self.buffer.lock().unwrap_or_else(|e| e.into_inner()));
+        let lines = std::mem::take(&mut *self.buffer.lock());
         if lines.is_empty() {
             return;
         }
         if let Err(e) = self.shared.store.log_append(lines.clone()).await {
             tracing::warn!(run = %self.run_id, error = %e, "could not store log lines; will retry");
-            let mut buf = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut buf = self.buffer.lock();
             let newer = std::mem::replace(&mut *buf, lines);
             buf.extend(newer);
         }

@@ -185,11 +185,7 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
     if execution.cancel_requested {
         cancel.cancel();
     }
-    shared
-        .running
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(run_id.clone(), cancel.clone());
+    shared.running.lock().insert(run_id.clone(), cancel.clone());
     let started = shared.clock.now();
     shared
         .metrics
@@ -261,11 +257,7 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
             .await
         }
     };
-    shared
-        .running
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&run_id);
+    shared.running.lock().remove(&run_id);
     let Some(outcome) = outcome else {
         // Lease lost: whoever rescued the attempt owns the execution now.
         log.flush().await;
@@ -346,7 +338,7 @@ fn log_source(
             log.warn(format!(
                 "attempt {attempt} of {max_attempts} started; configuration: legacy defaults (legacyFallback is on and no enabled advancement-batch job config exists)"
             ));
-            let since = *shared.legacy_since.lock().unwrap_or_else(|e| e.into_inner());
+            let since = *shared.legacy_since.lock();
             if let Some(since) = since {
                 let used = shared.clock.now().duration_since(since);
                 let limit = SignedDuration::try_from(shared.settings.legacy_alert_after)
@@ -614,12 +606,7 @@ async fn auto_disable(shared: &Arc<Shared>, config_id: &str, failures: u32, erro
                 {
                     tracing::warn!(job = %config_id, error = %e, "cannot record autoDisabled");
                 }
-                shared
-                    .changes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .ids
-                    .insert(config_id.to_owned());
+                shared.changes.lock().ids.insert(config_id.to_owned());
                 shared.scheduler_wake.notify_one();
                 return;
             }

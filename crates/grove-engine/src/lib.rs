@@ -43,8 +43,8 @@ mod scheduler;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use grove_core::clock::Clock;
@@ -55,6 +55,7 @@ use grove_store::{
     Store, Trigger,
 };
 use jiff::Timestamp;
+use parking_lot::Mutex;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
@@ -326,11 +327,7 @@ impl EngineHandle {
     /// A job config was created, saved or deleted: recompute its next slot now.
     pub fn config_changed(&self, config_id: &str) {
         if let Some(s) = &self.shared {
-            s.changes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .ids
-                .insert(config_id.to_owned());
+            s.changes.lock().ids.insert(config_id.to_owned());
             s.scheduler_wake.notify_one();
         }
     }
@@ -409,12 +406,7 @@ impl EngineHandle {
                 Ok(e)
             }
             Ok(CancelOutcome::Requested(e)) => {
-                if let Some(token) = shared
-                    .running
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(run_id)
-                {
+                if let Some(token) = shared.running.lock().get(run_id) {
                     token.cancel();
                 }
                 Ok(e)
@@ -435,21 +427,15 @@ impl EngineHandle {
     /// Since when the advancement job runs on legacy defaults (migration
     /// mode), or `None`. The console shows "Using legacy configuration".
     pub fn legacy_in_use(&self) -> Option<Timestamp> {
-        self.shared
-            .as_ref()
-            .and_then(|s| *s.legacy_since.lock().unwrap_or_else(|e| e.into_inner()))
+        self.shared.as_ref().and_then(|s| *s.legacy_since.lock())
     }
 
     /// The next slot the scheduler holds for a config (`None`: not
     /// scheduled — disabled, deleted, not loaded yet, or no engine).
     pub fn next_slot(&self, config_id: &str) -> Option<Timestamp> {
-        self.shared.as_ref().and_then(|s| {
-            s.next_slots
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(config_id)
-                .copied()
-        })
+        self.shared
+            .as_ref()
+            .and_then(|s| s.next_slots.lock().get(config_id).copied())
     }
 
     /// Resolves once the engine has stopped; at once for a detached handle.
@@ -463,8 +449,8 @@ impl EngineHandle {
     /// This process's engine counters (`None` for a detached handle).
     pub fn metrics(&self) -> Option<metrics::MetricsSnapshot> {
         self.shared.as_ref().map(|s| {
-            let running = s.running.lock().unwrap_or_else(|e| e.into_inner()).len();
-            let scheduled = s.next_slots.lock().unwrap_or_else(|e| e.into_inner()).len();
+            let running = s.running.lock().len();
+            let scheduled = s.next_slots.lock().len();
             s.metrics.snapshot(running, scheduled)
         })
     }

@@ -211,11 +211,7 @@ impl Scheduler {
 
     async fn apply_changes(&mut self) {
         let ids: Vec<String> = {
-            let mut changes = self
-                .shared
-                .changes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut changes = self.shared.changes.lock();
             changes.ids.drain().collect()
         };
         if ids.is_empty() {
@@ -233,12 +229,7 @@ impl Scheduler {
                 Err(e) => {
                     tracing::warn!(job = %id, error = %e, "cannot reload a changed job config");
                     // Keep it pending for the next wake-up.
-                    self.shared
-                        .changes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .ids
-                        .insert(id);
+                    self.shared.changes.lock().ids.insert(id);
                 }
             }
         }
@@ -301,11 +292,8 @@ impl Scheduler {
         window
     }
 
-    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Timestamp>> {
-        self.shared
-            .next_slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    fn slots(&self) -> parking_lot::MutexGuard<'_, HashMap<String, Timestamp>> {
+        self.shared.next_slots.lock()
     }
 
     fn remove(&mut self, id: &str) {
@@ -345,11 +333,7 @@ impl Scheduler {
             && !self.entries.iter().any(|(id, e)| {
                 id != LEGACY_CONFIG_ID && e.payload.job_type == JobType::AdvancementBatch
             });
-        let mut since = self
-            .shared
-            .legacy_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut since = self.shared.legacy_since.lock();
         match (wanted, self.entries.contains_key(LEGACY_CONFIG_ID)) {
             (true, false) => {
                 let payload = legacy_payload();

@@ -17,13 +17,13 @@ pub mod aggregation;
 pub mod cleanup;
 pub mod digest;
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use grove_core::job_config::EventType;
 use grove_core::validate::Choice;
 use grove_store::{JournalAppend, Store, StoreError};
 use jiff::Timestamp;
+use parking_lot::Mutex;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -135,7 +135,7 @@ impl RecordingContext {
     }
 
     pub fn logs(&self) -> Vec<(Level, String)> {
-        self.logs.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.logs.lock().clone()
     }
 
     /// Whether some log line contains `text`.
@@ -182,9 +182,6 @@ impl JobContext for RecordingContext {
             Level::Warn => tracing::warn!(run_id = %self.run_id, "{message}"),
             Level::Error => tracing::error!(run_id = %self.run_id, "{message}"),
         }
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((level, message.to_owned()));
+        self.logs.lock().push((level, message.to_owned()));
     }
 }
