@@ -198,8 +198,15 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
             at: started,
         },
     );
-    let log = RunLogger::new(&run_id, &execution.config_id, attempt, shared.clone());
-    let progress = Progress::new(&run_id, shared.clone());
+    let log = RunLogger::new(
+        &run_id,
+        &execution.config_id,
+        attempt,
+        shared.store.clone(),
+        shared.clock.clone(),
+        shared.events.clone(),
+    );
+    let progress = Progress::new(&run_id, shared.events.clone());
     let max_attempts = execution.retry.max_attempts;
 
     let outcome = match serde_json::from_value::<JobConfigPayload>(execution.payload.clone()) {
@@ -240,7 +247,8 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
                 run_id: run_id.clone(),
                 config_id: execution.config_id.clone(),
                 attempt,
-                batch_size: payload.limits.batch_size,
+                // Validation keeps it at 1 or more; a snapshot is not re-validated.
+                batch_size: payload.limits.batch_size.max(1),
                 source,
                 deadline,
                 cancel: cancel.clone(),
@@ -351,6 +359,10 @@ fn log_source(
                 }
             }
         }
+        // Only a standalone context has this source; the executor never builds one.
+        ConfigSource::Standalone => log.info(format!(
+            "attempt {attempt} of {max_attempts} started; configuration: given by the caller"
+        )),
     }
 }
 
@@ -471,9 +483,9 @@ async fn supervise(
         (Some(Ok(Err(failure))), None) => AttemptOutcome {
             status: AttemptStatus::Failed,
             reason: Some(AttemptReason::Error),
-            error: Some(failure.message),
+            error: Some(failure.to_string()),
             counts: progress.snapshot(),
-            metadata: Value::Object(failure.metadata),
+            metadata: Value::Object(failure.into_metadata()),
         },
         (Some(Err(join_error)), _) => {
             let message = panic_message(join_error);

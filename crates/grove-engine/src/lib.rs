@@ -20,8 +20,8 @@
 //!   job type.
 //! - [`events`]: live events per execution for server-sent events.
 //! - [`error`]: the engine's error type, [`EngineError`].
-//! - [`jobs`]: the work of the grove job types as plain functions over a
-//!   store, parameters and a [`jobs::JobContext`].
+//! - [`jobs`]: the work of the grove job types as plain functions of the
+//!   job's parameters and the attempt's [`JobContext`].
 //!
 //! Time: everything reads the injected [`Clock`]; timers sleep for the
 //! distance between the clock's now and the next instant, and
@@ -145,7 +145,7 @@ pub(crate) struct Shared {
     pub scheduler_wake: Notify,
     pub executor_wake: Notify,
     pub maintenance_wake: Notify,
-    pub events: events::EventHub,
+    pub events: Arc<events::EventHub>,
     /// Cancel tokens of the attempts running in this process, by run id.
     pub running: Mutex<HashMap<String, CancellationToken>>,
     /// Since when legacy defaults are in use (migration mode).
@@ -201,7 +201,7 @@ impl Engine {
             scheduler_wake: Notify::new(),
             executor_wake: Notify::new(),
             maintenance_wake: Notify::new(),
-            events: events::EventHub::default(),
+            events: Arc::default(),
             running: Mutex::default(),
             legacy_since: Mutex::default(),
             started: AtomicBool::new(false),
