@@ -1,8 +1,11 @@
 //! grove-engine: turns stored job configs into runs.
 //!
 //! - [`Engine`]: built from a store, a clock, a [`HandlerRegistry`] and
-//!   [`EngineSettings`]; [`Engine::run`] runs the three background services
-//!   below until shutdown. [`Engine::handle`] gives the [`EngineHandle`].
+//!   [`EngineSettings`]; [`Engine::start`] does the start-up (lease rescue,
+//!   loading the configs) and gives a [`RunningEngine`], whose
+//!   [`RunningEngine::run`] runs the three background services below until
+//!   shutdown; [`Engine::run`] does both. [`Engine::handle`] gives the
+//!   [`EngineHandle`].
 //! - [`EngineHandle`]: what the web layer and CLI use to talk to a running
 //!   engine: wake it when a config changes, run now, retry, cancel,
 //!   subscribe to live events, ask whether legacy defaults are in use.
@@ -151,7 +154,8 @@ pub(crate) struct Shared {
     /// Since when legacy defaults are in use (migration mode).
     pub legacy_since: Mutex<Option<Timestamp>>,
     pub started: AtomicBool,
-    /// Cancelled when [`Engine::run`] returns (ends live-event streams).
+    /// Cancelled when the engine stops or fails to start (ends live-event
+    /// streams).
     pub stopped: CancellationToken,
     /// The next slot of every config the scheduler follows.
     pub next_slots: Mutex<HashMap<String, Timestamp>>,
@@ -162,6 +166,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The engine is done: handles see it stopped, live-event streams end.
+    fn stop(&self) {
+        self.started.store(false, Ordering::SeqCst);
+        self.stopped.cancel();
+    }
+
     pub(crate) fn wake_all(&self) {
         self.scheduler_wake.notify_one();
         self.executor_wake.notify_one();
@@ -220,28 +230,73 @@ impl Engine {
         }
     }
 
-    /// Runs until `shutdown` is cancelled: first abandons attempts left
-    /// running by an earlier process (SQLite: every running attempt; other
-    /// backends: expired leases), then runs the scheduler, executor and
-    /// maintenance loops. On shutdown the executor stops claiming and waits
-    /// up to `shutdown_grace` for running attempts; attempts still running
-    /// then are left to lease rescue (abandoned and retried at the next
-    /// start). Fails only if the store is unusable at start.
+    /// Runs until `shutdown` is cancelled: [`Engine::start`], then
+    /// [`RunningEngine::run`]. Fails only if the store is unusable at start.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
-        self.shared.started.store(true, Ordering::SeqCst);
-        let single_node = self.shared.store.backend() == "sqlite";
-        maintenance::rescue(&self.shared, single_node).await?;
-        let scheduler = scheduler::Scheduler::new(self.shared.clone());
-        let executor = executor::Executor::new(self.shared.clone(), self.handlers);
-        let maintenance = maintenance::Maintenance::new(self.shared.clone());
+        self.start(shutdown).await?.run().await
+    }
+
+    /// Start-up: abandons attempts left running by an earlier process
+    /// (SQLite: every running attempt; other backends: expired leases),
+    /// then loads every job config and records the slots missed while the
+    /// service was down. Fails when the store cannot do that, so that a
+    /// service can refuse to start rather than serve with no engine behind
+    /// it; the handles then see a stopped engine.
+    pub async fn start(self, shutdown: CancellationToken) -> Result<RunningEngine, EngineError> {
+        let Self { shared, handlers } = self;
+        shared.started.store(true, Ordering::SeqCst);
+        let single_node = shared.store.backend() == "sqlite";
+        let started = async {
+            maintenance::rescue(&shared, single_node).await?;
+            scheduler::Scheduler::start(shared.clone(), shutdown.clone()).await
+        }
+        .await;
+        match started {
+            Ok(scheduler) => Ok(RunningEngine {
+                shared,
+                handlers,
+                scheduler,
+                shutdown,
+            }),
+            Err(e) => {
+                shared.stop();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// An engine past its start-up ([`Engine::start`]).
+#[derive(Debug)]
+pub struct RunningEngine {
+    shared: Arc<Shared>,
+    handlers: HandlerRegistry,
+    scheduler: scheduler::Scheduler,
+    shutdown: CancellationToken,
+}
+
+impl RunningEngine {
+    /// Runs the scheduler, executor and maintenance loops until the
+    /// shutdown token given to [`Engine::start`] is cancelled. On shutdown
+    /// the executor stops claiming and waits up to `shutdown_grace` for
+    /// running attempts; attempts still running then are left to lease
+    /// rescue (abandoned and retried at the next start).
+    pub async fn run(self) -> Result<(), EngineError> {
+        let Self {
+            shared,
+            handlers,
+            scheduler,
+            shutdown,
+        } = self;
+        let executor = executor::Executor::new(shared.clone(), handlers);
+        let maintenance = maintenance::Maintenance::new(shared.clone());
         let (s, e, m, ()) = tokio::join!(
-            scheduler.run(shutdown.clone()),
+            scheduler.run(),
             executor.run(shutdown.clone()),
             maintenance.run(shutdown.clone()),
-            coordination::follow(self.shared.clone(), shutdown.clone())
+            coordination::follow(shared.clone(), shutdown.clone())
         );
-        self.shared.started.store(false, Ordering::SeqCst);
-        self.shared.stopped.cancel();
+        shared.stop();
         s.and(e).and(m)
     }
 }
