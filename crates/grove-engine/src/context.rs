@@ -57,9 +57,10 @@ impl JobContext {
     /// deadline, nobody listening to its live events. Its log lines and
     /// progress stay in memory for the caller to read
     /// ([`RunLogger::lines`], [`Progress::snapshot`]). Its `config_id` is
-    /// the run id and its `config` the default `advancement-batch` config
-    /// with this batch size: the job functions take their parameters as
-    /// an argument and read neither.
+    /// the run id; set it where a job keeps state per config (the digest
+    /// cursor of notification-digest). Its `config` is a stand-in, the
+    /// default `advancement-batch` config with this batch size: the job
+    /// functions take their parameters as an argument.
     pub fn standalone(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
