@@ -10,10 +10,12 @@
 //! a fresh SQLite file in the temp directory (reused when `--db` names an
 //! existing one, so generation can be skipped on a second run).
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use grove_core::clock::{Clock, SystemClock};
 use grove_core::job_config::{AdvancementParams, SignalAggregationParams, SignalPeriod};
-use grove_engine::jobs::{self, RecordingContext};
+use grove_engine::{JobContext, jobs};
 use grove_store::demo::{self, DemoSize};
 use grove_store::sqlite::SqliteStore;
 use grove_store::{GroveDataStore, Store};
@@ -47,8 +49,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             p.to_string_lossy().into_owned()
         });
     let now = jiff::Timestamp::now();
-    let store = SqliteStore::open(&path).await?;
+    let store = Arc::new(SqliteStore::open(&path).await?);
     store.migrate().await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let context =
+        |run_id: &str| JobContext::standalone(store.clone(), clock.clone(), run_id, batch);
 
     let t = Instant::now();
     let size = DemoSize {
@@ -57,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         days: u32::try_from(days)?,
         seed: 1,
     };
-    let made = demo::generate(&store, size, now).await?;
+    let made = demo::generate(&*store, size, now).await?;
     let gen_secs = t.elapsed().as_secs_f64();
     println!(
         "generated {} sprouts and {} signals in {gen_secs:.1} s ({} signals)",
@@ -75,14 +80,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rate(scanned, floor)
     );
 
-    let ctx = RecordingContext::new("bench-agg", now, batch);
     let t = Instant::now();
     let r = jobs::aggregation::run(
-        &store,
         &SignalAggregationParams {
             periods: vec![SignalPeriod::AllTime],
         },
-        &ctx,
+        &context("bench-agg"),
     )
     .await?;
     let agg = t.elapsed().as_secs_f64();
@@ -93,14 +96,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         agg / floor
     );
 
-    let ctx = RecordingContext::new("bench-agg-2", now, batch);
     let t = Instant::now();
     jobs::aggregation::run(
-        &store,
         &SignalAggregationParams {
             periods: vec![SignalPeriod::AllTime],
         },
-        &ctx,
+        &context("bench-agg-2"),
     )
     .await?;
     println!(
@@ -108,17 +109,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed().as_secs_f64()
     );
 
-    let ctx = RecordingContext::new("bench-adv", now, batch);
     let t = Instant::now();
     let r = jobs::advancement::run(
-        &store,
         &AdvancementParams {
             lifecycle_model_id: None,
             from_tiers: None,
             signal_period: SignalPeriod::AllTime,
             dry_run: false,
         },
-        &ctx,
+        &context("bench-adv"),
     )
     .await?;
     let adv = t.elapsed().as_secs_f64();

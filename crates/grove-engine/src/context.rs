@@ -1,18 +1,18 @@
 //! What a handler gets for one attempt ([`JobContext`]) and what it returns
 //! ([`JobOutcome`] or [`JobFailure`]).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use grove_core::clock::Clock;
-use grove_core::job_config::JobConfigPayload;
-use grove_store::{Counts, LogInsert, LogLevel, Store};
+use grove_core::job_config::{JobConfigPayload, JobType};
+use grove_store::{Counts, LogInsert, LogLevel, Store, StoreError};
 use jiff::Timestamp;
+use parking_lot::Mutex;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::Shared;
-use crate::events::RunEvent;
+use crate::events::{EventHub, RunEvent};
 
 /// Where the configuration of a run came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +21,16 @@ pub enum ConfigSource {
     Stored { version: i64 },
     /// The legacy defaults of migration mode (`legacyFallback`).
     Legacy,
+    /// Given by whoever built a [`JobContext::standalone`] (a test, a
+    /// benchmark): not read from the store.
+    Standalone,
 }
 
 /// Everything a handler needs for one attempt. Cheap to clone.
+///
+/// The engine builds one per attempt; tests, benchmarks and tools that call
+/// the job functions of [`crate::jobs`] directly build one with
+/// [`JobContext::standalone`].
 #[derive(Debug, Clone)]
 pub struct JobContext {
     pub run_id: String,
@@ -32,6 +39,7 @@ pub struct JobContext {
     /// The config as snapshotted when the execution was created.
     pub config: Arc<JobConfigPayload>,
     pub source: ConfigSource,
+    /// Items per batch; at least 1.
     pub batch_size: u32,
     /// When the attempt times out (`limits.timeoutSeconds` after its start).
     pub deadline: Timestamp,
@@ -45,6 +53,39 @@ pub struct JobContext {
 }
 
 impl JobContext {
+    /// A context outside the engine: attempt 1 of run `run_id`, no
+    /// deadline, nobody listening to its live events. Its log lines and
+    /// progress stay in memory for the caller to read
+    /// ([`RunLogger::lines`], [`Progress::snapshot`]). Its `config_id` is
+    /// the run id; set it where a job keeps state per config (the digest
+    /// cursor of notification-digest). Its `config` is a stand-in, the
+    /// default `advancement-batch` config with this batch size: the job
+    /// functions take their parameters as an argument.
+    pub fn standalone(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        run_id: &str,
+        batch_size: u32,
+    ) -> Self {
+        let events = Arc::new(EventHub::default());
+        let mut config = JobConfigPayload::default_for(JobType::AdvancementBatch);
+        config.limits.batch_size = batch_size;
+        Self {
+            run_id: run_id.to_owned(),
+            config_id: run_id.to_owned(),
+            attempt: 1,
+            config: Arc::new(config),
+            source: ConfigSource::Standalone,
+            batch_size: batch_size.max(1),
+            deadline: Timestamp::MAX,
+            cancel: CancellationToken::new(),
+            progress: Progress::new(run_id, events.clone()),
+            log: RunLogger::new(run_id, run_id, 1, store.clone(), clock.clone(), events),
+            store,
+            clock,
+        }
+    }
+
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
     }
@@ -53,6 +94,13 @@ impl JobContext {
     pub fn remaining(&self) -> Duration {
         let left = self.deadline.duration_since(self.clock.now());
         Duration::try_from(left).unwrap_or(Duration::ZERO)
+    }
+
+    /// Requests cancellation once the job has reported `batches` batches
+    /// of progress: lets a test stop a job at a known point.
+    pub fn cancel_after_batches(self, batches: u64) -> Self {
+        self.progress.cancel_after(batches, self.cancel.clone());
+        self
     }
 }
 
@@ -82,27 +130,53 @@ impl JobOutcome {
     }
 }
 
-/// A failed attempt, with an operator-readable message and, when the
-/// handler got far enough to have one, its result metadata (a health
-/// check's grades, say).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct JobFailure {
-    pub message: String,
-    pub metadata: Map<String, Value>,
+/// Why an attempt failed. Its text is the execution's error.
+#[derive(Debug, thiserror::Error)]
+pub enum JobFailure {
+    /// The job could not do its work (parameters it cannot use, checks
+    /// at or above their alert threshold, …), with its result metadata
+    /// when it got far enough to have one (a health check's grades, say).
+    #[error("{message}")]
+    Failed {
+        message: String,
+        metadata: Map<String, Value>,
+    },
+    /// The store failed under the job.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// The job saw its cancel token between batches and stopped early,
+    /// with the metadata of the work done so far. The executor records
+    /// the attempt as cancelled or timed out, whichever fired the token.
+    #[error("stopped after {processed} items: cancellation was requested")]
+    Stopped {
+        processed: u64,
+        metadata: Map<String, Value>,
+    },
 }
 
 impl JobFailure {
+    /// A failure described by `message`, without metadata.
     pub fn new(message: impl Into<String>) -> Self {
-        Self {
+        Self::Failed {
             message: message.into(),
             metadata: Map::new(),
         }
     }
 
-    pub fn with_metadata(mut self, metadata: Map<String, Value>) -> Self {
-        self.metadata = metadata;
-        self
+    /// A handler given the parameters of another job type (a corrupt
+    /// snapshot).
+    pub fn wrong_parameters(job_type: JobType) -> Self {
+        Self::new(format!(
+            "the {job_type} handler was given parameters of another job type"
+        ))
+    }
+
+    /// The result metadata the job had when it failed (empty if none).
+    pub fn into_metadata(self) -> Map<String, Value> {
+        match self {
+            Self::Failed { metadata, .. } | Self::Stopped { metadata, .. } => metadata,
+            Self::Store(_) => Map::new(),
+        }
     }
 }
 
@@ -122,38 +196,59 @@ impl From<&str> for JobFailure {
 /// the next heartbeat.
 #[derive(Debug, Clone)]
 pub struct Progress {
-    counts: Arc<Mutex<Counts>>,
+    state: Arc<Mutex<ProgressState>>,
     run_id: String,
-    shared: Arc<Shared>,
+    events: Arc<EventHub>,
+}
+
+#[derive(Debug, Default)]
+struct ProgressState {
+    counts: Counts,
+    /// Batches reported with [`Progress::add`].
+    batches: u64,
+    /// Cancelled once `batches` reaches the number (see
+    /// [`JobContext::cancel_after_batches`]).
+    cancel_after: Option<(u64, CancellationToken)>,
 }
 
 impl Progress {
-    pub(crate) fn new(run_id: &str, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(run_id: &str, events: Arc<EventHub>) -> Self {
         Self {
-            counts: Arc::default(),
+            state: Arc::default(),
             run_id: run_id.to_owned(),
-            shared,
+            events,
         }
     }
 
-    fn update(&self, f: impl FnOnce(&mut Counts)) {
+    fn update(&self, batch: bool, f: impl FnOnce(&mut Counts)) {
         let counts = {
-            let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut c);
-            *c
+            let mut state = self.state.lock();
+            f(&mut state.counts);
+            if batch {
+                state.batches += 1;
+                if let Some((after, cancel)) = &state.cancel_after
+                    && state.batches >= *after
+                {
+                    cancel.cancel();
+                }
+            }
+            state.counts
         };
-        self.shared
-            .events
+        self.events
             .publish(&self.run_id, RunEvent::Progress { counts });
     }
 
+    fn cancel_after(&self, batches: u64, cancel: CancellationToken) {
+        self.state.lock().cancel_after = Some((batches, cancel));
+    }
+
     pub fn set_total(&self, total: u64) {
-        self.update(|c| c.total = Some(total));
+        self.update(false, |c| c.total = Some(total));
     }
 
     /// Adds a processed batch: `succeeded + failed` items.
     pub fn add(&self, succeeded: u64, failed: u64) {
-        self.update(|c| {
+        self.update(true, |c| {
             c.succeeded += succeeded;
             c.failed += failed;
             c.processed += succeeded + failed;
@@ -161,7 +256,7 @@ impl Progress {
     }
 
     pub fn snapshot(&self) -> Counts {
-        *self.counts.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().counts
     }
 }
 
@@ -173,24 +268,36 @@ pub struct RunLogger {
     run_id: String,
     config_id: String,
     attempt: u32,
+    /// Lines not stored yet.
     buffer: Arc<Mutex<Vec<LogInsert>>>,
-    shared: Arc<Shared>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    events: Arc<EventHub>,
 }
 
 impl RunLogger {
-    pub(crate) fn new(run_id: &str, config_id: &str, attempt: u32, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(
+        run_id: &str,
+        config_id: &str,
+        attempt: u32,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        events: Arc<EventHub>,
+    ) -> Self {
         Self {
             run_id: run_id.to_owned(),
             config_id: config_id.to_owned(),
             attempt,
             buffer: Arc::default(),
-            shared,
+            store,
+            clock,
+            events,
         }
     }
 
     pub fn log(&self, level: LogLevel, message: impl Into<String>) {
         let message = message.into();
-        let at = self.shared.clock.now();
+        let at = self.clock.now();
         match level {
             LogLevel::Debug => {
                 tracing::debug!(job = %self.config_id, run = %self.run_id, "{message}")
@@ -205,7 +312,7 @@ impl RunLogger {
                 tracing::error!(job = %self.config_id, run = %self.run_id, "{message}")
             }
         }
-        self.shared.events.publish(
+        self.events.publish(
             &self.run_id,
             RunEvent::Log {
                 timestamp: at,
@@ -213,16 +320,13 @@ impl RunLogger {
                 message: message.clone(),
             },
         );
-        self.buffer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(LogInsert {
-                execution_id: self.run_id.clone(),
-                attempt: self.attempt,
-                at,
-                level,
-                message,
-            });
+        self.buffer.lock().push(LogInsert {
+            execution_id: self.run_id.clone(),
+            attempt: self.attempt,
+            at,
+            level,
+            message,
+        });
     }
 
     pub fn info(&self, message: impl Into<String>) {
@@ -237,15 +341,21 @@ impl RunLogger {
         self.log(LogLevel::Error, message);
     }
 
+    /// The lines not stored yet: in a [`JobContext::standalone`], which
+    /// never stores them, every line logged.
+    pub fn lines(&self) -> Vec<LogInsert> {
+        self.buffer.lock().clone()
+    }
+
     /// Stores buffered lines; on a store error they are kept for the next try.
     pub(crate) async fn flush(&self) {
-        let lines = std::mem::take(&mut *self.buffer.lock().unwrap_or_else(|e| e.into_inner()));
+        let lines = std::mem::take(&mut *self.buffer.lock());
         if lines.is_empty() {
             return;
         }
-        if let Err(e) = self.shared.store.log_append(lines.clone()).await {
+        if let Err(e) = self.store.log_append(lines.clone()).await {
             tracing::warn!(run = %self.run_id, error = %e, "could not store log lines; will retry");
-            let mut buf = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut buf = self.buffer.lock();
             let newer = std::mem::replace(&mut *buf, lines);
             buf.extend(newer);
         }

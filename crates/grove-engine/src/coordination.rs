@@ -77,22 +77,12 @@ async fn sleep_or_stop(shutdown: &CancellationToken, delay: &mut Duration) -> bo
 fn apply(shared: &Shared, change: Change) {
     match change {
         Change::Config(id) => {
-            shared
-                .changes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .ids
-                .insert(id);
+            shared.changes.lock().ids.insert(id);
             shared.scheduler_wake.notify_one();
         }
         Change::Runs => shared.executor_wake.notify_one(),
         Change::Cancel(run_id) => {
-            if let Some(token) = shared
-                .running
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&run_id)
-            {
+            if let Some(token) = shared.running.lock().get(&run_id) {
                 token.cancel();
             }
         }

@@ -7,10 +7,10 @@
 //! layer does), then follows the channel.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use grove_store::{Counts, ExecutionStatus, LogLevel};
 use jiff::Timestamp;
+use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -63,12 +63,9 @@ pub(crate) struct EventHub {
 }
 
 impl EventHub {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<RunEvent>>> {
-        self.channels.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub(crate) fn subscribe(&self, run_id: &str) -> broadcast::Receiver<RunEvent> {
-        self.lock()
+        self.channels
+            .lock()
             .entry(run_id.to_owned())
             .or_insert_with(|| broadcast::channel(CAPACITY).0)
             .subscribe()
@@ -76,14 +73,14 @@ impl EventHub {
 
     /// Sends to current subscribers, if any.
     pub(crate) fn publish(&self, run_id: &str, event: RunEvent) {
-        if let Some(tx) = self.lock().get(run_id) {
+        if let Some(tx) = self.channels.lock().get(run_id) {
             let _ = tx.send(event);
         }
     }
 
     /// Sends the final event and forgets the channel.
     pub(crate) fn end(&self, run_id: &str, status: ExecutionStatus, error: Option<String>) {
-        if let Some(tx) = self.lock().remove(run_id) {
+        if let Some(tx) = self.channels.lock().remove(run_id) {
             let _ = tx.send(RunEvent::End { status, error });
         }
     }
@@ -91,6 +88,6 @@ impl EventHub {
     /// Forgets channels nobody listens to (subscribers of runs that had
     /// already ended, or that left).
     pub(crate) fn collect(&self) {
-        self.lock().retain(|_, tx| tx.receiver_count() > 0);
+        self.channels.lock().retain(|_, tx| tx.receiver_count() > 0);
     }
 }

@@ -185,11 +185,7 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
     if execution.cancel_requested {
         cancel.cancel();
     }
-    shared
-        .running
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(run_id.clone(), cancel.clone());
+    shared.running.lock().insert(run_id.clone(), cancel.clone());
     let started = shared.clock.now();
     shared
         .metrics
@@ -202,8 +198,15 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
             at: started,
         },
     );
-    let log = RunLogger::new(&run_id, &execution.config_id, attempt, shared.clone());
-    let progress = Progress::new(&run_id, shared.clone());
+    let log = RunLogger::new(
+        &run_id,
+        &execution.config_id,
+        attempt,
+        shared.store.clone(),
+        shared.clock.clone(),
+        shared.events.clone(),
+    );
+    let progress = Progress::new(&run_id, shared.events.clone());
     let max_attempts = execution.retry.max_attempts;
 
     let outcome = match serde_json::from_value::<JobConfigPayload>(execution.payload.clone()) {
@@ -244,7 +247,8 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
                 run_id: run_id.clone(),
                 config_id: execution.config_id.clone(),
                 attempt,
-                batch_size: payload.limits.batch_size,
+                // Validation keeps it at 1 or more; a snapshot is not re-validated.
+                batch_size: payload.limits.batch_size.max(1),
                 source,
                 deadline,
                 cancel: cancel.clone(),
@@ -261,11 +265,7 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
             .await
         }
     };
-    shared
-        .running
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&run_id);
+    shared.running.lock().remove(&run_id);
     let Some(outcome) = outcome else {
         // Lease lost: whoever rescued the attempt owns the execution now.
         log.flush().await;
@@ -346,7 +346,7 @@ fn log_source(
             log.warn(format!(
                 "attempt {attempt} of {max_attempts} started; configuration: legacy defaults (legacyFallback is on and no enabled advancement-batch job config exists)"
             ));
-            let since = *shared.legacy_since.lock().unwrap_or_else(|e| e.into_inner());
+            let since = *shared.legacy_since.lock();
             if let Some(since) = since {
                 let used = shared.clock.now().duration_since(since);
                 let limit = SignedDuration::try_from(shared.settings.legacy_alert_after)
@@ -359,6 +359,10 @@ fn log_source(
                 }
             }
         }
+        // Only a standalone context has this source; the executor never builds one.
+        ConfigSource::Standalone => log.info(format!(
+            "attempt {attempt} of {max_attempts} started; configuration: given by the caller"
+        )),
     }
 }
 
@@ -479,9 +483,9 @@ async fn supervise(
         (Some(Ok(Err(failure))), None) => AttemptOutcome {
             status: AttemptStatus::Failed,
             reason: Some(AttemptReason::Error),
-            error: Some(failure.message),
+            error: Some(failure.to_string()),
             counts: progress.snapshot(),
-            metadata: Value::Object(failure.metadata),
+            metadata: Value::Object(failure.into_metadata()),
         },
         (Some(Err(join_error)), _) => {
             let message = panic_message(join_error);
@@ -614,12 +618,7 @@ async fn auto_disable(shared: &Arc<Shared>, config_id: &str, failures: u32, erro
                 {
                     tracing::warn!(job = %config_id, error = %e, "cannot record autoDisabled");
                 }
-                shared
-                    .changes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .ids
-                    .insert(config_id.to_owned());
+                shared.changes.lock().ids.insert(config_id.to_owned());
                 shared.scheduler_wake.notify_one();
                 return;
             }

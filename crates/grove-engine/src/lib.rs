@@ -1,8 +1,11 @@
 //! grove-engine: turns stored job configs into runs.
 //!
 //! - [`Engine`]: built from a store, a clock, a [`HandlerRegistry`] and
-//!   [`EngineSettings`]; [`Engine::run`] runs the three background services
-//!   below until shutdown. [`Engine::handle`] gives the [`EngineHandle`].
+//!   [`EngineSettings`]; [`Engine::start`] does the start-up (lease rescue,
+//!   loading the configs) and gives a [`RunningEngine`], whose
+//!   [`RunningEngine::run`] runs the three background services below until
+//!   shutdown; [`Engine::run`] does both. [`Engine::handle`] gives the
+//!   [`EngineHandle`].
 //! - [`EngineHandle`]: what the web layer and CLI use to talk to a running
 //!   engine: wake it when a config changes, run now, retry, cancel,
 //!   subscribe to live events, ask whether legacy defaults are in use.
@@ -20,8 +23,8 @@
 //!   job type.
 //! - [`events`]: live events per execution for server-sent events.
 //! - [`error`]: the engine's error type, [`EngineError`].
-//! - [`jobs`]: the work of the grove job types as plain functions over a
-//!   store, parameters and a [`jobs::JobContext`].
+//! - [`jobs`]: the work of the grove job types as plain functions of the
+//!   job's parameters and the attempt's [`JobContext`].
 //!
 //! Time: everything reads the injected [`Clock`]; timers sleep for the
 //! distance between the clock's now and the next instant, and
@@ -43,8 +46,8 @@ mod scheduler;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use grove_core::clock::Clock;
@@ -55,6 +58,7 @@ use grove_store::{
     Store, Trigger,
 };
 use jiff::Timestamp;
+use parking_lot::Mutex;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
@@ -144,13 +148,14 @@ pub(crate) struct Shared {
     pub scheduler_wake: Notify,
     pub executor_wake: Notify,
     pub maintenance_wake: Notify,
-    pub events: events::EventHub,
+    pub events: Arc<events::EventHub>,
     /// Cancel tokens of the attempts running in this process, by run id.
     pub running: Mutex<HashMap<String, CancellationToken>>,
     /// Since when legacy defaults are in use (migration mode).
     pub legacy_since: Mutex<Option<Timestamp>>,
     pub started: AtomicBool,
-    /// Cancelled when [`Engine::run`] returns (ends live-event streams).
+    /// Cancelled when the engine stops or fails to start (ends live-event
+    /// streams).
     pub stopped: CancellationToken,
     /// The next slot of every config the scheduler follows.
     pub next_slots: Mutex<HashMap<String, Timestamp>>,
@@ -161,6 +166,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The engine is done: handles see it stopped, live-event streams end.
+    fn stop(&self) {
+        self.started.store(false, Ordering::SeqCst);
+        self.stopped.cancel();
+    }
+
     pub(crate) fn wake_all(&self) {
         self.scheduler_wake.notify_one();
         self.executor_wake.notify_one();
@@ -200,7 +211,7 @@ impl Engine {
             scheduler_wake: Notify::new(),
             executor_wake: Notify::new(),
             maintenance_wake: Notify::new(),
-            events: events::EventHub::default(),
+            events: Arc::default(),
             running: Mutex::default(),
             legacy_since: Mutex::default(),
             started: AtomicBool::new(false),
@@ -219,28 +230,73 @@ impl Engine {
         }
     }
 
-    /// Runs until `shutdown` is cancelled: first abandons attempts left
-    /// running by an earlier process (SQLite: every running attempt; other
-    /// backends: expired leases), then runs the scheduler, executor and
-    /// maintenance loops. On shutdown the executor stops claiming and waits
-    /// up to `shutdown_grace` for running attempts; attempts still running
-    /// then are left to lease rescue (abandoned and retried at the next
-    /// start). Fails only if the store is unusable at start.
+    /// Runs until `shutdown` is cancelled: [`Engine::start`], then
+    /// [`RunningEngine::run`]. Fails only if the store is unusable at start.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
-        self.shared.started.store(true, Ordering::SeqCst);
-        let single_node = self.shared.store.backend() == "sqlite";
-        maintenance::rescue(&self.shared, single_node).await?;
-        let scheduler = scheduler::Scheduler::new(self.shared.clone());
-        let executor = executor::Executor::new(self.shared.clone(), self.handlers);
-        let maintenance = maintenance::Maintenance::new(self.shared.clone());
+        self.start(shutdown).await?.run().await
+    }
+
+    /// Start-up: abandons attempts left running by an earlier process
+    /// (SQLite: every running attempt; other backends: expired leases),
+    /// then loads every job config and records the slots missed while the
+    /// service was down. Fails when the store cannot do that, so that a
+    /// service can refuse to start rather than serve with no engine behind
+    /// it; the handles then see a stopped engine.
+    pub async fn start(self, shutdown: CancellationToken) -> Result<RunningEngine, EngineError> {
+        let Self { shared, handlers } = self;
+        shared.started.store(true, Ordering::SeqCst);
+        let single_node = shared.store.backend() == "sqlite";
+        let started = async {
+            maintenance::rescue(&shared, single_node).await?;
+            scheduler::Scheduler::start(shared.clone(), shutdown.clone()).await
+        }
+        .await;
+        match started {
+            Ok(scheduler) => Ok(RunningEngine {
+                shared,
+                handlers,
+                scheduler,
+                shutdown,
+            }),
+            Err(e) => {
+                shared.stop();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// An engine past its start-up ([`Engine::start`]).
+#[derive(Debug)]
+pub struct RunningEngine {
+    shared: Arc<Shared>,
+    handlers: HandlerRegistry,
+    scheduler: scheduler::Scheduler,
+    shutdown: CancellationToken,
+}
+
+impl RunningEngine {
+    /// Runs the scheduler, executor and maintenance loops until the
+    /// shutdown token given to [`Engine::start`] is cancelled. On shutdown
+    /// the executor stops claiming and waits up to `shutdown_grace` for
+    /// running attempts; attempts still running then are left to lease
+    /// rescue (abandoned and retried at the next start).
+    pub async fn run(self) -> Result<(), EngineError> {
+        let Self {
+            shared,
+            handlers,
+            scheduler,
+            shutdown,
+        } = self;
+        let executor = executor::Executor::new(shared.clone(), handlers);
+        let maintenance = maintenance::Maintenance::new(shared.clone());
         let (s, e, m, ()) = tokio::join!(
-            scheduler.run(shutdown.clone()),
+            scheduler.run(),
             executor.run(shutdown.clone()),
             maintenance.run(shutdown.clone()),
-            coordination::follow(self.shared.clone(), shutdown.clone())
+            coordination::follow(shared.clone(), shutdown.clone())
         );
-        self.shared.started.store(false, Ordering::SeqCst);
-        self.shared.stopped.cancel();
+        shared.stop();
         s.and(e).and(m)
     }
 }
@@ -326,11 +382,7 @@ impl EngineHandle {
     /// A job config was created, saved or deleted: recompute its next slot now.
     pub fn config_changed(&self, config_id: &str) {
         if let Some(s) = &self.shared {
-            s.changes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .ids
-                .insert(config_id.to_owned());
+            s.changes.lock().ids.insert(config_id.to_owned());
             s.scheduler_wake.notify_one();
         }
     }
@@ -409,12 +461,7 @@ impl EngineHandle {
                 Ok(e)
             }
             Ok(CancelOutcome::Requested(e)) => {
-                if let Some(token) = shared
-                    .running
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(run_id)
-                {
+                if let Some(token) = shared.running.lock().get(run_id) {
                     token.cancel();
                 }
                 Ok(e)
@@ -435,21 +482,15 @@ impl EngineHandle {
     /// Since when the advancement job runs on legacy defaults (migration
     /// mode), or `None`. The console shows "Using legacy configuration".
     pub fn legacy_in_use(&self) -> Option<Timestamp> {
-        self.shared
-            .as_ref()
-            .and_then(|s| *s.legacy_since.lock().unwrap_or_else(|e| e.into_inner()))
+        self.shared.as_ref().and_then(|s| *s.legacy_since.lock())
     }
 
     /// The next slot the scheduler holds for a config (`None`: not
     /// scheduled — disabled, deleted, not loaded yet, or no engine).
     pub fn next_slot(&self, config_id: &str) -> Option<Timestamp> {
-        self.shared.as_ref().and_then(|s| {
-            s.next_slots
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(config_id)
-                .copied()
-        })
+        self.shared
+            .as_ref()
+            .and_then(|s| s.next_slots.lock().get(config_id).copied())
     }
 
     /// Resolves once the engine has stopped; at once for a detached handle.
@@ -463,8 +504,8 @@ impl EngineHandle {
     /// This process's engine counters (`None` for a detached handle).
     pub fn metrics(&self) -> Option<metrics::MetricsSnapshot> {
         self.shared.as_ref().map(|s| {
-            let running = s.running.lock().unwrap_or_else(|e| e.into_inner()).len();
-            let scheduled = s.next_slots.lock().unwrap_or_else(|e| e.into_inner()).len();
+            let running = s.running.lock().len();
+            let scheduled = s.next_slots.lock().len();
             s.metrics.snapshot(running, scheduled)
         })
     }

@@ -108,20 +108,29 @@ fn decode(obj: &StoredObject) -> Option<(JobConfigPayload, Schedule)> {
 }
 
 impl Scheduler {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Self {
+    /// A scheduler following every job config from now on: loads them and
+    /// records the slots missed while the service was down. Fails when the
+    /// store cannot list the configs or their positions.
+    pub(crate) async fn start(
+        shared: Arc<Shared>,
+        shutdown: CancellationToken,
+    ) -> Result<Self, EngineError> {
+        let mut scheduler = Self {
             shared,
             entries: HashMap::new(),
             heap: BinaryHeap::new(),
             positions: HashMap::new(),
             generation: 0,
-            shutdown: CancellationToken::new(),
-        }
+            shutdown,
+        };
+        scheduler.load().await?;
+        Ok(scheduler)
     }
 
-    pub(crate) async fn run(mut self, shutdown: CancellationToken) -> Result<(), EngineError> {
-        self.shutdown = shutdown.clone();
-        self.start().await;
+    /// Fires slots until the shutdown token given to [`Scheduler::start`]
+    /// is cancelled.
+    pub(crate) async fn run(mut self) -> Result<(), EngineError> {
+        let shutdown = self.shutdown.clone();
         let resync = self.shared.settings.resync_interval;
         let mut next_resync = tokio::time::Instant::now() + resync;
         loop {
@@ -146,25 +155,17 @@ impl Scheduler {
         }
     }
 
-    /// Loads every config and handles misfires; errors are logged and the
-    /// next resync tries again.
-    async fn start(&mut self) {
-        match self.shared.store.slot_positions().await {
-            Ok(list) => {
-                self.positions = list
-                    .into_iter()
-                    .map(|p| (p.config_id, p.last_scheduled_for))
-                    .collect();
-            }
-            Err(e) => tracing::error!(error = %e, "cannot read scheduler positions"),
-        }
-        let objects = match self.shared.store.object_list(JOB_CONFIG).await {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot load job configs; retrying at the next resync");
-                return;
-            }
-        };
+    /// Loads every config and handles misfires.
+    async fn load(&mut self) -> Result<(), EngineError> {
+        self.positions = self
+            .shared
+            .store
+            .slot_positions()
+            .await?
+            .into_iter()
+            .map(|p| (p.config_id, p.last_scheduled_for))
+            .collect();
+        let objects = self.shared.store.object_list(JOB_CONFIG).await?;
         let now = self.shared.clock.now();
         let mut misfires = Vec::new();
         for obj in &objects {
@@ -181,6 +182,7 @@ impl Scheduler {
             self.insert(misfires).await;
         }
         tracing::info!(configs = self.entries.len(), "scheduler started");
+        Ok(())
     }
 
     async fn resync(&mut self) {
@@ -211,11 +213,7 @@ impl Scheduler {
 
     async fn apply_changes(&mut self) {
         let ids: Vec<String> = {
-            let mut changes = self
-                .shared
-                .changes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut changes = self.shared.changes.lock();
             changes.ids.drain().collect()
         };
         if ids.is_empty() {
@@ -233,12 +231,7 @@ impl Scheduler {
                 Err(e) => {
                     tracing::warn!(job = %id, error = %e, "cannot reload a changed job config");
                     // Keep it pending for the next wake-up.
-                    self.shared
-                        .changes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .ids
-                        .insert(id);
+                    self.shared.changes.lock().ids.insert(id);
                 }
             }
         }
@@ -301,11 +294,8 @@ impl Scheduler {
         window
     }
 
-    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Timestamp>> {
-        self.shared
-            .next_slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    fn slots(&self) -> parking_lot::MutexGuard<'_, HashMap<String, Timestamp>> {
+        self.shared.next_slots.lock()
     }
 
     fn remove(&mut self, id: &str) {
@@ -345,11 +335,7 @@ impl Scheduler {
             && !self.entries.iter().any(|(id, e)| {
                 id != LEGACY_CONFIG_ID && e.payload.job_type == JobType::AdvancementBatch
             });
-        let mut since = self
-            .shared
-            .legacy_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut since = self.shared.legacy_since.lock();
         match (wanted, self.entries.contains_key(LEGACY_CONFIG_ID)) {
             (true, false) => {
                 let payload = legacy_payload();

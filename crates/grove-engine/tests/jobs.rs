@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use grove_core::advancement_rule::{AdvancementRulePayload, Condition, MatchMode, Operator};
+use grove_core::clock::TestClock;
 use grove_core::job_config::{
     AdvancementParams, Channel, CleanupEntity, CleanupParams, EventType, NotificationDigestParams,
     SignalAggregationParams, SignalPeriod,
 };
 use grove_engine::jobs::digest::{HttpWebhook, WebhookPolicy, WebhookSender};
-use grove_engine::jobs::{self, JobError, Level, RecordingContext};
+use grove_engine::{JobContext, JobFailure, jobs};
 use grove_store::sqlite::SqliteStore;
 use grove_store::{
-    AdvancementEventFilter, ArchiveEntity, JournalAppend, ObjectInsert, SignalInsert, SproutUpsert,
-    Store,
+    AdvancementEventFilter, ArchiveEntity, JournalAppend, LogLevel, ObjectInsert, SignalInsert,
+    SproutUpsert, Store,
 };
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -26,6 +27,39 @@ pub fn now() -> Timestamp {
 
 fn at(s: &str) -> Timestamp {
     s.parse().unwrap()
+}
+
+/// A context outside the engine over `store`, its clock at [`now`].
+fn context(store: &Arc<dyn Store>, run_id: &str, batch_size: u32) -> JobContext {
+    let clock = Arc::new(TestClock::new(now()));
+    JobContext::standalone(store.clone(), clock, run_id, batch_size)
+}
+
+/// A context of a run of the notification-digest job config `config_id`
+/// (the digest cursor is kept per config).
+fn digest_context(store: &Arc<dyn Store>, run_id: &str, config_id: &str) -> JobContext {
+    let mut ctx = context(store, run_id, 10);
+    ctx.config_id = config_id.to_owned();
+    ctx
+}
+
+/// Whether some line the job logged contains `text`.
+fn logged(ctx: &JobContext, text: &str) -> bool {
+    ctx.log.lines().iter().any(|l| l.message.contains(text))
+}
+
+/// The progress the job reported: (total, processed).
+fn progress(ctx: &JobContext) -> (Option<u64>, u64) {
+    let counts = ctx.progress.snapshot();
+    (counts.total, counts.processed)
+}
+
+/// The metadata of a job that stopped early because it was cancelled.
+fn stopped(failure: JobFailure) -> serde_json::Map<String, Value> {
+    match failure {
+        JobFailure::Stopped { metadata, .. } => metadata,
+        other => panic!("expected the job to stop on cancellation, got: {other}"),
+    }
 }
 
 async fn fresh() -> Arc<dyn Store> {
@@ -145,17 +179,12 @@ pub async fn grove() -> Arc<dyn Store> {
 #[tokio::test]
 async fn advancement_advances_one_tier_and_records_why() {
     let store = grove().await;
-    let ctx = RecordingContext::new("run-1", now(), 2);
-    let r = jobs::advancement::run(
-        store.as_ref(),
-        &adv(SignalPeriod::AllTime, None, false),
-        &ctx,
-    )
-    .await
-    .unwrap();
-    assert!(!r.cancelled);
+    let ctx = context(&store, "run-1", 2);
+    let r = jobs::advancement::run(&adv(SignalPeriod::AllTime, None, false), &ctx)
+        .await
+        .unwrap();
     let m = &r.metadata;
-    assert_eq!(m["evaluated"], 3, "{m}");
+    assert_eq!(m["evaluated"], 3, "{m:?}");
     assert_eq!(m["advanced"], 2);
     assert_eq!(m["batches"], 2);
     assert_eq!(m["batchSize"], 2);
@@ -165,9 +194,9 @@ async fn advancement_advances_one_tier_and_records_why() {
         m["aggregates"], "rebuild",
         "missing aggregates are computed, logged"
     );
-    assert!(ctx.logged("never computed"));
+    assert!(logged(&ctx, "never computed"));
     // Three sprouts evaluated, after all four were aggregated on the fly.
-    assert_eq!((ctx.total(), ctx.processed()), (7, 7));
+    assert_eq!(progress(&ctx), (Some(7), 7));
 
     assert_eq!(tier(&store, "a").await, "sprout", "one tier per run");
     assert_eq!(tier(&store, "b").await, "seed");
@@ -201,24 +230,16 @@ async fn advancement_advances_one_tier_and_records_why() {
     assert_eq!(journal[0].data["perRule"]["r1-seed"], 1);
 
     // The same run again (a retry): nothing more, although a now qualifies for r2.
-    let again = jobs::advancement::run(
-        store.as_ref(),
-        &adv(SignalPeriod::AllTime, None, false),
-        &ctx,
-    )
-    .await
-    .unwrap();
+    let again = jobs::advancement::run(&adv(SignalPeriod::AllTime, None, false), &ctx)
+        .await
+        .unwrap();
     assert_eq!(again.metadata["advanced"], 0);
     assert_eq!(again.metadata["aggregates"], "fresh");
     // A new run takes a one tier further.
-    let ctx2 = RecordingContext::new("run-2", now(), 100);
-    let next = jobs::advancement::run(
-        store.as_ref(),
-        &adv(SignalPeriod::AllTime, None, false),
-        &ctx2,
-    )
-    .await
-    .unwrap();
+    let ctx2 = context(&store, "run-2", 100);
+    let next = jobs::advancement::run(&adv(SignalPeriod::AllTime, None, false), &ctx2)
+        .await
+        .unwrap();
     assert_eq!(next.metadata["advanced"], 1);
     assert_eq!(tier(&store, "a").await, "sapling");
 }
@@ -226,14 +247,10 @@ async fn advancement_advances_one_tier_and_records_why() {
 #[tokio::test]
 async fn dry_run_writes_marked_events_and_changes_no_tier() {
     let store = grove().await;
-    let ctx = RecordingContext::new("dry-1", now(), 10);
-    let r = jobs::advancement::run(
-        store.as_ref(),
-        &adv(SignalPeriod::AllTime, None, true),
-        &ctx,
-    )
-    .await
-    .unwrap();
+    let ctx = context(&store, "dry-1", 10);
+    let r = jobs::advancement::run(&adv(SignalPeriod::AllTime, None, true), &ctx)
+        .await
+        .unwrap();
     assert_eq!(r.metadata["advanced"], 2);
     assert_eq!(r.metadata["dryRun"], true);
     assert_eq!(tier(&store, "a").await, "seed");
@@ -249,28 +266,20 @@ async fn dry_run_writes_marked_events_and_changes_no_tier() {
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e.dry_run));
     // A real run afterwards still advances them.
-    let ctx = RecordingContext::new("real-1", now(), 10);
-    let r = jobs::advancement::run(
-        store.as_ref(),
-        &adv(SignalPeriod::AllTime, None, false),
-        &ctx,
-    )
-    .await
-    .unwrap();
+    let ctx = context(&store, "real-1", 10);
+    let r = jobs::advancement::run(&adv(SignalPeriod::AllTime, None, false), &ctx)
+        .await
+        .unwrap();
     assert_eq!(r.metadata["advanced"], 2);
 }
 
 #[tokio::test]
 async fn from_tiers_and_period_select_what_is_evaluated() {
     let store = grove().await;
-    let ctx = RecordingContext::new("run-1", now(), 10);
-    let r = jobs::advancement::run(
-        store.as_ref(),
-        &adv(SignalPeriod::AllTime, Some(&["sprout"]), false),
-        &ctx,
-    )
-    .await
-    .unwrap();
+    let ctx = context(&store, "run-1", 10);
+    let r = jobs::advancement::run(&adv(SignalPeriod::AllTime, Some(&["sprout"]), false), &ctx)
+        .await
+        .unwrap();
     assert_eq!(
         (
             r.metadata["evaluated"].clone(),
@@ -282,9 +291,8 @@ async fn from_tiers_and_period_select_what_is_evaluated() {
     // c's signals are from January: not in the last 30 days.
     let store = grove().await;
     let r = jobs::advancement::run(
-        store.as_ref(),
         &adv(SignalPeriod::Last30d, None, false),
-        &RecordingContext::new("run-1", now(), 10),
+        &context(&store, "run-1", 10),
     )
     .await
     .unwrap();
@@ -304,30 +312,23 @@ async fn advancement_stops_between_batches_when_cancelled_and_resumes() {
     }
     let params = adv(SignalPeriod::AllTime, None, false);
     jobs::aggregation::run(
-        store.as_ref(),
         &SignalAggregationParams {
             periods: vec![SignalPeriod::AllTime],
         },
-        &RecordingContext::new("agg", now(), 100),
+        &context(&store, "agg", 100),
     )
     .await
     .unwrap();
-    let mut ctx = RecordingContext::new("run-1", now(), 2);
-    ctx.cancel_after_batches = Some(2);
-    let r = jobs::advancement::run(store.as_ref(), &params, &ctx)
-        .await
-        .unwrap();
-    assert!(r.cancelled);
-    assert_eq!(r.metadata["evaluated"], 4);
-    assert_eq!(r.metadata["advanced"], 4);
-    assert_eq!(ctx.total(), 10);
-    assert!(ctx.logged("cancelled before the end"));
+    let ctx = context(&store, "run-1", 2).cancel_after_batches(2);
+    let err = jobs::advancement::run(&params, &ctx).await.unwrap_err();
+    let metadata = stopped(err);
+    assert_eq!(metadata["evaluated"], 4);
+    assert_eq!(metadata["advanced"], 4);
+    assert_eq!(progress(&ctx).0, Some(10));
+    assert!(logged(&ctx, "cancelled before the end"));
     // The retry of the same run finishes the work, never advancing twice.
-    let ctx = RecordingContext::new("run-1", now(), 2);
-    let r = jobs::advancement::run(store.as_ref(), &params, &ctx)
-        .await
-        .unwrap();
-    assert!(!r.cancelled);
+    let ctx = context(&store, "run-1", 2);
+    let r = jobs::advancement::run(&params, &ctx).await.unwrap();
     assert_eq!(r.metadata["advanced"], 6);
     assert_eq!(store.sprout_count(&["sprout".into()]).await.unwrap(), 10);
 }
@@ -336,27 +337,19 @@ async fn advancement_stops_between_batches_when_cancelled_and_resumes() {
 async fn odd_data_never_panics() {
     // Empty tables, no rules.
     let store = fresh().await;
-    let ctx = RecordingContext::new("run", now(), 10);
-    let r = jobs::advancement::run(
-        store.as_ref(),
-        &adv(SignalPeriod::Last7d, None, false),
-        &ctx,
-    )
-    .await
-    .unwrap();
+    let ctx = context(&store, "run", 10);
+    let r = jobs::advancement::run(&adv(SignalPeriod::Last7d, None, false), &ctx)
+        .await
+        .unwrap();
     assert_eq!(r.metadata["evaluated"], 0);
-    assert!(ctx.logged("no enabled advancement rule"));
+    assert!(logged(&ctx, "no enabled advancement rule"));
     // Rules but no sprouts, and a sprout in a tier no model has.
     rule(&store, "r1", "seed", "sprout", &[("retrievals", 1.0)]).await;
     sprouts(&store, &[("odd", "oak")]).await;
     signals(&store, "odd", "retrieval", 5, "2026-03-30T00:00:00Z").await;
-    let r = jobs::advancement::run(
-        store.as_ref(),
-        &adv(SignalPeriod::Last7d, None, false),
-        &ctx,
-    )
-    .await
-    .unwrap();
+    let r = jobs::advancement::run(&adv(SignalPeriod::Last7d, None, false), &ctx)
+        .await
+        .unwrap();
     assert_eq!(r.metadata["evaluated"], 0);
     assert_eq!(tier(&store, "odd").await, "oak");
     // A stored rule that no longer decodes is skipped, not fatal.
@@ -373,22 +366,16 @@ async fn odd_data_never_panics() {
         })
         .await
         .unwrap();
-    let ctx = RecordingContext::new("run2", now(), 10);
-    jobs::advancement::run(
-        store.as_ref(),
-        &adv(SignalPeriod::AllTime, None, false),
-        &ctx,
-    )
-    .await
-    .unwrap();
-    assert!(ctx.logged("rule \"broken\" is skipped"));
+    let ctx = context(&store, "run2", 10);
+    jobs::advancement::run(&adv(SignalPeriod::AllTime, None, false), &ctx)
+        .await
+        .unwrap();
+    assert!(logged(&ctx, "rule \"broken\" is skipped"));
     // Unknown lifecycle model: the run fails with a reason.
     let mut p = adv(SignalPeriod::AllTime, None, false);
     p.lifecycle_model_id = Some("nope".into());
-    let err = jobs::advancement::run(store.as_ref(), &p, &ctx)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, JobError::Invalid(_)), "{err}");
+    let err = jobs::advancement::run(&p, &ctx).await.unwrap_err();
+    assert!(matches!(err, JobFailure::Failed { .. }), "{err}");
 }
 
 #[tokio::test]
@@ -401,17 +388,15 @@ async fn aggregation_rebuilds_then_increments() {
             SignalPeriod::Last30d,
         ],
     };
-    let ctx = RecordingContext::new("agg-1", now(), 3);
-    let r = jobs::aggregation::run(store.as_ref(), &params, &ctx)
-        .await
-        .unwrap();
+    let ctx = context(&store, "agg-1", 3);
+    let r = jobs::aggregation::run(&params, &ctx).await.unwrap();
     let m = &r.metadata;
-    assert_eq!(m["periods"]["all_time"]["mode"], "rebuild", "{m}");
+    assert_eq!(m["periods"]["all_time"]["mode"], "rebuild", "{m:?}");
     assert_eq!(m["periods"]["all_time"]["signals"], 10);
     assert_eq!(m["periods"]["all_time"]["batches"], 2);
     assert_eq!(m["periods"]["last_7d"]["signals"], 5);
     assert_eq!(m["periods"]["last_30d"]["signals"], 5);
-    assert_eq!((ctx.total(), ctx.processed()), (12, 12));
+    assert_eq!(progress(&ctx), (Some(12), 12));
     let aggs = store.aggregate_get("c").await.unwrap();
     assert_eq!(
         aggs.iter()
@@ -425,13 +410,15 @@ async fn aggregation_rebuilds_then_increments() {
     );
 
     signals(&store, "b", "retrieval", 4, "2026-03-30T06:00:00Z").await;
-    let ctx = RecordingContext::new("agg-2", now(), 3);
-    let r = jobs::aggregation::run(store.as_ref(), &params, &ctx)
-        .await
-        .unwrap();
+    let ctx = context(&store, "agg-2", 3);
+    let r = jobs::aggregation::run(&params, &ctx).await.unwrap();
     assert_eq!(r.metadata["periods"]["all_time"]["mode"], "incremental");
     assert_eq!(r.metadata["periods"]["all_time"]["signals"], 4);
-    assert_eq!(ctx.total(), 8, "only the windowed periods are rebuilt");
+    assert_eq!(
+        progress(&ctx).0,
+        Some(8),
+        "only the windowed periods are rebuilt"
+    );
     let b = store.aggregate_get("b").await.unwrap();
     let all = b
         .iter()
@@ -443,36 +430,29 @@ async fn aggregation_rebuilds_then_increments() {
 #[tokio::test]
 async fn aggregation_cancelled_mid_rebuild_is_not_trusted() {
     let store = grove().await;
-    let mut ctx = RecordingContext::new("agg", now(), 1);
-    ctx.cancel_after_batches = Some(2);
-    let r = jobs::aggregation::run(
-        store.as_ref(),
+    let ctx = context(&store, "agg", 1).cancel_after_batches(2);
+    let err = jobs::aggregation::run(
         &SignalAggregationParams {
             periods: vec![SignalPeriod::Last7d],
         },
         &ctx,
     )
     .await
-    .unwrap();
-    assert!(r.cancelled);
-    assert_eq!(r.metadata["periods"]["last_7d"]["complete"], false);
+    .unwrap_err();
+    assert_eq!(stopped(err)["periods"]["last_7d"]["complete"], false);
     assert_eq!(
         store.aggregate_status(SignalPeriod::Last7d).await.unwrap(),
         None
     );
     // Advancement notices and computes them itself.
-    let ctx = RecordingContext::new("adv", now(), 10);
-    jobs::advancement::run(store.as_ref(), &adv(SignalPeriod::Last7d, None, true), &ctx)
+    let ctx = context(&store, "adv", 10);
+    jobs::advancement::run(&adv(SignalPeriod::Last7d, None, true), &ctx)
         .await
         .unwrap();
-    assert!(ctx.logged("never computed"));
-    let err = jobs::aggregation::run(
-        store.as_ref(),
-        &SignalAggregationParams { periods: vec![] },
-        &ctx,
-    )
-    .await
-    .unwrap_err();
+    assert!(logged(&ctx, "never computed"));
+    let err = jobs::aggregation::run(&SignalAggregationParams { periods: vec![] }, &ctx)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no periods"));
 }
 
@@ -531,31 +511,25 @@ async fn digest_collects_since_last_and_fills_the_outbox() {
     journal(&store, "config.changed").await;
     journal(&store, "advancement").await;
     let sender = FlakySender::default();
-    let ctx = RecordingContext::new("d1", now(), 10);
+    let ctx = digest_context(&store, "d1", "cfg-digest");
     let p = digest_params(vec![Channel::Log, Channel::Outbox]);
-    let r = jobs::digest::run(store.as_ref(), &p, "cfg-digest", &ctx, &sender, quick())
-        .await
-        .unwrap();
+    let r = jobs::digest::run(&p, &ctx, &sender, quick()).await.unwrap();
     assert_eq!(r.metadata["events"], 2);
     assert_eq!(r.metadata["digests"], 2);
     assert_eq!((r.processed, r.failed), (4, 0));
-    assert!(ctx.logged("digest for ops"));
+    assert!(logged(&ctx, "digest for ops"));
     let ops = store.notification_list(Some("ops"), 10).await.unwrap();
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0].body["total"], 2);
     assert_eq!(ops[0].run_id.as_deref(), Some("d1"));
 
     // Nothing new: no digest.
-    let ctx = RecordingContext::new("d2", now(), 10);
-    let r = jobs::digest::run(store.as_ref(), &p, "cfg-digest", &ctx, &sender, quick())
-        .await
-        .unwrap();
+    let ctx = digest_context(&store, "d2", "cfg-digest");
+    let r = jobs::digest::run(&p, &ctx, &sender, quick()).await.unwrap();
     assert_eq!(r.metadata["digests"], 0);
     journal(&store, "job.failed").await;
-    let ctx = RecordingContext::new("d3", now(), 10);
-    let r = jobs::digest::run(store.as_ref(), &p, "cfg-digest", &ctx, &sender, quick())
-        .await
-        .unwrap();
+    let ctx = digest_context(&store, "d3", "cfg-digest");
+    let r = jobs::digest::run(&p, &ctx, &sender, quick()).await.unwrap();
     assert_eq!(r.metadata["events"], 1);
     assert_eq!(
         store
@@ -576,10 +550,8 @@ async fn failed_webhook_makes_the_run_partial_and_retries_help() {
         fail_first: 100,
         ..Default::default()
     };
-    let ctx = RecordingContext::new("w1", now(), 10);
-    let r = jobs::digest::run(store.as_ref(), &p, "cfg", &ctx, &dead, quick())
-        .await
-        .unwrap();
+    let ctx = digest_context(&store, "w1", "cfg");
+    let r = jobs::digest::run(&p, &ctx, &dead, quick()).await.unwrap();
     assert_eq!((r.processed, r.failed), (2, 2));
     assert!(
         r.partial_reason
@@ -587,33 +559,24 @@ async fn failed_webhook_makes_the_run_partial_and_retries_help() {
             .contains("after 3 attempt(s): connection refused")
     );
     assert_eq!(dead.calls.load(Ordering::Relaxed), 6);
-    assert!(ctx.logs().iter().any(|(l, _)| *l == Level::Error));
+    assert!(ctx.log.lines().iter().any(|l| l.level == LogLevel::Error));
 
     journal(&store, "job.failed").await;
     let flaky = FlakySender {
         fail_first: 1,
         ..Default::default()
     };
-    let r = jobs::digest::run(
-        store.as_ref(),
-        &p,
-        "cfg",
-        &RecordingContext::new("w2", now(), 10),
-        &flaky,
-        quick(),
-    )
-    .await
-    .unwrap();
+    let r = jobs::digest::run(&p, &digest_context(&store, "w2", "cfg"), &flaky, quick())
+        .await
+        .unwrap();
     assert_eq!(r.failed, 0);
     assert_eq!(r.partial_reason, None);
 
     let mut no_url = p.clone();
     no_url.webhook_url = None;
     let err = jobs::digest::run(
-        store.as_ref(),
         &no_url,
-        "cfg",
-        &RecordingContext::new("w3", now(), 10),
+        &digest_context(&store, "w3", "cfg"),
         &flaky,
         quick(),
     )
@@ -694,10 +657,8 @@ async fn cleanup_archives_orphans_and_dry_run_only_counts() {
         orphan_threshold_days: 30,
         dry_run,
     };
-    let ctx = RecordingContext::new("c-dry", now(), 2);
-    let r = jobs::cleanup::run(store.as_ref(), &params(true), &ctx)
-        .await
-        .unwrap();
+    let ctx = context(&store, "c-dry", 2);
+    let r = jobs::cleanup::run(&params(true), &ctx).await.unwrap();
     let e = &r.metadata["entities"];
     assert_eq!(e["sprouts"]["found"], 1, "{e}");
     assert_eq!(e["sprouts"]["samples"], json!(["old"]));
@@ -705,10 +666,8 @@ async fn cleanup_archives_orphans_and_dry_run_only_counts() {
     assert_eq!(e["executions"]["found"], 0, "no config was deleted: {e}");
     assert_eq!(store.sprout_count(&[]).await.unwrap(), 5);
 
-    let ctx = RecordingContext::new("c-1", now(), 2);
-    let r = jobs::cleanup::run(store.as_ref(), &params(false), &ctx)
-        .await
-        .unwrap();
+    let ctx = context(&store, "c-1", 2);
+    let r = jobs::cleanup::run(&params(false), &ctx).await.unwrap();
     let e = &r.metadata["entities"];
     assert_eq!(e["sprouts"]["archived"], 1, "{e}");
     assert_eq!(
@@ -733,12 +692,9 @@ async fn cleanup_archives_orphans_and_dry_run_only_counts() {
         1
     );
     // Cancelled before the first batch: nothing moves.
-    let mut ctx = RecordingContext::new("c-2", now(), 1);
+    let ctx = context(&store, "c-2", 1);
     ctx.cancel.cancel();
-    let r = jobs::cleanup::run(store.as_ref(), &params(false), &ctx)
-        .await
-        .unwrap();
-    assert!(r.cancelled);
+    let err = jobs::cleanup::run(&params(false), &ctx).await.unwrap_err();
+    assert_eq!(stopped(err)["entities"]["sprouts"]["archived"], 0);
     assert_eq!(store.sprout_count(&[]).await.unwrap(), 5);
-    let _ = &mut ctx;
 }

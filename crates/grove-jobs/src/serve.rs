@@ -66,7 +66,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(ids = ?seeded, "seeded default job configs");
         }
     }
-    let admin_token = bootstrap_admin_token(&*store, clock.now()).await?;
 
     let addr: SocketAddr = config.bind.parse().with_context(|| {
         format!(
@@ -94,7 +93,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
     let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
     let handle = engine.handle();
-    let engine_task = tokio::spawn(engine.run(shutdown.clone()));
+    let engine = engine
+        .start(shutdown.clone())
+        .await
+        .context("the engine could not start")?;
+    // Only once nothing else can stop the start: a generated token is shown once.
+    let admin_token = bootstrap_admin_token(&*store, clock.now()).await?;
+    let engine_task = tokio::spawn(run_engine(engine, shutdown.clone()));
     let engine = handle;
     let state = AppState::new(store.clone(), clock.clone(), engine);
     let app = grove_web::router(state);
@@ -120,13 +125,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("the HTTP server failed")?;
     tracing::info!("shutting down");
-    match engine_task.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "the engine stopped with an error"),
-        Err(e) => tracing::error!(error = %e, "the engine task failed"),
-    }
+    let engine_stopped = engine_task.await;
     store.close().await;
-    Ok(())
+    match engine_stopped {
+        Ok(stopped) => stopped.context("the engine stopped with an error"),
+        Err(e) => Err(anyhow::Error::new(e).context("the engine task failed")),
+    }
+}
+
+/// Runs the engine's loops. However they end (an error, a panic), the HTTP
+/// server shuts down too: an API with no engine behind it would queue runs
+/// that nobody executes.
+async fn run_engine(
+    engine: grove_engine::RunningEngine,
+    shutdown: CancellationToken,
+) -> Result<(), grove_engine::EngineError> {
+    let _stop_serving = shutdown.drop_guard();
+    engine.run().await
 }
 
 /// The directory the `storage` health check probes: the SQLite file's

@@ -1,10 +1,12 @@
 //! `serve` as a newcomer runs it: a fresh directory, the printed token
 //! authorises a create, SIGTERM shuts down cleanly, a restart keeps data.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{BIN, Server, http, launch};
+use sqlx::Connection;
+
+use crate::{BIN, Server, grove, http, launch};
 
 fn start(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(BIN);
@@ -250,7 +252,7 @@ fn a_run_interrupted_by_kill_9_is_abandoned_at_the_next_start() {
     server.child.wait().expect("reap");
     drop(silent);
 
-    // The engine rescues at start-up, alongside the HTTP server.
+    // The engine rescues at start-up, before the HTTP server answers.
     let server = start(dir.path(), &[]);
     let deadline = Instant::now() + Duration::from_secs(20);
     let e = loop {
@@ -271,4 +273,55 @@ fn a_run_interrupted_by_kill_9_is_abandoned_at_the_next_start() {
     assert_eq!(e["attempts"][0]["status"], "failed", "{body}");
     assert_eq!(e["attempts"][0]["reason"], "abandoned", "{body}");
     terminate(server);
+}
+
+/// An engine that cannot start (its start-up lease rescue cannot read the
+/// attempts) stops `serve` before it announces anything: exit code 1, the
+/// reason on stderr, no console URL.
+#[test]
+fn serve_exits_with_the_reason_when_the_engine_cannot_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let migrated = grove(dir.path(), &["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    let url = format!("sqlite://{}", dir.path().join("grove-jobs.db").display());
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let mut db = sqlx::SqliteConnection::connect(&url).await.expect("open");
+            sqlx::raw_sql("DROP TABLE execution_attempts")
+                .execute(&mut db)
+                .await
+                .expect("drop");
+            db.close().await.expect("close");
+        });
+
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("GROVE_ADMIN_TOKEN")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            child.kill().expect("kill");
+            panic!("serve kept running with an engine that cannot start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("error: the engine could not start: ")
+            && stderr.contains("execution_attempts"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("Console:"), "{stdout}");
+    assert!(!stdout.contains("ready"), "{stdout}");
 }

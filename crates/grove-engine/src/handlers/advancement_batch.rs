@@ -1,10 +1,9 @@
 //! `advancement-batch`: see [`crate::jobs::advancement`] for the work itself.
 
 use async_trait::async_trait;
-use grove_core::job_config::JobParameters;
+use grove_core::job_config::{JobParameters, JobType};
 
 use super::JobHandler;
-use super::grove_job::{Attempt, outcome, wrong_parameters};
 use crate::context::{JobContext, JobFailure, JobOutcome};
 use crate::jobs;
 
@@ -16,9 +15,8 @@ pub struct AdvancementBatch;
 impl JobHandler for AdvancementBatch {
     async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
         let JobParameters::AdvancementBatch(params) = &ctx.config.parameters else {
-            return Err(wrong_parameters(&ctx, "advancement-batch"));
+            return Err(JobFailure::wrong_parameters(JobType::AdvancementBatch));
         };
-        let answer = jobs::advancement::run(&*ctx.store, params, &Attempt(&ctx)).await;
-        outcome(&ctx, answer)
+        jobs::advancement::run(params, &ctx).await
     }
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use grove_core::job_config::{
-    AlertThreshold, EventType, HealthCheckKind, HealthCheckParams, JobParameters, Severity,
+    AlertThreshold, EventType, HealthCheckKind, HealthCheckParams, JobParameters, JobType, Severity,
 };
 use serde_json::{Value, json};
 
@@ -217,9 +217,7 @@ impl HealthCheck {
 impl JobHandler for HealthCheck {
     async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
         let JobParameters::HealthCheck(params) = &ctx.config.parameters else {
-            return Err(JobFailure::new(
-                "the health-check handler was given parameters of another job type",
-            ));
+            return Err(JobFailure::wrong_parameters(JobType::HealthCheck));
         };
         let HealthCheckParams {
             checks,
@@ -308,7 +306,7 @@ impl JobHandler for HealthCheck {
                 ctx.log
                     .warn(format!("the health.alert event could not be recorded: {e}"));
             }
-            return Err(JobFailure::new(message).with_metadata(metadata));
+            return Err(JobFailure::Failed { message, metadata });
         }
         let counts = ctx.progress.snapshot();
         Ok(JobOutcome {

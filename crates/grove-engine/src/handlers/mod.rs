@@ -2,11 +2,10 @@
 //! [`HandlerRegistry`] that has one field per [`JobType`] — a job type
 //! without a handler does not compile, and no type can be registered twice.
 //!
-//! One file per job type. The grove job types wrap the job functions of
-//! [`crate::jobs`] through `grove_job`; `health-check` works on its own.
+//! One file per job type. The grove job types call the job functions of
+//! [`crate::jobs`] with their parameters; `health-check` works on its own.
 
 mod advancement_batch;
-mod grove_job;
 mod health_check;
 mod notification_digest;
 mod orphan_cleanup;

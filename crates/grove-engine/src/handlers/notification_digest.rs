@@ -3,10 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use grove_core::job_config::JobParameters;
+use grove_core::job_config::{JobParameters, JobType};
 
 use super::JobHandler;
-use super::grove_job::{Attempt, outcome, wrong_parameters};
 use crate::context::{JobContext, JobFailure, JobOutcome};
 use crate::jobs::digest::{self, HttpWebhook, WebhookPolicy, WebhookSender};
 
@@ -31,17 +30,8 @@ impl Default for NotificationDigest {
 impl JobHandler for NotificationDigest {
     async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
         let JobParameters::NotificationDigest(params) = &ctx.config.parameters else {
-            return Err(wrong_parameters(&ctx, "notification-digest"));
+            return Err(JobFailure::wrong_parameters(JobType::NotificationDigest));
         };
-        let answer = digest::run(
-            &*ctx.store,
-            params,
-            &ctx.config_id,
-            &Attempt(&ctx),
-            &*self.sender,
-            self.policy,
-        )
-        .await;
-        outcome(&ctx, answer)
+        digest::run(params, &ctx, &*self.sender, self.policy).await
     }
 }

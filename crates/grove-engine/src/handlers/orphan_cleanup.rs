@@ -1,10 +1,9 @@
 //! `orphan-cleanup`: see [`crate::jobs::cleanup`] for the work itself.
 
 use async_trait::async_trait;
-use grove_core::job_config::JobParameters;
+use grove_core::job_config::{JobParameters, JobType};
 
 use super::JobHandler;
-use super::grove_job::{Attempt, outcome, wrong_parameters};
 use crate::context::{JobContext, JobFailure, JobOutcome};
 use crate::jobs;
 
@@ -16,9 +15,8 @@ pub struct OrphanCleanup;
 impl JobHandler for OrphanCleanup {
     async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
         let JobParameters::OrphanCleanup(params) = &ctx.config.parameters else {
-            return Err(wrong_parameters(&ctx, "orphan-cleanup"));
+            return Err(JobFailure::wrong_parameters(JobType::OrphanCleanup));
         };
-        let answer = jobs::cleanup::run(&*ctx.store, params, &Attempt(&ctx)).await;
-        outcome(&ctx, answer)
+        jobs::cleanup::run(params, &ctx).await
     }
 }

@@ -1,10 +1,9 @@
 //! `signal-aggregation`: see [`crate::jobs::aggregation`] for the work itself.
 
 use async_trait::async_trait;
-use grove_core::job_config::JobParameters;
+use grove_core::job_config::{JobParameters, JobType};
 
 use super::JobHandler;
-use super::grove_job::{Attempt, outcome, wrong_parameters};
 use crate::context::{JobContext, JobFailure, JobOutcome};
 use crate::jobs;
 
@@ -16,9 +15,8 @@ pub struct SignalAggregation;
 impl JobHandler for SignalAggregation {
     async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
         let JobParameters::SignalAggregation(params) = &ctx.config.parameters else {
-            return Err(wrong_parameters(&ctx, "signal-aggregation"));
+            return Err(JobFailure::wrong_parameters(JobType::SignalAggregation));
         };
-        let answer = jobs::aggregation::run(&*ctx.store, params, &Attempt(&ctx)).await;
-        outcome(&ctx, answer)
+        jobs::aggregation::run(params, &ctx).await
     }
 }

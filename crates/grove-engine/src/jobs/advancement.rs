@@ -16,11 +16,11 @@ use grove_core::job_config::{AdvancementParams, EventType, SignalPeriod};
 use grove_core::lifecycle::LifecycleModel;
 use grove_core::registry::ADVANCEMENT_RULE;
 use grove_core::validate::{Checker, Choice};
-use grove_store::{AdvancementApply, AdvancementCandidate, SproutPage, Store};
+use grove_store::{AdvancementApply, AdvancementCandidate, SproutPage};
 use serde_json::{Value, json};
 
 use super::aggregation::{refresh_period, staleness};
-use super::{JobContext, JobError, JobReport, Level};
+use crate::context::{JobContext, JobFailure, JobOutcome};
 
 /// An enabled rule of the run's lifecycle model.
 #[derive(Debug, Clone)]
@@ -33,12 +33,11 @@ pub struct LoadedRule {
 /// skipped with a warning (they were valid when saved; a newer build may
 /// read them differently).
 pub async fn load_rules(
-    store: &dyn Store,
     model: &LifecycleModel,
-    ctx: &dyn JobContext,
-) -> Result<Vec<LoadedRule>, JobError> {
+    ctx: &JobContext,
+) -> Result<Vec<LoadedRule>, JobFailure> {
     let mut rules = Vec::new();
-    for obj in store.object_list(ADVANCEMENT_RULE).await? {
+    for obj in ctx.store.object_list(ADVANCEMENT_RULE).await? {
         let mut c = Checker::new();
         let decoded = AdvancementRulePayload::decode(&obj.payload, &mut c);
         let payload = match c.finish(decoded) {
@@ -48,13 +47,10 @@ pub async fn load_rules(
                     .first()
                     .map(ToString::to_string)
                     .unwrap_or_default();
-                ctx.log(
-                    Level::Warn,
-                    &format!(
-                        "rule \"{}\" is skipped: it is not valid ({first})",
-                        obj.meta.id
-                    ),
-                );
+                ctx.log.warn(format!(
+                    "rule \"{}\" is skipped: it is not valid ({first})",
+                    obj.meta.id
+                ));
                 continue;
             }
         };
@@ -74,19 +70,16 @@ pub async fn load_rules(
 }
 
 /// Runs advancement-batch.
-pub async fn run(
-    store: &dyn Store,
-    params: &AdvancementParams,
-    ctx: &dyn JobContext,
-) -> Result<JobReport, JobError> {
+pub async fn run(params: &AdvancementParams, ctx: &JobContext) -> Result<JobOutcome, JobFailure> {
+    let store = &*ctx.store;
     let model = LifecycleModel::find(params.lifecycle_model_id.as_deref()).ok_or_else(|| {
-        JobError::Invalid(format!(
+        JobFailure::new(format!(
             "unknown lifecycle model \"{}\"",
             params.lifecycle_model_id.as_deref().unwrap_or_default()
         ))
     })?;
     let period = params.signal_period;
-    let rules = load_rules(store, model, ctx).await?;
+    let rules = load_rules(model, ctx).await?;
     let wanted: Vec<String> = match &params.from_tiers {
         Some(t) if !t.is_empty() => t.clone(),
         _ => model.tiers.iter().map(|t| (*t).to_owned()).collect(),
@@ -98,7 +91,7 @@ pub async fn run(
         .collect();
     let mut per_rule: BTreeMap<String, u64> = rules.iter().map(|r| (r.id.clone(), 0)).collect();
     let mut meta = json!({
-        "batchSize": ctx.batch_size(),
+        "batchSize": ctx.batch_size,
         "signalPeriod": period.name(),
         "dryRun": params.dry_run,
         "tiers": tiers,
@@ -111,18 +104,16 @@ pub async fn run(
         "aggregates": "fresh",
     });
     if rules.is_empty() || tiers.is_empty() {
-        ctx.log(
-            Level::Warn,
-            "no enabled advancement rule applies to the selected tiers; nothing to evaluate",
-        );
-        ctx.set_total(0);
-        return Ok(report(0, false, meta));
+        ctx.log
+            .warn("no enabled advancement rule applies to the selected tiers; nothing to evaluate");
+        ctx.progress.set_total(0);
+        return Ok(super::succeeded(0, meta));
     }
 
     // The total is known up front: the sprouts to evaluate, plus every
     // sprout when the period's aggregates must be rebuilt first.
     let total = store.sprout_count(&tiers).await?;
-    let stale = staleness(store, period, ctx).await?;
+    let stale = staleness(period, ctx).await?;
     let rebuild_needed = stale.is_some()
         && !(period == SignalPeriod::AllTime && store.aggregate_status(period).await?.is_some());
     let extra = if rebuild_needed {
@@ -130,29 +121,23 @@ pub async fn run(
     } else {
         0
     };
-    ctx.set_total(total + extra);
+    ctx.progress.set_total(total + extra);
     if let Some(why) = stale {
-        ctx.log(
-            Level::Warn,
-            &format!("{why}; computing them now before evaluating (run signal-aggregation on a schedule to avoid this)"),
-        );
-        let out = refresh_period(store, period, ctx).await?;
+        ctx.log.warn(format!("{why}; computing them now before evaluating (run signal-aggregation on a schedule to avoid this)"));
+        let out = refresh_period(period, ctx).await?;
         if out.cancelled {
             meta["aggregates"] = json!("cancelled");
-            return Ok(report(0, true, meta));
+            return Err(super::stopped(0, meta));
         }
         meta["aggregates"] = json!(out.mode);
     }
 
-    ctx.log(
-        Level::Info,
-        &format!(
-            "evaluating {} rule(s) on {total} sprout(s) in {} by {period} signals{}",
-            rules.len(),
-            tiers.join(", "),
-            if params.dry_run { " (dry run)" } else { "" }
-        ),
-    );
+    ctx.log.info(format!(
+        "evaluating {} rule(s) on {total} sprout(s) in {} by {period} signals{}",
+        rules.len(),
+        tiers.join(", "),
+        if params.dry_run { " (dry run)" } else { "" }
+    ));
 
     // Only the kinds some rule reads are fetched.
     let mut kinds: Vec<String> = Vec::new();
@@ -179,7 +164,7 @@ pub async fn run(
                 period,
                 tiers: tiers.clone(),
                 after_id: after.take(),
-                limit: ctx.batch_size(),
+                limit: ctx.batch_size,
                 kinds: kinds.clone(),
             })
             .await?;
@@ -207,9 +192,9 @@ pub async fn run(
             let rule_ids: Vec<String> = candidates.iter().map(|c| c.rule_id.clone()).collect();
             let applied = store
                 .advancement_apply(AdvancementApply {
-                    run_id: ctx.run_id().to_owned(),
+                    run_id: ctx.run_id.clone(),
                     dry_run: params.dry_run,
-                    at: ctx.now(),
+                    at: ctx.clock.now(),
                     items: candidates,
                 })
                 .await?;
@@ -223,7 +208,7 @@ pub async fn run(
             }
         }
         evaluated += page.len() as u64;
-        ctx.add_processed(page.len() as u64);
+        ctx.progress.add(page.len() as u64, 0);
     }
 
     meta["batches"] = json!(batches);
@@ -231,27 +216,24 @@ pub async fn run(
     meta["advanced"] = json!(advanced);
     meta["skipped"] = json!(skipped);
     meta["perRule"] = json!(per_rule);
-    ctx.log(
-        Level::Info,
-        &format!(
-            "{evaluated} sprout(s) evaluated in {batches} batch(es), {advanced} {}{}",
-            if params.dry_run {
-                "would advance"
-            } else {
-                "advanced"
-            },
-            if cancelled {
-                "; cancelled before the end"
-            } else {
-                ""
-            }
-        ),
-    );
+    ctx.log.info(format!(
+        "{evaluated} sprout(s) evaluated in {batches} batch(es), {advanced} {}{}",
+        if params.dry_run {
+            "would advance"
+        } else {
+            "advanced"
+        },
+        if cancelled {
+            "; cancelled before the end"
+        } else {
+            ""
+        }
+    ));
     if advanced > 0 {
         super::journal_event(
             store,
             EventType::Advancement,
-            ctx.run_id(),
+            &ctx.run_id,
             &format!(
                 "{advanced} sprout(s) {} by {period} signals",
                 if params.dry_run {
@@ -260,21 +242,13 @@ pub async fn run(
                     "advanced"
                 }
             ),
-            json!({ "runId": ctx.run_id(), "dryRun": params.dry_run, "perRule": per_rule }),
-            ctx.now(),
+            json!({ "runId": ctx.run_id, "dryRun": params.dry_run, "perRule": per_rule }),
+            ctx.clock.now(),
         )
         .await?;
     }
-    Ok(report(evaluated, cancelled, meta))
-}
-
-fn report(evaluated: u64, cancelled: bool, metadata: Value) -> JobReport {
-    JobReport {
-        processed: evaluated,
-        succeeded: evaluated,
-        failed: 0,
-        cancelled,
-        partial_reason: None,
-        metadata,
+    if cancelled {
+        return Err(super::stopped(evaluated, meta));
     }
+    Ok(super::succeeded(evaluated, meta))
 }

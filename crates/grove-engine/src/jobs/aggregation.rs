@@ -9,11 +9,11 @@
 
 use grove_core::job_config::{SignalAggregationParams, SignalPeriod};
 use grove_core::validate::Choice;
-use grove_store::{AggregateIncrement, AggregateRebuildRange, AggregateStatus, Store, StoreError};
+use grove_store::{AggregateIncrement, AggregateRebuildRange, AggregateStatus, StoreError};
 use jiff::SignedDuration;
 use serde_json::{Map, Value, json};
 
-use super::{JobContext, JobError, JobReport, Level};
+use crate::context::{JobContext, JobFailure, JobOutcome};
 
 /// How old a windowed period's aggregates may be before advancement
 /// recomputes them.
@@ -45,10 +45,10 @@ impl PeriodOutcome {
 
 /// Why a period's aggregates cannot be used as they are; `None` when fresh.
 pub async fn staleness(
-    store: &dyn Store,
     period: SignalPeriod,
-    ctx: &dyn JobContext,
+    ctx: &JobContext,
 ) -> Result<Option<String>, StoreError> {
+    let store = &*ctx.store;
     let Some(status) = store.aggregate_status(period).await? else {
         return Ok(Some(format!("{period} aggregates were never computed")));
     };
@@ -60,7 +60,7 @@ pub async fn staleness(
         )));
     }
     if period != SignalPeriod::AllTime
-        && ctx.now().duration_since(status.computed_at) > WINDOW_STALE_AFTER
+        && ctx.clock.now().duration_since(status.computed_at) > WINDOW_STALE_AFTER
     {
         return Ok(Some(format!(
             "{period} aggregates were computed at {}, over an hour before this run",
@@ -73,12 +73,12 @@ pub async fn staleness(
 /// Brings one period up to date: incrementally for all_time when it can,
 /// else a rebuild in ranges of `batch_size` sprouts.
 pub async fn refresh_period(
-    store: &dyn Store,
     period: SignalPeriod,
-    ctx: &dyn JobContext,
+    ctx: &JobContext,
 ) -> Result<PeriodOutcome, StoreError> {
+    let store = &*ctx.store;
     let max_seq = store.signal_max_seq().await?;
-    let now = ctx.now();
+    let now = ctx.clock.now();
     if period == SignalPeriod::AllTime
         && let Some(status) = store.aggregate_status(period).await?
         && status.watermark <= max_seq
@@ -87,7 +87,7 @@ pub async fn refresh_period(
             .aggregate_increment(AggregateIncrement {
                 after_seq: status.watermark,
                 max_seq,
-                run_id: ctx.run_id().to_owned(),
+                run_id: ctx.run_id.clone(),
                 now,
             })
             .await?;
@@ -96,7 +96,7 @@ pub async fn refresh_period(
                 period,
                 watermark: max_seq,
                 window_start: None,
-                run_id: ctx.run_id().to_owned(),
+                run_id: ctx.run_id.clone(),
                 computed_at: now,
             })
             .await?;
@@ -131,9 +131,9 @@ pub async fn refresh_period(
                 period,
                 window_start,
                 after_sprout: after.take(),
-                limit: ctx.batch_size(),
+                limit: ctx.batch_size,
                 max_seq,
-                run_id: ctx.run_id().to_owned(),
+                run_id: ctx.run_id.clone(),
                 now,
             })
             .await?;
@@ -143,7 +143,7 @@ pub async fn refresh_period(
         out.batches += 1;
         out.sprouts += range.sprouts;
         out.signals += range.signals;
-        ctx.add_processed(range.sprouts);
+        ctx.progress.add(range.sprouts, 0);
         after = Some(last);
     }
     store
@@ -151,7 +151,7 @@ pub async fn refresh_period(
             period,
             watermark: max_seq,
             window_start,
-            run_id: ctx.run_id().to_owned(),
+            run_id: ctx.run_id.clone(),
             computed_at: now,
         })
         .await?;
@@ -160,10 +160,10 @@ pub async fn refresh_period(
 
 /// Runs signal-aggregation for every requested period.
 pub async fn run(
-    store: &dyn Store,
     params: &SignalAggregationParams,
-    ctx: &dyn JobContext,
-) -> Result<JobReport, JobError> {
+    ctx: &JobContext,
+) -> Result<JobOutcome, JobFailure> {
+    let store = &*ctx.store;
     let mut periods: Vec<SignalPeriod> = Vec::new();
     for p in &params.periods {
         if !periods.contains(p) {
@@ -171,8 +171,8 @@ pub async fn run(
         }
     }
     if periods.is_empty() {
-        return Err(JobError::Invalid(
-            "no periods to aggregate; list at least one of all_time, last_30d, last_7d".to_owned(),
+        return Err(JobFailure::new(
+            "no periods to aggregate; list at least one of all_time, last_30d, last_7d",
         ));
     }
     // The total: every sprout once per period that needs a rebuild.
@@ -185,7 +185,7 @@ pub async fn run(
             rebuilds += 1;
         }
     }
-    ctx.set_total(sprouts * rebuilds);
+    ctx.progress.set_total(sprouts * rebuilds);
 
     let mut meta = Map::new();
     let (mut processed, mut signals) = (0, 0);
@@ -195,14 +195,11 @@ pub async fn run(
             cancelled = true;
             break;
         }
-        let out = refresh_period(store, period, ctx).await?;
-        ctx.log(
-            Level::Info,
-            &format!(
-                "{period}: {} over {} sprouts, {} signals in {} batch(es)",
-                out.mode, out.sprouts, out.signals, out.batches
-            ),
-        );
+        let out = refresh_period(period, ctx).await?;
+        ctx.log.info(format!(
+            "{period}: {} over {} sprouts, {} signals in {} batch(es)",
+            out.mode, out.sprouts, out.signals, out.batches
+        ));
         processed += out.sprouts;
         signals += out.signals;
         meta.insert(period.name().to_owned(), out.to_value());
@@ -211,17 +208,14 @@ pub async fn run(
             break;
         }
     }
-    Ok(JobReport {
-        processed,
-        succeeded: processed,
-        failed: 0,
-        cancelled,
-        partial_reason: None,
-        metadata: json!({
-            "batchSize": ctx.batch_size(),
-            "periods": meta,
-            "sprouts": sprouts,
-            "signalsAggregated": signals,
-        }),
-    })
+    let metadata = json!({
+        "batchSize": ctx.batch_size,
+        "periods": meta,
+        "sprouts": sprouts,
+        "signalsAggregated": signals,
+    });
+    if cancelled {
+        return Err(super::stopped(processed, metadata));
+    }
+    Ok(super::succeeded(processed, metadata))
 }

@@ -14,11 +14,11 @@
 
 use grove_core::job_config::{CleanupEntity, CleanupParams};
 use grove_core::validate::Choice;
-use grove_store::{ArchiveEntity, ArchiveOrphans, OrphanQuery, Store};
+use grove_store::{ArchiveEntity, ArchiveOrphans, OrphanQuery};
 use jiff::SignedDuration;
 use serde_json::{Map, json};
 
-use super::{JobContext, JobError, JobReport, Level};
+use crate::context::{JobContext, JobFailure, JobOutcome};
 
 /// Samples listed per entity in a dry run.
 pub const SAMPLES: u32 = 10;
@@ -34,16 +34,14 @@ const ORDER: &[(CleanupEntity, ArchiveEntity)] = &[
 ];
 
 /// Runs orphan-cleanup.
-pub async fn run(
-    store: &dyn Store,
-    params: &CleanupParams,
-    ctx: &dyn JobContext,
-) -> Result<JobReport, JobError> {
+pub async fn run(params: &CleanupParams, ctx: &JobContext) -> Result<JobOutcome, JobFailure> {
+    let store = &*ctx.store;
     let days = i64::from(params.orphan_threshold_days.max(1));
     let idle_before = ctx
+        .clock
         .now()
         .checked_sub(SignedDuration::from_hours(24 * days))
-        .map_err(|e| JobError::Invalid(format!("orphanThresholdDays {days}: {e}")))?;
+        .map_err(|e| JobFailure::new(format!("orphanThresholdDays {days}: {e}")))?;
     let selected: Vec<(CleanupEntity, ArchiveEntity)> = ORDER
         .iter()
         .copied()
@@ -63,7 +61,7 @@ pub async fn run(
         counts.push(n);
         total += n;
     }
-    ctx.set_total(total);
+    ctx.progress.set_total(total);
 
     let mut meta = Map::new();
     let (mut processed, mut batches) = (0u64, 0u64);
@@ -75,11 +73,9 @@ pub async fn run(
         };
         if params.dry_run {
             let samples = store.orphan_sample(query, SAMPLES).await?;
-            ctx.log(
-                Level::Info,
-                &format!("dry run: {found} {entity} would be archived"),
-            );
-            ctx.add_processed(found);
+            ctx.log
+                .info(format!("dry run: {found} {entity} would be archived"));
+            ctx.progress.add(found, 0);
             processed += found;
             meta.insert(
                 entity.name().to_owned(),
@@ -98,10 +94,10 @@ pub async fn run(
                 .archive_orphans(ArchiveOrphans {
                     query: query.clone(),
                     after_id: after.take(),
-                    limit: ctx.batch_size(),
+                    limit: ctx.batch_size,
                     reason: reason(*entity, days),
-                    run_id: Some(ctx.run_id().to_owned()),
-                    now: ctx.now(),
+                    run_id: Some(ctx.run_id.clone()),
+                    now: ctx.clock.now(),
                 })
                 .await?;
             let Some(last) = moved.last() else {
@@ -110,10 +106,10 @@ pub async fn run(
             after = Some(last.clone());
             batches += 1;
             archived += moved.len() as u64;
-            ctx.add_processed(moved.len() as u64);
+            ctx.progress.add(moved.len() as u64, 0);
         }
         processed += archived;
-        ctx.log(Level::Info, &format!("archived {archived} {entity}"));
+        ctx.log.info(format!("archived {archived} {entity}"));
         meta.insert(
             entity.name().to_owned(),
             json!({ "found": found, "archived": archived }),
@@ -122,21 +118,18 @@ pub async fn run(
             break;
         }
     }
-    Ok(JobReport {
-        processed,
-        succeeded: processed,
-        failed: 0,
-        cancelled,
-        partial_reason: None,
-        metadata: json!({
-            "dryRun": params.dry_run,
-            "orphanThresholdDays": days,
-            "idleBefore": idle_before,
-            "batchSize": ctx.batch_size(),
-            "batches": batches,
-            "entities": meta,
-        }),
-    })
+    let metadata = json!({
+        "dryRun": params.dry_run,
+        "orphanThresholdDays": days,
+        "idleBefore": idle_before,
+        "batchSize": ctx.batch_size,
+        "batches": batches,
+        "entities": meta,
+    });
+    if cancelled {
+        return Err(super::stopped(processed, metadata));
+    }
+    Ok(super::succeeded(processed, metadata))
 }
 
 fn reason(entity: CleanupEntity, days: i64) -> String {

@@ -14,10 +14,10 @@ use async_trait::async_trait;
 use grove_core::grove::{JournalEvent, build_digests};
 use grove_core::job_config::{Channel, NotificationDigestParams};
 use grove_core::validate::Choice;
-use grove_store::{Notification, Store};
+use grove_store::Notification;
 use serde_json::{Value, json};
 
-use super::{JobContext, JobError, JobReport, Level};
+use crate::context::{JobContext, JobFailure, JobOutcome};
 
 /// Most journal events read per page.
 const PAGE: u32 = 5_000;
@@ -94,21 +94,21 @@ pub fn cursor_key(config_id: &str) -> String {
     format!("digest:{config_id}")
 }
 
-/// Runs notification-digest for the job config `config_id`.
+/// Runs notification-digest for the context's job config (whose cursor
+/// says where the previous digest stopped).
 pub async fn run(
-    store: &dyn Store,
     params: &NotificationDigestParams,
-    config_id: &str,
-    ctx: &dyn JobContext,
+    ctx: &JobContext,
     sender: &dyn WebhookSender,
     policy: WebhookPolicy,
-) -> Result<JobReport, JobError> {
+) -> Result<JobOutcome, JobFailure> {
     if params.channels.contains(&Channel::Webhook) && params.webhook_url.is_none() {
-        return Err(JobError::Invalid(
-            "the webhook channel is selected but no webhookUrl is set".to_owned(),
+        return Err(JobFailure::new(
+            "the webhook channel is selected but no webhookUrl is set",
         ));
     }
-    let key = cursor_key(config_id);
+    let store = &*ctx.store;
+    let key = cursor_key(&ctx.config_id);
     let from = store.digest_cursor_get(&key).await?.unwrap_or(0);
     let types: Vec<String> = params
         .event_types
@@ -119,14 +119,8 @@ pub async fn run(
     let mut after = from;
     loop {
         if ctx.is_cancelled() {
-            return Ok(JobReport {
-                processed: 0,
-                succeeded: 0,
-                failed: 0,
-                cancelled: true,
-                partial_reason: None,
-                metadata: json!({ "events": 0, "digests": 0, "fromSeq": from }),
-            });
+            let metadata = json!({ "events": 0, "digests": 0, "fromSeq": from });
+            return Err(super::stopped(0, metadata));
         }
         let page = store.journal_since(after, &types, PAGE).await?;
         let Some(last) = page.last() else { break };
@@ -139,27 +133,27 @@ pub async fn run(
     }
     let digests = build_digests(&events, &params.event_types, &params.recipient_ids);
     let deliveries = digests.len() as u64 * params.channels.len() as u64;
-    ctx.set_total(deliveries);
+    ctx.progress.set_total(deliveries);
     let mut failed = 0u64;
     let mut failures: Vec<String> = Vec::new();
     for digest in &digests {
         let body = digest.to_value();
         for channel in &params.channels {
             match channel {
-                Channel::Log => ctx.log(
-                    Level::Info,
-                    &format!("digest for {}: {}", digest.recipient_id, digest.subject),
-                ),
+                Channel::Log => ctx.log.info(format!(
+                    "digest for {}: {}",
+                    digest.recipient_id, digest.subject
+                )),
                 Channel::Outbox => {
                     store
                         .notification_insert(Notification {
-                            id: format!("{}:{}", ctx.run_id(), digest.recipient_id),
+                            id: format!("{}:{}", ctx.run_id, digest.recipient_id),
                             recipient_id: digest.recipient_id.clone(),
                             channel: "outbox".to_owned(),
                             subject: digest.subject.clone(),
                             body: body.clone(),
-                            run_id: Some(ctx.run_id().to_owned()),
-                            created_at: ctx.now(),
+                            run_id: Some(ctx.run_id.clone()),
+                            created_at: ctx.clock.now(),
                         })
                         .await?;
                 }
@@ -171,27 +165,29 @@ pub async fn run(
                             "webhook delivery of the digest for {} failed {e}",
                             digest.recipient_id
                         );
-                        ctx.log(Level::Error, &msg);
+                        ctx.log.error(msg.clone());
                         failures.push(msg);
                     }
                 }
             }
-            ctx.add_processed(1);
+            ctx.progress.add(1, 0);
         }
     }
     if after > from {
-        store.digest_cursor_set(&key, after, ctx.now()).await?;
+        store
+            .digest_cursor_set(&key, after, ctx.clock.now())
+            .await?;
     }
     if digests.is_empty() {
-        ctx.log(Level::Info, "no new events since the previous digest");
+        ctx.log.info("no new events since the previous digest");
     }
-    Ok(JobReport {
+    Ok(JobOutcome {
         processed: deliveries,
+        total: Some(deliveries),
         succeeded: deliveries - failed,
         failed,
-        cancelled: false,
         partial_reason: failures.first().cloned(),
-        metadata: json!({
+        metadata: super::object(json!({
             "events": events.len(),
             "digests": digests.len(),
             "recipients": params.recipient_ids,
@@ -200,6 +196,6 @@ pub async fn run(
             "failedDeliveries": failed,
             "fromSeq": from,
             "toSeq": after,
-        }),
+        })),
     })
 }

@@ -1,74 +1,63 @@
-//! The work of the grove job types, as plain async functions over a store,
-//! the job's parameters and a small [`JobContext`]: testable without the
-//! scheduler, and wrapped by the engine's handlers.
+//! The work of the grove job types, as plain async functions of the job's
+//! parameters and the attempt's [`JobContext`](crate::JobContext): testable
+//! without the scheduler (build the context with
+//! [`JobContext::standalone`](crate::JobContext::standalone)), and
+//! called by the engine's handlers.
 //!
 //! - [`advancement`] — advancement-batch.
 //! - [`aggregation`] — signal-aggregation (and the freshness check advancement uses).
 //! - [`digest`] — notification-digest, with the webhook sender seam.
 //! - [`cleanup`] — orphan-cleanup.
 //!
-//! Every function processes in batches of [`JobContext::batch_size`],
-//! checks [`JobContext::is_cancelled`] between batches, reports progress
-//! with the total known up front, and returns a [`JobReport`] whose
-//! `metadata` is the job's result metadata (documented in `docs/jobs.md`).
+//! Every function processes in batches of the context's `batch_size`,
+//! checks its cancel token between batches, reports progress
+//! with the total known up front, and returns a [`JobOutcome`] whose
+//! `metadata` is the job's result metadata (documented in `docs/jobs.md`),
+//! or a [`JobFailure`]: [`JobFailure::Stopped`] when it stopped early
+//! because cancellation was requested.
 
 pub mod advancement;
 pub mod aggregation;
 pub mod cleanup;
 pub mod digest;
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use grove_core::job_config::EventType;
 use grove_core::validate::Choice;
 use grove_store::{JournalAppend, Store, StoreError};
 use jiff::Timestamp;
-use serde_json::Value;
-use tokio_util::sync::CancellationToken;
+use serde_json::{Map, Value};
 
-/// How loud a log line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
+use crate::context::{JobFailure, JobOutcome};
+
+/// The outcome of a job whose `processed` items all succeeded.
+fn succeeded(processed: u64, metadata: Value) -> JobOutcome {
+    // Live progress may count preparatory work (aggregates computed on the
+    // fly); the result counts the job's own items, all of them done.
+    JobOutcome {
+        processed,
+        total: Some(processed),
+        succeeded: processed,
+        failed: 0,
+        metadata: object(metadata),
+        partial_reason: None,
+    }
 }
 
-/// What a job function can see of its execution.
-pub trait JobContext: Send + Sync {
-    fn run_id(&self) -> &str;
-    /// The run's clock (aggregation windows and event times use it).
-    fn now(&self) -> Timestamp;
-    fn batch_size(&self) -> u32;
-    fn is_cancelled(&self) -> bool;
-    /// The number of items this run will process, once known.
-    fn set_total(&self, total: u64);
-    /// `n` more items processed.
-    fn add_processed(&self, n: u64);
-    fn log(&self, level: Level, message: &str);
+/// A job that stopped early because cancellation was requested, after
+/// `processed` items.
+fn stopped(processed: u64, metadata: Value) -> JobFailure {
+    JobFailure::Stopped {
+        processed,
+        metadata: object(metadata),
+    }
 }
 
-/// What a job function returns when it did not fail.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobReport {
-    pub processed: u64,
-    pub succeeded: u64,
-    pub failed: u64,
-    /// Stopped between batches because cancellation was requested.
-    pub cancelled: bool,
-    /// Why some items failed (a webhook delivery, …): the run is `partial`.
-    pub partial_reason: Option<String>,
-    pub metadata: Value,
-}
-
-/// Why a job function failed as a whole.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error("storage: {0}")]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Invalid(String),
+/// Result metadata built with `json!({..})` as the map outcomes carry.
+fn object(metadata: Value) -> Map<String, Value> {
+    match metadata {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// Appends an event to the journal that notification digests read: the
@@ -93,98 +82,4 @@ pub async fn journal_event(
             data,
         })
         .await
-}
-
-/// A [`JobContext`] that records what it is told: for tests, benchmarks and
-/// the CLI. `cancel_after_batches` requests cancellation after that many
-/// progress reports, to test stopping mid-run.
-#[derive(Debug)]
-pub struct RecordingContext {
-    pub run_id: String,
-    pub now: Timestamp,
-    pub batch_size: u32,
-    pub cancel: CancellationToken,
-    pub cancel_after_batches: Option<u64>,
-    total: AtomicU64,
-    processed: AtomicU64,
-    reports: AtomicU64,
-    logs: Mutex<Vec<(Level, String)>>,
-}
-
-impl RecordingContext {
-    pub fn new(run_id: &str, now: Timestamp, batch_size: u32) -> Self {
-        Self {
-            run_id: run_id.to_owned(),
-            now,
-            batch_size,
-            cancel: CancellationToken::new(),
-            cancel_after_batches: None,
-            total: AtomicU64::new(0),
-            processed: AtomicU64::new(0),
-            reports: AtomicU64::new(0),
-            logs: Mutex::new(Vec::new()),
-        }
-    }
-
-    pub fn total(&self) -> u64 {
-        self.total.load(Ordering::Relaxed)
-    }
-
-    pub fn processed(&self) -> u64 {
-        self.processed.load(Ordering::Relaxed)
-    }
-
-    pub fn logs(&self) -> Vec<(Level, String)> {
-        self.logs.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Whether some log line contains `text`.
-    pub fn logged(&self, text: &str) -> bool {
-        self.logs().iter().any(|(_, m)| m.contains(text))
-    }
-}
-
-impl JobContext for RecordingContext {
-    fn run_id(&self) -> &str {
-        &self.run_id
-    }
-
-    fn now(&self) -> Timestamp {
-        self.now
-    }
-
-    fn batch_size(&self) -> u32 {
-        self.batch_size.max(1)
-    }
-
-    fn is_cancelled(&self) -> bool {
-        self.cancel.is_cancelled()
-    }
-
-    fn set_total(&self, total: u64) {
-        self.total.store(total, Ordering::Relaxed);
-    }
-
-    fn add_processed(&self, n: u64) {
-        self.processed.fetch_add(n, Ordering::Relaxed);
-        let reports = self.reports.fetch_add(1, Ordering::Relaxed) + 1;
-        if self
-            .cancel_after_batches
-            .is_some_and(|after| reports >= after)
-        {
-            self.cancel.cancel();
-        }
-    }
-
-    fn log(&self, level: Level, message: &str) {
-        match level {
-            Level::Info => tracing::info!(run_id = %self.run_id, "{message}"),
-            Level::Warn => tracing::warn!(run_id = %self.run_id, "{message}"),
-            Level::Error => tracing::error!(run_id = %self.run_id, "{message}"),
-        }
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((level, message.to_owned()));
-    }
 }
