@@ -7,6 +7,10 @@
 //! - [`body`]: the JSON body extractor that turns every bad body into a 4xx.
 //! - [`error`]: RFC 9457 problem details.
 //! - [`openapi`]: the OpenAPI document served at `/api/openapi.json`.
+//! - [`views`]: what the API and the console both show (objects as
+//!   documents, executions as the render tree sees them).
+//! - [`state`]: what every handler reaches: the [`grove_app::App`] whose use
+//!   cases every write goes through, and the store for reads.
 
 pub mod api;
 pub mod auth;
@@ -15,6 +19,7 @@ pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod state;
+pub mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -1,0 +1,1 @@
+//! Use-case tests of grove-app over a fresh SQLite store.
