@@ -176,11 +176,6 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::NotFound(m) => Self::NotFound(m),
-            EngineError::Conflict(m) | EngineError::InvalidConfig(m) => Self::Conflict {
-                message: m,
-                current: None,
-            },
             EngineError::NotRunning => Self::Unavailable(e.to_string()),
             EngineError::Store(s) => s.into(),
         }
