@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use clap::Parser;
+use grove_app::App;
 use grove_core::clock::SystemClock;
 use grove_core::job_config::{JobConfigPayload, JobType};
 use grove_core::registry::JOB_CONFIG;
 use grove_engine::{
-    Engine, EngineHandle, EngineSettings, HandlerRegistry, JobContext, JobFailure, JobHandler,
-    JobOutcome,
+    Engine, EngineSettings, HandlerRegistry, JobContext, JobFailure, JobHandler, JobOutcome,
 };
 use grove_store::{ObjectInsert, Store};
 use jiff::{SignedDuration, Timestamp, Unit};
@@ -150,7 +150,8 @@ async fn drop_schema(url: &str, schema: &str) -> anyhow::Result<()> {
 
 struct Running {
     store: Arc<dyn Store>,
-    handles: Vec<EngineHandle>,
+    /// The application of each instance: Run Now goes through it.
+    apps: Vec<App>,
     recorder: Arc<Recorder>,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<Result<(), grove_engine::EngineError>>>,
@@ -191,7 +192,7 @@ async fn insert_configs(
 async fn start(stores: Stores) -> Running {
     let recorder = Arc::new(Recorder::default());
     let shutdown = CancellationToken::new();
-    let mut handles = Vec::new();
+    let mut apps = Vec::new();
     let mut tasks = Vec::new();
     for store in &stores.stores {
         let settings = EngineSettings {
@@ -205,12 +206,16 @@ async fn start(stores: Stores) -> Running {
             HandlerRegistry::uniform(recorder.clone()),
             settings,
         );
-        handles.push(engine.handle());
+        apps.push(App::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            engine.handle(),
+        ));
         tasks.push(tokio::spawn(engine.run(shutdown.clone())));
     }
     Running {
         store: stores.stores[0].clone(),
-        handles,
+        apps,
         recorder,
         shutdown,
         tasks,
@@ -238,7 +243,9 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(600);
         while (0..n).any(|i| {
             let id = format!("{prefix}-{i}");
-            self.handles.iter().any(|h| h.next_slot(&id).is_none())
+            self.apps
+                .iter()
+                .any(|a| a.engine().next_slot(&id).is_none())
         }) {
             if Instant::now() > deadline {
                 bail!("the scheduler did not load {n} configs in 10 minutes");
@@ -357,13 +364,13 @@ async fn throughput(backend: &Backend, args: &Args) -> anyhow::Result<()> {
     let per_task = args.runs.div_ceil(8);
     for t in 0..8 {
         // Requests arrive at every instance.
-        let handle = run.handles[t % run.handles.len()].clone();
+        let app = run.apps[t % run.apps.len()].clone();
         let count = per_task.min(args.runs.saturating_sub(t * per_task));
         tasks.spawn(async move {
             let mut ids = Vec::with_capacity(count);
             for i in 0..count {
                 let config = format!("bench-t-{}", (t * per_task + i) % CONFIGS);
-                ids.push(handle.run_now(&config, None).await?.id);
+                ids.push(app.run_now(&config, "bench").await?.id);
             }
             anyhow::Ok(ids)
         });

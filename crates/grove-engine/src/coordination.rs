@@ -1,7 +1,8 @@
 //! Following what other instances change (PostgreSQL): the store's change
 //! feed wakes this process's scheduler and executor at once. On SQLite
-//! there is no feed and this service ends at once: the process sees its
-//! own changes directly.
+//! there is no feed and this service ends at once. Either way the
+//! process's own writes arrive through `EngineHandle::changed`, which
+//! calls [`apply`] just as the feed does.
 //!
 //! Notifications can be lost (a dropped connection, a restart of the
 //! database), so they only make things faster: the scheduler's resync and
@@ -74,7 +75,9 @@ async fn sleep_or_stop(shutdown: &CancellationToken, delay: &mut Duration) -> bo
     stopped
 }
 
-fn apply(shared: &Shared, change: Change) {
+/// What one change means to this process, whether it came over the feed
+/// or from a write made here (`EngineHandle::changed`).
+pub(crate) fn apply(shared: &Shared, change: Change) {
     match change {
         Change::Config(id) => {
             shared.changes.lock().ids.insert(id);

@@ -2,19 +2,11 @@
 
 use grove_store::StoreError;
 
-/// What can go wrong when asking the engine for something.
+/// What can go wrong in the engine or when asking it for something.
+/// (Refusals of operator requests, such as retrying a running execution,
+/// are the application layer's: `grove_app::AppError`.)
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// The job config or execution does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// The request does not fit the execution's state (retry of a running
-    /// execution, cancel of a finished one).
-    #[error("{0}")]
-    Conflict(String),
-    /// The stored job config cannot be run as it is.
-    #[error("{0}")]
-    InvalidConfig(String),
     /// This handle is not connected to a running engine.
     #[error("the engine is not running in this process")]
     NotRunning,

@@ -6,9 +6,11 @@
 //!   [`RunningEngine::run`] runs the three background services below until
 //!   shutdown; [`Engine::run`] does both. [`Engine::handle`] gives the
 //!   [`EngineHandle`].
-//! - [`EngineHandle`]: what the web layer and CLI use to talk to a running
-//!   engine: wake it when a config changes, run now, retry, cancel,
-//!   subscribe to live events, ask whether legacy defaults are in use.
+//! - [`EngineHandle`]: what the application layer uses to talk to a
+//!   running engine: tell it what changed ([`EngineHandle::changed`], the
+//!   same path as the database's change feed), subscribe to live events,
+//!   ask whether legacy defaults are in use. Queueing runs and cancelling
+//!   them are use cases of `grove-app`.
 //! - `scheduler`: the next slot of every enabled config in a heap keyed by
 //!   instant; sleeps until the earliest or a wake-up; firing a slot inserts
 //!   an execution unique on `(configId, scheduledFor)`; misfires after
@@ -51,12 +53,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use grove_core::clock::Clock;
-use grove_core::job_config::JobConfigPayload;
-use grove_core::registry::JOB_CONFIG;
-use grove_store::{
-    CancelOutcome, Execution, ExecutionInsert, ExecutionStatus, InsertDisposition, InsertOutcome,
-    Store, Trigger,
-};
+use grove_store::{Change, Execution, ExecutionStatus, Store};
 use jiff::Timestamp;
 use parking_lot::Mutex;
 use tokio::sync::{Notify, broadcast};
@@ -179,7 +176,9 @@ impl Shared {
     }
 }
 
-pub(crate) fn new_run_id() -> String {
+/// A new run id (UUIDv7: sortable by creation time). Runs queued by the
+/// scheduler and by operators get their ids here.
+pub fn new_run_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
@@ -301,69 +300,9 @@ impl RunningEngine {
     }
 }
 
-/// A run asked for by an operator (Run Now, Retry, `grove-jobs run`).
-#[derive(Debug, Clone, Copy)]
-pub struct RunRequest<'a> {
-    pub config_id: &'a str,
-    pub trigger: Trigger,
-    pub retry_of: Option<&'a str>,
-    pub actor: Option<&'a str>,
-}
-
-/// Queues an execution of the config as stored now (also when its
-/// schedule is disabled). Whichever engine claims due work next runs it:
-/// this process's after a wake-up, another process's (CLI `run`, another
-/// instance) at its next poll or notification.
-pub async fn request_run(
-    store: &dyn Store,
-    now: Timestamp,
-    request: RunRequest<'_>,
-) -> Result<Execution, EngineError> {
-    let RunRequest {
-        config_id,
-        trigger,
-        retry_of,
-        actor,
-    } = request;
-    let obj = store
-        .object_get(JOB_CONFIG, config_id)
-        .await?
-        .ok_or_else(|| {
-            EngineError::NotFound(format!("job config \"{config_id}\" does not exist"))
-        })?;
-    let payload: JobConfigPayload = serde_json::from_value(obj.payload.clone()).map_err(|e| {
-        EngineError::InvalidConfig(format!(
-            "job config \"{config_id}\" cannot be run as stored: {e}"
-        ))
-    })?;
-    let outcome = store
-        .execution_insert(ExecutionInsert {
-            id: new_run_id(),
-            config_id: config_id.to_owned(),
-            trigger,
-            scheduled_for: None,
-            late: false,
-            payload: payload.to_value(),
-            config_version: obj.meta.version,
-            retry: payload.retry,
-            max_concurrent: payload.limits.max_concurrent,
-            retry_of: retry_of.map(str::to_owned),
-            actor: actor.map(str::to_owned),
-            disposition: InsertDisposition::Queue,
-            now,
-        })
-        .await?;
-    match outcome {
-        InsertOutcome::Queued(e) | InsertOutcome::Skipped(e) => Ok(e),
-        InsertOutcome::Duplicate => Err(EngineError::Conflict(
-            "the run was recorded twice; try again".to_owned(),
-        )),
-    }
-}
-
 /// A cheap, cloneable handle to the engine. [`EngineHandle::new`] makes a
 /// detached handle (no engine in this process): notifications are no-ops
-/// and requests answer [`EngineError::NotRunning`].
+/// and subscriptions answer [`EngineError::NotRunning`].
 #[derive(Debug, Clone, Default)]
 pub struct EngineHandle {
     shared: Option<Arc<Shared>>,
@@ -379,11 +318,31 @@ impl EngineHandle {
         self.shared.as_ref().ok_or(EngineError::NotRunning)
     }
 
-    /// A job config was created, saved or deleted: recompute its next slot now.
-    pub fn config_changed(&self, config_id: &str) {
+    /// Something changed in the store: a job config (created, saved,
+    /// deleted), the queue of runs, or a cancel request. Does exactly what
+    /// the same change arriving over the database's change feed does, so a
+    /// write made in this process and one made by another process wake the
+    /// engine the same way. A no-op on a detached handle.
+    pub fn changed(&self, change: Change) {
         if let Some(s) = &self.shared {
-            s.changes.lock().ids.insert(config_id.to_owned());
-            s.scheduler_wake.notify_one();
+            coordination::apply(s, change);
+        }
+    }
+
+    /// Whether an engine in this process is behind this handle (started or
+    /// not); `false` for a detached handle.
+    pub fn is_attached(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// An execution was cancelled before it started: ends its live-event
+    /// stream and records its outcome on the config (`lastExecution`), as
+    /// the executor does for a run that ended. A no-op on a detached handle.
+    pub async fn queued_run_cancelled(&self, execution: &Execution) {
+        if let Some(s) = &self.shared {
+            s.events
+                .end(&execution.id, ExecutionStatus::Cancelled, None);
+            executor::record_outcome(s, execution).await;
         }
     }
 
@@ -392,84 +351,6 @@ impl EngineHandle {
     pub fn tick(&self) {
         if let Some(s) = &self.shared {
             s.wake_all();
-        }
-    }
-
-    /// Run Now: queues an execution of the config as stored at this moment
-    /// (also when its schedule is disabled); it starts as soon as
-    /// `maxConcurrent` allows.
-    pub async fn run_now(
-        &self,
-        config_id: &str,
-        actor: Option<&str>,
-    ) -> Result<Execution, EngineError> {
-        let shared = self.shared()?;
-        self.insert_run(shared, config_id, Trigger::Manual, None, actor)
-            .await
-    }
-
-    /// Reruns a finished execution as a new one (trigger `retry`) with the
-    /// config as stored now. `Conflict` while it is queued or running.
-    pub async fn retry(&self, run_id: &str, actor: Option<&str>) -> Result<Execution, EngineError> {
-        let shared = self.shared()?;
-        let old = shared.store.execution_get(run_id).await?.ok_or_else(|| {
-            EngineError::NotFound(format!("execution \"{run_id}\" does not exist"))
-        })?;
-        if !old.status.is_final() {
-            return Err(EngineError::Conflict(format!(
-                "execution \"{run_id}\" is {}; only a finished execution can be retried",
-                old.status
-            )));
-        }
-        self.insert_run(shared, &old.config_id, Trigger::Retry, Some(run_id), actor)
-            .await
-    }
-
-    async fn insert_run(
-        &self,
-        shared: &Arc<Shared>,
-        config_id: &str,
-        trigger: Trigger,
-        retry_of: Option<&str>,
-        actor: Option<&str>,
-    ) -> Result<Execution, EngineError> {
-        let request = RunRequest {
-            config_id,
-            trigger,
-            retry_of,
-            actor,
-        };
-        let run = request_run(&*shared.store, shared.clock.now(), request).await?;
-        shared.executor_wake.notify_one();
-        Ok(run)
-    }
-
-    /// Cancels a queued execution, or stops a running one (its handler is
-    /// cancelled, then aborted after the grace period). `Conflict` when it
-    /// has already ended.
-    pub async fn cancel(&self, run_id: &str) -> Result<Execution, EngineError> {
-        let shared = self.shared()?;
-        let now = shared.clock.now();
-        match shared.store.execution_cancel(run_id, now).await {
-            Err(grove_store::StoreError::NotFound) => Err(EngineError::NotFound(format!(
-                "execution \"{run_id}\" does not exist"
-            ))),
-            Err(e) => Err(e.into()),
-            Ok(CancelOutcome::Cancelled(e)) => {
-                shared.events.end(run_id, ExecutionStatus::Cancelled, None);
-                executor::record_outcome(shared, &e).await;
-                Ok(e)
-            }
-            Ok(CancelOutcome::Requested(e)) => {
-                if let Some(token) = shared.running.lock().get(run_id) {
-                    token.cancel();
-                }
-                Ok(e)
-            }
-            Ok(CancelOutcome::AlreadyFinal(e)) => Err(EngineError::Conflict(format!(
-                "execution \"{run_id}\" has already ended ({})",
-                e.status
-            ))),
         }
     }
 

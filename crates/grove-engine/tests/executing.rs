@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use grove_app::AppError;
 use grove_core::job_config::{Health, JobConfigPayload};
 use grove_core::retry::BackoffStrategy;
-use grove_engine::{EngineError, RunEvent};
+use grove_engine::RunEvent;
 use grove_store::{AttemptReason, AttemptStatus, ExecutionStatus, Trigger};
 use jiff::SignedDuration;
 
@@ -160,7 +161,7 @@ async fn cancel_stops_a_running_execution_and_retry_reruns_it() {
         .await;
     assert!(matches!(
         h.handle.retry(&run.id, None).await,
-        Err(EngineError::Conflict(_))
+        Err(AppError::NotFinished { .. })
     ));
     h.handle.cancel(&run.id).await.unwrap();
     let e = h.wait_final(&run.id).await;
@@ -169,15 +170,15 @@ async fn cancel_stops_a_running_execution_and_retry_reruns_it() {
     assert_eq!(e.attempts[0].reason, Some(AttemptReason::Cancelled));
     assert!(matches!(
         h.handle.cancel(&run.id).await,
-        Err(EngineError::Conflict(_))
+        Err(AppError::AlreadyEnded { .. })
     ));
     assert!(matches!(
         h.handle.cancel("no-such-run").await,
-        Err(EngineError::NotFound(_))
+        Err(AppError::NotFound(_))
     ));
     assert!(matches!(
         h.handle.retry("no-such-run", None).await,
-        Err(EngineError::NotFound(_))
+        Err(AppError::NotFound(_))
     ));
     // Live events: a phase, log lines, then the end.
     let mut names = Vec::new();

@@ -255,7 +255,7 @@ async fn legacy_fallback_is_off_by_default() {
         .run_now("nope", None)
         .await
         .expect_err("unknown config");
-    assert!(matches!(run, grove_engine::EngineError::NotFound(_)));
+    assert!(matches!(run, grove_app::AppError::NotFound(_)));
     assert!(h.handle.legacy_in_use().is_none());
     h.stop().await;
 }

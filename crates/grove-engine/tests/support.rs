@@ -1,11 +1,13 @@
 //! Test harness, test handlers and "eventually".
 
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use grove_app::{App, AppError};
 use grove_core::clock::TestClock;
 use grove_core::job_config::{JobConfigPayload, JobType};
 use grove_core::registry::JOB_CONFIG;
@@ -14,7 +16,7 @@ use grove_engine::{
     JobOutcome,
 };
 use grove_store::sqlite::SqliteStore;
-use grove_store::{Execution, ObjectInsert, ObjectUpdate, Store, StoredObject};
+use grove_store::{Change, Execution, ObjectInsert, ObjectUpdate, Store, StoredObject};
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -38,10 +40,47 @@ pub fn settings() -> EngineSettings {
     }
 }
 
+/// The engine's handle, plus the operator requests tests drive it with:
+/// Run Now, Retry and Cancel go through the application layer, as they do
+/// in the service.
+pub struct TestHandle {
+    engine: EngineHandle,
+    app: App,
+}
+
+impl TestHandle {
+    fn new(store: &Arc<dyn Store>, clock: &TestClock, engine: EngineHandle) -> Self {
+        Self {
+            app: App::new(store.clone(), Arc::new(clock.clone()), engine.clone()),
+            engine,
+        }
+    }
+
+    pub async fn run_now(&self, id: &str, actor: Option<&str>) -> Result<Execution, AppError> {
+        self.app.run_now(id, actor.unwrap_or("tester")).await
+    }
+
+    pub async fn retry(&self, run_id: &str, actor: Option<&str>) -> Result<Execution, AppError> {
+        self.app.retry(run_id, actor.unwrap_or("tester")).await
+    }
+
+    pub async fn cancel(&self, run_id: &str) -> Result<Execution, AppError> {
+        self.app.cancel(run_id).await
+    }
+}
+
+impl Deref for TestHandle {
+    type Target = EngineHandle;
+
+    fn deref(&self) -> &EngineHandle {
+        &self.engine
+    }
+}
+
 pub struct Harness {
     pub store: Arc<dyn Store>,
     pub clock: TestClock,
-    pub handle: EngineHandle,
+    pub handle: TestHandle,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<Result<(), grove_engine::EngineError>>>,
     _dir: tempfile::TempDir,
@@ -69,10 +108,11 @@ impl Harness {
 
     /// A harness over an existing store (grove data loaded by a test).
     pub fn on_store(store: Arc<dyn Store>, now: &str) -> Self {
+        let clock = TestClock::new(at(now));
         Self {
+            handle: TestHandle::new(&store, &clock, EngineHandle::new()),
             store,
-            clock: TestClock::new(at(now)),
-            handle: EngineHandle::new(),
+            clock,
             shutdown: CancellationToken::new(),
             task: None,
             _dir: tempfile::tempdir().expect("temp dir"),
@@ -86,7 +126,7 @@ impl Harness {
             handlers,
             settings,
         );
-        self.handle = engine.handle();
+        self.handle = TestHandle::new(&self.store, &self.clock, engine.handle());
         self.task = Some(tokio::spawn(engine.run(self.shutdown.clone())));
     }
 
@@ -136,7 +176,7 @@ impl Harness {
             })
             .await
             .expect("insert config");
-        self.handle.config_changed(id);
+        self.handle.changed(Change::Config(id.to_owned()));
         obj
     }
 
@@ -157,7 +197,7 @@ impl Harness {
             })
             .await
             .expect("update config");
-        self.handle.config_changed(id);
+        self.handle.changed(Change::Config(id.to_owned()));
         obj
     }
 

@@ -9,8 +9,11 @@ mod serve;
 mod validate;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use grove_app::App;
+use grove_core::clock::SystemClock;
 
 /// Where data lives when no URL is given: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://grove-jobs.db";
@@ -133,6 +136,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// The application for a one-shot command: no engine in this process;
+/// what it writes, a serving instance on the same database picks up.
+fn command_app(store: &Arc<dyn grove_store::Store>) -> App {
+    App::without_engine(store.clone(), Arc::new(SystemClock))
+}
+
 async fn run_async(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(args).await,
@@ -154,15 +163,14 @@ async fn run_async(command: Command) -> anyhow::Result<()> {
                     anyhow::anyhow!("--role must be viewer, operator or admin, got \"{role}\"")
                 })?;
             let store = grove_store::open(&db.database_url).await?;
-            let secret =
-                grove_web::auth::create_token(&*store, &name, role, jiff::Timestamp::now()).await?;
+            let secret = command_app(&store).create_token(&name, role).await;
             store.close().await;
-            println!("{secret}");
+            println!("{}", secret?);
             Ok(())
         }
         Command::Apply { files, dry_run, db } => {
             let store = grove_store::open(&db.database_url).await?;
-            let ok = portable::apply(&*store, &files, dry_run, jiff::Timestamp::now()).await;
+            let ok = portable::apply(&command_app(&store), &files, dry_run).await;
             store.close().await;
             anyhow::ensure!(ok?, "the files have problems; nothing was applied");
             Ok(())
@@ -188,7 +196,7 @@ async fn run_async(command: Command) -> anyhow::Result<()> {
                 days,
                 seed,
             };
-            let summary = grove_store::demo::generate(&*store, size, jiff::Timestamp::now()).await;
+            let summary = command_app(&store).load_demo(size).await;
             store.close().await;
             let summary = summary?;
             println!(

@@ -3,36 +3,20 @@
 //! `export` writes every object as `{meta: {id, type, title, description?,
 //! tags?}, payload}` without server-written fields, so the output can be
 //! committed to a repository and fed back to `apply` on another instance.
-//! `apply` validates every object first (nothing is written if any is
-//! invalid), prints a plan (create / update / unchanged), then carries it out
-//! unless `--dry-run`.
+//! `apply` reads the files and hands them to the application's apply use
+//! case, which validates every object first (nothing is written if any is
+//! invalid) and plans create / update / unchanged; the plan is printed,
+//! then carried out unless `--dry-run`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use grove_core::job_config::ENGINE_FIELDS;
-use grove_core::registry::{self, JOB_CONFIG, TypeDef, ValidObject};
-use grove_store::{ObjectInsert, ObjectUpdate, Store, StoredObject};
-use serde_json::{Value, json};
-
-/// The portable form of a stored object.
-pub fn portable(obj: &StoredObject) -> Value {
-    let mut payload = obj.payload.clone();
-    if let Value::Object(map) = &mut payload {
-        for f in ENGINE_FIELDS {
-            map.remove(*f);
-        }
-    }
-    let mut meta =
-        json!({"id": obj.meta.id, "type": obj.meta.object_type, "title": obj.meta.title});
-    if let Some(d) = &obj.meta.description {
-        meta["description"] = json!(d);
-    }
-    if !obj.meta.tags.is_empty() {
-        meta["tags"] = json!(obj.meta.tags);
-    }
-    json!({"meta": meta, "payload": payload})
-}
+use grove_app::App;
+use grove_app::AppError;
+use grove_app::apply::{Document, portable};
+use grove_core::registry;
+use grove_store::Store;
+use serde_json::Value;
 
 pub async fn export(store: &dyn Store, type_filter: Option<&str>) -> anyhow::Result<Value> {
     let mut out = Vec::new();
@@ -74,12 +58,6 @@ fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-struct Planned {
-    def: &'static TypeDef,
-    id: String,
-    valid: ValidObject,
-}
-
 fn load(file: &Path) -> anyhow::Result<Vec<(String, Value)>> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -95,102 +73,34 @@ fn load(file: &Path) -> anyhow::Result<Vec<(String, Value)>> {
     })
 }
 
-pub async fn apply(
-    store: &dyn Store,
-    paths: &[PathBuf],
-    dry_run: bool,
-    now: jiff::Timestamp,
-) -> anyhow::Result<bool> {
-    let mut planned = Vec::new();
-    let mut invalid = false;
+/// Plans the documents of `paths` and prints the plan; carries it out
+/// unless `dry_run`. `false` (after printing every problem) when a
+/// document is invalid: nothing is applied then.
+pub async fn apply(app: &App, paths: &[PathBuf], dry_run: bool) -> anyhow::Result<bool> {
+    let mut documents = Vec::new();
     for file in collect_files(paths)? {
-        for (name, raw) in load(&file)? {
-            let type_id = raw
-                .pointer("/meta/type")
-                .and_then(Value::as_str)
-                .unwrap_or(JOB_CONFIG);
-            let Some(def) = registry::find(type_id) else {
-                println!("{name}: /meta/type: unknown object type \"{type_id}\"");
-                invalid = true;
-                continue;
-            };
-            match def.validate(&raw) {
-                Err(problems) => {
-                    invalid = true;
-                    for p in problems {
-                        println!("{name}: {p}");
-                    }
-                }
-                Ok(valid) => match valid.meta.id.clone() {
-                    Some(id) => planned.push(Planned { def, id, valid }),
-                    None => {
-                        invalid = true;
-                        println!(
-                            "{name}: /meta/id: is required for apply (it names the object to create or update)"
-                        );
-                    }
-                },
-            }
+        for (source, raw) in load(&file)? {
+            documents.push(Document { source, raw });
         }
     }
-    if invalid {
-        println!("nothing applied: fix the problems above");
-        return Ok(false);
-    }
-    for p in planned {
-        let current = store.object_get(p.def.id, &p.id).await?;
-        let action = match &current {
-            None => "create",
-            Some(c) if unchanged(c, &p.valid) => "unchanged",
-            Some(_) => "update",
-        };
-        println!("{action} {} {}", p.def.id, p.id);
-        if dry_run || action == "unchanged" {
-            continue;
-        }
-        let actor = Some("apply".to_owned());
-        match current {
-            None => {
-                store
-                    .object_insert(ObjectInsert {
-                        object_type: p.def.id.to_owned(),
-                        id: p.id,
-                        title: p.valid.meta.title,
-                        description: p.valid.meta.description,
-                        tags: p.valid.meta.tags,
-                        payload: p.valid.payload,
-                        actor,
-                        now,
-                    })
-                    .await?;
+    let plan = match app.plan(documents).await {
+        Ok(plan) => plan,
+        Err(AppError::InvalidDocuments(problems)) => {
+            for p in problems {
+                println!("{p}");
             }
-            Some(c) => {
-                store
-                    .object_update(ObjectUpdate {
-                        object_type: p.def.id.to_owned(),
-                        id: p.id,
-                        expected_version: c.meta.version,
-                        title: p.valid.meta.title,
-                        description: p.valid.meta.description,
-                        tags: p.valid.meta.tags,
-                        payload: p.valid.payload,
-                        actor,
-                        now,
-                    })
-                    .await?;
-            }
+            println!("nothing applied: fix the problems above");
+            return Ok(false);
         }
+        Err(e) => return Err(e.into()),
+    };
+    for step in &plan.steps {
+        println!("{} {} {}", step.action, step.def.id, step.id);
     }
     if dry_run {
         println!("dry run: nothing was changed");
+    } else {
+        app.apply(plan, "apply").await?;
     }
     Ok(true)
-}
-
-fn unchanged(current: &StoredObject, valid: &ValidObject) -> bool {
-    let portable = portable(current);
-    current.meta.title == valid.meta.title
-        && current.meta.description == valid.meta.description
-        && current.meta.tags == valid.meta.tags
-        && portable["payload"] == valid.payload
 }

@@ -1,17 +1,19 @@
 //! `grove-jobs run ID [--wait]`: Run Now from the command line.
 //!
-//! The run is queued in the database exactly as the API's Run Now queues
-//! it; a serving instance on the same database claims it (at once on
+//! The run is queued in the database by the same use case as the API's
+//! Run Now; a serving instance on the same database claims it (at once on
 //! PostgreSQL through its notification, within a couple of seconds on
 //! SQLite through its poll). The CLI never executes jobs itself: a second
 //! engine on an embedded database would treat the server's running
 //! attempts as left over from a crash.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use grove_engine::{RunRequest, request_run};
-use grove_store::{Execution, ExecutionStatus, Trigger};
+use grove_app::App;
+use grove_core::clock::SystemClock;
+use grove_store::{Execution, ExecutionStatus};
 
 use crate::DatabaseArgs;
 
@@ -34,19 +36,14 @@ const POLL: Duration = Duration::from_millis(250);
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let store = grove_store::open(&args.db.database_url).await?;
-    let result = trigger_and_wait(&args, &*store).await;
+    let app = App::without_engine(store.clone(), Arc::new(SystemClock));
+    let result = trigger_and_wait(&args, &app).await;
     store.close().await;
     result
 }
 
-async fn trigger_and_wait(args: &RunArgs, store: &dyn grove_store::Store) -> anyhow::Result<()> {
-    let request = RunRequest {
-        config_id: &args.id,
-        trigger: Trigger::Manual,
-        retry_of: None,
-        actor: Some("cli"),
-    };
-    let run = request_run(store, jiff::Timestamp::now(), request).await?;
+async fn trigger_and_wait(args: &RunArgs, app: &App) -> anyhow::Result<()> {
+    let run = app.run_now(&args.id, "cli").await?;
     println!("run {} of \"{}\": {}", run.id, args.id, run.status);
     if !args.wait || run.status.is_final() {
         return verdict(&run, args.wait);
@@ -58,7 +55,8 @@ async fn trigger_and_wait(args: &RunArgs, store: &dyn grove_store::Store) -> any
     let mut last = run.status;
     loop {
         tokio::time::sleep(POLL).await;
-        let now = store
+        let now = app
+            .store()
             .execution_get(&run.id)
             .await?
             .with_context(|| format!("run {} disappeared", run.id))?;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use grove_core::clock::{Clock, SystemClock};
-use grove_store::Role;
 use grove_web::AppState;
 use tokio_util::sync::CancellationToken;
 
@@ -60,12 +59,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = grove_store::open(&config.database_url)
         .await
         .with_context(|| "cannot open the database")?;
-    if config.seed {
-        let seeded = grove_store::seed::seed_defaults(&*store, clock.now()).await?;
-        if !seeded.is_empty() {
-            tracing::info!(ids = ?seeded, "seeded default job configs");
-        }
-    }
 
     let addr: SocketAddr = config.bind.parse().with_context(|| {
         format!(
@@ -92,16 +85,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
     let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
-    let handle = engine.handle();
+    let state = AppState::new(store.clone(), clock.clone(), engine.handle());
+    // Seeded before the engine starts, so its first load sees them.
+    if config.seed {
+        let seeded = state.app.seed_defaults().await?;
+        if !seeded.is_empty() {
+            tracing::info!(ids = ?seeded, "seeded default job configs");
+        }
+    }
     let engine = engine
         .start(shutdown.clone())
         .await
         .context("the engine could not start")?;
     // Only once nothing else can stop the start: a generated token is shown once.
-    let admin_token = bootstrap_admin_token(&*store, clock.now()).await?;
+    let admin_token = bootstrap_admin_token(&state.app).await?;
     let engine_task = tokio::spawn(run_engine(engine, shutdown.clone()));
-    let engine = handle;
-    let state = AppState::new(store.clone(), clock.clone(), engine);
     let app = grove_web::router(state);
 
     println!(
@@ -158,25 +156,19 @@ fn data_dir(database_url: &str) -> std::path::PathBuf {
 
 /// `GROVE_ADMIN_TOKEN` registers a known admin token; otherwise a fresh
 /// database gets a generated one, returned so it can be printed once.
-async fn bootstrap_admin_token(
-    store: &dyn grove_store::Store,
-    now: jiff::Timestamp,
-) -> anyhow::Result<Option<String>> {
-    if let Ok(secret) = std::env::var("GROVE_ADMIN_TOKEN") {
-        let secret = secret.trim();
-        anyhow::ensure!(
-            secret.len() >= 16,
-            "GROVE_ADMIN_TOKEN must be at least 16 characters long"
-        );
-        grove_web::auth::register_token(store, secret, "bootstrap-admin", Role::Admin, now).await?;
-        return Ok(None);
-    }
-    if store.token_count().await? == 0 {
-        let secret =
-            grove_web::auth::create_token(store, "generated-admin", Role::Admin, now).await?;
-        return Ok(Some(secret));
-    }
-    Ok(None)
+async fn bootstrap_admin_token(app: &grove_app::App) -> anyhow::Result<Option<String>> {
+    let given = match std::env::var("GROVE_ADMIN_TOKEN") {
+        Ok(secret) => {
+            let secret = secret.trim().to_owned();
+            anyhow::ensure!(
+                secret.len() >= 16,
+                "GROVE_ADMIN_TOKEN must be at least 16 characters long"
+            );
+            Some(secret)
+        }
+        Err(_) => None,
+    };
+    Ok(app.bootstrap_admin_token(given.as_deref()).await?)
 }
 
 /// A database URL without its password.

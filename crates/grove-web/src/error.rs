@@ -2,7 +2,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use grove_app::AppError;
 use grove_core::validate::Problem;
+use grove_engine::EngineError;
 use grove_store::StoreError;
 use serde_json::{Value, json};
 
@@ -125,6 +127,57 @@ impl From<StoreError> for ApiError {
             },
             e if e.is_transient() => Self::Unavailable(e.to_string()),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound(_) | AppError::UnknownType { .. } => Self::NotFound(e.to_string()),
+            AppError::Validation(problems) => Self::Validation(problems),
+            AppError::Conflict {
+                message,
+                current,
+                seen_at,
+            } => Self::Conflict {
+                message,
+                current: current.map(|c| crate::views::present(&c, seen_at)),
+            },
+            AppError::BadQuery(_) | AppError::PatchNotAnObject => Self::BadRequest(e.to_string()),
+            AppError::NotFinished { .. }
+            | AppError::AlreadyEnded { .. }
+            | AppError::Unrunnable { .. }
+            | AppError::RunRecordedTwice => Self::Conflict {
+                message: with_causes(&e),
+                current: None,
+            },
+            AppError::InvalidDocuments(problems) => {
+                Self::Validation(problems.into_iter().map(|p| p.problem).collect())
+            }
+            AppError::Engine(e) => e.into(),
+            AppError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// An error and its causes as one sentence: "outer: cause: cause".
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::NotRunning => Self::Unavailable(e.to_string()),
+            EngineError::Store(s) => s.into(),
         }
     }
 }

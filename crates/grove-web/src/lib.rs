@@ -1,12 +1,19 @@
 //! grove-web: the HTTP face of grove-jobs.
 //!
 //! - [`router`]: every route, given an [`AppState`]; tested in process.
-//! - [`api`]: JSON API handlers, one module per resource.
-//! - [`auth`]: bearer tokens (hashed at rest) and roles.
+//! - [`api`]: JSON API handlers, one module per resource. Handlers (API and
+//!   console alike) translate a request into a use case of
+//!   [`grove_app::App`] and its result into a response; neither imports the
+//!   other.
+//! - [`auth`]: who is calling: bearer tokens and their roles.
 //! - [`console`]: the operator console (server-rendered HTML, sessions, CSRF).
 //! - [`body`]: the JSON body extractor that turns every bad body into a 4xx.
 //! - [`error`]: RFC 9457 problem details.
 //! - [`openapi`]: the OpenAPI document served at `/api/openapi.json`.
+//! - [`views`]: what the API and the console both show (objects as
+//!   documents, executions as the render tree sees them).
+//! - [`state`]: what every handler reaches: the [`grove_app::App`] whose use
+//!   cases every write goes through, and the store for reads.
 
 pub mod api;
 pub mod auth;
@@ -15,6 +22,7 @@ pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod state;
+pub mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

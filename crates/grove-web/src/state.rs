@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use grove_app::App;
 use grove_core::clock::Clock;
 use grove_engine::EngineHandle;
 use grove_store::Store;
@@ -21,8 +22,11 @@ impl Default for WebSettings {
     }
 }
 
+/// Handlers write through `app` (its use cases wake the engine) and read
+/// from `store`; `engine` is for live events and the engine's own status.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    pub app: App,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub engine: EngineHandle,
@@ -32,6 +36,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, engine: EngineHandle) -> Self {
         Self {
+            app: App::new(store.clone(), clock.clone(), engine.clone()),
             store,
             clock,
             engine,

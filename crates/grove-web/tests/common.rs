@@ -52,10 +52,13 @@ impl TestApp {
         let store: Arc<dyn Store> = Arc::new(store);
         let clock = TestClock::new("2026-03-01T12:00:00Z".parse().expect("ts"));
         let now = "2026-03-01T12:00:00Z".parse().expect("ts");
-        grove_web::auth::register_token(&*store, OPERATOR, "ops", Role::Operator, now)
+        let setup = grove_app::App::without_engine(store.clone(), Arc::new(TestClock::new(now)));
+        setup
+            .register_token(OPERATOR, "ops", Role::Operator)
             .await
             .expect("token");
-        grove_web::auth::register_token(&*store, VIEWER, "look", Role::Viewer, now)
+        setup
+            .register_token(VIEWER, "look", Role::Viewer)
             .await
             .expect("token");
         if seed {

@@ -9,7 +9,6 @@ use grove_core::clock::TestClock;
 use grove_engine::EngineHandle;
 use grove_store::sqlite::SqliteStore;
 use grove_store::{AdvancementApply, AdvancementCandidate, Notification, Role, Store};
-use grove_web::auth::create_token;
 use grove_web::{AppState, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -32,7 +31,8 @@ async fn app() -> App {
     let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
     store.migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
-    let token = create_token(store.as_ref(), "ci", Role::Operator, now())
+    let token = grove_app::App::without_engine(store.clone(), Arc::new(TestClock::new(now())))
+        .create_token("ci", Role::Operator)
         .await
         .unwrap();
     let state = AppState::new(

@@ -10,15 +10,15 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
+use grove_app::objects::MAX_LIMIT;
 use grove_core::registry::JOB_CONFIG;
-use grove_engine::{EngineError, LEGACY_CONFIG_ID, RunEvent};
+use grove_engine::{LEGACY_CONFIG_ID, RunEvent};
 use grove_store::{Execution, LogLine};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::objects::MAX_LIMIT;
 use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -27,20 +27,6 @@ use crate::state::AppState;
 pub const DEFAULT_HISTORY: u32 = 20;
 /// Log lines per page.
 pub const MAX_LOG_LINES: u32 = 5_000;
-
-impl From<EngineError> for ApiError {
-    fn from(e: EngineError) -> Self {
-        match e {
-            EngineError::NotFound(m) => Self::NotFound(m),
-            EngineError::Conflict(m) | EngineError::InvalidConfig(m) => Self::Conflict {
-                message: m,
-                current: None,
-            },
-            EngineError::NotRunning => Self::Unavailable(e.to_string()),
-            EngineError::Store(s) => s.into(),
-        }
-    }
-}
 
 fn millis_between(a: Timestamp, b: Timestamp) -> i64 {
     b.duration_since(a)
@@ -100,7 +86,7 @@ pub async fn run_now(
     Path(id): Path<String>,
     Operator(actor): Operator,
 ) -> ApiResult<Response> {
-    let e = state.engine.run_now(&id, Some(&actor.name)).await?;
+    let e = state.app.run_now(&id, &actor.name).await?;
     Ok(run_reply(StatusCode::ACCEPTED, &e))
 }
 
@@ -207,7 +193,7 @@ pub async fn retry(
     Path(run_id): Path<String>,
     Operator(actor): Operator,
 ) -> ApiResult<Response> {
-    let e = state.engine.retry(&run_id, Some(&actor.name)).await?;
+    let e = state.app.retry(&run_id, &actor.name).await?;
     Ok(run_reply(StatusCode::ACCEPTED, &e))
 }
 
@@ -220,7 +206,7 @@ pub async fn cancel(
     Path(run_id): Path<String>,
     Operator(_actor): Operator,
 ) -> ApiResult<Response> {
-    let e = state.engine.cancel(&run_id).await?;
+    let e = state.app.cancel(&run_id).await?;
     let status = if e.status.is_final() {
         StatusCode::OK
     } else {

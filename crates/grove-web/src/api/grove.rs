@@ -11,18 +11,14 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::header;
-use grove_core::grove::{self, BatchError, Rejected};
-use grove_core::validate::Problem;
-use grove_store::{
-    AdvancementEventFilter, SignalInsert, SignalOutcome, SproutUpsert, UpsertOutcome,
-};
+use grove_store::AdvancementEventFilter;
 use serde_json::{Map, Value, json};
 
 use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// Largest ingestion body: room for [`grove::MAX_BATCH_ITEMS`] items with
+/// Largest ingestion body: room for [`grove_core::grove::MAX_BATCH_ITEMS`] items with
 /// long titles (the general body limit is smaller).
 pub const MAX_INGEST_BYTES: usize = 8 * 1024 * 1024;
 
@@ -65,16 +61,6 @@ impl FromRequest<AppState> for IngestBody {
 }
 pub const MAX_LIMIT: u32 = 1_000;
 
-fn batch_error(e: BatchError) -> ApiError {
-    match e {
-        BatchError::Invalid(problems) => ApiError::Validation(problems),
-        BatchError::TooMany { count, max } => ApiError::Validation(vec![Problem::new(
-            "/items",
-            format!("has {count} items; send at most {max} per request (split the batch)"),
-        )]),
-    }
-}
-
 /// `POST /api/v1/sprouts`: upserts sprouts. `accepted` counts created and
 /// updated sprouts, `duplicates` those already stored exactly like this.
 #[utoipa::path(post, path = "/api/v1/sprouts", tag = "grove", security(("bearer" = [])),
@@ -86,32 +72,13 @@ pub async fn upsert_sprouts(
     _operator: Operator,
     IngestBody(body): IngestBody,
 ) -> ApiResult<Json<Value>> {
-    let batch = grove::decode_sprouts(&body).map_err(batch_error)?;
-    let now = state.clock.now();
-    let items: Vec<SproutUpsert> = batch
-        .items
-        .into_iter()
-        .map(|(_, s)| SproutUpsert {
-            created_at: s.created_at.unwrap_or(now),
-            id: s.id,
-            title: s.title,
-            tier: s.tier,
-            parent_id: s.parent_id,
-        })
-        .collect();
-    let outcomes = if items.is_empty() {
-        Vec::new()
-    } else {
-        state.store.sprout_upsert_batch(items, now).await?
-    };
-    let count = |o: UpsertOutcome| outcomes.iter().filter(|x| **x == o).count();
-    let (created, updated) = (count(UpsertOutcome::Created), count(UpsertOutcome::Updated));
+    let report = state.app.ingest_sprouts(&body).await?;
     Ok(Json(json!({
-        "accepted": created + updated,
-        "duplicates": count(UpsertOutcome::Unchanged),
-        "created": created,
-        "updated": updated,
-        "rejected": batch.rejected,
+        "accepted": report.created + report.updated,
+        "duplicates": report.unchanged,
+        "created": report.created,
+        "updated": report.updated,
+        "rejected": report.rejected,
     })))
 }
 
@@ -126,48 +93,11 @@ pub async fn insert_signals(
     _operator: Operator,
     IngestBody(body): IngestBody,
 ) -> ApiResult<Json<Value>> {
-    let batch = grove::decode_signals(&body).map_err(batch_error)?;
-    let indexes: Vec<usize> = batch.items.iter().map(|(i, _)| *i).collect();
-    let items: Vec<SignalInsert> = batch
-        .items
-        .into_iter()
-        .map(|(_, s)| SignalInsert {
-            id: s.id,
-            sprout_id: s.sprout_id,
-            kind: grove_core::validate::Choice::name(s.kind).to_owned(),
-            at: s.at,
-            value: s.value,
-        })
-        .collect();
-    let sprout_ids: Vec<String> = items.iter().map(|s| s.sprout_id.clone()).collect();
-    let outcomes = if items.is_empty() {
-        Vec::new()
-    } else {
-        state
-            .store
-            .signal_insert_batch(items, state.clock.now())
-            .await?
-    };
-    let mut rejected = batch.rejected;
-    let (mut accepted, mut duplicates) = (0, 0);
-    for ((index, outcome), sprout_id) in indexes.iter().zip(&outcomes).zip(&sprout_ids) {
-        match outcome {
-            SignalOutcome::Accepted => accepted += 1,
-            SignalOutcome::Duplicate => duplicates += 1,
-            SignalOutcome::UnknownSprout => rejected.push(Rejected::new(
-                *index,
-                format!("/items/{index}/sproutId"),
-                format!(
-                    "unknown sprout \"{sprout_id}\"; create it with POST /api/v1/sprouts first"
-                ),
-            )),
-        }
-    }
-    rejected.sort_by_key(|r| r.index);
+    let report = state.app.ingest_signals(&body).await?;
     Ok(Json(json!({
-        "accepted": accepted,
-        "duplicates": duplicates,
-        "rejected": rejected,
+        "accepted": report.accepted,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected,
     })))
 }
 

@@ -3,13 +3,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use grove_app::objects::object_type;
 use grove_core::registry::{self, evaluate_metrics};
 use serde_json::{Value, json};
 
-use super::objects::type_def;
-use super::present::present;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::views::present;
 
 /// `GET /healthz`: the process is up.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is up")))]
@@ -56,7 +56,7 @@ pub async fn metrics(
     State(state): State<AppState>,
     Path(type_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let def = type_def(&type_id)?;
+    let def = object_type(&type_id)?;
     let now = state.clock.now();
     let objects: Vec<Value> = state
         .store

@@ -4,7 +4,6 @@ pub mod executions;
 pub mod grove;
 pub mod meta;
 pub mod objects;
-pub mod present;
 pub mod prometheus;
 pub mod render;
 pub mod schedule;

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::views::execution::find_execution;
 
 /// `GET /api/v1/render/catalog`: `{components: {Name: {props: <JSON Schema>}}}`.
 #[utoipa::path(get, path = "/api/v1/render/catalog", tag = "render", responses((status = 200, description = "The json-render catalog: each component's prop schema (JSON Schema)")))]
@@ -23,7 +24,7 @@ pub async fn execution_tree(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let found = crate::console::execution::find_execution(&state, &run_id)
+    let found = find_execution(&state, &run_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("execution \"{run_id}\"")))?;
     let tree = execution_to_render_tree(&found.view, &found.config, state.clock.now());

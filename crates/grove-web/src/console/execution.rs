@@ -1,14 +1,13 @@
 //! One execution, and how the console reads and drives runs: history from
-//! the store, Run Now and Retry through the engine, the live page over the
-//! executions API's server-sent events.
+//! the store, Run Now and Retry through the application, the live page over
+//! the executions API's server-sent events.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use grove_core::job_config::JobConfigPayload;
-use grove_core::registry::JOB_CONFIG;
-use grove_core::render::{self, ExecutionView, LogLine, execution_to_render_tree, format_duration};
-use grove_store::{Execution, StoredObject};
+use grove_core::render::{ExecutionView, execution_to_render_tree, format_duration};
+use grove_store::StoredObject;
 use maud::html;
 
 use super::form::FormData;
@@ -17,41 +16,7 @@ use super::render::{RenderContext, render_tree};
 use super::session::{ConsoleUser, refusal};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Log lines shown on the execution page (the newest of a longer log are
-/// in the API).
-const PAGE_LOG_LINES: u32 = 1_000;
-
-/// The console's view of a stored execution.
-pub(crate) fn view(e: &Execution, logs: Vec<LogLine>) -> ExecutionView {
-    use grove_store::ExecutionStatus as S;
-    let status = match e.status {
-        S::Queued => render::ExecutionStatus::Queued,
-        S::Running => render::ExecutionStatus::Running,
-        S::Success => render::ExecutionStatus::Success,
-        S::Partial => render::ExecutionStatus::Partial,
-        S::Failed => render::ExecutionStatus::Failed,
-        S::Cancelled => render::ExecutionStatus::Cancelled,
-        S::Skipped => render::ExecutionStatus::Skipped,
-    };
-    ExecutionView {
-        run_id: e.id.clone(),
-        config_id: e.config_id.clone(),
-        status,
-        trigger: e.trigger.to_string(),
-        started_at: e.started_at,
-        completed_at: e.completed_at,
-        items_processed: e.counts.processed,
-        items_total: e.counts.total,
-        errors: e.counts.failed,
-        attempts: e.attempt_count.max(1),
-        error: e
-            .error
-            .clone()
-            .or_else(|| e.reason.clone().map(|r| format!("skipped: {r}"))),
-        logs,
-    }
-}
+use crate::views::execution::{Found, find_execution, view};
 
 /// The newest executions of a job config, newest first. Falls back to the
 /// config's `lastExecution` when the history cannot be read.
@@ -80,61 +45,13 @@ pub(crate) fn is_running(executions: &[ExecutionView]) -> bool {
     executions.iter().any(|e| !e.status.is_finished())
 }
 
-/// One execution as the console shows it.
-pub(crate) struct Found {
-    pub view: ExecutionView,
-    /// The config as stored now, or the snapshot the execution was created
-    /// with when the config is gone (deleted, or the legacy job).
-    pub config: JobConfigPayload,
-    /// Whether `view.config_id` still names a stored job config (link it).
-    pub config_exists: bool,
-}
-
-/// One execution with its log, and its job config.
-pub(crate) async fn find_execution(
-    state: &AppState,
-    run_id: &str,
-) -> Result<Option<Found>, ApiError> {
-    let Some(e) = state.store.execution_get(run_id).await? else {
-        return Ok(None);
-    };
-    let stored = state.store.object_get(JOB_CONFIG, &e.config_id).await?;
-    let current = stored
-        .as_ref()
-        .and_then(|o| serde_json::from_value::<JobConfigPayload>(o.payload.clone()).ok());
-    let config = match current {
-        Some(c) => c,
-        None => serde_json::from_value::<JobConfigPayload>(e.payload.clone()).map_err(|err| {
-            ApiError::Internal(format!(
-                "execution \"{run_id}\" carries a job configuration that does not decode: {err}"
-            ))
-        })?,
-    };
-    let logs = state
-        .store
-        .log_list(run_id, 0, PAGE_LOG_LINES)
-        .await?
-        .into_iter()
-        .map(|l| LogLine {
-            timestamp: l.at,
-            level: l.level.to_string(),
-            message: l.message,
-        })
-        .collect();
-    Ok(Some(Found {
-        view: view(&e, logs),
-        config,
-        config_exists: stored.is_some(),
-    }))
-}
-
 /// Run Now; returns the new run's id.
 pub(crate) async fn request_run(
     state: &AppState,
     config_id: &str,
     actor: &str,
 ) -> Result<String, ApiError> {
-    Ok(state.engine.run_now(config_id, Some(actor)).await?.id)
+    Ok(state.app.run_now(config_id, actor).await?.id)
 }
 
 /// Retry of a finished execution; returns the new run's id.
@@ -143,7 +60,7 @@ pub(crate) async fn request_retry(
     run_id: &str,
     actor: &str,
 ) -> Result<String, ApiError> {
-    Ok(state.engine.retry(run_id, Some(actor)).await?.id)
+    Ok(state.app.retry(run_id, actor).await?.id)
 }
 
 /// Whether the advancement job runs on the legacy defaults (server setting

@@ -3,6 +3,7 @@
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use grove_app::objects::ObjectQuery;
 use grove_core::advancement_rule::AdvancementRulePayload;
 use grove_core::job_config::{JobConfigPayload, RunStatus};
 use grove_core::registry::{self, ADVANCEMENT_RULE, JOB_CONFIG, TypeDef, evaluate_metrics};
@@ -15,7 +16,6 @@ use super::execution::{is_running, legacy_configuration_in_use, recent_execution
 use super::form::{choice_label, csrf_input};
 use super::layout::{self, Icon, Nav, health_badge, when, zone};
 use super::session::{ConsoleUser, refusal};
-use crate::api::objects::list_presented;
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,9 +76,12 @@ async fn render(
         if !q.trim().is_empty() {
             params.push(("q".to_owned(), q.clone()));
         }
-        let (items, _, _) = list_presented(state, def, &params).await?;
-        let (all, _, _) =
-            list_presented(state, def, &[("limit".to_owned(), "500".to_owned())]).await?;
+        let items = state
+            .app
+            .list(def, &ObjectQuery::parse(&params)?)
+            .await?
+            .items;
+        let all = state.app.list(def, &ObjectQuery::everything()).await?.items;
         let metrics = evaluate_metrics(def, &all).unwrap_or_default();
         lists.push(TypeList {
             def,

@@ -6,6 +6,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use grove_app::AppError;
+use grove_app::objects::{CopyNames, object_type};
 use grove_core::job_config::{
     AlertThreshold, Channel, CleanupEntity, EventType, HealthCheckKind, JobConfigPayload, JobType,
     MisfirePolicy, OverlapPolicy, SignalPeriod, bounds,
@@ -16,7 +18,7 @@ use grove_core::render::{ExecutionView, format_duration, status_tree};
 use grove_core::retry::BackoffStrategy;
 use grove_core::schedule::{DstPolicy, Schedule};
 use grove_core::validate::{Choice, Problem};
-use grove_store::{StoreError, StoredObject};
+use grove_store::StoredObject;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,14 +30,11 @@ use super::form::{
 use super::layout::{self, Icon, Nav, health_badge, run_status, short, when, zone};
 use super::render::{RenderContext, render_tree};
 use super::session::{ConsoleUser, refusal};
-use crate::api::objects::{
-    free_id, insert, load, notify_engine, save as save_object, slug, type_def,
-};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 fn def() -> &'static TypeDef {
-    type_def(JOB_CONFIG).expect("job-config is registered")
+    object_type(JOB_CONFIG).expect("job-config is registered")
 }
 
 /// Lifecycle models; the default is the empty value, so payloads that leave
@@ -502,7 +501,8 @@ fn values_of(obj: &StoredObject) -> Value {
     json!({"meta": obj.meta, "payload": obj.payload})
 }
 
-fn api_error(e: ApiError) -> Response {
+fn api_error(e: impl Into<ApiError>) -> Response {
+    let e = e.into();
     refusal(e.status(), "Something went wrong", &e.to_string())
 }
 
@@ -513,7 +513,7 @@ pub async fn page(
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let obj = match load(&state, def(), &id).await {
+    let obj = match state.app.object(def(), &id).await {
         Ok(o) => o,
         Err(e) => return api_error(e),
     };
@@ -600,27 +600,14 @@ pub async fn create(State(state): State<AppState>, user: ConsoleUser, form: Form
         );
     };
     let values = read_form(job_type, true, &form);
-    let problems = match def().validate(&values) {
-        Ok(valid) => {
-            let id = match valid.meta.id.clone() {
-                Some(id) => Ok(id),
-                None => free_id(&state, def(), &slug(&valid.meta.title)).await,
-            };
-            let result = match id {
-                Ok(id) => insert(&state, def(), id, valid, Some(user.actor.name.clone())).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(obj) => {
-                    notify_engine(&state, def(), &obj.meta.id);
-                    return Redirect::to(&format!("/console/jobs/{}?notice=created", obj.meta.id))
-                        .into_response();
-                }
-                Err(ApiError::Conflict { message, .. }) => vec![Problem::new("/meta/id", message)],
-                Err(e) => return api_error(e),
-            }
+    let problems = match state.app.create(def(), &values, &user.actor.name).await {
+        Ok(obj) => {
+            return Redirect::to(&format!("/console/jobs/{}?notice=created", obj.meta.id))
+                .into_response();
         }
-        Err(problems) => problems,
+        Err(AppError::Validation(problems)) => problems,
+        Err(AppError::Conflict { message, .. }) => vec![Problem::new("/meta/id", message)],
+        Err(e) => return api_error(e),
     };
     let page = editor(
         &state,
@@ -646,7 +633,7 @@ pub async fn save_handler(
     id: &str,
     form: &FormData,
 ) -> Response {
-    let obj = match load(state, def(), id).await {
+    let obj = match state.app.object(def(), id).await {
         Ok(o) => o,
         Err(e) => return api_error(e),
     };
@@ -662,42 +649,33 @@ pub async fn save_handler(
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(obj.meta.version);
     let values = read_form(job_type, false, form);
-    let (status, errors, conflict) = match def().validate(&values) {
-        Ok(valid) => match save_object(
-            state,
-            def(),
-            id,
-            expected,
-            valid,
-            Some(user.actor.name.clone()),
-        )
-        .await
-        {
-            Ok(_) => {
-                return Redirect::to(&format!("/console/jobs/{id}?notice=saved")).into_response();
-            }
-            Err(ApiError::Conflict { .. }) => {
-                let current = state.store.object_get(JOB_CONFIG, id).await.ok().flatten();
-                let (v, by) = current
-                    .map(|c| {
-                        (
-                            c.meta.version,
-                            c.meta.updated_by.unwrap_or_else(|| "someone".to_owned()),
-                        )
-                    })
-                    .unwrap_or((expected, "someone".to_owned()));
-                (
-                    StatusCode::CONFLICT,
-                    Vec::new(),
-                    Some(format!(
-                        "Not saved: {by} saved this job while you were editing (it is now at version {v}; you edited version {expected}). Your changes are still in the form below."
-                    )),
-                )
-            }
-            Err(ApiError::Validation(p)) => (StatusCode::UNPROCESSABLE_ENTITY, p, None),
-            Err(e) => return api_error(e),
-        },
-        Err(problems) => (StatusCode::UNPROCESSABLE_ENTITY, problems, None),
+    let saved = state
+        .app
+        .replace(def(), id, &values, Some(expected), &user.actor.name)
+        .await;
+    let (status, errors, conflict) = match saved {
+        Ok(_) => {
+            return Redirect::to(&format!("/console/jobs/{id}?notice=saved")).into_response();
+        }
+        Err(AppError::Conflict { current, .. }) => {
+            let (v, by) = current
+                .map(|c| {
+                    (
+                        c.meta.version,
+                        c.meta.updated_by.unwrap_or_else(|| "someone".to_owned()),
+                    )
+                })
+                .unwrap_or((expected, "someone".to_owned()));
+            (
+                StatusCode::CONFLICT,
+                Vec::new(),
+                Some(format!(
+                    "Not saved: {by} saved this job while you were editing (it is now at version {v}; you edited version {expected}). Your changes are still in the form below."
+                )),
+            )
+        }
+        Err(AppError::Validation(p)) => (StatusCode::UNPROCESSABLE_ENTITY, p, None),
+        Err(e) => return api_error(e),
     };
     let page = editor(
         state,
@@ -753,23 +731,11 @@ pub(crate) async fn duplicate_object(
     id: &str,
     actor: &str,
 ) -> Result<String, ApiError> {
-    let source = load(state, def, id).await?;
-    let mut payload = source.payload.clone();
-    if def.id == JOB_CONFIG {
-        payload["schedule"]["isEnabled"] = json!(false);
-        if let Some(name) = payload.get("displayName").and_then(Value::as_str) {
-            payload["displayName"] = json!(format!("{name} (copy)"));
-        }
-    }
-    let raw = json!({
-        "meta": {"title": format!("{} (copy)", source.meta.title), "description": source.meta.description, "tags": source.meta.tags},
-        "payload": payload,
-    });
-    let valid = def.validate(&raw).map_err(ApiError::Validation)?;
-    let new_id = free_id(state, def, &format!("{}-copy", source.meta.id)).await?;
-    let obj = insert(state, def, new_id, valid, Some(actor.to_owned())).await?;
-    notify_engine(state, def, &obj.meta.id);
-    Ok(obj.meta.id)
+    let copy = state
+        .app
+        .duplicate(def, id, CopyNames::default(), actor)
+        .await?;
+    Ok(copy.meta.id)
 }
 
 /// The delete confirmation page (works without JavaScript).
@@ -806,7 +772,7 @@ pub async fn delete_page(
     if let Err(r) = user.require_operator() {
         return r;
     }
-    match load(&state, def(), &id).await {
+    match state.app.object(def(), &id).await {
         Ok(obj) => delete_confirmation(&user, "jobs", &obj).into_response(),
         Err(e) => api_error(e),
     }
@@ -820,19 +786,22 @@ pub(crate) async fn delete_object(
     form: &FormData,
 ) -> Response {
     let expected = form.get("version").and_then(|v| v.parse::<i64>().ok());
-    match state.store.object_delete(def.id, id, expected).await {
-        Ok(()) => {
-            notify_engine(state, def, id);
-            Redirect::to(&format!("/console?type={}&notice=deleted", def.id)).into_response()
+    match state.app.delete(def, id, expected).await {
+        Ok(()) => Redirect::to(&format!("/console?type={}&notice=deleted", def.id)).into_response(),
+        Err(AppError::Conflict { current, .. }) => {
+            let now_at = current.map_or_else(
+                || "a newer version".to_owned(),
+                |c| format!("version {}", c.meta.version),
+            );
+            refusal(
+                StatusCode::CONFLICT,
+                "Not deleted",
+                &format!(
+                    "Someone saved this while you were looking (it is now at {now_at}). Review it and delete again."
+                ),
+            )
         }
-        Err(StoreError::Conflict { current }) => refusal(
-            StatusCode::CONFLICT,
-            "Not deleted",
-            &format!(
-                "Someone saved this while you were looking (it is now at version {current}). Review it and delete again."
-            ),
-        ),
-        Err(e) => api_error(e.into()),
+        Err(e) => api_error(e),
     }
 }
 
@@ -859,7 +828,7 @@ pub async fn run_now(
     if let Err(r) = user.authorize_post(&form) {
         return r;
     }
-    if let Err(e) = load(&state, def(), &id).await {
+    if let Err(e) = state.app.object(def(), &id).await {
         return api_error(e);
     }
     match request_run(&state, &id, &user.actor.name).await {
@@ -880,7 +849,7 @@ pub(crate) async fn set_flag(
     pointer: &str,
     form: &FormData,
 ) -> Result<bool, Response> {
-    let obj = load(state, def, id).await.map_err(api_error)?;
+    let obj = state.app.object(def, id).await.map_err(api_error)?;
     let enabled = form.get("enabled") == Some("true");
     let expected = form
         .get("version")
@@ -888,21 +857,13 @@ pub(crate) async fn set_flag(
         .unwrap_or(obj.meta.version);
     let mut values = values_of(&obj);
     super::form::set_pointer(&mut values, pointer, json!(enabled));
-    let valid = def
-        .validate(&values)
-        .map_err(|p| api_error(ApiError::Validation(p)))?;
-    match save_object(
-        state,
-        def,
-        id,
-        expected,
-        valid,
-        Some(user.actor.name.clone()),
-    )
-    .await
+    match state
+        .app
+        .replace(def, id, &values, Some(expected), &user.actor.name)
+        .await
     {
         Ok(_) => Ok(enabled),
-        Err(ApiError::Conflict { .. }) => Err(refusal(
+        Err(AppError::Conflict { .. }) => Err(refusal(
             StatusCode::CONFLICT,
             "Not changed",
             "Someone saved this while you were looking. Reload the page and try again.",

@@ -6,7 +6,10 @@
 //! - [`layout`]: the page shell, icons, badges and time formatting.
 //! - [`grid`]: `/console`, the cards of every object with filters and metrics.
 //! - [`job_editor`], [`rule_editor`]: the tabbed editors (Configuration | Status).
-//! - [`execution`]: one execution, live over SSE; the engine hooks.
+//! - [`execution`]: one execution, live over SSE; Run Now and Retry.
+//!
+//! Pages read from the store and write through the use cases of
+//! [`grove_app::App`], like the API; the two share only [`crate::views`].
 //! - [`timeline`]: the next 24 hours of scheduled runs.
 //! - [`revisions`]: history, diff and restore.
 //! - [`render`]: the json-render registry (component → HTML renderer).

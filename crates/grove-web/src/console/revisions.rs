@@ -4,6 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use grove_app::objects::object_type;
 use grove_core::registry::{ADVANCEMENT_RULE, JOB_CONFIG, TypeDef};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -12,14 +13,13 @@ use serde_json::{Value, json};
 use super::form::{FormData, csrf_input};
 use super::layout::{self, Icon, Nav, short};
 use super::session::{ConsoleUser, refusal};
-use crate::api::objects::{load, save, type_def};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 fn kind_def(kind: &str) -> Option<&'static TypeDef> {
     match kind {
-        "jobs" => type_def(JOB_CONFIG).ok(),
-        "rules" => type_def(ADVANCEMENT_RULE).ok(),
+        "jobs" => object_type(JOB_CONFIG).ok(),
+        "rules" => object_type(ADVANCEMENT_RULE).ok(),
         _ => None,
     }
 }
@@ -105,9 +105,12 @@ pub async fn page(
     let Some(def) = kind_def(&kind) else {
         return refusal(StatusCode::NOT_FOUND, "Not found", "no such page");
     };
-    let current = match load(&state, def, &id).await {
+    let current = match state.app.object(def, &id).await {
         Ok(o) => o,
-        Err(e) => return refusal(e.status(), "Not found", &e.to_string()),
+        Err(e) => {
+            let e = ApiError::from(e);
+            return refusal(e.status(), "Not found", &e.to_string());
+        }
     };
     let revisions = match state.store.revision_list(def.id, &id).await {
         Ok(r) => r,
@@ -179,23 +182,13 @@ pub async fn restore(
     let Some(def) = kind_def(&kind) else {
         return refusal(StatusCode::NOT_FOUND, "Not found", "no such page");
     };
-    let result: Result<(), ApiError> = async {
-        let current = load(&state, def, &id).await?;
-        let revision = state
-            .store
-            .revision_get(def.id, &id, version)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("revision {version}")))?;
-        let expected = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(current.meta.version);
-        let raw = json!({
-            "meta": {"title": revision.title, "description": revision.description, "tags": revision.tags},
-            "payload": revision.payload,
-        });
-        let valid = def.validate(&raw).map_err(ApiError::Validation)?;
-        save(&state, def, &id, expected, valid, Some(user.actor.name.clone())).await?;
-        Ok(())
-    }
-    .await;
+    let expected = form.get("version").and_then(|v| v.parse().ok());
+    let result = state
+        .app
+        .restore(def, &id, version, expected, &user.actor.name)
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from);
     match result {
         Ok(()) => Redirect::to(&format!("/console/{kind}/{id}?notice=restored")).into_response(),
         Err(e) => refusal(e.status(), "Not restored", &e.to_string()),

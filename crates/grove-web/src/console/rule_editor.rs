@@ -4,6 +4,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use grove_app::AppError;
+use grove_app::objects::object_type;
 use grove_core::advancement_rule::{
     AdvancementRulePayload, MAX_CONDITIONS, MatchMode, Operator, SignalKind,
 };
@@ -22,14 +24,11 @@ use super::grid::pretty_op;
 use super::job_editor::{delete_confirmation, delete_object, duplicate_object, set_flag};
 use super::layout::{self, Icon, Nav};
 use super::session::{ConsoleUser, refusal};
-use crate::api::objects::{
-    free_id, insert, load, notify_engine, save as save_object, slug, type_def,
-};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 fn def() -> &'static TypeDef {
-    type_def(ADVANCEMENT_RULE).expect("advancement-rule is registered")
+    object_type(ADVANCEMENT_RULE).expect("advancement-rule is registered")
 }
 
 fn sections(new: bool) -> Vec<Section> {
@@ -252,7 +251,8 @@ pub struct PageQuery {
     notice: Option<String>,
 }
 
-fn api_error(e: ApiError) -> Response {
+fn api_error(e: impl Into<ApiError>) -> Response {
+    let e = e.into();
     refusal(e.status(), "Something went wrong", &e.to_string())
 }
 
@@ -263,7 +263,7 @@ pub async fn page(
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    match load(&state, def(), &id).await {
+    match state.app.object(def(), &id).await {
         Ok(obj) => {
             let values = json!({"meta": obj.meta, "payload": obj.payload});
             editor(
@@ -309,27 +309,14 @@ pub async fn create(State(state): State<AppState>, user: ConsoleUser, form: Form
         return r;
     }
     let values = read_form(true, &form);
-    let problems = match def().validate(&values) {
-        Ok(valid) => {
-            let id = match valid.meta.id.clone() {
-                Some(id) => Ok(id),
-                None => free_id(&state, def(), &slug(&valid.meta.title)).await,
-            };
-            let result = match id {
-                Ok(id) => insert(&state, def(), id, valid, Some(user.actor.name.clone())).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(obj) => {
-                    notify_engine(&state, def(), &obj.meta.id);
-                    return Redirect::to(&format!("/console/rules/{}?notice=created", obj.meta.id))
-                        .into_response();
-                }
-                Err(ApiError::Conflict { message, .. }) => vec![Problem::new("/meta/id", message)],
-                Err(e) => return api_error(e),
-            }
+    let problems = match state.app.create(def(), &values, &user.actor.name).await {
+        Ok(obj) => {
+            return Redirect::to(&format!("/console/rules/{}?notice=created", obj.meta.id))
+                .into_response();
         }
-        Err(p) => p,
+        Err(AppError::Validation(problems)) => problems,
+        Err(AppError::Conflict { message, .. }) => vec![Problem::new("/meta/id", message)],
+        Err(e) => return api_error(e),
     };
     (
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -358,7 +345,7 @@ pub async fn save(
     if let Err(r) = user.authorize_post(&form) {
         return r;
     }
-    let obj = match load(&state, def(), &id).await {
+    let obj = match state.app.object(def(), &id).await {
         Ok(o) => o,
         Err(e) => return api_error(e),
     };
@@ -370,42 +357,26 @@ pub async fn save(
     if let Some(m) = obj.payload.get("lifecycleModelId") {
         values["payload"]["lifecycleModelId"] = m.clone();
     }
-    let (status, errors, conflict) = match def().validate(&values) {
-        Ok(valid) => match save_object(
-            &state,
-            def(),
-            &id,
-            expected,
-            valid,
-            Some(user.actor.name.clone()),
-        )
-        .await
-        {
-            Ok(_) => {
-                return Redirect::to(&format!("/console/rules/{id}?notice=rule-saved"))
-                    .into_response();
-            }
-            Err(ApiError::Conflict { .. }) => {
-                let v = state
-                    .store
-                    .object_get(ADVANCEMENT_RULE, &id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|c| c.meta.version)
-                    .unwrap_or(expected);
-                (
-                    StatusCode::CONFLICT,
-                    Vec::new(),
-                    Some(format!(
-                        "Not saved: someone else saved this rule while you were editing (it is now at version {v}; you edited version {expected}). Your changes are still in the form below."
-                    )),
-                )
-            }
-            Err(ApiError::Validation(p)) => (StatusCode::UNPROCESSABLE_ENTITY, p, None),
-            Err(e) => return api_error(e),
-        },
-        Err(p) => (StatusCode::UNPROCESSABLE_ENTITY, p, None),
+    let saved = state
+        .app
+        .replace(def(), &id, &values, Some(expected), &user.actor.name)
+        .await;
+    let (status, errors, conflict) = match saved {
+        Ok(_) => {
+            return Redirect::to(&format!("/console/rules/{id}?notice=rule-saved")).into_response();
+        }
+        Err(AppError::Conflict { current, .. }) => {
+            let v = current.map_or(expected, |c| c.meta.version);
+            (
+                StatusCode::CONFLICT,
+                Vec::new(),
+                Some(format!(
+                    "Not saved: someone else saved this rule while you were editing (it is now at version {v}; you edited version {expected}). Your changes are still in the form below."
+                )),
+            )
+        }
+        Err(AppError::Validation(p)) => (StatusCode::UNPROCESSABLE_ENTITY, p, None),
+        Err(e) => return api_error(e),
     };
     (
         status,
@@ -451,7 +422,7 @@ pub async fn delete_page(
     if let Err(r) = user.require_operator() {
         return r;
     }
-    match load(&state, def(), &id).await {
+    match state.app.object(def(), &id).await {
         Ok(obj) => delete_confirmation(&user, "rules", &obj).into_response(),
         Err(e) => api_error(e),
     }

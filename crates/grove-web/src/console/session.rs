@@ -11,6 +11,7 @@ use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use grove_app::tokens::hash_token;
 use grove_core::validate::Choice;
 use grove_store::Role;
 use maud::{Markup, html};
@@ -19,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::form::FormData;
 use super::layout::{self, Icon};
-use crate::auth::{Actor, actor_from_parts, hash_token};
+use crate::auth::{Actor, actor_from_parts};
 use crate::state::AppState;
 
 /// The session cookie's name.

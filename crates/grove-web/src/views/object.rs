@@ -1,20 +1,14 @@
-//! How objects look in API responses: `{meta, payload, derived?}`.
+//! How objects look in API responses and console pages: `{meta, payload,
+//! derived?}`, with the version as the entity tag.
 
-use grove_core::job_config::JobConfigPayload;
-use grove_core::registry::JOB_CONFIG;
 use grove_store::StoredObject;
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-/// The response body of one object; job configs get `derived`.
+/// The body of one object; job configs get `derived`. The same document
+/// list queries filter and sort on.
 pub fn present(obj: &StoredObject, now: Timestamp) -> Value {
-    let mut body = json!({ "meta": obj.meta, "payload": obj.payload });
-    if obj.meta.object_type == JOB_CONFIG
-        && let Ok(payload) = serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
-    {
-        body["derived"] = json!(payload.derived(now));
-    }
-    body
+    grove_app::objects::document(obj, now)
 }
 
 /// `"<version>"`, the entity tag of an object.

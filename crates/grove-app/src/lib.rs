@@ -1,0 +1,107 @@
+//! grove-app: the use cases of grove-jobs, the one place where a write
+//! happens. The API, the console and the CLI translate their input into
+//! these calls and the result back into their output; none of them calls a
+//! store write verb itself.
+//!
+//! - [`App`]: the store, the clock and the engine handle, cheap to clone;
+//!   its methods are the use cases, grouped by what they do:
+//! - [`objects`]: create, replace, merge-patch, delete, duplicate and
+//!   restore Grove objects (validated through the type registry, with
+//!   optimistic concurrency), read one, list those matching a query.
+//! - [`runs`]: Run Now, Retry of a finished execution, Cancel.
+//! - [`apply`]: the declarative plan (create / update / unchanged) of a set
+//!   of portable documents, and carrying it out.
+//! - [`ingest`]: sprout and signal batches, answered item by item.
+//! - [`tokens`]: API tokens (random secrets, stored hashed) and the
+//!   bootstrap admin token.
+//! - [`seeding`]: the default job configs of a fresh database, and the demo
+//!   dataset.
+//! - [`error`]: [`AppError`], what a use case can refuse or fail with.
+//!
+//! **One wake path.** After every write the app tells the engine what
+//! changed through [`grove_engine::EngineHandle::changed`], with the same
+//! [`Change`] the database's change feed delivers for another process's
+//! writes; `App::wake` is the only caller. With no engine in this process
+//! (CLI commands) that is a no-op and the serving instances learn of the
+//! write from the database.
+
+pub mod apply;
+pub mod error;
+pub mod ingest;
+pub mod objects;
+pub mod runs;
+pub mod seeding;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use grove_core::clock::Clock;
+use grove_engine::EngineHandle;
+use grove_store::{Change, Store};
+
+pub use error::AppError;
+
+/// Where the runs this app queues are carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    /// By the engine behind the app's handle (`serve`, tests); with a
+    /// detached handle, run use cases refuse: nothing here would run them.
+    ThisProcess,
+    /// By a serving instance on the same database (CLI commands): runs are
+    /// queued and left for it.
+    OtherProcesses,
+}
+
+/// The application: every use case, over one store, clock and engine.
+#[derive(Debug, Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    engine: EngineHandle,
+    runner: Runner,
+}
+
+impl App {
+    /// An app whose runs the engine behind `engine` carries out. Given a
+    /// detached handle, Run Now, Retry and Cancel answer
+    /// [`grove_engine::EngineError::NotRunning`].
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, engine: EngineHandle) -> Self {
+        Self {
+            store,
+            clock,
+            engine,
+            runner: Runner::ThisProcess,
+        }
+    }
+
+    /// An app for a one-shot command with no engine in this process: runs
+    /// are queued for the serving instances on the same database, and
+    /// waking the engine is a no-op.
+    pub fn without_engine(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            engine: EngineHandle::new(),
+            runner: Runner::OtherProcesses,
+        }
+    }
+
+    /// The store, for reads.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn engine(&self) -> &EngineHandle {
+        &self.engine
+    }
+
+    /// Tells the engine what a write just changed. Every use case that
+    /// writes calls this, and nothing else wakes the engine.
+    fn wake(&self, change: Change) {
+        self.engine.changed(change);
+    }
+}

@@ -1,0 +1,121 @@
+//! Run Now, Retry and Cancel.
+
+use std::sync::Arc;
+
+use grove_app::{App, AppError};
+use grove_core::clock::TestClock;
+use grove_engine::{EngineError, EngineHandle};
+use grove_store::{ExecutionClaim, ExecutionStatus, Trigger};
+
+use crate::support::{T0, TestApp, at};
+
+#[tokio::test]
+async fn run_now_queues_a_manual_run_of_a_disabled_config() {
+    let t = TestApp::new().await;
+    let config = t.job("off", false).await;
+    let run = t.app.run_now("off", "alice").await.expect("run now");
+    assert_eq!(run.status, ExecutionStatus::Queued);
+    assert_eq!(run.trigger, Trigger::Manual);
+    assert_eq!(run.config_id, "off");
+    assert_eq!(run.config_version, config.meta.version);
+    assert_eq!(run.actor.as_deref(), Some("alice"));
+    assert_eq!(run.payload["schedule"]["isEnabled"], false);
+    let stored = t.store.execution_list("off", 10).await.expect("list");
+    assert_eq!(stored.len(), 1);
+}
+
+#[tokio::test]
+async fn run_now_of_an_unknown_config_is_not_found() {
+    let t = TestApp::new().await;
+    let err = t.app.run_now("nope", "alice").await.expect_err("unknown");
+    assert_eq!(err.to_string(), "job config \"nope\" does not exist");
+}
+
+#[tokio::test]
+async fn without_an_engine_runs_are_refused_unless_left_to_other_processes() {
+    let t = TestApp::new().await;
+    t.job("off", false).await;
+    let clock = Arc::new(TestClock::new(at(T0)));
+    let detached = App::new(t.store.clone(), clock.clone(), EngineHandle::new());
+    assert!(matches!(
+        detached.run_now("off", "alice").await,
+        Err(AppError::Engine(EngineError::NotRunning))
+    ));
+    // The CLI's app queues for a serving instance on the same database.
+    let cli = App::without_engine(t.store.clone(), clock);
+    let run = cli.run_now("off", "cli").await.expect("queued");
+    assert_eq!(run.status, ExecutionStatus::Queued);
+}
+
+/// Claims every due execution as if an engine started them.
+async fn start_queued(t: &TestApp) {
+    t.store
+        .execution_claim(ExecutionClaim {
+            owner: "test".to_owned(),
+            now: at(T0),
+            lease_until: at("2026-03-02T00:00:00Z"),
+            limit: 10,
+        })
+        .await
+        .expect("claim");
+}
+
+#[tokio::test]
+async fn retry_of_a_running_execution_is_refused() {
+    let t = TestApp::new().await;
+    t.job("job", false).await;
+    let run = t.app.run_now("job", "alice").await.expect("run now");
+    start_queued(&t).await;
+    let running = t.store.execution_get(&run.id).await.unwrap().unwrap();
+    assert_eq!(running.status, ExecutionStatus::Running);
+    let err = t.app.retry(&run.id, "alice").await.expect_err("running");
+    assert!(
+        matches!(
+            &err,
+            AppError::NotFinished {
+                status: ExecutionStatus::Running,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("only a finished execution can be retried")
+    );
+    assert!(matches!(
+        t.app.retry("no-such-run", "alice").await,
+        Err(AppError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn cancel_ends_a_queued_run_and_a_cancelled_run_can_be_retried() {
+    let t = TestApp::new().await;
+    t.job("job", false).await;
+    let run = t.app.run_now("job", "alice").await.expect("run now");
+    let cancelled = t.app.cancel(&run.id).await.expect("cancel");
+    assert_eq!(cancelled.status, ExecutionStatus::Cancelled);
+    assert!(matches!(
+        t.app.cancel(&run.id).await,
+        Err(AppError::AlreadyEnded {
+            status: ExecutionStatus::Cancelled,
+            ..
+        })
+    ));
+    let again = t.app.retry(&run.id, "bob").await.expect("retry");
+    assert_eq!(again.trigger, Trigger::Retry);
+    assert_eq!(again.retry_of.as_deref(), Some(run.id.as_str()));
+    assert_eq!(again.status, ExecutionStatus::Queued);
+}
+
+#[tokio::test]
+async fn cancel_of_a_running_execution_asks_it_to_stop() {
+    let t = TestApp::new().await;
+    t.job("job", false).await;
+    let run = t.app.run_now("job", "alice").await.expect("run now");
+    start_queued(&t).await;
+    let asked = t.app.cancel(&run.id).await.expect("cancel");
+    assert_eq!(asked.status, ExecutionStatus::Running);
+    assert!(asked.cancel_requested);
+}
