@@ -18,7 +18,9 @@
 //! afterwards.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -65,20 +67,17 @@ struct Recorder {
 impl JobHandler for Recorder {
     async fn run(&self, ctx: JobContext) -> Result<JobOutcome, JobFailure> {
         let now = Timestamp::now();
-        self.started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((ctx.run_id, now));
+        self.started.lock().push((ctx.run_id, now));
         Ok(JobOutcome::default())
     }
 }
 
 impl Recorder {
     fn count(&self) -> usize {
-        self.started.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.started.lock().len()
     }
     fn take(&self) -> Vec<(String, Timestamp)> {
-        std::mem::take(&mut *self.started.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *self.started.lock())
     }
 }
 

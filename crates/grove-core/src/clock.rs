@@ -1,7 +1,9 @@
 //! The one source of "now". Everything that reads time takes a [`Clock`], so
 //! tests can drive schedules, retries and lease expiry without sleeping.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -34,17 +36,17 @@ impl TestClock {
     }
 
     pub fn set(&self, to: Timestamp) {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+        *self.now.lock() = to;
     }
 
     pub fn advance(&self, by: SignedDuration) {
-        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = self.now.lock();
         *now = now.saturating_add(by).unwrap_or(*now);
     }
 }
 
 impl Clock for TestClock {
     fn now(&self) -> Timestamp {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+        *self.now.lock()
     }
 }

@@ -1,13 +1,15 @@
-//! Following what other instances change (PostgreSQL): the store's change
-//! feed wakes this process's scheduler and executor at once. On SQLite
-//! there is no feed and this service ends at once. Either way the
-//! process's own writes arrive through `EngineHandle::changed`, which
-//! calls [`apply`] just as the feed does.
+//! Following what every process on the database changes: the store's
+//! change feed (LISTEN/NOTIFY on PostgreSQL; on SQLite a table written by
+//! triggers, read when a commit rings) wakes this process's scheduler and
+//! executor at once, whoever made the change — this process, another
+//! instance, a CLI command. This process's own writes also arrive through
+//! `EngineHandle::changed`, which calls [`apply`] just as the feed does, so
+//! they take effect even while the feed reconnects.
 //!
 //! Notifications can be lost (a dropped connection, a restart of the
-//! database), so they only make things faster: the scheduler's resync and
-//! the executor's poll find everything anyway, a little later. After a
-//! reconnection the scheduler resyncs at once.
+//! database), so after every (re)connection the scheduler re-reads every
+//! config and the executor looks for due work; a periodic resync
+//! (`EngineSettings::resync_interval`, minutes) is only a safety net.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -39,9 +39,6 @@ use crate::{EngineError, LEGACY_CONFIG_ID, Shared, until};
 
 /// Sleep after a store error before trying to claim again.
 const STORE_BACKOFF: Duration = Duration::from_secs(1);
-/// Without a wake-up or a known due time, look again this often (work
-/// queued by other processes).
-const IDLE_POLL: Duration = Duration::from_secs(2);
 /// At most this many attempts per claim: when many are due at once (every
 /// config firing on the same minute), the first handlers start after a
 /// small claim instead of one as large as `max_running`.
@@ -85,7 +82,11 @@ impl Executor {
                 .max_running
                 .saturating_sub(tasks.len())
                 .min(CLAIM_CHUNK);
-            let mut sleep = IDLE_POLL;
+            // Woken by the change feed when work is queued anywhere, by a
+            // task ending, or at the next retry's due time; the resync
+            // interval is only a safety net for a lost notification.
+            let safety_net = self.shared.settings.resync_interval;
+            let mut sleep = safety_net;
             if free > 0 {
                 let now = self.shared.clock.now();
                 let claim = ExecutionClaim {
@@ -107,7 +108,7 @@ impl Executor {
                             continue;
                         }
                         match self.shared.store.execution_next_due(now).await {
-                            Ok(Some(at)) => sleep = until(&*self.shared.clock, at).min(IDLE_POLL),
+                            Ok(Some(at)) => sleep = until(&*self.shared.clock, at).min(safety_net),
                             Ok(None) => {}
                             Err(e) => {
                                 tracing::warn!(error = %e, "cannot read the next due execution");

@@ -86,8 +86,11 @@ pub struct EngineSettings {
     pub retention_per_config: u32,
     /// How often lease rescue and retention run.
     pub maintenance_interval: Duration,
-    /// How often the scheduler re-reads every config even without a wake-up
-    /// (edits made by other processes, e.g. a CLI `apply`).
+    /// A safety net, not the way changes arrive: every change (this
+    /// process's, another instance's, a CLI command's) wakes the engine at
+    /// once through the change feed. Should a notification be lost anyway,
+    /// the scheduler re-reads every config and the executor looks for due
+    /// work at least this often.
     pub resync_interval: Duration,
     /// How long shutdown waits for running attempts before leaving them to
     /// lease rescue.
@@ -116,7 +119,7 @@ impl Default for EngineSettings {
             max_running: 64,
             retention_per_config: 200,
             maintenance_interval: Duration::from_secs(60),
-            resync_interval: Duration::from_secs(30),
+            resync_interval: Duration::from_secs(300),
             shutdown_grace: Duration::from_secs(10),
             legacy_fallback: false,
             legacy_alert_after: Duration::from_secs(24 * 3600),

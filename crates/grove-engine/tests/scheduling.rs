@@ -331,16 +331,13 @@ async fn settled(h: &Harness, n: usize) {
     .await
 }
 
-/// A config written by another process (a CLI `apply`), without a wake-up,
-/// is scheduled at the next resync.
+/// A config written straight to the database (as another process, a CLI
+/// `apply`, would), with no call into this engine, is scheduled through the
+/// change feed: the resync safety net is an hour away in these tests.
 #[tokio::test]
-async fn edits_by_another_process_are_picked_up_at_the_resync() {
+async fn edits_by_another_process_arrive_through_the_change_feed() {
     let mut h = Harness::new("2026-03-01T01:00:00Z").await;
-    let settings = grove_engine::EngineSettings {
-        resync_interval: std::time::Duration::from_millis(100),
-        ..settings()
-    };
-    h.start(uniform(Arc::new(Succeed::default())), settings);
+    h.start(uniform(Arc::new(Succeed::default())), settings());
     h.store
         .object_insert(grove_store::ObjectInsert {
             object_type: grove_core::registry::JOB_CONFIG.to_owned(),
@@ -355,5 +352,43 @@ async fn edits_by_another_process_are_picked_up_at_the_resync() {
         .await
         .expect("insert");
     h.scheduled("applied", "2026-03-01T04:00:00Z").await;
+    h.stop().await;
+}
+
+/// A run queued straight in the database (as `grove-jobs run` in another
+/// process queues it), with no call into this engine, starts through the
+/// change feed: the executor does not poll, and the safety net is an hour
+/// away in these tests.
+#[tokio::test]
+async fn runs_queued_by_another_process_start_through_the_change_feed() {
+    let h = Harness::started(
+        uniform(Arc::new(Succeed::default())),
+        "2026-03-01T01:00:00Z",
+    )
+    .await;
+    let payload = health("0 4 * * *");
+    h.insert_config("queued-elsewhere", &payload).await;
+    let queued = h
+        .store
+        .execution_insert(grove_store::ExecutionInsert {
+            id: "run-from-the-cli".to_owned(),
+            config_id: "queued-elsewhere".to_owned(),
+            trigger: Trigger::Manual,
+            scheduled_for: None,
+            late: false,
+            payload: payload.to_value(),
+            config_version: 1,
+            retry: payload.retry,
+            max_concurrent: 1,
+            retry_of: None,
+            actor: Some("cli".to_owned()),
+            disposition: grove_store::InsertDisposition::Queue,
+            now: at("2026-03-01T01:00:00Z"),
+        })
+        .await
+        .expect("insert");
+    assert!(matches!(queued, grove_store::InsertOutcome::Queued(_)));
+    let e = h.wait_final("run-from-the-cli").await;
+    assert_eq!(e.status, ExecutionStatus::Success);
     h.stop().await;
 }

@@ -26,7 +26,8 @@ pub struct FileConfig {
 }
 
 /// The `[engine]` table: lease and heartbeat of running attempts, how often
-/// maintenance (lease rescue, retention) runs, how long shutdown waits.
+/// maintenance (lease rescue, retention) runs, how long shutdown waits, and
+/// the resync safety net behind the change feed.
 /// Every key is optional; absent keys keep the built-in defaults.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
@@ -35,6 +36,8 @@ pub struct EngineTimings {
     pub heartbeat_seconds: Option<u64>,
     pub maintenance_interval_seconds: Option<u64>,
     pub shutdown_grace_seconds: Option<u64>,
+    /// The safety net behind the change feed (see `EngineSettings::resync_interval`).
+    pub resync_interval_seconds: Option<u64>,
 }
 
 impl EngineTimings {
@@ -50,6 +53,9 @@ impl EngineTimings {
             shutdown_grace: self
                 .shutdown_grace_seconds
                 .map_or(settings.shutdown_grace, secs),
+            resync_interval: self
+                .resync_interval_seconds
+                .map_or(settings.resync_interval, secs),
             ..settings
         }
     }

@@ -1,11 +1,10 @@
 //! `grove-jobs run ID [--wait]`: Run Now from the command line.
 //!
 //! The run is queued in the database by the same use case as the API's
-//! Run Now; a serving instance on the same database claims it (at once on
-//! PostgreSQL through its notification, within a couple of seconds on
-//! SQLite through its poll). The CLI never executes jobs itself: a second
-//! engine on an embedded database would treat the server's running
-//! attempts as left over from a crash.
+//! Run Now; a serving instance on the same database claims it at once (the
+//! database's change feed wakes it, on SQLite as on PostgreSQL). The CLI
+//! never executes jobs itself: a second engine on an embedded database
+//! would treat the server's running attempts as left over from a crash.
 
 use std::sync::Arc;
 use std::time::Duration;

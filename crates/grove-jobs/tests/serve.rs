@@ -325,3 +325,112 @@ fn serve_exits_with_the_reason_when_the_engine_cannot_start() {
     assert!(!stdout.contains("Console:"), "{stdout}");
     assert!(!stdout.contains("ready"), "{stdout}");
 }
+
+/// Reads `grove_scheduler_configs` from `/metrics`: how many configs this
+/// server's scheduler follows.
+fn scheduled_configs(addr: &str) -> u64 {
+    let (status, body) = http(addr, "GET", "/metrics", None, None);
+    assert_eq!(status, 200, "{body}");
+    body.lines()
+        .find_map(|l| l.strip_prefix("grove_scheduler_configs "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("grove_scheduler_configs in /metrics")
+}
+
+fn instant(value: &serde_json::Value) -> jiff::Timestamp {
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an instant, got {value}"))
+}
+
+/// With `serve` running on SQLite, what another process writes to the same
+/// file takes effect within a second — no polling period to wait for: a run
+/// queued by `grove-jobs run` starts, and a schedule changed by
+/// `grove-jobs apply` is followed by the scheduler.
+#[test]
+fn another_process_writes_take_effect_within_a_second() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path(), &[]);
+    let token = server.token.clone().expect("a token");
+
+    // `grove-jobs run`: from the CLI's queueing to the server's start.
+    let out = grove(dir.path(), &["run", "health-check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let run_id = stdout
+        .split_whitespace()
+        .nth(1)
+        .expect("run <id> of …")
+        .to_owned();
+    let path = format!("/api/v1/executions/{run_id}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let execution = loop {
+        let (status, body) = http(&server.addr, "GET", &path, Some(&token), None);
+        assert_eq!(status, 200, "{body}");
+        let e: serde_json::Value = serde_json::from_str(&body).expect("json");
+        if !e["startedAt"].is_null() {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "the run never started: {body}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let waited = instant(&execution["startedAt"]).duration_since(instant(&execution["createdAt"]));
+    assert!(
+        waited < jiff::SignedDuration::from_secs(1),
+        "queued by another process, started {waited:?} later"
+    );
+
+    // `grove-jobs apply`: a disabled config becomes an every-second schedule.
+    let config = |enabled: bool| {
+        serde_json::json!({
+            "meta": {"id": "pulse", "type": "job-config", "title": "Pulse"},
+            "payload": {
+                "jobType": "health-check",
+                "schedule": {"cronExpression": "* * * * * *", "timezone": "UTC", "isEnabled": enabled},
+                "retry": {"maxAttempts": 1, "backoffStrategy": "fixed", "initialDelaySeconds": 1, "maxDelaySeconds": 1},
+                "limits": {"batchSize": 10, "timeoutSeconds": 30, "maxConcurrent": 1},
+                "parameters": {"checks": ["database"], "alertThreshold": "critical"}
+            }
+        })
+    };
+    let file = dir.path().join("pulse.json");
+    std::fs::write(&file, config(false).to_string()).expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    assert!(grove(dir.path(), &["apply", "-f", file]).status.success());
+    let before = scheduled_configs(&server.addr);
+    std::fs::write(file, config(true).to_string()).expect("write");
+    let applied = grove(dir.path(), &["apply", "-f", file]);
+    let applied_at = Instant::now();
+    assert!(applied.status.success(), "{applied:?}");
+    loop {
+        if scheduled_configs(&server.addr) == before + 1 {
+            break;
+        }
+        assert!(
+            applied_at.elapsed() < Duration::from_secs(1),
+            "the server did not follow the applied schedule within a second"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // And it runs on it: a scheduled run of the next second or so.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = http(
+            &server.addr,
+            "GET",
+            "/api/v1/jobs/pulse/executions?limit=5",
+            Some(&token),
+            None,
+        );
+        if body.contains(r#""trigger":"schedule""#) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no scheduled run of pulse: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    terminate(server);
+}

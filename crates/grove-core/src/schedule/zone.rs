@@ -9,7 +9,9 @@
 //! depend on when or how often they are asked.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use jiff::{Timestamp, tz::TimeZone};
 
@@ -97,7 +99,7 @@ fn shared_table(tz: &TimeZone) -> Option<Arc<Table>> {
     let tables = TABLES.get_or_init(Default::default);
     // A poisoned lock only means another thread panicked while inserting;
     // the map itself is still valid.
-    let mut map = tables.lock().unwrap_or_else(|e| e.into_inner());
+    let mut map = tables.lock();
     if let Some(t) = map.get(name) {
         return Some(Arc::clone(t));
     }
