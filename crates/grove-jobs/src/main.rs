@@ -128,12 +128,30 @@ fn main() -> ExitCode {
             match runtime.block_on(run_async(command)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("error: {e:#}");
+                    eprintln!("error: {}", report(&e));
                     ExitCode::FAILURE
                 }
             }
         }
     }
+}
+
+/// An error and its causes, `outer: inner: …`. Errors that show their
+/// cause in their own message also keep it as their source, so a cause
+/// whose text its parent already ends with is not repeated.
+fn report(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// The application for a one-shot command: no engine in this process;
@@ -208,5 +226,26 @@ async fn run_async(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Validate { .. } | Command::Cron(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database error: {0}")]
+    struct Shows(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_already_in_its_parents_message_is_not_repeated() {
+        let inner = std::io::Error::other("no such table: execution_attempts");
+        let e = anyhow::Error::new(Shows(inner)).context("the engine could not start");
+        assert_eq!(
+            report(&e),
+            "the engine could not start: database error: no such table: execution_attempts"
+        );
+        let plain = anyhow::anyhow!("disk full").context("cannot write");
+        assert_eq!(report(&plain), "cannot write: disk full");
     }
 }
