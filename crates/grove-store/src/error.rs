@@ -37,6 +37,14 @@ pub enum StoreError {
     /// A URL, a schema name or the schema version is not usable.
     #[error("configuration: {0}")]
     Config(String),
+    /// A database URL or path the driver cannot read.
+    #[error("bad database URL {what}: {source}")]
+    BadUrl {
+        /// What was given, without a password.
+        what: String,
+        #[source]
+        source: sqlx::Error,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Backend(#[source] sqlx::Error),

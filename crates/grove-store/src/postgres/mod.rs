@@ -93,7 +93,10 @@ impl PostgresOptions {
         };
         // sqlx's URL errors do not repeat the URL, so no password leaks here.
         let connect = PgConnectOptions::from_str(&url)
-            .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?
+            .map_err(|source| StoreError::BadUrl {
+                what: "for PostgreSQL".to_owned(),
+                source,
+            })?
             .application_name("grove-jobs");
         let options = Self {
             connect,

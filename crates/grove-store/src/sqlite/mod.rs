@@ -54,7 +54,10 @@ impl SqliteStore {
     /// Opens (creating if missing) the database file at `path`. Does not migrate.
     pub async fn open(path: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
-            .map_err(|e| StoreError::Config(format!("bad SQLite path \"{path}\": {e}")))?
+            .map_err(|source| StoreError::BadUrl {
+                what: format!("for the SQLite file \"{path}\""),
+                source,
+            })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
