@@ -40,17 +40,18 @@ extern crate self as grove_core;
 pub use serde as __serde;
 
 /// Declares an enum whose values are spelled as text (in stored data, JSON
-/// and the API): one line per variant, `Variant => "spelling"`. It
+/// and the API): one line per variant, `Variant => "spelling"` (variant
+/// attributes such as `#[default]` go before it). It
 /// implements [`validate::Choice`] (`name`, `from_name`, `ALL`), `Display`,
 /// and serde with the same spellings.
 #[macro_export]
 macro_rules! choice_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, $crate::__serde::Serialize, $crate::__serde::Deserialize)]
         #[serde(crate = "grove_core::__serde")]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $($(#[$vm])* #[serde(rename = $text)] $variant),+
         }
 
         impl $crate::validate::Choice for $name {

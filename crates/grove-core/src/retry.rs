@@ -2,24 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::Choice;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackoffStrategy {
-    Fixed,
-    Exponential,
-}
-
-impl Choice for BackoffStrategy {
-    const ALL: &'static [Self] = &[Self::Exponential, Self::Fixed];
-    fn name(self) -> &'static str {
-        match self {
-            Self::Fixed => "fixed",
-            Self::Exponential => "exponential",
-        }
-    }
-}
+crate::choice_enum!(
+    /// How the delay between attempts grows (listed to operators in this order).
+    BackoffStrategy { Exponential => "exponential", Fixed => "fixed" }
+);
 
 /// `retry` of a job config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,31 +26,16 @@ use jiff::{Timestamp, tz::TimeZone};
 
 pub use preview::{Preview, PreviewRun, preview};
 
-use crate::validate::Choice;
 
-/// How wall-clock times that daylight saving skips or repeats are treated.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum DstPolicy {
-    /// cron's long-standing rule: a skipped fixed time runs right after the
-    /// jump, a repeated fixed time runs once; wildcard hours follow real time.
-    #[default]
-    Cron,
-    /// The wall clock literally: skipped times never run, repeated times run twice.
-    Literal,
-}
-
-impl Choice for DstPolicy {
-    const ALL: &'static [Self] = &[Self::Cron, Self::Literal];
-    fn name(self) -> &'static str {
-        match self {
-            Self::Cron => "cron",
-            Self::Literal => "literal",
-        }
-    }
-}
+crate::choice_enum!(
+    /// How wall-clock times that daylight saving skips or repeats are
+    /// treated. `cron` (the default): cron's long-standing rule — a skipped
+    /// fixed time runs right after the jump, a repeated fixed time runs
+    /// once; wildcard hours follow real time. `literal`: the wall clock
+    /// literally — skipped times never run, repeated times run twice.
+    #[derive(Default)]
+    DstPolicy { #[default] Cron => "cron", Literal => "literal" }
+);
 
 /// A cron expression that does not parse, naming the field and the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
