@@ -381,11 +381,6 @@ impl<D: Dialect> SqlStore<D> {
     pub(crate) fn new(db: D) -> Self {
         Self { db }
     }
-
-    /// The dialect (its connection pools and options).
-    pub fn dialect(&self) -> &D {
-        &self.db
-    }
 }
 
 /// Counts read as `i64` and reported as `u64`.
