@@ -19,7 +19,7 @@ pub async fn catalog() -> Json<Value> {
 /// `GET /api/v1/executions/{runId}/render-tree`: the json-render status
 /// tree of an execution, the same tree the console's Status tab renders
 /// (validated against the catalog before it is returned).
-#[utoipa::path(get, path = "/api/v1/executions/{runId}/render-tree", tag = "render", params(("runId" = String, Path)), responses((status = 200, description = "{type: \"root\", children: [{type, props}]}"), (status = 404, body = crate::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/executions/{runId}/render-tree", tag = "render", params(("runId" = String, Path)), responses((status = 200, description = "{type: \"root\", children: [{type, props}]}"), (status = 404, body = crate::wire::problem::Problem)))]
 pub async fn execution_tree(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
