@@ -36,7 +36,7 @@ fn run_reply(status: StatusCode, e: &Execution) -> Response {
 }
 
 /// `POST /api/v1/jobs/{id}/run`: 202 `{runId, status}`.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/run", tag = "executions", params(("id" = String, Path, description = "Job config id")), security(("bearer" = [])), responses((status = 202, body = RunAccepted, description = "Queued; runs with the config as stored now"), (status = 404, body = Problem), (status = 503, body = Problem, description = "No engine in this process")))]
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/run", tag = "executions", params(("id" = String, Path, description = "Job config id")), security(("bearer" = [])), responses((status = 202, body = RunAccepted, description = "Queued; runs with the config as stored now"), (status = 404, body = Problem), (status = 409, body = Problem, description = "The stored config cannot be run"), (status = 503, body = Problem, description = "No engine in this process")))]
 pub async fn run_now(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -134,7 +134,7 @@ pub async fn logs(
 
 /// `POST /api/v1/executions/{runId}/retry`: 202 with the new run; 409
 /// while the execution is queued or running.
-#[utoipa::path(post, path = "/api/v1/executions/{runId}/retry", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 202, body = RunAccepted, description = "A new run (trigger retry)"), (status = 404, body = Problem), (status = 409, body = Problem, description = "Still queued or running")))]
+#[utoipa::path(post, path = "/api/v1/executions/{runId}/retry", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 202, body = RunAccepted, description = "A new run (trigger retry)"), (status = 404, body = Problem), (status = 409, body = Problem, description = "Still queued or running, or the stored config cannot be run"), (status = 503, body = Problem, description = "No engine in this process")))]
 pub async fn retry(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
@@ -147,7 +147,7 @@ pub async fn retry(
 /// `POST /api/v1/executions/{runId}/cancel`: 200 when a queued execution
 /// was cancelled, 202 when a running one was asked to stop; 409 when it
 /// had already ended.
-#[utoipa::path(post, path = "/api/v1/executions/{runId}/cancel", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 200, body = RunAccepted, description = "A queued run was cancelled"), (status = 202, body = RunAccepted, description = "A running run was asked to stop"), (status = 404, body = Problem), (status = 409, body = Problem, description = "Already ended")))]
+#[utoipa::path(post, path = "/api/v1/executions/{runId}/cancel", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 200, body = RunAccepted, description = "A queued run was cancelled"), (status = 202, body = RunAccepted, description = "A running run was asked to stop"), (status = 404, body = Problem), (status = 409, body = Problem, description = "Already ended"), (status = 503, body = Problem, description = "No engine in this process")))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(run_id): Path<String>,

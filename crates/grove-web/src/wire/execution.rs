@@ -17,10 +17,12 @@ pub struct AttemptOut {
     #[schema(value_type = String, example = "success")]
     pub status: AttemptStatus,
     pub started_at: Timestamp,
+    #[schema(required = true)]
     pub completed_at: Option<Timestamp>,
+    #[schema(required = true)]
     pub error: Option<String>,
     /// error, timeout, abandoned, cancelled
-    #[schema(value_type = Option<String>, example = "timeout")]
+    #[schema(required = true, value_type = Option<String>, example = "timeout")]
     pub reason: Option<AttemptReason>,
 }
 
@@ -58,27 +60,37 @@ pub struct ExecutionOut {
     #[schema(value_type = String, example = "schedule")]
     pub trigger: Trigger,
     /// The slot, for scheduled runs.
+    #[schema(required = true)]
     pub scheduled_for: Option<Timestamp>,
     /// A missed slot run after downtime.
     pub late: bool,
     /// Why it was skipped: missed, overlap.
+    #[schema(required = true)]
     pub reason: Option<String>,
     pub created_at: Timestamp,
+    #[schema(required = true)]
     pub started_at: Option<Timestamp>,
+    #[schema(required = true)]
     pub completed_at: Option<Timestamp>,
     /// Until completion, or until now while it runs.
+    #[schema(required = true)]
     pub duration_ms: Option<i64>,
     /// When a queued run may start (a retry waits out its delay).
+    #[schema(required = true)]
     pub next_attempt_at: Option<Timestamp>,
     pub items_processed: u64,
+    #[schema(required = true)]
     pub items_total: Option<u64>,
     pub items_succeeded: u64,
     pub items_failed: u64,
+    #[schema(required = true)]
     pub error: Option<String>,
     pub config_version: i64,
     pub attempt_count: u32,
     pub max_attempts: u32,
+    #[schema(required = true)]
     pub retry_of: Option<String>,
+    #[schema(required = true)]
     pub actor: Option<String>,
     pub cancel_requested: bool,
     /// Empty in lists.
@@ -197,9 +209,10 @@ impl From<&Execution> for RunAccepted {
 pub struct LegacyConfiguration {
     pub in_use: bool,
     /// Since when; null when not in use.
+    #[schema(required = true)]
     pub since: Option<Timestamp>,
     /// What the console shows; null when not in use.
-    #[schema(example = "Using legacy configuration")]
+    #[schema(required = true, example = "Using legacy configuration")]
     pub message: Option<&'static str>,
 }
 

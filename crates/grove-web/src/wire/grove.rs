@@ -88,9 +88,11 @@ pub struct IngestReport {
     pub duplicates: usize,
     /// Sprouts only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub created: Option<usize>,
     /// Sprouts only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub updated: Option<usize>,
     pub rejected: Vec<RejectedItem>,
 }
@@ -148,6 +150,7 @@ pub struct SproutOut {
     pub id: String,
     pub title: String,
     pub tier: String,
+    #[schema(required = true)]
     pub parent_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -228,6 +231,7 @@ pub struct NotificationOut {
     pub subject: String,
     #[schema(value_type = Object)]
     pub body: Value,
+    #[schema(required = true)]
     pub run_id: Option<String>,
     pub created_at: Timestamp,
 }

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CountsOut {
     pub processed: u64,
+    #[schema(required = true)]
     pub total: Option<u64>,
     pub succeeded: u64,
     pub failed: u64,
@@ -39,6 +40,7 @@ pub enum RunEventOut {
     Phase {
         #[schema(value_type = String, example = "running")]
         status: ExecutionStatus,
+        #[schema(required = true)]
         attempt: Option<u32>,
         at: Timestamp,
     },
@@ -55,6 +57,7 @@ pub enum RunEventOut {
     End {
         #[schema(value_type = String, example = "success")]
         status: ExecutionStatus,
+        #[schema(required = true)]
         error: Option<String>,
     },
 }

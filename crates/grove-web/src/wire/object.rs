@@ -25,14 +25,17 @@ pub struct ObjectMeta {
     pub object_type: String,
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub description: Option<String>,
     /// +1 on every save.
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub created_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub updated_by: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -60,6 +63,7 @@ impl From<&grove_core::object::ObjectMeta> for ObjectMeta {
 #[serde(rename_all = "camelCase")]
 pub struct Derived {
     /// Null when the schedule is disabled or has no future run.
+    #[schema(required = true)]
     pub next_run_at: Option<Timestamp>,
     #[schema(example = "Daily at 2:00 AM (UTC)")]
     pub schedule_text: String,
@@ -88,6 +92,7 @@ pub struct GroveObject {
     /// Job configs only (absent for other types, and for a stored payload
     /// that no longer decodes).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub derived: Option<Derived>,
 }
 
@@ -114,6 +119,7 @@ pub struct ObjectPage {
     /// Matches before paging.
     pub total: usize,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -138,12 +144,14 @@ pub struct RevisionOut {
     pub title: String,
     /// Absent when the version had none.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub description: Option<String>,
     pub tags: Vec<String>,
     /// The payload as saved.
     #[schema(value_type = Object)]
     pub payload: Value,
     /// Who saved it.
+    #[schema(required = true)]
     pub actor: Option<String>,
     pub at: Timestamp,
 }

@@ -37,8 +37,10 @@ pub struct Problem {
     pub detail: String,
     /// Validation failures (422 only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldProblem>>,
     /// The current object (a stale write's 409 only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub current: Option<Box<GroveObject>>,
 }

@@ -24,9 +24,11 @@ pub struct Readiness {
     pub database: &'static str,
     /// The schema version the database reports (ready only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub schema_version: Option<i64>,
     /// Why it is not ready (not-ready only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
 }
 
