@@ -21,8 +21,9 @@ use crate::wire::object::{
     Derived, GroveObject, ObjectMeta, ObjectPage, RevisionList, RevisionOut,
 };
 use crate::wire::problem::{FieldProblem, Problem};
+use crate::wire::render::RenderNodeOut;
 use crate::wire::schedule::{PreviewRunOut, SchedulePreview};
-use crate::wire::service::{Liveness, Readiness, TypeMetrics};
+use crate::wire::service::{Liveness, Readiness, TypeMetrics, TypeRegistry};
 
 struct BearerAuth;
 
@@ -58,8 +59,8 @@ impl Modify for BearerAuth {
         SproutIn, SignalIn, SproutBatch, SignalBatch, RejectedItem, IngestReport,
         AggregateOut, SproutOut, AdvancementEventOut, AdvancementEventList,
         NotificationOut, NotificationList,
-        PreviewRunOut, SchedulePreview,
-        Liveness, Readiness, TypeMetrics,
+        RenderNodeOut, PreviewRunOut, SchedulePreview,
+        Liveness, Readiness, TypeMetrics, TypeRegistry,
     )),
     modifiers(&BearerAuth),
 )]

@@ -227,6 +227,16 @@ async fn execution_bodies_have_exactly_their_documented_keys() {
         &logs.body,
     );
 
+    let tree = app.get("/api/v1/executions/run-1/render-tree").await;
+    assert_eq!(tree.body["type"], "root", "{}", tree.text);
+    assert_conforms(
+        &doc,
+        "/api/v1/executions/{runId}/render-tree",
+        "get",
+        200,
+        &tree.body,
+    );
+
     let engine = app.get("/api/v1/engine").await;
     assert_conforms(&doc, "/api/v1/engine", "get", 200, &engine.body);
 
@@ -342,6 +352,8 @@ async fn object_and_grove_bodies_have_exactly_their_documented_keys() {
         .get("/api/v1/schedule/preview?cron=0%202%20*%20*%20*&tz=America/New_York&count=2")
         .await;
     assert_conforms(&doc, "/api/v1/schedule/preview", "get", 200, &preview.body);
+    let types = app.get("/api/v1/types").await;
+    assert_conforms(&doc, "/api/v1/types", "get", 200, &types.body);
     let metrics = app.get("/api/v1/metrics/job-config").await;
     assert_conforms(&doc, "/api/v1/metrics/{type}", "get", 200, &metrics.body);
     for path in ["/healthz", "/readyz"] {

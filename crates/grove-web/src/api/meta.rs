@@ -5,12 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use grove_app::objects::{document, object_type};
 use grove_core::registry::{self, evaluate_metrics};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::wire::problem::Problem;
-use crate::wire::service::{Liveness, Readiness, TypeMetrics};
+use crate::wire::service::{Liveness, Readiness, TypeMetrics, TypeRegistry};
 
 /// `GET /healthz`: the process is up.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Liveness, description = "The process is up")))]
@@ -40,9 +40,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
 }
 
 /// `GET /api/v1/types`
-#[utoipa::path(get, path = "/api/v1/types", tag = "registry", responses((status = 200, description = "The type registry: labels, colours, default payloads, filters, sort options, metrics")))]
-pub async fn types() -> Json<Value> {
-    Json(json!({ "items": registry::TYPES.iter().map(|t| t.to_json()).collect::<Vec<_>>() }))
+#[utoipa::path(get, path = "/api/v1/types", tag = "registry", responses((status = 200, body = TypeRegistry)))]
+pub async fn types() -> Json<TypeRegistry> {
+    Json(TypeRegistry {
+        items: registry::TYPES.iter().map(|t| t.to_json()).collect(),
+    })
 }
 
 /// `GET /api/v1/metrics/{type}`

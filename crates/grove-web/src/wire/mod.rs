@@ -11,8 +11,9 @@
 //! - [`grove`]: sprout and signal batches, ingest reports, a sprout with
 //!   its aggregates, advancement events, notifications.
 //! - [`problem`]: RFC 9457 problem details.
+//! - [`render`]: an execution's json-render status tree.
 //! - [`schedule`]: a schedule preview.
-//! - [`service`]: liveness, readiness and registry metrics.
+//! - [`service`]: liveness, readiness, the type registry and its metrics.
 //!
 //! Names are the OpenAPI component names clients already know
 //! (`ExecutionOut`, `GroveObject`, …). Timestamps are `jiff::Timestamp`,
@@ -24,5 +25,6 @@ pub mod grove;
 pub mod live;
 pub mod object;
 pub mod problem;
+pub mod render;
 pub mod schedule;
 pub mod service;

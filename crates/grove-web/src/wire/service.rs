@@ -63,3 +63,12 @@ pub struct TypeMetrics {
     #[schema(value_type = Vec<Object>)]
     pub metrics: Vec<Value>,
 }
+
+/// `GET /api/v1/types`: the type registry.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TypeRegistry {
+    /// One entry per object type: label, icon, colour, default payload,
+    /// filters, sort options and metrics, as the registry declares them.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+}
