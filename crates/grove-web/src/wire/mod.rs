@@ -18,7 +18,12 @@
 //! Names are the OpenAPI component names clients already know
 //! (`ExecutionOut`, `GroveObject`, …). Timestamps are `jiff::Timestamp`,
 //! written as RFC 3339 in UTC; enums from grove-core are written by their
-//! names and documented as strings.
+//! names and documented as strings. A field that is always sent is
+//! `required` in the schema (`#[schema(required = true)]` on an `Option`:
+//! present, maybe null); a field left out when empty
+//! (`skip_serializing_if`) is optional and never null
+//! (`#[schema(nullable = false)]`). `tests/contract.rs` checks real
+//! bodies against the document.
 
 pub mod execution;
 pub mod grove;

@@ -99,10 +99,13 @@ pub struct GroveObject {
 impl GroveObject {
     /// The body of a stored object as seen at `now` (`derived` depends on it).
     pub fn new(obj: &StoredObject, now: Timestamp) -> Self {
-        let derived = (obj.meta.object_type == JOB_CONFIG)
-            .then(|| serde_json::from_value::<JobConfigPayload>(obj.payload.clone()).ok())
-            .flatten()
-            .map(|p| p.derived(now).into());
+        let derived = if obj.meta.object_type == JOB_CONFIG {
+            serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
+                .ok()
+                .map(|p| p.derived(now).into())
+        } else {
+            None
+        };
         Self {
             meta: (&obj.meta).into(),
             payload: obj.payload.clone(),
