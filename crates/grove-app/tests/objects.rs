@@ -169,7 +169,7 @@ async fn list_filters_on_derived_fields_and_refuses_unknown_parameters() {
         .expect("query");
     let page = t.app.list(jobs(), &query).await.expect("list");
     assert_eq!(page.total, 1);
-    assert_eq!(page.items[0]["meta"]["id"], "off");
+    assert_eq!(page.items[0].meta.id, "off");
     assert!(matches!(
         ObjectQuery::parse(&[("color".to_owned(), "red".to_owned())]),
         Err(AppError::BadQuery(_))

@@ -11,19 +11,17 @@ use std::collections::HashMap;
 use grove_store::{Counts, ExecutionStatus, LogLevel};
 use jiff::Timestamp;
 use parking_lot::Mutex;
-use serde::Serialize;
 use tokio::sync::broadcast;
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const CAPACITY: usize = 256;
 
-/// One live event of an execution.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+/// One live event of an execution. The web layer decides how it is
+/// written on the wire.
+#[derive(Debug, Clone, PartialEq)]
 pub enum RunEvent {
     /// The execution moved to `status` (queued again for a retry, running
     /// attempt `attempt`).
-    #[serde(rename_all = "camelCase")]
     Phase {
         status: ExecutionStatus,
         attempt: Option<u32>,

@@ -18,7 +18,6 @@
 use async_trait::async_trait;
 use grove_core::retry::RetryPolicy;
 use jiff::Timestamp;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::StoreError;
@@ -26,8 +25,7 @@ use crate::StoreError;
 pub use grove_core::execution::{AttemptReason, AttemptStatus, ExecutionStatus, LogLevel, Trigger};
 
 /// Item counts a handler reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub processed: u64,
     pub total: Option<u64>,
@@ -36,8 +34,7 @@ pub struct Counts {
 }
 
 /// One attempt of an execution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     pub attempt: u32,
     pub status: AttemptStatus,
@@ -45,15 +42,12 @@ pub struct Attempt {
     pub completed_at: Option<Timestamp>,
     pub error: Option<String>,
     pub reason: Option<AttemptReason>,
-    #[serde(skip)]
     pub lease_owner: Option<String>,
-    #[serde(skip)]
     pub lease_expires_at: Option<Timestamp>,
 }
 
 /// One run of a job config.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Execution {
     pub id: String,
     pub config_id: String,
@@ -252,12 +246,10 @@ pub struct LogInsert {
 }
 
 /// A stored log line; `seq` orders lines across the whole store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     pub seq: i64,
     pub attempt: u32,
-    #[serde(rename = "timestamp")]
     pub at: Timestamp,
     pub level: LogLevel,
     pub message: String,

@@ -32,8 +32,7 @@ pub enum UpsertOutcome {
     Unchanged,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sprout {
     pub id: String,
     pub title: String,
@@ -66,8 +65,7 @@ pub enum SignalOutcome {
 }
 
 /// One aggregate row.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Aggregate {
     pub period: SignalPeriod,
     pub kind: String,
@@ -162,8 +160,7 @@ pub struct AdvancementApply {
     pub items: Vec<AdvancementCandidate>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdvancementEvent {
     pub id: String,
     pub sprout_id: String,
@@ -194,8 +191,7 @@ pub struct JournalAppend {
     pub data: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
     /// Deterministic per run and recipient, so a retried run does not deliver twice.
     pub id: String,
@@ -241,8 +237,7 @@ pub struct ArchiveOrphans {
     pub now: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ArchivedRow {
     pub entity: String,
     pub id: String,

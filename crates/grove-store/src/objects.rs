@@ -41,12 +41,10 @@ pub struct ObjectUpdate {
 }
 
 /// One saved version of an object.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Revision {
     pub version: i64,
     pub title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub tags: Vec<String>,
     pub payload: Value,

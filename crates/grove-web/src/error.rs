@@ -6,7 +6,9 @@ use grove_app::AppError;
 use grove_core::validate::Problem;
 use grove_engine::EngineError;
 use grove_store::StoreError;
-use serde_json::{Value, json};
+
+use crate::wire::object::GroveObject;
+use crate::wire::problem::{self, FieldProblem};
 
 /// Everything an API handler can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +21,7 @@ pub enum ApiError {
     #[error("{message}")]
     Conflict {
         message: String,
-        current: Option<Value>,
+        current: Option<Box<GroveObject>>,
     },
     #[error("{0}")]
     BadRequest(String),
@@ -73,17 +75,18 @@ impl ApiError {
     }
 
     /// The problem+json body.
-    pub fn body(&self) -> Value {
-        let status = self.status();
-        let mut body = json!({
-            "type": "about:blank",
-            "title": self.title(),
-            "status": status.as_u16(),
-            "detail": self.to_string(),
-        });
+    pub fn body(&self) -> problem::Problem {
+        let mut body = problem::Problem {
+            r#type: "about:blank",
+            title: self.title(),
+            status: self.status().as_u16(),
+            detail: self.to_string(),
+            errors: None,
+            current: None,
+        };
         match self {
             Self::Validation(problems) => {
-                body["detail"] = json!(format!(
+                body.detail = format!(
                     "{} problem{} found: {}",
                     problems.len(),
                     if problems.len() == 1 { "" } else { "s" },
@@ -92,15 +95,10 @@ impl ApiError {
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
                         .join("; ")
-                ));
-                body["errors"] = json!(problems);
+                );
+                body.errors = Some(problems.iter().map(FieldProblem::from).collect());
             }
-            Self::Conflict {
-                current: Some(current),
-                ..
-            } => {
-                body["current"] = current.clone();
-            }
+            Self::Conflict { current, .. } => body.current.clone_from(current),
             _ => {}
         }
         body
@@ -142,7 +140,7 @@ impl From<AppError> for ApiError {
                 seen_at,
             } => Self::Conflict {
                 message,
-                current: current.map(|c| crate::views::present(&c, seen_at)),
+                current: current.map(|c| Box::new(GroveObject::new(&c, seen_at))),
             },
             AppError::BadQuery(_) | AppError::PatchNotAnObject => Self::BadRequest(e.to_string()),
             AppError::NotFinished { .. }

@@ -9,6 +9,8 @@
 //! - [`console`]: the operator console (server-rendered HTML, sessions, CSRF).
 //! - [`body`]: the JSON body extractor that turns every bad body into a 4xx.
 //! - [`error`]: RFC 9457 problem details.
+//! - [`wire`]: every JSON body the API sends or reads, built from the
+//!   domain types; the OpenAPI document describes these same types.
 //! - [`openapi`]: the OpenAPI document served at `/api/openapi.json`.
 //! - [`views`]: what the API and the console both show (objects as
 //!   documents, executions as the render tree sees them).
@@ -23,6 +25,7 @@ pub mod error;
 pub mod openapi;
 pub mod state;
 pub mod views;
+pub mod wire;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

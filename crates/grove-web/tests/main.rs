@@ -4,6 +4,7 @@
 mod browser;
 mod common;
 mod console;
+mod contract;
 mod executions;
 mod grove;
 mod objects;

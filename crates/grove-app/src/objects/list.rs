@@ -59,9 +59,22 @@ impl Default for ObjectQuery {
 /// One page of documents, the number matching and where the next page starts.
 #[derive(Debug, Clone)]
 pub struct ObjectPage {
-    pub items: Vec<Value>,
+    pub items: Vec<StoredObject>,
     pub total: usize,
     pub next_cursor: Option<String>,
+    /// The instant the page was matched at: its documents' `derived`
+    /// fields are as of then.
+    pub seen_at: Timestamp,
+}
+
+impl ObjectPage {
+    /// The page's objects as the documents the query matched.
+    pub fn documents(&self) -> Vec<Value> {
+        self.items
+            .iter()
+            .map(|o| document(o, self.seen_at))
+            .collect()
+    }
 }
 
 fn is_object_path(path: &str) -> bool {
@@ -146,17 +159,22 @@ impl ObjectQuery {
 }
 
 impl App {
-    /// The objects of a type matching `query`, as documents.
+    /// The objects of a type matching `query`, one page of them.
     pub async fn list(&self, def: &TypeDef, query: &ObjectQuery) -> Result<ObjectPage, AppError> {
         let now = self.clock.now();
-        let mut items: Vec<Value> = self
+        // Each object with its document: queries read the document, the
+        // page hands back the object.
+        let mut items: Vec<(StoredObject, Value)> = self
             .store
             .object_list(def.id)
             .await?
-            .iter()
-            .map(|o| document(o, now))
-            .filter(|v| query.filters.iter().all(|c| c.matches(v)))
-            .filter(|v| {
+            .into_iter()
+            .map(|o| {
+                let doc = document(&o, now);
+                (o, doc)
+            })
+            .filter(|(_, v)| query.filters.iter().all(|c| c.matches(v)))
+            .filter(|(_, v)| {
                 query
                     .q
                     .as_deref()
@@ -170,7 +188,7 @@ impl App {
                     .find(|s| s.field == path)
                     .is_some_and(|s| s.direction == "desc")
             });
-            items.sort_by(|a, b| {
+            items.sort_by(|(_, a), (_, b)| {
                 let (x, y) = (get_path(a, path), get_path(b, path));
                 // Missing values sort last in either direction.
                 match (x.is_none_or(Value::is_null), y.is_none_or(Value::is_null)) {
@@ -180,16 +198,18 @@ impl App {
             });
         }
         let total = items.len();
-        let items: Vec<Value> = items
+        let items: Vec<StoredObject> = items
             .into_iter()
             .skip(query.offset)
             .take(query.limit)
+            .map(|(o, _)| o)
             .collect();
         let next = query.offset + items.len();
         Ok(ObjectPage {
             items,
             total,
             next_cursor: (next < total).then(|| next.to_string()),
+            seen_at: now,
         })
     }
 }

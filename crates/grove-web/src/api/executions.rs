@@ -12,75 +12,31 @@ use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use grove_app::objects::MAX_LIMIT;
 use grove_core::registry::JOB_CONFIG;
-use grove_engine::{LEGACY_CONFIG_ID, RunEvent};
-use grove_store::{Execution, LogLine};
-use jiff::Timestamp;
+use grove_engine::LEGACY_CONFIG_ID;
+use grove_store::Execution;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::wire::execution::{
+    EngineStatus, ExecutionList, ExecutionOut, LogLineOut, LogPage, RunAccepted,
+};
+use crate::wire::live::RunEventOut;
+use crate::wire::problem::Problem;
 
 /// History entries when `limit` is not given.
 pub const DEFAULT_HISTORY: u32 = 20;
 /// Log lines per page.
 pub const MAX_LOG_LINES: u32 = 5_000;
 
-fn millis_between(a: Timestamp, b: Timestamp) -> i64 {
-    b.duration_since(a)
-        .as_millis()
-        .try_into()
-        .unwrap_or(i64::MAX)
-}
-
-/// The JSON of an execution (attempts included when loaded).
-pub fn present_execution(e: &Execution, now: Timestamp) -> Value {
-    let duration_ms = match (e.started_at, e.completed_at) {
-        (Some(s), Some(c)) => Some(millis_between(s, c)),
-        (Some(s), None) => Some(millis_between(s, now)),
-        _ => None,
-    };
-    json!({
-        "runId": e.id,
-        "configId": e.config_id,
-        "status": e.status,
-        "trigger": e.trigger,
-        "scheduledFor": e.scheduled_for,
-        "late": e.late,
-        "reason": e.reason,
-        "createdAt": e.created_at,
-        "startedAt": e.started_at,
-        "completedAt": e.completed_at,
-        "durationMs": duration_ms,
-        "nextAttemptAt": (e.status == grove_store::ExecutionStatus::Queued).then_some(e.available_at),
-        "itemsProcessed": e.counts.processed,
-        "itemsTotal": e.counts.total,
-        "itemsSucceeded": e.counts.succeeded,
-        "itemsFailed": e.counts.failed,
-        "error": e.error,
-        "configVersion": e.config_version,
-        "attemptCount": e.attempt_count,
-        "maxAttempts": e.retry.max_attempts,
-        "retryOf": e.retry_of,
-        "actor": e.actor,
-        "cancelRequested": e.cancel_requested,
-        "attempts": e.attempts,
-        "result": {"metadata": e.metadata},
-    })
-}
-
 fn run_reply(status: StatusCode, e: &Execution) -> Response {
-    (
-        status,
-        Json(json!({"runId": e.id, "status": e.status, "trigger": e.trigger})),
-    )
-        .into_response()
+    (status, Json(RunAccepted::from(e))).into_response()
 }
 
 /// `POST /api/v1/jobs/{id}/run`: 202 `{runId, status}`.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/run", tag = "executions", params(("id" = String, Path, description = "Job config id")), security(("bearer" = [])), responses((status = 202, body = crate::openapi::RunAccepted, description = "Queued; runs with the config as stored now"), (status = 404, body = crate::openapi::Problem), (status = 503, body = crate::openapi::Problem, description = "No engine in this process")))]
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/run", tag = "executions", params(("id" = String, Path, description = "Job config id")), security(("bearer" = [])), responses((status = 202, body = RunAccepted, description = "Queued; runs with the config as stored now"), (status = 404, body = Problem), (status = 409, body = Problem, description = "The stored config cannot be run"), (status = 503, body = Problem, description = "No engine in this process")))]
 pub async fn run_now(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -108,26 +64,26 @@ fn parse_limit(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
 }
 
 /// `GET /api/v1/jobs/{id}/executions?limit=`: newest first.
-#[utoipa::path(get, path = "/api/v1/jobs/{id}/executions", tag = "executions", params(("id" = String, Path), ("limit" = Option<u32>, Query, description = "1–500, default 20")), responses((status = 200, body = crate::openapi::ExecutionList), (status = 400, body = crate::openapi::Problem), (status = 404, body = crate::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/executions", tag = "executions", params(("id" = String, Path), ("limit" = Option<u32>, Query, description = "1–500, default 20")), responses((status = 200, body = ExecutionList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ExecutionList>> {
     let max = u32::try_from(MAX_LIMIT).unwrap_or(500);
     let limit = parse_limit(q.limit.as_deref(), DEFAULT_HISTORY, max)?;
     if id != LEGACY_CONFIG_ID && state.store.object_get(JOB_CONFIG, &id).await?.is_none() {
         return Err(ApiError::not_found(format!("job config \"{id}\"")));
     }
     let now = state.clock.now();
-    let items: Vec<Value> = state
+    let items = state
         .store
         .execution_list(&id, limit)
         .await?
         .iter()
-        .map(|e| present_execution(e, now))
+        .map(|e| ExecutionOut::new(e, now))
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(ExecutionList { items }))
 }
 
 async fn load(state: &AppState, run_id: &str) -> ApiResult<Execution> {
@@ -139,13 +95,13 @@ async fn load(state: &AppState, run_id: &str) -> ApiResult<Execution> {
 }
 
 /// `GET /api/v1/executions/{runId}`.
-#[utoipa::path(get, path = "/api/v1/executions/{runId}", tag = "executions", params(("runId" = String, Path)), responses((status = 200, body = crate::openapi::ExecutionOut), (status = 404, body = crate::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/executions/{runId}", tag = "executions", params(("runId" = String, Path)), responses((status = 200, body = ExecutionOut), (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ExecutionOut>> {
     let e = load(&state, &run_id).await?;
-    Ok(Json(present_execution(&e, state.clock.now())))
+    Ok(Json(ExecutionOut::new(&e, state.clock.now())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,24 +110,14 @@ pub struct LogQuery {
     limit: Option<String>,
 }
 
-fn present_line(l: &LogLine) -> Value {
-    json!({
-        "seq": l.seq,
-        "attempt": l.attempt,
-        "timestamp": l.at,
-        "level": l.level,
-        "message": l.message,
-    })
-}
-
 /// `GET /api/v1/executions/{runId}/logs?after=&limit=`: oldest first;
 /// `after` is the `seq` of the last line already seen.
-#[utoipa::path(get, path = "/api/v1/executions/{runId}/logs", tag = "executions", params(("runId" = String, Path), ("after" = Option<i64>, Query, description = "seq of the last line already seen"), ("limit" = Option<u32>, Query)), responses((status = 200, body = crate::openapi::LogPage), (status = 404, body = crate::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/executions/{runId}/logs", tag = "executions", params(("runId" = String, Path), ("after" = Option<i64>, Query, description = "seq of the last line already seen"), ("limit" = Option<u32>, Query)), responses((status = 200, body = LogPage), (status = 404, body = Problem)))]
 pub async fn logs(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
     Query(q): Query<LogQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<LogPage>> {
     load(&state, &run_id).await?;
     let after = match q.after.as_deref() {
         None => 0,
@@ -181,13 +127,14 @@ pub async fn logs(
     };
     let limit = parse_limit(q.limit.as_deref(), MAX_LOG_LINES, MAX_LOG_LINES)?;
     let lines = state.store.log_list(&run_id, after, limit).await?;
-    let items: Vec<Value> = lines.iter().map(present_line).collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(LogPage {
+        items: lines.iter().map(LogLineOut::from).collect(),
+    }))
 }
 
 /// `POST /api/v1/executions/{runId}/retry`: 202 with the new run; 409
 /// while the execution is queued or running.
-#[utoipa::path(post, path = "/api/v1/executions/{runId}/retry", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 202, body = crate::openapi::RunAccepted, description = "A new run (trigger retry)"), (status = 404, body = crate::openapi::Problem), (status = 409, body = crate::openapi::Problem, description = "Still queued or running")))]
+#[utoipa::path(post, path = "/api/v1/executions/{runId}/retry", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 202, body = RunAccepted, description = "A new run (trigger retry)"), (status = 404, body = Problem), (status = 409, body = Problem, description = "Still queued or running, or the stored config cannot be run"), (status = 503, body = Problem, description = "No engine in this process")))]
 pub async fn retry(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
@@ -200,7 +147,7 @@ pub async fn retry(
 /// `POST /api/v1/executions/{runId}/cancel`: 200 when a queued execution
 /// was cancelled, 202 when a running one was asked to stop; 409 when it
 /// had already ended.
-#[utoipa::path(post, path = "/api/v1/executions/{runId}/cancel", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 200, body = crate::openapi::RunAccepted, description = "A queued run was cancelled"), (status = 202, body = crate::openapi::RunAccepted, description = "A running run was asked to stop"), (status = 404, body = crate::openapi::Problem), (status = 409, body = crate::openapi::Problem, description = "Already ended")))]
+#[utoipa::path(post, path = "/api/v1/executions/{runId}/cancel", tag = "executions", params(("runId" = String, Path)), security(("bearer" = [])), responses((status = 200, body = RunAccepted, description = "A queued run was cancelled"), (status = 202, body = RunAccepted, description = "A running run was asked to stop"), (status = 404, body = Problem), (status = 409, body = Problem, description = "Already ended"), (status = 503, body = Problem, description = "No engine in this process")))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
@@ -226,7 +173,7 @@ enum Phase {
 /// `snapshot` (the execution as stored), then `phase`, `progress` and
 /// `log` events as they happen, then `end`; the stream closes when the
 /// run ends or the engine stops.
-#[utoipa::path(get, path = "/api/v1/executions/{runId}/events", tag = "executions", params(("runId" = String, Path)), responses((status = 200, content_type = "text/event-stream", description = "Server-sent events: snapshot, phase, progress, log, end"), (status = 404, body = crate::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/executions/{runId}/events", tag = "executions", params(("runId" = String, Path)), responses((status = 200, content_type = "text/event-stream", description = "Server-sent events: `snapshot` (ExecutionOut), then `phase`, `progress`, `log` and `end` (RunEventOut)"), (status = 404, body = Problem)))]
 pub async fn events(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
@@ -246,7 +193,7 @@ pub async fn events(
                     Phase::Snapshot(e) => {
                         let event = Event::default()
                             .event("snapshot")
-                            .json_data(present_execution(&e, now))
+                            .json_data(ExecutionOut::new(&e, now))
                             .unwrap_or_default();
                         let next = if e.status.is_final() || rx.is_none() {
                             Phase::Done
@@ -264,7 +211,8 @@ pub async fn events(
                             };
                             match got {
                                 Ok(ev) => {
-                                    let next = if matches!(ev, RunEvent::End { .. }) {
+                                    let ev = RunEventOut::from(&ev);
+                                    let next = if matches!(ev, RunEventOut::End { .. }) {
                                         Phase::Done
                                     } else {
                                         Phase::Live
@@ -289,15 +237,10 @@ pub async fn events(
 
 /// `GET /api/v1/engine`: whether the engine runs here and whether the
 /// advancement job uses legacy defaults (migration mode).
-#[utoipa::path(get, path = "/api/v1/engine", tag = "executions", responses((status = 200, description = "{running, legacyConfiguration: {inUse, since, message}}")))]
-pub async fn engine_status(State(state): State<AppState>) -> Json<Value> {
-    let legacy = state.engine.legacy_in_use();
-    Json(json!({
-        "running": state.engine.is_running(),
-        "legacyConfiguration": {
-            "inUse": legacy.is_some(),
-            "since": legacy,
-            "message": legacy.map(|_| "Using legacy configuration"),
-        },
-    }))
+#[utoipa::path(get, path = "/api/v1/engine", tag = "executions", responses((status = 200, body = EngineStatus)))]
+pub async fn engine_status(State(state): State<AppState>) -> Json<EngineStatus> {
+    Json(EngineStatus::new(
+        state.engine.is_running(),
+        state.engine.legacy_in_use(),
+    ))
 }

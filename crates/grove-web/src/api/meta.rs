@@ -3,59 +3,56 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use grove_app::objects::object_type;
+use grove_app::objects::{document, object_type};
 use grove_core::registry::{self, evaluate_metrics};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::views::present;
+use crate::wire::problem::Problem;
+use crate::wire::service::{Liveness, Readiness, TypeMetrics, TypeRegistry};
 
 /// `GET /healthz`: the process is up.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is up")))]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Liveness, description = "The process is up")))]
+pub async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
 }
 
 /// How long `/readyz` waits for the database.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `GET /readyz`: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "The database answers"), (status = 503, description = "Not ready")))]
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = Readiness, description = "The database answers"), (status = 503, body = Readiness, description = "Not ready")))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     // A load balancer needs an answer soon, not after the pool's own
     // connect timeout.
     let ping = tokio::time::timeout(READY_TIMEOUT, state.store.ping())
         .await
         .unwrap_or(Err(grove_store::StoreError::TimedOut(READY_TIMEOUT)));
+    let database = state.store.backend();
     match ping {
-        Ok(version) => (
-            StatusCode::OK,
-            Json(
-                json!({ "status": "ready", "database": state.store.backend(), "schemaVersion": version }),
-            ),
-        ),
+        Ok(version) => (StatusCode::OK, Json(Readiness::ready(database, version))),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({ "status": "not-ready", "database": state.store.backend(), "error": e.to_string() }),
-            ),
+            Json(Readiness::not_ready(database, e.to_string())),
         ),
     }
 }
 
 /// `GET /api/v1/types`
-#[utoipa::path(get, path = "/api/v1/types", tag = "registry", responses((status = 200, description = "The type registry: labels, colours, default payloads, filters, sort options, metrics")))]
-pub async fn types() -> Json<Value> {
-    Json(json!({ "items": registry::TYPES.iter().map(|t| t.to_json()).collect::<Vec<_>>() }))
+#[utoipa::path(get, path = "/api/v1/types", tag = "registry", responses((status = 200, body = TypeRegistry)))]
+pub async fn types() -> Json<TypeRegistry> {
+    Json(TypeRegistry {
+        items: registry::TYPES.iter().map(|t| t.to_json()).collect(),
+    })
 }
 
 /// `GET /api/v1/metrics/{type}`
-#[utoipa::path(get, path = "/api/v1/metrics/{type}", tag = "registry", params(("type" = String, Path)), responses((status = 200, description = "{type, total, metrics: [{id, label, icon, query, value}]}"), (status = 404, body = crate::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metrics/{type}", tag = "registry", params(("type" = String, Path)), responses((status = 200, body = TypeMetrics), (status = 404, body = Problem)))]
 pub async fn metrics(
     State(state): State<AppState>,
     Path(type_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TypeMetrics>> {
     let def = object_type(&type_id)?;
     let now = state.clock.now();
     let objects: Vec<Value> = state
@@ -63,10 +60,12 @@ pub async fn metrics(
         .object_list(def.id)
         .await?
         .iter()
-        .map(|o| present(o, now))
+        .map(|o| document(o, now))
         .collect();
     let metrics = evaluate_metrics(def, &objects).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(
-        json!({ "type": def.id, "total": objects.len(), "metrics": metrics }),
-    ))
+    Ok(Json(TypeMetrics {
+        r#type: def.id,
+        total: objects.len(),
+        metrics,
+    }))
 }

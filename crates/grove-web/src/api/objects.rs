@@ -10,16 +10,19 @@ use axum::response::{IntoResponse, Response};
 use grove_app::objects::{CopyNames, ObjectQuery, object_type};
 use grove_core::registry::TypeDef;
 use grove_store::StoredObject;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::Operator;
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::views::{etag, parse_if_match, present};
+use crate::views::{etag, parse_if_match};
+use crate::wire::object::{GroveObject, ObjectPage, RevisionList};
+use crate::wire::problem::Problem;
 
 fn object_response(state: &AppState, status: StatusCode, obj: &StoredObject) -> Response {
-    let mut response = (status, Json(present(obj, state.clock.now()))).into_response();
+    let body = GroveObject::new(obj, state.clock.now());
+    let mut response = (status, Json(body)).into_response();
     if let Ok(tag) = HeaderValue::from_str(&etag(obj.meta.version)) {
         response.headers_mut().insert(header::ETAG, tag);
     }
@@ -44,27 +47,23 @@ fn created_response(state: &AppState, obj: &StoredObject) -> Response {
         ("order" = Option<String>, Query, description = "asc or desc"),
         ("limit" = Option<usize>, Query, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "nextCursor of the previous page")),
-    responses((status = 200, body = crate::openapi::ObjectPage), (status = 400, body = crate::openapi::Problem), (status = 404, body = crate::openapi::Problem)))]
+    responses((status = 200, body = ObjectPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     Path(type_id): Path<String>,
     Query(params): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ObjectPage>> {
     let def = object_type(&type_id)?;
     let query = ObjectQuery::parse(&params)?;
     let page = state.app.list(def, &query).await?;
-    Ok(Json(json!({
-        "items": page.items,
-        "total": page.total,
-        "nextCursor": page.next_cursor,
-    })))
+    Ok(Json(ObjectPage::from(&page)))
 }
 
 /// `POST /api/v1/objects/{type}`
 #[utoipa::path(post, path = "/api/v1/objects/{type}", tag = "objects", security(("bearer" = [])),
-    params(("type" = String, Path, description = "Object type: job-config or advancement-rule")), request_body(content = crate::openapi::GroveObject, description = "meta.id optional; meta.version ignored"),
-    responses((status = 201, body = crate::openapi::GroveObject, headers(("Location" = String), ("ETag" = String))),
-        (status = 409, body = crate::openapi::Problem), (status = 422, body = crate::openapi::Problem), (status = 401, body = crate::openapi::Problem)))]
+    params(("type" = String, Path, description = "Object type: job-config or advancement-rule")), request_body(content = GroveObject, description = "meta.id optional; meta.version ignored"),
+    responses((status = 201, body = GroveObject, headers(("Location" = String), ("ETag" = String))),
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 401, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     Path(type_id): Path<String>,
@@ -78,7 +77,7 @@ pub async fn create(
 
 /// `GET /api/v1/objects/{type}/{id}`
 #[utoipa::path(get, path = "/api/v1/objects/{type}/{id}", tag = "objects", params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id")),
-    responses((status = 200, body = crate::openapi::GroveObject, headers(("ETag" = String))), (status = 404, body = crate::openapi::Problem)))]
+    responses((status = 200, body = GroveObject, headers(("ETag" = String))), (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -125,9 +124,9 @@ async fn expected_version_of(
 /// `PUT /api/v1/objects/{type}/{id}`
 #[utoipa::path(put, path = "/api/v1/objects/{type}/{id}", tag = "objects", security(("bearer" = [])),
     params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id"), ("If-Match" = Option<String>, Header, description = "ETag of the version edited; else meta.version")),
-    request_body = crate::openapi::GroveObject,
-    responses((status = 200, body = crate::openapi::GroveObject), (status = 409, body = crate::openapi::Problem, description = "stale: carries the current object"),
-        (status = 422, body = crate::openapi::Problem), (status = 404, body = crate::openapi::Problem)))]
+    request_body = GroveObject,
+    responses((status = 200, body = GroveObject), (status = 409, body = Problem, description = "stale: carries the current object"),
+        (status = 422, body = Problem), (status = 404, body = Problem)))]
 pub async fn replace(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -148,8 +147,8 @@ pub async fn replace(
 #[utoipa::path(patch, path = "/api/v1/objects/{type}/{id}", tag = "objects", security(("bearer" = [])),
     params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id"), ("If-Match" = Option<String>, Header, description = "ETag of the version edited")),
     request_body(content = Object, content_type = "application/merge-patch+json", description = "JSON merge patch (RFC 7396) of {meta, payload}"),
-    responses((status = 200, body = crate::openapi::GroveObject), (status = 409, body = crate::openapi::Problem),
-        (status = 422, body = crate::openapi::Problem), (status = 404, body = crate::openapi::Problem)))]
+    responses((status = 200, body = GroveObject), (status = 409, body = Problem),
+        (status = 422, body = Problem), (status = 404, body = Problem)))]
 pub async fn patch(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -174,7 +173,7 @@ pub async fn patch(
 /// `DELETE /api/v1/objects/{type}/{id}`
 #[utoipa::path(delete, path = "/api/v1/objects/{type}/{id}", tag = "objects", security(("bearer" = [])),
     params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id"), ("If-Match" = Option<String>, Header, description = "Only delete this version")),
-    responses((status = 204), (status = 404, body = crate::openapi::Problem), (status = 409, body = crate::openapi::Problem)))]
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -192,7 +191,7 @@ pub async fn delete(
 /// An optional body `{"id", "title"}` names the copy.
 #[utoipa::path(post, path = "/api/v1/objects/{type}/{id}/duplicate", tag = "objects", security(("bearer" = [])),
     params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id")), request_body(content = Object, description = "Optional {id, title} of the copy"),
-    responses((status = 201, body = crate::openapi::GroveObject), (status = 404, body = crate::openapi::Problem), (status = 409, body = crate::openapi::Problem)))]
+    responses((status = 201, body = GroveObject), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn duplicate(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
@@ -213,21 +212,21 @@ pub async fn duplicate(
 
 /// `GET /api/v1/objects/{type}/{id}/revisions`
 #[utoipa::path(get, path = "/api/v1/objects/{type}/{id}/revisions", tag = "objects", params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id")),
-    responses((status = 200, description = "{items: [{version, title, description, tags, payload, actor, at}]}, newest first"), (status = 404, body = crate::openapi::Problem)))]
+    responses((status = 200, body = RevisionList, description = "Newest first"), (status = 404, body = Problem)))]
 pub async fn revisions(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RevisionList>> {
     let def = object_type(&type_id)?;
-    let items = state.app.revisions(def, &id).await?;
-    Ok(Json(json!({ "items": items })))
+    let revisions = state.app.revisions(def, &id).await?;
+    Ok(Json(RevisionList::new(&revisions)))
 }
 
 /// `POST /api/v1/objects/{type}/{id}/revisions/{version}/restore`: saves
 /// the revision's content as a new version.
 #[utoipa::path(post, path = "/api/v1/objects/{type}/{id}/revisions/{version}/restore", tag = "objects", security(("bearer" = [])),
     params(("type" = String, Path, description = "Object type: job-config or advancement-rule"), ("id" = String, Path, description = "Object id"), ("version" = i64, Path, description = "Revision to restore")),
-    responses((status = 200, body = crate::openapi::GroveObject, description = "saved as a new version"), (status = 404, body = crate::openapi::Problem), (status = 422, body = crate::openapi::Problem)))]
+    responses((status = 200, body = GroveObject, description = "saved as a new version"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn restore(
     State(state): State<AppState>,
     Path((type_id, id, version)): Path<(String, String, String)>,

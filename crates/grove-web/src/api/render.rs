@@ -9,9 +9,10 @@ use serde_json::Value;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::views::execution::find_execution;
+use crate::wire::render::RenderNodeOut;
 
 /// `GET /api/v1/render/catalog`: `{components: {Name: {props: <JSON Schema>}}}`.
-#[utoipa::path(get, path = "/api/v1/render/catalog", tag = "render", responses((status = 200, description = "The json-render catalog: each component's prop schema (JSON Schema)")))]
+#[utoipa::path(get, path = "/api/v1/render/catalog", tag = "render", responses((status = 200, body = Object, description = "The json-render catalog: each component's prop schema (JSON Schema)")))]
 pub async fn catalog() -> Json<Value> {
     Json(grove_core::render::catalog())
 }
@@ -19,11 +20,11 @@ pub async fn catalog() -> Json<Value> {
 /// `GET /api/v1/executions/{runId}/render-tree`: the json-render status
 /// tree of an execution, the same tree the console's Status tab renders
 /// (validated against the catalog before it is returned).
-#[utoipa::path(get, path = "/api/v1/executions/{runId}/render-tree", tag = "render", params(("runId" = String, Path)), responses((status = 200, description = "{type: \"root\", children: [{type, props}]}"), (status = 404, body = crate::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/executions/{runId}/render-tree", tag = "render", params(("runId" = String, Path)), responses((status = 200, body = RenderNodeOut, description = "{type: \"root\", children: [{type, props}]}"), (status = 404, body = crate::wire::problem::Problem)))]
 pub async fn execution_tree(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RenderNodeOut>> {
     let found = find_execution(&state, &run_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("execution \"{run_id}\"")))?;
@@ -33,7 +34,5 @@ pub async fn execution_tree(
             "the render tree does not match the catalog: {problems:?}"
         ))
     })?;
-    Ok(Json(
-        serde_json::to_value(&tree).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    Ok(Json(RenderNodeOut::from(&tree)))
 }

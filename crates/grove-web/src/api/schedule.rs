@@ -8,10 +8,10 @@ use axum::extract::{Query, State};
 use grove_core::schedule::{DstPolicy, Schedule, ScheduleError, preview};
 use grove_core::validate::{Choice, Problem};
 use jiff::Timestamp;
-use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::wire::schedule::SchedulePreview;
 
 /// Most runs one preview lists.
 pub const MAX_COUNT: usize = 100;
@@ -23,12 +23,12 @@ pub const MAX_COUNT: usize = 100;
         ("count" = Option<usize>, Query, description = "Runs to list, 1 to 100, default 5"),
         ("after" = Option<String>, Query, description = "RFC 3339 instant; runs strictly after it, default now"),
         ("dstPolicy" = Option<String>, Query, description = "cron (default) or literal")),
-    responses((status = 200, description = "{expression, timezone, description, next: [UTC], runs: [{utc, local, abbreviation, display}], notes}"),
-        (status = 422, body = crate::openapi::Problem)))]
+    responses((status = 200, body = SchedulePreview),
+        (status = 422, body = crate::wire::problem::Problem)))]
 pub async fn preview_schedule(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SchedulePreview>> {
     let mut problems = Vec::new();
     let cron = params.get("cron").map(String::as_str).unwrap_or("");
     if cron.trim().is_empty() {
@@ -72,9 +72,7 @@ pub async fn preview_schedule(
         match Schedule::parse(cron, tz, policy) {
             Ok(schedule) if problems.is_empty() => {
                 let p = preview(&schedule, after, count);
-                let mut body = json!(p);
-                body["next"] = json!(p.runs.iter().map(|r| r.utc).collect::<Vec<_>>());
-                return Ok(Json(body));
+                return Ok(Json(SchedulePreview::from(&p)));
             }
             Ok(_) => {}
             Err(ScheduleError::Cron(e)) => problems.push(Problem::new("/cron", e.to_string())),

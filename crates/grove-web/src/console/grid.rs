@@ -80,8 +80,12 @@ async fn render(
             .app
             .list(def, &ObjectQuery::parse(&params)?)
             .await?
-            .items;
-        let all = state.app.list(def, &ObjectQuery::everything()).await?.items;
+            .documents();
+        let all = state
+            .app
+            .list(def, &ObjectQuery::everything())
+            .await?
+            .documents();
         let metrics = evaluate_metrics(def, &all).unwrap_or_default();
         lists.push(TypeList {
             def,

@@ -1,15 +1,5 @@
-//! How objects look in API responses and console pages: `{meta, payload,
-//! derived?}`, with the version as the entity tag.
-
-use grove_store::StoredObject;
-use jiff::Timestamp;
-use serde_json::Value;
-
-/// The body of one object; job configs get `derived`. The same document
-/// list queries filter and sort on.
-pub fn present(obj: &StoredObject, now: Timestamp) -> Value {
-    grove_app::objects::document(obj, now)
-}
+//! An object's version as its entity tag, in API responses and console
+//! forms alike. (Its body is [`crate::wire::object::GroveObject`].)
 
 /// `"<version>"`, the entity tag of an object.
 pub fn etag(version: i64) -> String {
