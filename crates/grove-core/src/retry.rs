@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 crate::choice_enum!(
     /// How the delay between attempts grows (listed to operators in this order).
     BackoffStrategy { Exponential => "exponential", Fixed => "fixed" }

@@ -34,8 +34,7 @@ impl Default for DemoSize {
 }
 
 /// What [`generate`] inserted.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoSummary {
     pub sprouts: u64,
     pub signals: u64,

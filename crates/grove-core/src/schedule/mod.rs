@@ -26,7 +26,6 @@ use jiff::{Timestamp, tz::TimeZone};
 
 pub use preview::{Preview, PreviewRun, preview};
 
-
 crate::choice_enum!(
     /// How wall-clock times that daylight saving skips or repeats are
     /// treated. `cron` (the default): cron's long-standing rule — a skipped
