@@ -45,6 +45,11 @@ pub const SQLITE: &[Migration] = &[
         name: "the change feed: a changes table written by triggers",
         sql: include_str!("../migrations/sqlite/0006_change_feed.sql"),
     },
+    Migration {
+        version: 7,
+        name: "runs reach the change feed through data_version, not triggers",
+        sql: include_str!("../migrations/sqlite/0007_runs_without_triggers.sql"),
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -79,6 +84,12 @@ pub const POSTGRES: &[Migration] = &[
     Migration {
         version: 6,
         name: "nothing: the change feed is NOTIFY here (version 5)",
+        sql: "SELECT 1;",
+    },
+    // 7 removes SQLite's per-run change triggers; nothing changes here.
+    Migration {
+        version: 7,
+        name: "nothing: runs are announced by NOTIFY here (version 5)",
         sql: "SELECT 1;",
     },
 ];

@@ -315,7 +315,7 @@ impl Row for PgRow {
 
 impl Dialect for PostgresDb {
     type Row = PgRow;
-    type Read = PgExec<PoolConnection<Postgres>>;
+    type Conn = PgExec<PoolConnection<Postgres>>;
     type Write = PgExec<Transaction<'static, Postgres>>;
 
     const NAME: &'static str = "postgres";
@@ -345,7 +345,11 @@ impl Dialect for PostgresDb {
         Some(format!("LOCK TABLE {table} IN SHARE MODE"))
     }
 
-    async fn read(&self) -> Result<Self::Read, StoreError> {
+    async fn read(&self) -> Result<Self::Conn, StoreError> {
+        Ok(PgExec(self.pool.acquire().await?))
+    }
+
+    async fn autocommit(&self) -> Result<Self::Conn, StoreError> {
         Ok(PgExec(self.pool.acquire().await?))
     }
 

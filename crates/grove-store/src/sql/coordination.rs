@@ -25,8 +25,8 @@ impl<D: Dialect> CoordinationStore for SqlStore<D> {
         }
         // One statement: take a free or expired lease (next term), renew our
         // own (same term), or change nothing and return no row.
-        let mut tx = self.db.begin().await?;
-        let term = tx
+        let mut db = self.db.autocommit().await?;
+        let term = db
             .fetch_optional(
                 sql(
                     "INSERT INTO leader_leases AS l (name, holder, term, expires_at) \
@@ -45,7 +45,6 @@ impl<D: Dialect> CoordinationStore for SqlStore<D> {
             .await?
             .map(|r| r.get("term"))
             .transpose()?;
-        self.db.commit(tx).await?;
         Ok(term)
     }
 
@@ -53,13 +52,13 @@ impl<D: Dialect> CoordinationStore for SqlStore<D> {
         if D::SINGLE_NODE {
             return Ok(());
         }
-        let mut tx = self.db.begin().await?;
-        tx.execute(
+        let mut db = self.db.autocommit().await?;
+        db.execute(
             sql("UPDATE leader_leases SET expires_at = 0 WHERE name = $1 AND holder = $2")
                 .bind(name)
                 .bind(holder),
         )
         .await?;
-        self.db.commit(tx).await
+        Ok(())
     }
 }

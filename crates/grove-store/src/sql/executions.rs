@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use grove_core::validate::Choice;
 use jiff::Timestamp;
 
-use super::{Dialect, Exec, Row, RowExt, SqlStore, fetch_one, sql};
+use super::{Dialect, Exec, Row, RowExt, SqlStore, Statement, fetch_one, placeholders, sql};
 use crate::StoreError;
 use crate::executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, CancelOutcome, Claimed, Counts, Execution,
@@ -89,6 +89,36 @@ pub(crate) fn attempt_from_row(row: &impl Row) -> Result<Attempt, StoreError> {
         lease_owner: row.get("lease_owner")?,
         lease_expires_at: row.get("lease_expires_at")?,
     })
+}
+
+/// One multi-row insert of log lines.
+fn log_insert(lines: &[LogInsert]) -> Statement {
+    let values: Vec<String> = (0..lines.len())
+        .map(|i| {
+            let n = 5 * i;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            )
+        })
+        .collect();
+    let mut insert = sql(format!(
+        "INSERT INTO execution_logs (execution_id, attempt, at, level, message) VALUES {}",
+        values.join(", ")
+    ));
+    for l in lines {
+        insert = insert
+            .bind(&l.execution_id)
+            .bind(l.attempt)
+            .bind(l.at)
+            .bind(l.level.name())
+            .bind(&l.message);
+    }
+    insert
 }
 
 /// One execution, read in `exec`'s transaction (`lock`: a row-lock suffix).
@@ -307,15 +337,18 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         lock_configs::<D>(&mut tx, &configs).await?;
         // Counted after the locks: every claim of these configs that
         // committed before is seen, none can commit until this one does.
-        let in_configs = D::in_list(1);
+        // A claim's lists are short (at most a few dozen): each item is a
+        // parameter of its own, which every planner handles best.
+        let mut running = sql(format!(
+            "SELECT config_id, COUNT(*) AS n FROM executions \
+             WHERE status = 'running' AND config_id IN {} GROUP BY config_id",
+            placeholders(1, configs.len())
+        ));
+        for config_id in configs {
+            running = running.bind(config_id);
+        }
         let mut running: HashMap<String, i64> = tx
-            .fetch_all(
-                sql(format!(
-                    "SELECT config_id, COUNT(*) AS n FROM executions \
-                     WHERE status = 'running' AND config_id {in_configs} GROUP BY config_id"
-                ))
-                .bind(configs.into_iter().collect::<Vec<_>>()),
-            )
+            .fetch_all(running)
             .await?
             .iter()
             .map(|r| Ok((r.get("config_id")?, r.get("n")?)))
@@ -339,17 +372,17 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         }
         // Two statements for the whole batch: the claim's cost, and so the
         // delay before the first handler starts, barely grows with its size.
-        let in_chosen = D::in_list(2);
+        let mut update = sql(format!(
+            "UPDATE executions SET status = 'running', attempt_count = attempt_count + 1, \
+             started_at = COALESCE(started_at, $1) WHERE id IN {} RETURNING {COLUMNS}",
+            placeholders(2, chosen.len())
+        ))
+        .bind(p.now);
+        for id in &chosen {
+            update = update.bind(id);
+        }
         let mut by_id: HashMap<String, Execution> = tx
-            .fetch_all(
-                sql(format!(
-                    "UPDATE executions SET status = 'running', attempt_count = attempt_count + 1, \
-                     started_at = COALESCE(started_at, $1) WHERE id {in_chosen} \
-                     RETURNING {COLUMNS}"
-                ))
-                .bind(p.now)
-                .bind(chosen.clone()),
-            )
+            .fetch_all(update)
             .await?
             .iter()
             .map(|r| execution_from_row(r).map(|e| (e.id.clone(), e)))
@@ -561,8 +594,8 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
     }
 
     async fn execution_prune(&self, p: ExecutionPrune) -> Result<u64, StoreError> {
-        let mut tx = self.db.begin().await?;
-        let deleted = tx
+        let mut db = self.db.autocommit().await?;
+        let deleted = db
             .execute(
                 sql("DELETE FROM executions WHERE id IN (\
                        SELECT id FROM (\
@@ -573,47 +606,29 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
                 .bind(p.limit),
             )
             .await?;
-        self.db.commit(tx).await?;
+        drop(db);
         self.db.change_prune().await?;
         Ok(deleted)
     }
 
     async fn log_append(&self, lines: Vec<LogInsert>) -> Result<(), StoreError> {
-        if lines.is_empty() {
-            return Ok(());
-        }
         // One multi-row statement per chunk: a run's lines cost one write,
-        // not one each.
-        let mut tx = self.db.begin().await?;
-        for chunk in lines.chunks(LOG_ROWS) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let n = 5 * i;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        n + 1,
-                        n + 2,
-                        n + 3,
-                        n + 4,
-                        n + 5
-                    )
-                })
-                .collect();
-            let mut insert = sql(format!(
-                "INSERT INTO execution_logs (execution_id, attempt, at, level, message) VALUES {}",
-                values.join(", ")
-            ));
-            for l in chunk {
-                insert = insert
-                    .bind(&l.execution_id)
-                    .bind(l.attempt)
-                    .bind(l.at)
-                    .bind(l.level.name())
-                    .bind(&l.message);
+        // not one each; a single chunk (the usual case) needs no transaction.
+        match lines.len() {
+            0 => Ok(()),
+            n if n <= LOG_ROWS => {
+                let mut db = self.db.autocommit().await?;
+                db.execute(log_insert(&lines)).await?;
+                Ok(())
             }
-            tx.execute(insert).await?;
+            _ => {
+                let mut tx = self.db.begin().await?;
+                for chunk in lines.chunks(LOG_ROWS) {
+                    tx.execute(log_insert(chunk)).await?;
+                }
+                self.db.commit(tx).await
+            }
         }
-        self.db.commit(tx).await
     }
 
     async fn log_list(
@@ -667,8 +682,8 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         config_id: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.begin().await?;
-        advance_position(&mut tx, config_id, at).await?;
-        self.db.commit(tx).await
+        let mut db = self.db.autocommit().await?;
+        advance_position(&mut db, config_id, at).await?;
+        Ok(())
     }
 }

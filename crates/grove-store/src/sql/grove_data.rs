@@ -775,8 +775,8 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
     }
 
     async fn aggregate_status_set(&self, s: AggregateStatus) -> Result<(), StoreError> {
-        let mut tx = self.db.begin().await?;
-        tx.execute(
+        let mut db = self.db.autocommit().await?;
+        db.execute(
             sql(
                 "INSERT INTO aggregate_state (period, watermark, window_start, run_id, \
                  computed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (period) DO UPDATE SET \
@@ -790,14 +790,14 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
             .bind(s.computed_at),
         )
         .await?;
-        self.db.commit(tx).await
+        Ok(())
     }
 
     async fn aggregate_status_clear(&self, period: SignalPeriod) -> Result<(), StoreError> {
-        let mut tx = self.db.begin().await?;
-        tx.execute(sql("DELETE FROM aggregate_state WHERE period = $1").bind(period.name()))
+        let mut db = self.db.autocommit().await?;
+        db.execute(sql("DELETE FROM aggregate_state WHERE period = $1").bind(period.name()))
             .await?;
-        self.db.commit(tx).await
+        Ok(())
     }
 
     async fn aggregate_get(&self, sprout_id: &str) -> Result<Vec<Aggregate>, StoreError> {
@@ -902,9 +902,9 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
     }
 
     async fn journal_append(&self, e: JournalAppend) -> Result<i64, StoreError> {
-        let mut tx = self.db.begin().await?;
+        let mut db = self.db.autocommit().await?;
         let seq = scalar(
-            &mut tx,
+            &mut db,
             sql(
                 "INSERT INTO journal (event_type, at, subject, message, data) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING seq",
@@ -917,7 +917,6 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
             "seq",
         )
         .await?;
-        self.db.commit(tx).await?;
         Ok(seq)
     }
 
@@ -974,8 +973,8 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
         seq: i64,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.begin().await?;
-        tx.execute(
+        let mut db = self.db.autocommit().await?;
+        db.execute(
             sql(
                 "INSERT INTO digest_cursors AS d (key, last_seq, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (key) DO UPDATE SET last_seq = CASE WHEN excluded.last_seq > \
@@ -987,12 +986,12 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
             .bind(now),
         )
         .await?;
-        self.db.commit(tx).await
+        Ok(())
     }
 
     async fn notification_insert(&self, n: Notification) -> Result<bool, StoreError> {
-        let mut tx = self.db.begin().await?;
-        let inserted = tx
+        let mut db = self.db.autocommit().await?;
+        let inserted = db
             .execute(
                 sql(
                     "INSERT INTO notifications (id, recipient_id, channel, subject, body, \
@@ -1008,7 +1007,6 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
                 .bind(n.created_at),
             )
             .await?;
-        self.db.commit(tx).await?;
         Ok(inserted == 1)
     }
 

@@ -311,8 +311,9 @@ pub async fn scalar<E: Exec, T: Column>(
 /// What differs between databases. Everything else is in this module.
 pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     type Row: Row;
-    /// A connection for reads (outside a transaction).
-    type Read: Exec<Row = Self::Row>;
+    /// A pooled connection outside a transaction: for reads, and for writes
+    /// of a single statement (each commits on its own).
+    type Conn: Exec<Row = Self::Row>;
     /// A write transaction.
     type Write: Exec<Row = Self::Row>;
 
@@ -351,7 +352,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// `LOCK TABLE … IN SHARE MODE`. `None`: reads need no transaction.
     fn lock_sequence(table: &str) -> Option<String>;
 
-    fn read(&self) -> impl Future<Output = Result<Self::Read, StoreError>> + Send;
+    /// A connection for reads.
+    fn read(&self) -> impl Future<Output = Result<Self::Conn, StoreError>> + Send;
+    /// A connection for a write of one statement, which commits on its own:
+    /// no `BEGIN`/`COMMIT` round trips around it.
+    fn autocommit(&self) -> impl Future<Output = Result<Self::Conn, StoreError>> + Send;
     fn begin(&self) -> impl Future<Output = Result<Self::Write, StoreError>> + Send;
     fn commit(&self, tx: Self::Write) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -381,6 +386,12 @@ impl<D: Dialect> SqlStore<D> {
     pub(crate) fn new(db: D) -> Self {
         Self { db }
     }
+}
+
+/// `($first, …, $(first + n - 1))`: a list of `n` parameters of their own.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    let list: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
+    format!("({})", list.join(", "))
 }
 
 /// Counts read as `i64` and reported as `u64`.

@@ -74,8 +74,8 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn seed_mark(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
-        let mut tx = self.db.begin().await?;
-        let inserted = tx
+        let mut db = self.db.autocommit().await?;
+        let inserted = db
             .execute(
                 sql("INSERT INTO seeds (key, applied_at) VALUES ($1, $2) \
                      ON CONFLICT (key) DO NOTHING")
@@ -83,7 +83,6 @@ impl<D: Dialect> Store for SqlStore<D> {
                 .bind(now),
             )
             .await?;
-        self.db.commit(tx).await?;
         Ok(inserted == 1)
     }
 

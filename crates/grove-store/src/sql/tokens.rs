@@ -19,8 +19,8 @@ fn token_from_row(row: &impl Row) -> Result<ApiToken, StoreError> {
 #[async_trait]
 impl<D: Dialect> TokenStore for SqlStore<D> {
     async fn token_insert(&self, t: ApiToken) -> Result<(), StoreError> {
-        let mut tx = self.db.begin().await?;
-        tx.execute(
+        let mut db = self.db.autocommit().await?;
+        db.execute(
             sql(
                 "INSERT INTO api_tokens (id, name, role, token_hash, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -32,7 +32,7 @@ impl<D: Dialect> TokenStore for SqlStore<D> {
             .bind(t.created_at),
         )
         .await?;
-        self.db.commit(tx).await
+        Ok(())
     }
 
     async fn token_find(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {

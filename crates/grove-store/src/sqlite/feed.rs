@@ -1,13 +1,22 @@
-//! SQLite's change feed: rows of the `changes` table (written by triggers,
-//! migration 6) read by sequence, whenever a doorbell rings.
+//! SQLite's change feed. Whenever the operating system reports that the
+//! database file or its write-ahead log changed — a commit, by another
+//! process (`grove-jobs run`, `apply`) or by this one — the feed reads:
 //!
-//! The doorbell rings after every commit of this process (the dialect's
-//! `commit`), and whenever the operating system reports that the database
-//! file or its write-ahead log changed — another process (`grove-jobs run`,
-//! `apply`) committed. A change made anywhere on the file is therefore seen
-//! within milliseconds, without polling. Where no file watcher can be set
-//! up (an unsupported file system, a watch limit reached), the feed falls
-//! back to looking every [`FALLBACK_INTERVAL`] and says so in the log.
+//! - the rows of the `changes` table (written by triggers, migration 6)
+//!   above the last sequence it saw: configs created, saved or deleted, and
+//!   cancel requests;
+//! - `PRAGMA data_version` on this process's writer connection, which moves
+//!   only when *another* connection committed: then runs may have been
+//!   queued elsewhere, and the feed reports [`Change::Runs`] (this process's
+//!   own runs reach its engine directly).
+//!
+//! A change made anywhere on the file is therefore seen within
+//! milliseconds, without polling. Bursts of commits are read together:
+//! after a ring the feed waits [`GATHER`] for more before it reads, so a
+//! busy writer costs the feed at most one read per [`GATHER`]. Where no
+//! file watcher can be set up (an unsupported file system, a watch limit
+//! reached), the feed falls back to looking every [`FALLBACK_INTERVAL`] and
+//! says so in the log.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -24,13 +33,20 @@ use crate::{Change, ChangeFeed, StoreError};
 /// How often to look without a file watcher.
 pub const FALLBACK_INTERVAL: Duration = Duration::from_millis(500);
 
+/// How long a ring waits for the rings of the same burst before reading.
+pub const GATHER: Duration = Duration::from_millis(10);
+
 /// Changes read per query.
 const PAGE: i64 = 1000;
 
 pub(crate) struct SqliteFeed {
-    pool: SqlitePool,
+    read: SqlitePool,
+    /// The pool of this process's one writer connection.
+    write: SqlitePool,
     /// The highest `seq` already turned into changes.
     last: i64,
+    /// The writer connection's `data_version` when last read.
+    data_version: i64,
     pending: VecDeque<Change>,
     doorbell: watch::Receiver<u64>,
     /// Kept alive for as long as the feed: dropping it stops watching.
@@ -50,13 +66,15 @@ impl SqliteFeed {
     /// A feed of changes committed from now on.
     pub(crate) async fn start(
         path: &str,
-        pool: SqlitePool,
-        doorbell: &watch::Sender<u64>,
+        read: SqlitePool,
+        write: SqlitePool,
     ) -> Result<Self, StoreError> {
+        let (doorbell, rung) = watch::channel(0u64);
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
-            .fetch_one(&pool)
+            .fetch_one(&read)
             .await?;
-        let watcher = match watch_file(Path::new(path), doorbell.clone()) {
+        let data_version = data_version(&write).await?;
+        let watcher = match watch_file(Path::new(path), doorbell) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!(
@@ -69,10 +87,12 @@ impl SqliteFeed {
             }
         };
         Ok(Self {
-            pool,
+            read,
+            write,
             last,
+            data_version,
             pending: VecDeque::new(),
-            doorbell: doorbell.subscribe(),
+            doorbell: rung,
             watcher,
         })
     }
@@ -84,7 +104,7 @@ impl SqliteFeed {
         )
         .bind(self.last)
         .bind(PAGE)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         for row in rows {
             self.last = row.try_get("seq")?;
@@ -95,8 +115,21 @@ impl SqliteFeed {
                 None => tracing::debug!(topic, "ignoring an unknown change topic"),
             }
         }
+        let version = data_version(&self.write).await?;
+        if version != self.data_version {
+            self.data_version = version;
+            self.pending.push_back(Change::Runs);
+        }
         Ok(())
     }
+}
+
+/// `PRAGMA data_version` of the writer connection: it moves when another
+/// connection (another process) committed, not for the writer's own commits.
+async fn data_version(write: &SqlitePool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("PRAGMA data_version")
+        .fetch_one(write)
+        .await?)
 }
 
 /// Rings `doorbell` whenever the database file or its write-ahead log
@@ -156,6 +189,7 @@ impl ChangeFeed for SqliteFeed {
                 // The store was closed.
                 return Err(StoreError::Unavailable(sqlx::Error::PoolClosed));
             }
+            tokio::time::sleep(GATHER).await;
         }
     }
 }

@@ -14,7 +14,8 @@
 //! - Lists are bound as one JSON array and read with `json_each`, so a
 //!   batch never runs into the bound-parameter limit.
 //! - The change feed reads a `changes` table written by triggers
-//!   (migration 6); see [`feed`].
+//!   (migration 6) and the writer's `PRAGMA data_version` when the database
+//!   file changes; see [`feed`].
 
 mod feed;
 
@@ -28,7 +29,6 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
-use tokio::sync::watch;
 
 use crate::StoreError;
 use crate::coordination::ChangeFeed;
@@ -45,9 +45,6 @@ pub struct SqliteDb {
     path: String,
     read: SqlitePool,
     write: SqlitePool,
-    /// Rung after every commit of this process, and by the file watcher
-    /// when another process writes: change feeds then look for new rows.
-    doorbell: watch::Sender<u64>,
 }
 
 impl SqliteStore {
@@ -81,7 +78,6 @@ impl SqliteStore {
             path: path.to_owned(),
             read,
             write,
-            doorbell: watch::Sender::new(0),
         }))
     }
 
@@ -203,7 +199,7 @@ impl Row for SqliteRow {
 
 impl Dialect for SqliteDb {
     type Row = SqliteRow;
-    type Read = SqliteExec<PoolConnection<Sqlite>>;
+    type Conn = SqliteExec<PoolConnection<Sqlite>>;
     type Write = SqliteExec<Transaction<'static, Sqlite>>;
 
     const NAME: &'static str = "sqlite";
@@ -232,8 +228,12 @@ impl Dialect for SqliteDb {
         None
     }
 
-    async fn read(&self) -> Result<Self::Read, StoreError> {
+    async fn read(&self) -> Result<Self::Conn, StoreError> {
         Ok(SqliteExec(self.read.acquire().await?))
+    }
+
+    async fn autocommit(&self) -> Result<Self::Conn, StoreError> {
+        Ok(SqliteExec(self.write.acquire().await?))
     }
 
     async fn begin(&self) -> Result<Self::Write, StoreError> {
@@ -241,10 +241,7 @@ impl Dialect for SqliteDb {
     }
 
     async fn commit(&self, tx: Self::Write) -> Result<(), StoreError> {
-        tx.0.commit().await?;
-        self.doorbell
-            .send_modify(|rung| *rung = rung.wrapping_add(1));
-        Ok(())
+        Ok(tx.0.commit().await?)
     }
 
     async fn migration_lock(&self, _tx: &mut Self::Write) -> Result<(), StoreError> {
@@ -254,19 +251,20 @@ impl Dialect for SqliteDb {
 
     async fn change_feed(&self) -> Result<Box<dyn ChangeFeed>, StoreError> {
         Ok(Box::new(
-            feed::SqliteFeed::start(&self.path, self.read.clone(), &self.doorbell).await?,
+            feed::SqliteFeed::start(&self.path, self.read.clone(), self.write.clone()).await?,
         ))
     }
 
     async fn change_prune(&self) -> Result<(), StoreError> {
         // A cancel request matters only while its run is running.
-        let mut tx = self.begin().await?;
-        tx.execute(crate::sql::sql(
-            "DELETE FROM changes WHERE topic = 'cancel' AND subject NOT IN \
-             (SELECT id FROM executions WHERE status = 'running')",
-        ))
-        .await?;
-        self.commit(tx).await
+        self.autocommit()
+            .await?
+            .execute(crate::sql::sql(
+                "DELETE FROM changes WHERE topic = 'cancel' AND subject NOT IN \
+                 (SELECT id FROM executions WHERE status = 'running')",
+            ))
+            .await?;
+        Ok(())
     }
 
     async fn close(&self) {
