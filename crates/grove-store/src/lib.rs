@@ -6,7 +6,8 @@
 //!   [`ExecutionStore`] (`executions.rs`), [`GroveDataStore`]
 //!   (`grove_data.rs`: sprouts, signals, aggregates, advancement events,
 //!   journal, notifications outbox, archive) and [`CoordinationStore`]
-//!   (`coordination.rs`: the change feed and the leader lease).
+//!   (`coordination.rs`: the change feed and the leader lease) and
+//!   [`AccessStore`] (`access.rs`: console sessions, the audit trail).
 //! - [`sql`]: every verb's Rust, written once over a [`sql::Dialect`];
 //!   SQL that both databases accept is inline there.
 //! - [`sqlite`], [`postgres`]: the two dialects — connections, binding, row
@@ -19,6 +20,7 @@
 //! BIGINT in PostgreSQL); callers pass `now` explicitly (the clock is
 //! injected above). See `docs/architecture.md` for how to add a backend.
 
+mod access;
 mod coordination;
 pub mod demo;
 mod error;
@@ -36,6 +38,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use access::{AccessStore, AuditAppend, AuditFilter, AuditRecord, SessionCheck, SessionInsert};
 pub use coordination::{Change, ChangeFeed, CoordinationStore};
 pub use error::{Corrupt, StoreError};
 pub use executions::{
@@ -59,6 +62,7 @@ pub use tokens::{ApiToken, Role, TokenStore};
 pub trait Store:
     ObjectStore
     + TokenStore
+    + AccessStore
     + GroveDataStore
     + ExecutionStore
     + CoordinationStore

@@ -50,6 +50,11 @@ pub const SQLITE: &[Migration] = &[
         name: "runs reach the change feed through data_version, not triggers",
         sql: include_str!("../migrations/sqlite/0007_runs_without_triggers.sql"),
     },
+    Migration {
+        version: 8,
+        name: "access: token revocation and last use, console sessions, the audit trail",
+        sql: include_str!("../migrations/sqlite/0008_access.sql"),
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -91,6 +96,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         name: "nothing: runs are announced by NOTIFY here (version 5)",
         sql: "SELECT 1;",
+    },
+    Migration {
+        version: 8,
+        name: "access: token revocation and last use, console sessions, the audit trail",
+        sql: include_str!("../migrations/postgres/0008_access.sql"),
     },
 ];
 

@@ -19,6 +19,7 @@
 //! executor) would be restated on every verb, and `sqlx::Any` has no JSON
 //! or list types. This seam is five methods a backend implements once.
 
+mod access;
 mod archive;
 mod coordination;
 mod executions;
