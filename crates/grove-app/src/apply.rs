@@ -14,6 +14,7 @@ use grove_core::validate::Problem;
 use grove_store::StoredObject;
 use serde_json::{Value, json};
 
+use crate::audit::{AuditAction, Caller};
 use crate::{App, AppError};
 
 /// The portable form of a stored object: no server-written fields, so it
@@ -162,16 +163,24 @@ impl App {
 
     /// Carries a plan out in order: creates, and updates conditional on the
     /// version the plan saw (a save in between is a conflict).
-    pub async fn apply(&self, plan: Plan, actor: &str) -> Result<(), AppError> {
+    pub async fn apply(&self, plan: Plan, by: &Caller) -> Result<(), AppError> {
         for step in plan.steps {
             match (step.action, step.current_version) {
                 (Action::Unchanged, _) => {}
                 (Action::Update, Some(version)) => {
-                    self.save(step.def, &step.id, version, step.valid, actor)
-                        .await?;
+                    self.save(
+                        step.def,
+                        &step.id,
+                        version,
+                        step.valid,
+                        by,
+                        AuditAction::Update,
+                    )
+                    .await?;
                 }
                 (Action::Create | Action::Update, _) => {
-                    self.insert(step.def, step.id, step.valid, actor).await?;
+                    self.insert(step.def, step.id, step.valid, by, AuditAction::Create)
+                        .await?;
                 }
             }
         }

@@ -12,8 +12,10 @@
 //! - [`apply`]: the declarative plan (create / update / unchanged) of a set
 //!   of portable documents, and carrying it out.
 //! - [`ingest`]: sprout and signal batches, answered item by item.
-//! - [`tokens`]: API tokens (random secrets, stored hashed) and the
-//!   bootstrap admin token.
+//! - [`tokens`]: API tokens (random secrets, stored hashed): create, list,
+//!   revoke, authenticate, the bootstrap admin token; console sessions.
+//! - [`audit`]: the [`Caller`] of every use case and the audit trail each
+//!   mutation and sign-in writes.
 //! - [`seeding`]: the default job configs of a fresh database, and the demo
 //!   dataset.
 //! - [`error`]: [`AppError`], what a use case can refuse or fail with.
@@ -26,6 +28,7 @@
 //! write from the database.
 
 pub mod apply;
+pub mod audit;
 pub mod error;
 pub mod ingest;
 pub mod objects;
@@ -39,6 +42,7 @@ use grove_core::clock::Clock;
 use grove_engine::EngineHandle;
 use grove_store::{Change, Store};
 
+pub use audit::{AuditAction, Caller};
 pub use error::AppError;
 
 /// Where the runs this app queues are carried out.

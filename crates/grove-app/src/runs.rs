@@ -15,19 +15,25 @@ use grove_store::{
     StoreError, Trigger,
 };
 
+use crate::audit::{AuditAction, Caller, Target};
 use crate::{App, AppError, Runner};
+
+/// The object type audit lines name for an execution.
+const EXECUTION: &str = "execution";
 
 impl App {
     /// Run Now: queues a manual run of the config as stored now.
-    pub async fn run_now(&self, config_id: &str, actor: &str) -> Result<Execution, AppError> {
+    pub async fn run_now(&self, config_id: &str, by: &Caller) -> Result<Execution, AppError> {
         self.require_runner()?;
-        self.queue_run(config_id, Trigger::Manual, None, actor)
-            .await
+        let run = self.queue_run(config_id, Trigger::Manual, None, by).await?;
+        let target = Target::object(JOB_CONFIG, config_id).versions(None, Some(run.config_version));
+        self.audit(by, AuditAction::Run, target).await;
+        Ok(run)
     }
 
     /// Reruns a finished execution as a new one (trigger `retry`) with the
     /// config as stored now; refused while it is queued or running.
-    pub async fn retry(&self, run_id: &str, actor: &str) -> Result<Execution, AppError> {
+    pub async fn retry(&self, run_id: &str, by: &Caller) -> Result<Execution, AppError> {
         self.require_runner()?;
         let old = self
             .store
@@ -40,15 +46,19 @@ impl App {
                 status: old.status,
             });
         }
-        self.queue_run(&old.config_id, Trigger::Retry, Some(run_id), actor)
-            .await
+        let run = self
+            .queue_run(&old.config_id, Trigger::Retry, Some(run_id), by)
+            .await?;
+        self.audit(by, AuditAction::Retry, Target::object(EXECUTION, run_id))
+            .await;
+        Ok(run)
     }
 
     /// Cancels a queued execution at once, or asks a running one to stop
     /// (its handler is cancelled, then aborted after the grace period);
     /// refused when it has already ended. The answer is the execution as
     /// the store left it: final when it was queued, still running otherwise.
-    pub async fn cancel(&self, run_id: &str) -> Result<Execution, AppError> {
+    pub async fn cancel(&self, run_id: &str, by: &Caller) -> Result<Execution, AppError> {
         self.require_runner()?;
         let now = self.clock.now();
         let outcome = match self.store.execution_cancel(run_id, now).await {
@@ -57,20 +67,25 @@ impl App {
             }
             other => other?,
         };
-        match outcome {
+        let cancelled = match outcome {
             CancelOutcome::Cancelled(e) => {
                 self.engine.queued_run_cancelled(&e).await;
-                Ok(e)
+                e
             }
             CancelOutcome::Requested(e) => {
                 self.wake(Change::Cancel(run_id.to_owned()));
-                Ok(e)
+                e
             }
-            CancelOutcome::AlreadyFinal(e) => Err(AppError::AlreadyEnded {
-                run_id: run_id.to_owned(),
-                status: e.status,
-            }),
-        }
+            CancelOutcome::AlreadyFinal(e) => {
+                return Err(AppError::AlreadyEnded {
+                    run_id: run_id.to_owned(),
+                    status: e.status,
+                });
+            }
+        };
+        self.audit(by, AuditAction::Cancel, Target::object(EXECUTION, run_id))
+            .await;
+        Ok(cancelled)
     }
 
     /// Refuses runs nobody would carry out: an app meant to run them in
@@ -89,7 +104,7 @@ impl App {
         config_id: &str,
         trigger: Trigger,
         retry_of: Option<&str>,
-        actor: &str,
+        by: &Caller,
     ) -> Result<Execution, AppError> {
         let obj = self
             .store
@@ -114,7 +129,7 @@ impl App {
                 retry: payload.retry,
                 max_concurrent: payload.limits.max_concurrent,
                 retry_of: retry_of.map(str::to_owned),
-                actor: Some(actor.to_owned()),
+                actor: Some(by.name.clone()),
                 disposition: InsertDisposition::Queue,
                 now: self.clock.now(),
             })

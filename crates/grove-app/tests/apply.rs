@@ -1,6 +1,7 @@
 //! Declarative apply: plan, all-or-nothing validation, carrying it out.
 
 use grove_app::AppError;
+use grove_app::Caller;
 use grove_app::apply::{Action, Document, portable};
 use grove_app::objects::object_type;
 use serde_json::json;
@@ -78,7 +79,10 @@ async fn a_plan_creates_updates_and_leaves_unchanged_objects_alone() {
             (Action::Create, "new")
         ]
     );
-    t.app.apply(plan, "apply").await.expect("apply");
+    t.app
+        .apply(plan, &Caller::named("apply"))
+        .await
+        .expect("apply");
     assert_eq!(t.app.object(jobs, "same").await.unwrap().meta.version, 1);
     let edited = t.app.object(jobs, "edited").await.unwrap();
     assert_eq!(edited.meta.version, 2);
@@ -105,12 +109,12 @@ async fn an_update_saved_over_in_between_is_a_conflict() {
             "edited",
             &job_body("edited", "0 6 * * *", false),
             None,
-            "bob",
+            &Caller::named("bob"),
         )
         .await
         .expect("save in between");
     assert!(matches!(
-        t.app.apply(plan, "apply").await,
+        t.app.apply(plan, &Caller::named("apply")).await,
         Err(AppError::Conflict { .. })
     ));
 }

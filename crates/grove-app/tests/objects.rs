@@ -1,8 +1,8 @@
 //! Objects: validation, optimistic concurrency, duplicate, restore, list,
 //! and the engine learning of every job-config write.
 
-use grove_app::AppError;
 use grove_app::objects::{CopyNames, ObjectQuery, object_type};
+use grove_app::{AppError, Caller};
 use grove_core::registry::{ADVANCEMENT_RULE, JOB_CONFIG};
 use serde_json::json;
 
@@ -19,14 +19,14 @@ async fn a_stale_save_is_a_conflict_carrying_the_current_object() {
     let body = job_body("nightly", "0 3 * * *", false);
     let saved = t
         .app
-        .replace(jobs(), "nightly", &body, Some(1), "alice")
+        .replace(jobs(), "nightly", &body, Some(1), &Caller::named("alice"))
         .await
         .expect("first save");
     assert_eq!(saved.meta.version, 2);
     // Bob edited version 1 too.
     let stale = t
         .app
-        .replace(jobs(), "nightly", &body, Some(1), "bob")
+        .replace(jobs(), "nightly", &body, Some(1), &Caller::named("bob"))
         .await
         .expect_err("stale");
     let AppError::Conflict {
@@ -48,7 +48,11 @@ async fn creating_a_taken_id_is_a_conflict_carrying_the_object() {
     t.job("nightly", false).await;
     let err = t
         .app
-        .create(jobs(), &job_body("nightly", "0 5 * * *", false), "bob")
+        .create(
+            jobs(),
+            &job_body("nightly", "0 5 * * *", false),
+            &Caller::named("bob"),
+        )
         .await
         .expect_err("taken");
     let AppError::Conflict { current, .. } = err else {
@@ -71,7 +75,7 @@ async fn a_body_naming_another_id_is_refused() {
             "nightly",
             &job_body("other", "0 2 * * *", false),
             None,
-            "alice",
+            &Caller::named("alice"),
         )
         .await
         .expect_err("wrong id");
@@ -86,8 +90,16 @@ async fn an_id_is_made_from_the_title_when_none_is_given() {
     let t = TestApp::new().await;
     let mut body = job_body("x", "0 2 * * *", false);
     body["meta"] = json!({"title": "Daily Health"});
-    let first = t.app.create(jobs(), &body, "alice").await.expect("create");
-    let second = t.app.create(jobs(), &body, "alice").await.expect("create");
+    let first = t
+        .app
+        .create(jobs(), &body, &Caller::named("alice"))
+        .await
+        .expect("create");
+    let second = t
+        .app
+        .create(jobs(), &body, &Caller::named("alice"))
+        .await
+        .expect("create");
     assert_eq!(first.meta.id, "daily-health");
     assert_eq!(second.meta.id, "daily-health-2");
 }
@@ -98,7 +110,12 @@ async fn a_duplicated_job_config_starts_disabled() {
     t.job("nightly", true).await;
     let copy = t
         .app
-        .duplicate(jobs(), "nightly", CopyNames::default(), "alice")
+        .duplicate(
+            jobs(),
+            "nightly",
+            CopyNames::default(),
+            &Caller::named("alice"),
+        )
         .await
         .expect("duplicate");
     assert_eq!(copy.meta.id, "nightly-copy");
@@ -114,7 +131,13 @@ async fn a_patch_must_be_an_object_and_merges_into_the_stored_one() {
     t.job("nightly", false).await;
     assert!(matches!(
         t.app
-            .patch(jobs(), "nightly", &json!([1]), None, "alice")
+            .patch(
+                jobs(),
+                "nightly",
+                &json!([1]),
+                None,
+                &Caller::named("alice")
+            )
             .await,
         Err(AppError::PatchNotAnObject)
     ));
@@ -125,7 +148,7 @@ async fn a_patch_must_be_an_object_and_merges_into_the_stored_one() {
             "nightly",
             &json!({"payload": {"limits": {"batchSize": 50}}}),
             None,
-            "alice",
+            &Caller::named("alice"),
         )
         .await
         .expect("patch");
@@ -143,19 +166,21 @@ async fn restoring_a_revision_saves_it_as_a_new_version() {
             "nightly",
             &job_body("nightly", "0 4 * * *", false),
             None,
-            "alice",
+            &Caller::named("alice"),
         )
         .await
         .expect("save");
     let restored = t
         .app
-        .restore(jobs(), "nightly", 1, None, "alice")
+        .restore(jobs(), "nightly", 1, None, &Caller::named("alice"))
         .await
         .expect("restore");
     assert_eq!(restored.meta.version, 3);
     assert_eq!(restored.payload["schedule"]["cronExpression"], "0 2 * * *");
     assert!(matches!(
-        t.app.restore(jobs(), "nightly", 9, None, "alice").await,
+        t.app
+            .restore(jobs(), "nightly", 9, None, &Caller::named("alice"))
+            .await,
         Err(AppError::NotFound(_))
     ));
 }
@@ -197,7 +222,7 @@ async fn the_engine_learns_of_a_saved_schedule_at_once() {
             "nightly",
             &job_body("nightly", "0 3 * * *", true),
             None,
-            "alice",
+            &Caller::named("alice"),
         )
         .await
         .expect("save");
@@ -206,7 +231,10 @@ async fn the_engine_learns_of_a_saved_schedule_at_once() {
         (t.engine.next_slot("nightly") == Some(expected)).then_some(())
     })
     .await;
-    t.app.delete(jobs(), "nightly", None).await.expect("delete");
+    t.app
+        .delete(jobs(), "nightly", None, &Caller::named("alice"))
+        .await
+        .expect("delete");
     eventually("the slot to go", || async {
         t.engine.next_slot("nightly").is_none().then_some(())
     })
@@ -218,14 +246,105 @@ async fn rules_are_objects_too() {
     let t = TestApp::new().await;
     let rules = object_type(ADVANCEMENT_RULE).expect("registered");
     let body = json!({"meta": {"title": "Seed → Sprout"}, "payload": (rules.default_payload)()});
-    let rule = t.app.create(rules, &body, "alice").await.expect("create");
+    let rule = t
+        .app
+        .create(rules, &body, &Caller::named("alice"))
+        .await
+        .expect("create");
     assert_eq!(rule.meta.id, "seed-sprout");
     t.app
-        .delete(rules, "seed-sprout", Some(1))
+        .delete(rules, "seed-sprout", Some(1), &Caller::named("alice"))
         .await
         .expect("delete");
     assert!(matches!(
         t.app.object(rules, "seed-sprout").await,
         Err(AppError::NotFound(_))
     ));
+}
+
+/// Every mutation writes one audit line: who, from where, what, and the
+/// versions around it.
+#[tokio::test]
+async fn every_mutation_is_in_the_audit_trail_with_versions() {
+    let t = TestApp::new().await;
+    let ada = Caller {
+        name: "ada".into(),
+        token_id: Some("tok-ada".into()),
+        address: Some("198.51.100.4".into()),
+    };
+    t.app
+        .create(jobs(), &job_body("nightly", "0 2 * * *", false), &ada)
+        .await
+        .unwrap();
+    t.app
+        .patch(
+            jobs(),
+            "nightly",
+            &json!({"meta": {"title": "Nightly"}}),
+            None,
+            &ada,
+        )
+        .await
+        .unwrap();
+    t.app
+        .restore(jobs(), "nightly", 1, None, &ada)
+        .await
+        .unwrap();
+    t.app
+        .duplicate(jobs(), "nightly", CopyNames::default(), &ada)
+        .await
+        .unwrap();
+    let run = t.app.run_now("nightly", &ada).await.unwrap();
+    t.app.cancel(&run.id, &ada).await.unwrap();
+    t.app.retry(&run.id, &ada).await.unwrap();
+    t.app
+        .delete(jobs(), "nightly-copy", None, &ada)
+        .await
+        .unwrap();
+    // A refused write leaves no line.
+    assert!(
+        t.app
+            .delete(jobs(), "nightly", Some(1), &ada)
+            .await
+            .is_err()
+    );
+
+    let trail = t
+        .app
+        .audit_trail(grove_store::AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let lines: Vec<(&str, Option<&str>, Option<i64>, Option<i64>)> = trail
+        .iter()
+        .rev()
+        .map(|r| {
+            let e = &r.entry;
+            assert_eq!(e.actor.as_deref(), Some("ada"));
+            assert_eq!(e.token_id.as_deref(), Some("tok-ada"));
+            assert_eq!(e.client_addr.as_deref(), Some("198.51.100.4"));
+            (
+                e.action.as_str(),
+                e.object_id.as_deref(),
+                e.version_before,
+                e.version_after,
+            )
+        })
+        .collect();
+    let run_id = Some(run.id.as_str());
+    assert_eq!(
+        lines,
+        [
+            ("create", Some("nightly"), None, Some(1)),
+            ("update", Some("nightly"), Some(1), Some(2)),
+            ("restore", Some("nightly"), Some(2), Some(3)),
+            ("duplicate", Some("nightly-copy"), None, Some(1)),
+            ("run", Some("nightly"), None, Some(3)),
+            ("cancel", run_id, None, None),
+            ("retry", run_id, None, None),
+            ("delete", Some("nightly-copy"), Some(1), None),
+        ]
+    );
 }

@@ -1,5 +1,6 @@
 //! Run Now, Retry and Cancel.
 
+use grove_app::Caller;
 use std::sync::Arc;
 
 use grove_app::{App, AppError};
@@ -13,7 +14,11 @@ use crate::support::{T0, TestApp, at};
 async fn run_now_queues_a_manual_run_of_a_disabled_config() {
     let t = TestApp::new().await;
     let config = t.job("off", false).await;
-    let run = t.app.run_now("off", "alice").await.expect("run now");
+    let run = t
+        .app
+        .run_now("off", &Caller::named("alice"))
+        .await
+        .expect("run now");
     assert_eq!(run.status, ExecutionStatus::Queued);
     assert_eq!(run.trigger, Trigger::Manual);
     assert_eq!(run.config_id, "off");
@@ -27,7 +32,11 @@ async fn run_now_queues_a_manual_run_of_a_disabled_config() {
 #[tokio::test]
 async fn run_now_of_an_unknown_config_is_not_found() {
     let t = TestApp::new().await;
-    let err = t.app.run_now("nope", "alice").await.expect_err("unknown");
+    let err = t
+        .app
+        .run_now("nope", &Caller::named("alice"))
+        .await
+        .expect_err("unknown");
     assert_eq!(err.to_string(), "job config \"nope\" does not exist");
 }
 
@@ -38,12 +47,15 @@ async fn without_an_engine_runs_are_refused_unless_left_to_other_processes() {
     let clock = Arc::new(TestClock::new(at(T0)));
     let detached = App::new(t.store.clone(), clock.clone(), EngineHandle::new());
     assert!(matches!(
-        detached.run_now("off", "alice").await,
+        detached.run_now("off", &Caller::named("alice")).await,
         Err(AppError::Engine(EngineError::NotRunning))
     ));
     // The CLI's app queues for a serving instance on the same database.
     let cli = App::without_engine(t.store.clone(), clock);
-    let run = cli.run_now("off", "cli").await.expect("queued");
+    let run = cli
+        .run_now("off", &Caller::named("cli"))
+        .await
+        .expect("queued");
     assert_eq!(run.status, ExecutionStatus::Queued);
 }
 
@@ -64,11 +76,19 @@ async fn start_queued(t: &TestApp) {
 async fn retry_of_a_running_execution_is_refused() {
     let t = TestApp::new().await;
     t.job("job", false).await;
-    let run = t.app.run_now("job", "alice").await.expect("run now");
+    let run = t
+        .app
+        .run_now("job", &Caller::named("alice"))
+        .await
+        .expect("run now");
     start_queued(&t).await;
     let running = t.store.execution_get(&run.id).await.unwrap().unwrap();
     assert_eq!(running.status, ExecutionStatus::Running);
-    let err = t.app.retry(&run.id, "alice").await.expect_err("running");
+    let err = t
+        .app
+        .retry(&run.id, &Caller::named("alice"))
+        .await
+        .expect_err("running");
     assert!(
         matches!(
             &err,
@@ -84,7 +104,7 @@ async fn retry_of_a_running_execution_is_refused() {
             .ends_with("only a finished execution can be retried")
     );
     assert!(matches!(
-        t.app.retry("no-such-run", "alice").await,
+        t.app.retry("no-such-run", &Caller::named("alice")).await,
         Err(AppError::NotFound(_))
     ));
 }
@@ -93,17 +113,29 @@ async fn retry_of_a_running_execution_is_refused() {
 async fn cancel_ends_a_queued_run_and_a_cancelled_run_can_be_retried() {
     let t = TestApp::new().await;
     t.job("job", false).await;
-    let run = t.app.run_now("job", "alice").await.expect("run now");
-    let cancelled = t.app.cancel(&run.id).await.expect("cancel");
+    let run = t
+        .app
+        .run_now("job", &Caller::named("alice"))
+        .await
+        .expect("run now");
+    let cancelled = t
+        .app
+        .cancel(&run.id, &Caller::named("alice"))
+        .await
+        .expect("cancel");
     assert_eq!(cancelled.status, ExecutionStatus::Cancelled);
     assert!(matches!(
-        t.app.cancel(&run.id).await,
+        t.app.cancel(&run.id, &Caller::named("alice")).await,
         Err(AppError::AlreadyEnded {
             status: ExecutionStatus::Cancelled,
             ..
         })
     ));
-    let again = t.app.retry(&run.id, "bob").await.expect("retry");
+    let again = t
+        .app
+        .retry(&run.id, &Caller::named("bob"))
+        .await
+        .expect("retry");
     assert_eq!(again.trigger, Trigger::Retry);
     assert_eq!(again.retry_of.as_deref(), Some(run.id.as_str()));
     assert_eq!(again.status, ExecutionStatus::Queued);
@@ -113,9 +145,17 @@ async fn cancel_ends_a_queued_run_and_a_cancelled_run_can_be_retried() {
 async fn cancel_of_a_running_execution_asks_it_to_stop() {
     let t = TestApp::new().await;
     t.job("job", false).await;
-    let run = t.app.run_now("job", "alice").await.expect("run now");
+    let run = t
+        .app
+        .run_now("job", &Caller::named("alice"))
+        .await
+        .expect("run now");
     start_queued(&t).await;
-    let asked = t.app.cancel(&run.id).await.expect("cancel");
+    let asked = t
+        .app
+        .cancel(&run.id, &Caller::named("alice"))
+        .await
+        .expect("cancel");
     assert_eq!(asked.status, ExecutionStatus::Running);
     assert!(asked.cancel_requested);
 }

@@ -1,6 +1,7 @@
 //! A fresh store, a test clock, an engine (started or not) and the app
 //! over them.
 
+use grove_app::Caller;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub struct TestApp {
     pub app: App,
     pub store: Arc<dyn Store>,
     pub engine: EngineHandle,
+    pub clock: Arc<TestClock>,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -73,8 +75,9 @@ impl TestApp {
             tokio::spawn(engine.run(shutdown.clone()));
         }
         Self {
-            app: App::new(store.clone(), clock, handle.clone()),
+            app: App::new(store.clone(), clock.clone(), handle.clone()),
             store,
+            clock,
             engine: handle,
             shutdown,
             _dir: dir,
@@ -87,7 +90,7 @@ impl TestApp {
             .create(
                 grove_app::objects::object_type("job-config").expect("registered"),
                 &job_body(id, "0 2 * * *", enabled),
-                "tester",
+                &Caller::named("tester"),
             )
             .await
             .expect("create job")

@@ -57,15 +57,21 @@ impl TestHandle {
     }
 
     pub async fn run_now(&self, id: &str, actor: Option<&str>) -> Result<Execution, AppError> {
-        self.app.run_now(id, actor.unwrap_or("tester")).await
+        self.app
+            .run_now(id, &grove_app::Caller::named(actor.unwrap_or("tester")))
+            .await
     }
 
     pub async fn retry(&self, run_id: &str, actor: Option<&str>) -> Result<Execution, AppError> {
-        self.app.retry(run_id, actor.unwrap_or("tester")).await
+        self.app
+            .retry(run_id, &grove_app::Caller::named(actor.unwrap_or("tester")))
+            .await
     }
 
     pub async fn cancel(&self, run_id: &str) -> Result<Execution, AppError> {
-        self.app.cancel(run_id).await
+        self.app
+            .cancel(run_id, &grove_app::Caller::named("tester"))
+            .await
     }
 }
 

@@ -15,6 +15,7 @@ use grove_core::validate::Problem;
 use grove_store::{Change, ObjectInsert, ObjectUpdate, Revision, StoreError, StoredObject};
 use serde_json::{Value, json};
 
+use crate::audit::{AuditAction, Caller, Target};
 use crate::{App, AppError};
 
 pub use list::{DEFAULT_LIMIT, MAX_LIMIT, ObjectPage, ObjectQuery, document};
@@ -76,14 +77,14 @@ impl App {
         &self,
         def: &TypeDef,
         body: &Value,
-        actor: &str,
+        by: &Caller,
     ) -> Result<StoredObject, AppError> {
         let valid = def.validate(body).map_err(AppError::Validation)?;
         let id = match valid.meta.id.clone() {
             Some(id) => id,
             None => self.free_id(def, &slug(&valid.meta.title)).await?,
         };
-        self.insert(def, id, valid, actor).await
+        self.insert(def, id, valid, by, AuditAction::Create).await
     }
 
     /// Replaces an object with `{meta, payload}` (PUT). `expected` is the
@@ -94,12 +95,13 @@ impl App {
         id: &str,
         body: &Value,
         expected: Option<i64>,
-        actor: &str,
+        by: &Caller,
     ) -> Result<StoredObject, AppError> {
         let current = self.object(def, id).await?;
         let expected = expected.unwrap_or(current.meta.version);
         let valid = def.validate(body).map_err(AppError::Validation)?;
-        self.save(def, id, expected, valid, actor).await
+        self.save(def, id, expected, valid, by, AuditAction::Update)
+            .await
     }
 
     /// Applies a JSON merge patch (RFC 7396) to `{meta, payload}` and saves
@@ -110,7 +112,7 @@ impl App {
         id: &str,
         patch: &Value,
         expected: Option<i64>,
-        actor: &str,
+        by: &Caller,
     ) -> Result<StoredObject, AppError> {
         if !patch.is_object() {
             return Err(AppError::PatchNotAnObject);
@@ -120,7 +122,8 @@ impl App {
         let mut merged = json!({ "meta": current.meta, "payload": current.payload });
         merge_patch::apply(&mut merged, patch);
         let valid = def.validate(&merged).map_err(AppError::Validation)?;
-        self.save(def, id, expected, valid, actor).await
+        self.save(def, id, expected, valid, by, AuditAction::Update)
+            .await
     }
 
     /// Deletes an object (and its revisions); `expected`: only this version.
@@ -129,13 +132,19 @@ impl App {
         def: &TypeDef,
         id: &str,
         expected: Option<i64>,
+        by: &Caller,
     ) -> Result<(), AppError> {
+        // Read first for the audit trail's "version before"; the delete
+        // itself still checks `expected` against what is stored then.
+        let before = self.object(def, id).await?.meta.version;
         match self.store.object_delete(def.id, id, expected).await {
             Err(StoreError::NotFound) => Err(AppError::not_found(format!("{} \"{id}\"", def.id))),
             Err(StoreError::Conflict { current }) => Err(self.stale(def, id, current).await),
             Err(e) => Err(e.into()),
             Ok(()) => {
                 self.object_written(def, id);
+                let target = Target::object(def.id, id).versions(Some(before), None);
+                self.audit(by, AuditAction::Delete, target).await;
                 Ok(())
             }
         }
@@ -148,7 +157,7 @@ impl App {
         def: &TypeDef,
         id: &str,
         names: CopyNames,
-        actor: &str,
+        by: &Caller,
     ) -> Result<StoredObject, AppError> {
         let source = self.object(def, id).await?;
         let mut problems = Vec::new();
@@ -190,7 +199,8 @@ impl App {
                     .await?
             }
         };
-        self.insert(def, new_id, valid, actor).await
+        self.insert(def, new_id, valid, by, AuditAction::Duplicate)
+            .await
     }
 
     /// Saves an earlier revision's content as a new version.
@@ -200,7 +210,7 @@ impl App {
         id: &str,
         version: i64,
         expected: Option<i64>,
-        actor: &str,
+        by: &Caller,
     ) -> Result<StoredObject, AppError> {
         let current = self.object(def, id).await?;
         let revision = self
@@ -216,7 +226,8 @@ impl App {
             "payload": revision.payload,
         });
         let valid = def.validate(&raw).map_err(AppError::Validation)?;
-        self.save(def, id, expected, valid, actor).await
+        self.save(def, id, expected, valid, by, AuditAction::Restore)
+            .await
     }
 
     /// Inserts a validated object under `id`.
@@ -225,7 +236,8 @@ impl App {
         def: &TypeDef,
         id: String,
         valid: ValidObject,
-        actor: &str,
+        by: &Caller,
+        action: AuditAction,
     ) -> Result<StoredObject, AppError> {
         let result = self
             .store
@@ -236,7 +248,7 @@ impl App {
                 description: valid.meta.description,
                 tags: valid.meta.tags,
                 payload: valid.payload,
-                actor: Some(actor.to_owned()),
+                actor: Some(by.name.clone()),
                 now: self.clock.now(),
             })
             .await;
@@ -252,6 +264,8 @@ impl App {
             other => other?,
         };
         self.object_written(def, &obj.meta.id);
+        let target = Target::object(def.id, &obj.meta.id).versions(None, Some(obj.meta.version));
+        self.audit(by, action, target).await;
         Ok(obj)
     }
 
@@ -263,7 +277,8 @@ impl App {
         id: &str,
         expected: i64,
         valid: ValidObject,
-        actor: &str,
+        by: &Caller,
+        action: AuditAction,
     ) -> Result<StoredObject, AppError> {
         if let Some(body_id) = &valid.meta.id
             && body_id != id
@@ -283,7 +298,7 @@ impl App {
                 description: valid.meta.description,
                 tags: valid.meta.tags,
                 payload: valid.payload,
-                actor: Some(actor.to_owned()),
+                actor: Some(by.name.clone()),
                 now: self.clock.now(),
             })
             .await;
@@ -297,6 +312,8 @@ impl App {
             other => other?,
         };
         self.object_written(def, id);
+        let target = Target::object(def.id, id).versions(Some(expected), Some(obj.meta.version));
+        self.audit(by, action, target).await;
         Ok(obj)
     }
 
