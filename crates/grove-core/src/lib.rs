@@ -31,6 +31,7 @@ pub mod registry;
 pub mod render;
 pub mod retry;
 pub mod schedule;
+pub mod secrets;
 pub mod validate;
 
 // So `choice_enum!` can name this crate the same way inside and outside it.

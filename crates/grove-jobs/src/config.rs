@@ -23,6 +23,54 @@ pub struct FileConfig {
     /// Engine timings; rarely changed (tests shorten them).
     #[serde(default)]
     pub engine: EngineTimings,
+    /// Who may read, and console sessions.
+    #[serde(default)]
+    pub access: AccessConfig,
+}
+
+/// The `[access]` table (and its flags): anonymous reads, the session
+/// cookie's `Secure` flag, how long console sessions last.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct AccessConfig {
+    pub public_read: Option<bool>,
+    pub secure_cookies: Option<bool>,
+    pub session_idle_hours: Option<u32>,
+    pub session_lifetime_hours: Option<u32>,
+}
+
+impl AccessConfig {
+    /// Each key of `self` that is set, else `other`'s.
+    pub fn or(self, other: Self) -> Self {
+        Self {
+            public_read: self.public_read.or(other.public_read),
+            secure_cookies: self.secure_cookies.or(other.secure_cookies),
+            session_idle_hours: self.session_idle_hours.or(other.session_idle_hours),
+            session_lifetime_hours: self.session_lifetime_hours.or(other.session_lifetime_hours),
+        }
+    }
+
+    /// The web layer's settings with these keys applied over the defaults.
+    pub fn web_settings(self) -> anyhow::Result<grove_web::WebSettings> {
+        let defaults = grove_web::WebSettings::default();
+        let hours = |h: Option<u32>, default: jiff::SignedDuration| {
+            h.map_or(default, |h| jiff::SignedDuration::from_hours(i64::from(h)))
+        };
+        let sessions = grove_app::tokens::SessionPolicy {
+            idle: hours(self.session_idle_hours, defaults.sessions.idle),
+            lifetime: hours(self.session_lifetime_hours, defaults.sessions.lifetime),
+        };
+        anyhow::ensure!(
+            sessions.idle.as_secs() > 0 && sessions.lifetime.as_secs() > 0,
+            "session_idle_hours and session_lifetime_hours must be at least 1"
+        );
+        Ok(grove_web::WebSettings {
+            public_read: self.public_read.unwrap_or(false),
+            secure_cookies: self.secure_cookies.unwrap_or(false),
+            sessions,
+            ..defaults
+        })
+    }
 }
 
 /// The `[engine]` table: lease and heartbeat of running attempts, how often
@@ -85,6 +133,7 @@ pub struct ServiceConfig {
     /// enabled `advancement-batch` config exists.
     pub legacy_fallback: bool,
     pub engine: EngineTimings,
+    pub access: AccessConfig,
 }
 
 impl FileConfig {
@@ -110,6 +159,7 @@ pub struct Flags {
     pub bind: Option<String>,
     pub no_seed: bool,
     pub legacy_fallback: Option<bool>,
+    pub access: AccessConfig,
 }
 
 /// Merges flags/environment over the file.
@@ -119,6 +169,7 @@ pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
         bind,
         no_seed,
         legacy_fallback,
+        access,
     } = flags;
     ServiceConfig {
         database_url: database_url
@@ -130,6 +181,7 @@ pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
         seed: !no_seed && file.seed.unwrap_or(true),
         legacy_fallback: legacy_fallback.or(file.legacy_fallback).unwrap_or(false),
         engine: file.engine,
+        access: access.or(file.access),
     }
 }
 
@@ -145,6 +197,7 @@ mod tests {
             seed: Some(false),
             legacy_fallback: Some(true),
             engine: EngineTimings::default(),
+            access: AccessConfig::default(),
         };
         let flags = Flags {
             database_url: Some("sqlite://flag.db".into()),
@@ -173,8 +226,34 @@ mod tests {
                 seed: true,
                 legacy_fallback: false,
                 engine: EngineTimings::default(),
+                access: AccessConfig::default(),
             }
         );
+    }
+
+    #[test]
+    fn access_flags_beat_the_access_table() {
+        let file: FileConfig = toml::from_str(
+            "[access]\npublic_read = true\nsecure_cookies = true\nsession_idle_hours = 2\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            access: AccessConfig {
+                public_read: Some(false),
+                ..AccessConfig::default()
+            },
+            ..Flags::default()
+        };
+        let web = resolve(flags, file).access.web_settings().unwrap();
+        assert!(!web.public_read);
+        assert!(web.secure_cookies);
+        assert_eq!(web.sessions.idle, jiff::SignedDuration::from_hours(2));
+        assert_eq!(web.sessions.lifetime, jiff::SignedDuration::from_hours(168));
+        let zero = AccessConfig {
+            session_lifetime_hours: Some(0),
+            ..AccessConfig::default()
+        };
+        assert!(zero.web_settings().is_err());
     }
 
     #[test]

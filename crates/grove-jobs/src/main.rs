@@ -6,6 +6,7 @@ mod cron_cmd;
 mod portable;
 mod run_cmd;
 mod serve;
+mod token_cmd;
 mod validate;
 
 use std::process::ExitCode;
@@ -91,22 +92,7 @@ enum Command {
     },
     /// API tokens.
     #[command(subcommand)]
-    Token(TokenCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum TokenCommand {
-    /// Create a token and print its secret (shown only once).
-    Create {
-        /// viewer (look), operator (edit and run) or admin.
-        #[arg(long, default_value = "operator")]
-        role: String,
-        /// A name to recognise the token by.
-        #[arg(long, default_value = "cli")]
-        name: String,
-        #[command(flatten)]
-        db: DatabaseArgs,
-    },
+    Token(token_cmd::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -175,17 +161,7 @@ async fn run_async(command: Command) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Token(TokenCommand::Create { role, name, db }) => {
-            let role = <grove_store::Role as grove_core::validate::Choice>::from_name(&role)
-                .ok_or_else(|| {
-                    anyhow::anyhow!("--role must be viewer, operator or admin, got \"{role}\"")
-                })?;
-            let store = grove_store::open(&db.database_url).await?;
-            let secret = command_app(&store).create_token(&name, role).await;
-            store.close().await;
-            println!("{}", secret?);
-            Ok(())
-        }
+        Command::Token(cmd) => token_cmd::run(cmd).await,
         Command::Apply { files, dry_run, db } => {
             let store = grove_store::open(&db.database_url).await?;
             let ok = portable::apply(&command_app(&store), &files, dry_run).await;

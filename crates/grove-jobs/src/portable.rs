@@ -100,7 +100,7 @@ pub async fn apply(app: &App, paths: &[PathBuf], dry_run: bool) -> anyhow::Resul
     if dry_run {
         println!("dry run: nothing was changed");
     } else {
-        app.apply(plan, "apply").await?;
+        app.apply(plan, &grove_app::Caller::named("apply")).await?;
     }
     Ok(true)
 }

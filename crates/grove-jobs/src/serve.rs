@@ -8,7 +8,7 @@ use grove_core::clock::{Clock, SystemClock};
 use grove_web::AppState;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{FileConfig, Flags, resolve};
+use crate::config::{AccessConfig, FileConfig, Flags, resolve};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -25,7 +25,19 @@ pub struct ServeArgs {
     /// the advancement job on the legacy defaults (daily 02:00 UTC).
     #[arg(long, env = "GROVE_LEGACY_FALLBACK", num_args = 0..=1, default_missing_value = "true")]
     pub legacy_fallback: Option<bool>,
-    /// A TOML file with database_url, bind, seed, legacy_fallback; flags and environment win over it.
+    /// Let anyone read /api/v1 without a token (trusted networks only).
+    #[arg(long, env = "GROVE_PUBLIC_READ", num_args = 0..=1, default_missing_value = "true")]
+    pub public_read: Option<bool>,
+    /// Mark the console's session cookie Secure: turn on behind TLS.
+    #[arg(long, env = "GROVE_SECURE_COOKIES", num_args = 0..=1, default_missing_value = "true")]
+    pub secure_cookies: Option<bool>,
+    /// A console session unused this many hours ends [default: 12].
+    #[arg(long, env = "GROVE_SESSION_IDLE_HOURS")]
+    pub session_idle_hours: Option<u32>,
+    /// A console session ends this many hours after sign-in [default: 168].
+    #[arg(long, env = "GROVE_SESSION_LIFETIME_HOURS")]
+    pub session_lifetime_hours: Option<u32>,
+    /// A TOML file with database_url, bind, seed, legacy_fallback, [engine] and [access]; flags and environment win over it.
     #[arg(long, env = "GROVE_CONFIG")]
     pub config: Option<std::path::PathBuf>,
 }
@@ -53,6 +65,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind,
         no_seed: args.no_seed,
         legacy_fallback: args.legacy_fallback,
+        access: AccessConfig {
+            public_read: args.public_read,
+            secure_cookies: args.secure_cookies,
+            session_idle_hours: args.session_idle_hours,
+            session_lifetime_hours: args.session_lifetime_hours,
+        },
     };
     let config = resolve(flags, FileConfig::load(args.config.as_ref())?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -85,7 +103,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
     let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
-    let state = AppState::new(store.clone(), clock.clone(), engine.handle());
+    let web_settings = config.access.web_settings()?;
+    if web_settings.public_read {
+        tracing::warn!("--public-read is on: anyone who can reach this server can read its API");
+    }
+    let state = AppState::new(store.clone(), clock.clone(), engine.handle()).with_settings(web_settings);
     // Seeded before the engine starts, so its first load sees them.
     if config.seed {
         let seeded = state.app.seed_defaults().await?;
@@ -118,6 +140,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
 
     tokio::spawn(wait_for_signal(shutdown.clone()));
+    // Each request knows its client's address (throttling, the audit trail).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await

@@ -37,6 +37,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     Unavailable(String),
+    /// Too many failed authentications from this client lately.
+    #[error("too many failed authentications from this address; try again in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -54,6 +57,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,6 +74,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::Unavailable(_) => "Service unavailable",
+            Self::TooManyAttempts { .. } => "Too many requests",
             Self::Internal(_) => "Internal server error",
         }
     }
@@ -191,10 +196,18 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if matches!(self, Self::Unauthorized) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match self {
+            Self::Unauthorized => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::TooManyAttempts { retry_after } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            _ => {}
         }
         response
     }

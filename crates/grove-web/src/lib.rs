@@ -5,7 +5,10 @@
 //!   console alike) translate a request into a use case of
 //!   [`grove_app::App`] and its result into a response; neither imports the
 //!   other.
-//! - [`auth`]: who is calling: bearer tokens and their roles.
+//! - [`auth`]: who is calling (bearer tokens, console sessions), their
+//!   roles, and the throttling of failed attempts; every `/api/v1` route
+//!   stands behind [`auth::api_access`].
+//! - [`headers`]: security headers, and the Origin check of console posts.
 //! - [`console`]: the operator console (server-rendered HTML, sessions, CSRF).
 //! - [`body`]: the JSON body extractor that turns every bad body into a 4xx.
 //! - [`error`]: RFC 9457 problem details.
@@ -22,6 +25,7 @@ pub mod auth;
 pub mod body;
 pub mod console;
 pub mod error;
+pub mod headers;
 pub mod openapi;
 pub mod state;
 pub mod views;
@@ -30,20 +34,40 @@ pub mod wire;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
-use axum::routing::{get, post};
+use axum::middleware;
+use axum::routing::{delete, get, post};
 
 pub use error::{ApiError, ApiResult};
 pub use state::{AppState, WebSettings};
 
 /// All routes of the service.
 pub fn router(state: AppState) -> Router {
-    use api::{executions, grove, meta, objects};
+    use api::{meta, prometheus};
     let limit = state.settings.max_body_bytes;
     Router::new()
+        // Public: probes, metrics and the API's own description.
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
-        .route("/metrics", get(api::prometheus::metrics))
+        .route("/metrics", get(prometheus::metrics))
         .route("/api/openapi.json", get(openapi::document))
+        .merge(api_routes().route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::api_access,
+        )))
+        .merge(console::routes().layer(middleware::from_fn(headers::console)))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // One byte over the limit is enough to know it is too large.
+        .layer(DefaultBodyLimit::max(limit + 1))
+        .layer(middleware::from_fn(headers::nosniff))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Every `/api/v1` route; [`auth::api_access`] stands in front of them.
+fn api_routes() -> Router<AppState> {
+    use api::{audit, executions, grove, meta, objects, tokens};
+    Router::new()
         .route("/api/v1/types", get(meta::types))
         .route(
             "/api/v1/schedule/preview",
@@ -85,7 +109,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/advancement-events", get(grove::advancement_events))
         .route("/api/v1/notifications", get(grove::notifications))
         .route("/api/v1/render/catalog", get(api::render::catalog))
-        .merge(console::routes())
+        .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/v1/tokens/{id}", delete(tokens::revoke))
+        .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/jobs/{id}/run", post(executions::run_now))
         .route("/api/v1/jobs/{id}/executions", get(executions::history))
         .route("/api/v1/executions/{run_id}", get(executions::get))
@@ -104,12 +130,6 @@ pub fn router(state: AppState) -> Router {
             post(executions::cancel),
         )
         .route("/api/v1/engine", get(executions::engine_status))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        // One byte over the limit is enough to know it is too large.
-        .layer(DefaultBodyLimit::max(limit + 1))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -7,7 +7,10 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{executions, grove, meta, objects};
+use crate::api::{audit, executions, grove, meta, objects, tokens};
+use crate::wire::access::{
+    AuditEntryOut, AuditPage, TokenCreated, TokenList, TokenOut, TokenRequest,
+};
 use crate::wire::execution::{
     AttemptOut, EngineStatus, ExecutionList, ExecutionOut, LegacyConfiguration, LogLineOut,
     LogPage, RunAccepted, RunResult,
@@ -39,7 +42,7 @@ impl Modify for BearerAuth {
 
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "grove-jobs API", description = "Declarative job configuration and scheduling. Errors are RFC 9457 problem+json; mutations need `Authorization: Bearer <token>`."),
+    info(title = "grove-jobs API", description = "Declarative job configuration and scheduling. Errors are RFC 9457 problem+json. Access: `/healthz`, `/readyz`, `/metrics` and this document are public; every other read needs a viewer token (`Authorization: Bearer <token>`) or a console session, unless the server runs with `--public-read`; mutations need an operator token; tokens and the audit trail need an admin token."),
     paths(
         meta::healthz, meta::readyz, crate::api::schedule::preview_schedule, meta::types, meta::metrics,
         objects::list, objects::create, objects::get, objects::replace, objects::patch, objects::delete,
@@ -50,6 +53,7 @@ impl Modify for BearerAuth {
         executions::run_now, executions::history, executions::get, executions::logs,
         executions::retry, executions::cancel, executions::events, executions::engine_status,
         crate::api::prometheus::metrics, crate::api::render::execution_tree,
+        tokens::list, tokens::create, tokens::revoke, audit::list,
     ),
     components(schemas(
         Problem, FieldProblem,
@@ -61,6 +65,7 @@ impl Modify for BearerAuth {
         NotificationOut, NotificationList,
         RenderNodeOut, PreviewRunOut, SchedulePreview,
         Liveness, Readiness, TypeMetrics, TypeRegistry,
+        TokenOut, TokenList, TokenCreated, TokenRequest, AuditEntryOut, AuditPage,
     )),
     modifiers(&BearerAuth),
 )]

@@ -105,7 +105,30 @@ impl TestApp {
         self.call_as(method, path, body, Some(OPERATOR), &[]).await
     }
 
+    /// Signs in to the console with `token`: the session id its cookie
+    /// holds, or `None` when the token is refused.
+    #[allow(dead_code)]
+    pub async fn sign_in(&self, token: &str) -> Option<String> {
+        let req = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/console/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}&next=/console")))
+            .expect("request");
+        let r = self.send(req).await;
+        let cookie = r.headers.get("set-cookie")?.to_str().ok()?;
+        let id = cookie.strip_prefix("grove_session=")?.split(';').next()?;
+        (!id.is_empty()).then(|| id.to_owned())
+    }
+
+    /// A read as a viewer (every `/api/v1` read needs a token).
     pub async fn get(&self, path: &str) -> Reply {
+        self.call_as(Method::GET, path, None, Some(VIEWER), &[]).await
+    }
+
+    /// A read with no credentials at all.
+    #[allow(dead_code)]
+    pub async fn get_anonymous(&self, path: &str) -> Reply {
         self.call_as(Method::GET, path, None, None, &[]).await
     }
 

@@ -34,16 +34,20 @@ fn form_body(fields: &[(&str, &str)]) -> String {
 /// A browser-like session: the cookie, and the CSRF token forms carry.
 struct Session<'a> {
     app: &'a TestApp,
-    secret: &'static str,
+    /// The session id the cookie carries.
+    secret: String,
 }
 
 impl<'a> Session<'a> {
-    fn new(app: &'a TestApp, secret: &'static str) -> Self {
+    /// Signs in with `token`; a token that is refused is sent as the
+    /// cookie as it is (a bad cookie).
+    async fn new(app: &'a TestApp, token: &str) -> Self {
+        let secret = app.sign_in(token).await.unwrap_or_else(|| token.to_owned());
         Self { app, secret }
     }
 
     fn csrf(&self) -> String {
-        csrf_token(self.secret)
+        csrf_token(&self.secret)
     }
 
     async fn get(&self, path: &str) -> Reply {
@@ -144,20 +148,20 @@ fn field_html<'a>(html: &'a str, pointer: &str) -> &'a str {
 #[tokio::test]
 async fn root_redirects_and_pages_need_a_session() {
     let app = TestApp::seeded().await;
-    let r = app.get("/").await;
+    let r = app.get_anonymous("/").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/console");
-    let r = app.get("/console/jobs/advancement-batch").await;
+    let r = app.get_anonymous("/console/jobs/advancement-batch").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
         location(&r),
         "/console/login?next=/console/jobs/advancement-batch"
     );
-    let r = app.get("/console/login").await;
+    let r = app.get_anonymous("/console/login").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text.contains("name=\"token\""));
     // A bad cookie is cleared and sent to the login page.
-    let r = Session::new(&app, "gj_not_a_token").get("/console").await;
+    let r = Session::new(&app, "gj_not_a_token").await.get("/console").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(
         r.headers["set-cookie"]
@@ -192,11 +196,16 @@ async fn login_sets_a_strict_http_only_cookie_and_logout_clears_it() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/console/timeline");
     let cookie = r.headers["set-cookie"].to_str().unwrap();
-    assert!(cookie.starts_with(&format!("grove_session={OPERATOR}")));
+    // The cookie holds a session id of its own, never the token.
+    assert!(cookie.starts_with("grove_session="), "{cookie}");
+    assert!(!cookie.contains(OPERATOR), "{cookie}");
     assert!(
         cookie.contains("HttpOnly")
             && cookie.contains("SameSite=Strict")
             && cookie.contains("Path=/")
+            && cookie.contains("Max-Age=604800")
+            && !cookie.contains("Secure"),
+        "{cookie}"
     );
 
     // Only console paths are followed after login.
@@ -209,7 +218,11 @@ async fn login_sets_a_strict_http_only_cookie_and_logout_clears_it() {
         .unwrap();
     assert_eq!(location(&app.send(req).await), "/console");
 
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
+    // Logging out needs the CSRF token.
+    let r = s.post_raw("/console/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/console").await.status, StatusCode::OK);
     let r = s.post("/console/logout", &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(
@@ -218,15 +231,16 @@ async fn login_sets_a_strict_http_only_cookie_and_logout_clears_it() {
             .unwrap()
             .contains("Max-Age=0")
     );
-    // Logging out also needs the CSRF token.
-    let r = s.post_raw("/console/logout", &[]).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The session is over on the server, not only forgotten by the browser.
+    let r = s.get("/console").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/console/login"));
 }
 
 #[tokio::test]
 async fn grid_shows_cards_filters_metrics_and_search() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let r = s.get("/console").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let html = &r.text;
@@ -266,7 +280,7 @@ async fn grid_shows_cards_filters_metrics_and_search() {
 #[tokio::test]
 async fn editor_has_a_labelled_control_for_every_field() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let r = s.get("/console/jobs/advancement-batch").await;
     assert_eq!(r.status, StatusCode::OK);
     for label in [
@@ -301,7 +315,7 @@ async fn editor_has_a_labelled_control_for_every_field() {
     }
     assert!(r.text.contains("<datalist id=\"tz-list\">"));
     assert!(r.text.contains("value=\"America/Los_Angeles\""));
-    assert!(r.text.contains(&csrf_token(OPERATOR)));
+    assert!(r.text.contains(&s.csrf()));
     // Every job type's parameters.
     for (t, label) in [
         ("signal-aggregation", "Periods"),
@@ -320,7 +334,7 @@ async fn editor_has_a_labelled_control_for_every_field() {
 #[tokio::test]
 async fn saving_the_cron_says_schedule_updated() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let f = advancement_form(
         "1",
         &[
@@ -343,7 +357,7 @@ async fn saving_the_cron_says_schedule_updated() {
 #[tokio::test]
 async fn validation_problems_show_at_their_fields_and_keep_the_input() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let f = advancement_form(
         "1",
         &[
@@ -379,7 +393,7 @@ async fn validation_problems_show_at_their_fields_and_keep_the_input() {
 #[tokio::test]
 async fn a_stale_form_gets_the_conflict_message_with_the_newer_version() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let r = s
         .post(
             "/console/jobs/advancement-batch",
@@ -413,7 +427,7 @@ async fn a_stale_form_gets_the_conflict_message_with_the_newer_version() {
 #[tokio::test]
 async fn posts_without_the_csrf_token_or_by_viewers_are_refused() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let f = advancement_form("1", &[("/payload/limits/batchSize", "10")]);
     let r = s.post_raw("/console/jobs/advancement-batch", &f).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -437,7 +451,7 @@ async fn posts_without_the_csrf_token_or_by_viewers_are_refused() {
             "{path}"
         );
     }
-    let viewer = Session::new(&app, VIEWER);
+    let viewer = Session::new(&app, VIEWER).await;
     let r = viewer.post("/console/jobs/advancement-batch", &f).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.text.contains("Operators only"));
@@ -454,7 +468,7 @@ async fn posts_without_the_csrf_token_or_by_viewers_are_refused() {
 #[tokio::test]
 async fn the_enabled_switch_disables_a_job_and_the_card_says_disabled() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let r = s
         .post(
             "/console/jobs/advancement-batch/enabled",
@@ -483,7 +497,7 @@ async fn the_enabled_switch_disables_a_job_and_the_card_says_disabled() {
 #[tokio::test]
 async fn create_duplicate_and_delete_a_job() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let r = s.get("/console/jobs/new").await;
     assert!(r.text.contains("/console/jobs/new?jobType=health-check"));
     let r = s.get("/console/jobs/new?jobType=health-check").await;
@@ -553,7 +567,7 @@ async fn create_duplicate_and_delete_a_job() {
 #[tokio::test]
 async fn run_now_without_an_engine_says_so() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let r = s.post("/console/jobs/advancement-batch/run", &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = s.get(location(&r)).await;
@@ -570,7 +584,7 @@ async fn status_tab_and_execution_page_render_through_json_render() {
                "itemsProcessed": 142, "errors": 3, "runId": "0192f0aa-run-1", "error": "timeout after 300 s", "consecutiveFailures": 1}),
     )
     .await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let r = s.get("/console/jobs/advancement-batch").await;
     for c in [
         "JobPhaseIndicator",
@@ -611,7 +625,7 @@ async fn status_tab_and_execution_page_render_through_json_render() {
 #[tokio::test]
 async fn rules_editor_creates_saves_and_validates_conditions() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let r = s.get("/console/rules/new").await;
     assert!(r.text.contains("From Tier") && r.text.contains("cond.signal"));
     let f: Vec<(&str, &str)> = vec![
@@ -692,7 +706,7 @@ async fn rules_editor_creates_saves_and_validates_conditions() {
 #[tokio::test]
 async fn revisions_show_who_and_when_diff_and_restore() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     s.post(
         "/console/jobs/advancement-batch",
         &advancement_form("1", &[("/payload/limits/batchSize", "50")]),
@@ -740,7 +754,7 @@ async fn revisions_show_who_and_when_diff_and_restore() {
 #[tokio::test]
 async fn timeline_draws_the_next_24_hours_in_the_chosen_zone() {
     let app = TestApp::seeded().await;
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     let r = s.get("/console/timeline?tz=America/Los_Angeles").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text.contains("tl-mark"));
@@ -806,7 +820,7 @@ async fn operator_text_is_escaped_everywhere() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let s = Session::new(&app, OPERATOR);
+    let s = Session::new(&app, OPERATOR).await;
     for path in [
         "/console",
         "/console/jobs/health-check",

@@ -281,6 +281,7 @@ async fn events_stream_follows_a_run_to_its_end() {
         .oneshot(
             Request::builder()
                 .uri(format!("/api/v1/executions/{run_id}/events"))
+                .header("authorization", format!("Bearer {}", crate::common::VIEWER))
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -445,12 +446,16 @@ async fn console(
     form: &[(&str, &str)],
     csrf: bool,
 ) -> crate::common::Reply {
-    let secret = crate::common::OPERATOR;
+    let secret = t
+        .app
+        .sign_in(crate::common::OPERATOR)
+        .await
+        .expect("signed in");
     let mut body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={v}")).collect();
     if csrf {
         body.push(format!(
             "_csrf={}",
-            grove_web::console::session::csrf_token(secret)
+            grove_web::console::session::csrf_token(&secret)
         ));
     }
     let req = Request::builder()

@@ -32,9 +32,10 @@ async fn app() -> App {
     store.migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     let token = grove_app::App::without_engine(store.clone(), Arc::new(TestClock::new(now())))
-        .create_token("ci", Role::Operator)
+        .create_token("ci", Role::Operator, &grove_app::Caller::named("setup"))
         .await
-        .unwrap();
+        .unwrap()
+        .secret;
     let state = AppState::new(
         store.clone(),
         Arc::new(TestClock::new(now())),
@@ -87,7 +88,7 @@ impl App {
     }
 
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
-        self.call("GET", uri, None, false).await
+        self.call("GET", uri, None, true).await
     }
 }
 

@@ -42,7 +42,7 @@ pub async fn run_now(
     Path(id): Path<String>,
     Operator(actor): Operator,
 ) -> ApiResult<Response> {
-    let e = state.app.run_now(&id, &actor.name).await?;
+    let e = state.app.run_now(&id, &actor.caller()).await?;
     Ok(run_reply(StatusCode::ACCEPTED, &e))
 }
 
@@ -51,7 +51,7 @@ pub struct HistoryQuery {
     limit: Option<String>,
 }
 
-fn parse_limit(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
+pub(crate) fn parse_limit(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
     match raw {
         None => Ok(default),
         Some(s) => match s.parse::<u32>() {
@@ -140,7 +140,7 @@ pub async fn retry(
     Path(run_id): Path<String>,
     Operator(actor): Operator,
 ) -> ApiResult<Response> {
-    let e = state.app.retry(&run_id, &actor.name).await?;
+    let e = state.app.retry(&run_id, &actor.caller()).await?;
     Ok(run_reply(StatusCode::ACCEPTED, &e))
 }
 
@@ -151,9 +151,9 @@ pub async fn retry(
 pub async fn cancel(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
-    Operator(_actor): Operator,
+    Operator(actor): Operator,
 ) -> ApiResult<Response> {
-    let e = state.app.cancel(&run_id).await?;
+    let e = state.app.cancel(&run_id, &actor.caller()).await?;
     let status = if e.status.is_final() {
         StatusCode::OK
     } else {

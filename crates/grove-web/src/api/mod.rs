@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod audit;
 pub mod executions;
 pub mod grove;
 pub mod meta;
@@ -7,3 +8,4 @@ pub mod objects;
 pub mod prometheus;
 pub mod render;
 pub mod schedule;
+pub mod tokens;

@@ -12,7 +12,7 @@ use grove_core::registry::TypeDef;
 use grove_store::StoredObject;
 use serde_json::Value;
 
-use crate::auth::Operator;
+use crate::auth::{Operator, Reader};
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -21,7 +21,18 @@ use crate::wire::object::{GroveObject, ObjectPage, RevisionList};
 use crate::wire::problem::Problem;
 
 fn object_response(state: &AppState, status: StatusCode, obj: &StoredObject) -> Response {
+    object_response_for(state, status, obj, true)
+}
+
+/// `whole`: whether the caller may see payload secrets whole.
+fn object_response_for(
+    state: &AppState,
+    status: StatusCode,
+    obj: &StoredObject,
+    whole: bool,
+) -> Response {
     let body = GroveObject::new(obj, state.clock.now());
+    let body = if whole { body } else { body.redacted() };
     let mut response = (status, Json(body)).into_response();
     if let Ok(tag) = HeaderValue::from_str(&etag(obj.meta.version)) {
         response.headers_mut().insert(header::ETAG, tag);
@@ -51,12 +62,17 @@ fn created_response(state: &AppState, obj: &StoredObject) -> Response {
 pub async fn list(
     State(state): State<AppState>,
     Path(type_id): Path<String>,
+    reader: Reader,
     Query(params): Query<Vec<(String, String)>>,
 ) -> ApiResult<Json<ObjectPage>> {
     let def = object_type(&type_id)?;
     let query = ObjectQuery::parse(&params)?;
-    let page = state.app.list(def, &query).await?;
-    Ok(Json(ObjectPage::from(&page)))
+    let page = ObjectPage::from(&state.app.list(def, &query).await?);
+    Ok(Json(if reader.sees_secrets() {
+        page
+    } else {
+        page.redacted()
+    }))
 }
 
 /// `POST /api/v1/objects/{type}`
@@ -71,7 +87,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let def = object_type(&type_id)?;
-    let obj = state.app.create(def, &body, &actor.name).await?;
+    let obj = state.app.create(def, &body, &actor.caller()).await?;
     Ok(created_response(&state, &obj))
 }
 
@@ -81,10 +97,16 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
+    reader: Reader,
 ) -> ApiResult<Response> {
     let def = object_type(&type_id)?;
     let obj = state.app.object(def, &id).await?;
-    Ok(object_response(&state, StatusCode::OK, &obj))
+    Ok(object_response_for(
+        &state,
+        StatusCode::OK,
+        &obj,
+        reader.sees_secrets(),
+    ))
 }
 
 /// The version a write is conditional on: `If-Match`, else the body's
@@ -138,7 +160,7 @@ pub async fn replace(
     let expected = expected_version_of(&state, def, &id, &headers, Some(&body)).await?;
     let obj = state
         .app
-        .replace(def, &id, &body, expected, &actor.name)
+        .replace(def, &id, &body, expected, &actor.caller())
         .await?;
     Ok(object_response(&state, StatusCode::OK, &obj))
 }
@@ -165,7 +187,7 @@ pub async fn patch(
     };
     let obj = state
         .app
-        .patch(def, &id, &patch, expected, &actor.name)
+        .patch(def, &id, &patch, expected, &actor.caller())
         .await?;
     Ok(object_response(&state, StatusCode::OK, &obj))
 }
@@ -178,11 +200,11 @@ pub async fn delete(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Operator(_actor): Operator,
+    Operator(actor): Operator,
 ) -> ApiResult<StatusCode> {
     let def = object_type(&type_id)?;
     let expected = expected_version(&headers, None)?;
-    state.app.delete(def, &id, expected).await?;
+    state.app.delete(def, &id, expected, &actor.caller()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -206,7 +228,7 @@ pub async fn duplicate(
             .get("title")
             .map(|t| t.as_str().unwrap_or_default().to_owned()),
     };
-    let obj = state.app.duplicate(def, &id, names, &actor.name).await?;
+    let obj = state.app.duplicate(def, &id, names, &actor.caller()).await?;
     Ok(created_response(&state, &obj))
 }
 
@@ -216,10 +238,15 @@ pub async fn duplicate(
 pub async fn revisions(
     State(state): State<AppState>,
     Path((type_id, id)): Path<(String, String)>,
+    reader: Reader,
 ) -> ApiResult<Json<RevisionList>> {
     let def = object_type(&type_id)?;
-    let revisions = state.app.revisions(def, &id).await?;
-    Ok(Json(RevisionList::new(&revisions)))
+    let list = RevisionList::new(&state.app.revisions(def, &id).await?);
+    Ok(Json(if reader.sees_secrets() {
+        list
+    } else {
+        list.redacted()
+    }))
 }
 
 /// `POST /api/v1/objects/{type}/{id}/revisions/{version}/restore`: saves
@@ -240,7 +267,7 @@ pub async fn restore(
     let expected = expected_version_of(&state, def, &id, &headers, None).await?;
     let obj = state
         .app
-        .restore(def, &id, version, expected, &actor.name)
+        .restore(def, &id, version, expected, &actor.caller())
         .await?;
     Ok(object_response(&state, StatusCode::OK, &obj))
 }

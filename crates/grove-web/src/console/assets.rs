@@ -9,7 +9,33 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-pub const CSS: &str = include_str!("../../assets/console.css");
+/// The stylesheet as written.
+const CSS_FILE: &str = include_str!("../../assets/console.css");
+
+/// Steps per percent of the position and width classes ([`position`]).
+const STEPS_PER_PERCENT: f64 = 4.0;
+const STEPS: u32 = 400;
+
+/// The stylesheet served: the file, then one class per quarter percent for
+/// horizontal positions (`x-N`: `left`) and widths (`w-N`). The console's
+/// Content-Security-Policy forbids inline `style` attributes, so a mark on
+/// the timeline or a progress bar's fill picks its class instead.
+pub static CSS: LazyLock<String> = LazyLock::new(|| {
+    let mut css = String::from(CSS_FILE);
+    css.push_str("\n/* Positions and widths in quarter percents (generated). */\n");
+    for n in 0..=STEPS {
+        let percent = f64::from(n) / STEPS_PER_PERCENT;
+        css.push_str(&format!(".x-{n}{{left:{percent}%}}.w-{n}{{width:{percent}%}}\n"));
+    }
+    css
+});
+
+/// The class placing an element at `percent` (`"x"`) or giving it that
+/// width (`"w"`), clamped to 0–100.
+pub fn position(kind: &str, percent: f64) -> String {
+    let n = (percent.clamp(0.0, 100.0) * STEPS_PER_PERCENT).round();
+    format!("{kind}-{n}")
+}
 pub const JS: &str = include_str!("../../assets/console.js");
 
 fn short_hash(text: &str) -> String {
@@ -20,7 +46,7 @@ fn short_hash(text: &str) -> String {
 }
 
 static CSS_URL: LazyLock<String> =
-    LazyLock::new(|| format!("/console/assets/console.css?v={}", short_hash(CSS)));
+    LazyLock::new(|| format!("/console/assets/console.css?v={}", short_hash(&CSS)));
 static JS_URL: LazyLock<String> =
     LazyLock::new(|| format!("/console/assets/console.js?v={}", short_hash(JS)));
 
@@ -35,7 +61,7 @@ pub fn js_url() -> &'static str {
 /// `GET /console/assets/{file}`
 pub async fn serve(Path(file): Path<String>) -> Response {
     let (body, content_type) = match file.as_str() {
-        "console.css" => (CSS, "text/css; charset=utf-8"),
+        "console.css" => (CSS.as_str(), "text/css; charset=utf-8"),
         "console.js" => (JS, "text/javascript; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };

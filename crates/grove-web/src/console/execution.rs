@@ -49,18 +49,18 @@ pub(crate) fn is_running(executions: &[ExecutionView]) -> bool {
 pub(crate) async fn request_run(
     state: &AppState,
     config_id: &str,
-    actor: &str,
+    by: &grove_app::Caller,
 ) -> Result<String, ApiError> {
-    Ok(state.app.run_now(config_id, actor).await?.id)
+    Ok(state.app.run_now(config_id, by).await?.id)
 }
 
 /// Retry of a finished execution; returns the new run's id.
 pub(crate) async fn request_retry(
     state: &AppState,
     run_id: &str,
-    actor: &str,
+    by: &grove_app::Caller,
 ) -> Result<String, ApiError> {
-    Ok(state.app.retry(run_id, actor).await?.id)
+    Ok(state.app.retry(run_id, by).await?.id)
 }
 
 /// Whether the advancement job runs on the legacy defaults (server setting
@@ -124,7 +124,7 @@ pub async fn page(
             @if let Some(d) = exec.duration_seconds() { " · took " (format_duration(d)) }
         }
         div class="panel" {
-            div class="panel-body" style="padding-top:16px" data-events=[live.then_some(events.as_str())] data-live-status=(exec.status.name()) {
+            div class="panel-body padded" data-events=[live.then_some(events.as_str())] data-live-status=(exec.status.name()) {
                 (render_tree(&tree, &ctx))
                 @if exec.logs.is_empty() {
                     @if live { div class="log" role="log" aria-label="Log" {} }
@@ -153,7 +153,7 @@ pub async fn retry(
         Ok(Some(found)) if found.config_exists => format!("/console/jobs/{}", found.view.config_id),
         _ => "/console".to_owned(),
     };
-    match request_retry(&state, &run_id, &user.actor.name).await {
+    match request_retry(&state, &run_id, &user.actor.caller()).await {
         Ok(new_run) => Redirect::to(&format!("/console/executions/{new_run}")).into_response(),
         Err(ApiError::Unavailable(_)) => {
             Redirect::to(&format!("{back}?notice=engine-unavailable")).into_response()

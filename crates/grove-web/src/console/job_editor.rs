@@ -403,7 +403,7 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
             @if let (Some(o), Some(p)) = (v.stored, &stored_payload) {
                 details class="panel" id="status" open {
                     summary { (Icon::History.svg()) "Status" }
-                    div class="panel-body" style="padding-top:14px" {
+                    div class="panel-body padded" {
                         (status_panel(user, o, p, &executions, now))
                     }
                 }
@@ -436,7 +436,7 @@ fn status_panel(
         h2 { "Latest run" }
         (render_tree(&tree, &ctx))
         p class="hint" { "Schedule: " (derived.schedule_text) }
-        h2 style="margin-top:18px" { "Execution history" }
+        h2 class="spaced" { "Execution history" }
         @if executions.is_empty() {
             p class="empty" { "No runs yet." }
         } @else {
@@ -513,10 +513,13 @@ pub async fn page(
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let obj = match state.app.object(def(), &id).await {
+    let mut obj = match state.app.object(def(), &id).await {
         Ok(o) => o,
         Err(e) => return api_error(e),
     };
+    if !user.can_edit() {
+        grove_core::secrets::redact(&mut obj.payload);
+    }
     let Some(job_type) = job_type_of(obj.payload.get("jobType").and_then(Value::as_str)) else {
         return refusal(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -600,7 +603,7 @@ pub async fn create(State(state): State<AppState>, user: ConsoleUser, form: Form
         );
     };
     let values = read_form(job_type, true, &form);
-    let problems = match state.app.create(def(), &values, &user.actor.name).await {
+    let problems = match state.app.create(def(), &values, &user.actor.caller()).await {
         Ok(obj) => {
             return Redirect::to(&format!("/console/jobs/{}?notice=created", obj.meta.id))
                 .into_response();
@@ -651,7 +654,7 @@ pub async fn save_handler(
     let values = read_form(job_type, false, form);
     let saved = state
         .app
-        .replace(def(), id, &values, Some(expected), &user.actor.name)
+        .replace(def(), id, &values, Some(expected), &user.actor.caller())
         .await;
     let (status, errors, conflict) = match saved {
         Ok(_) => {
@@ -716,7 +719,7 @@ pub async fn duplicate(
     if let Err(r) = user.authorize_post(&form) {
         return r;
     }
-    match duplicate_object(&state, def(), &id, &user.actor.name).await {
+    match duplicate_object(&state, def(), &id, &user.actor.caller()).await {
         Ok(new_id) => {
             Redirect::to(&format!("/console/jobs/{new_id}?notice=duplicated")).into_response()
         }
@@ -729,11 +732,11 @@ pub(crate) async fn duplicate_object(
     state: &AppState,
     def: &TypeDef,
     id: &str,
-    actor: &str,
+    by: &grove_app::Caller,
 ) -> Result<String, ApiError> {
     let copy = state
         .app
-        .duplicate(def, id, CopyNames::default(), actor)
+        .duplicate(def, id, CopyNames::default(), by)
         .await?;
     Ok(copy.meta.id)
 }
@@ -747,8 +750,8 @@ pub(crate) fn delete_confirmation(user: &ConsoleUser, kind: &str, obj: &StoredOb
     };
     let body = html! {
         div class="crumbs" { a href={ "/console/" (kind) "/" (obj.meta.id) } { (obj.meta.title) } " / delete" }
-        div class="panel" style="max-width:640px" {
-            div class="panel-body" style="padding-top:16px" {
+        div class="panel narrow" {
+            div class="panel-body padded" {
                 h1 { (Icon::Warning.svg()) "Delete " (obj.meta.title) "?" }
                 p { "This removes the configuration and its revision history. It cannot be undone. To stop a job for a while, turn its schedule off instead." }
                 form method="post" action={ "/console/" (kind) "/" (obj.meta.id) "/delete" } class="search" {
@@ -784,9 +787,10 @@ pub(crate) async fn delete_object(
     def: &TypeDef,
     id: &str,
     form: &FormData,
+    by: &grove_app::Caller,
 ) -> Response {
     let expected = form.get("version").and_then(|v| v.parse::<i64>().ok());
-    match state.app.delete(def, id, expected).await {
+    match state.app.delete(def, id, expected, by).await {
         Ok(()) => Redirect::to(&format!("/console?type={}&notice=deleted", def.id)).into_response(),
         Err(AppError::Conflict { current, .. }) => {
             let now_at = current.map_or_else(
@@ -815,7 +819,7 @@ pub async fn delete(
     if let Err(r) = user.authorize_post(&form) {
         return r;
     }
-    delete_object(&state, def(), &id, &form).await
+    delete_object(&state, def(), &id, &form, &user.actor.caller()).await
 }
 
 /// `POST /console/jobs/{id}/run`: Run Now.
@@ -831,7 +835,7 @@ pub async fn run_now(
     if let Err(e) = state.app.object(def(), &id).await {
         return api_error(e);
     }
-    match request_run(&state, &id, &user.actor.name).await {
+    match request_run(&state, &id, &user.actor.caller()).await {
         Ok(run_id) => Redirect::to(&format!("/console/executions/{run_id}")).into_response(),
         Err(ApiError::Unavailable(_)) => {
             Redirect::to(&format!("/console/jobs/{id}?notice=engine-unavailable")).into_response()
@@ -859,7 +863,7 @@ pub(crate) async fn set_flag(
     super::form::set_pointer(&mut values, pointer, json!(enabled));
     match state
         .app
-        .replace(def, id, &values, Some(expected), &user.actor.name)
+        .replace(def, id, &values, Some(expected), &user.actor.caller())
         .await
     {
         Ok(_) => Ok(enabled),

@@ -4,7 +4,7 @@ use grove_core::job_config::Health;
 use grove_core::validate::Choice;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 use super::assets;
 use super::form::csrf_input;
@@ -89,6 +89,8 @@ pub enum Nav {
     Jobs,
     Rules,
     Timeline,
+    /// Tokens and the audit trail.
+    Admin,
 }
 
 /// A page without navigation (login, refusals).
@@ -133,6 +135,9 @@ pub fn page(title: &str, user: &ConsoleUser, nav: Nav, body_class: &str, body: M
                             (Icon::Bolt.svg()) span class="label-long" { "Advancement Rules" } span class="label-short" { "Rules" }
                         }
                         a href="/console/timeline" aria-current=[current(Nav::Timeline)] { (Icon::Timeline.svg()) "Timeline" }
+                        @if user.actor.role >= grove_store::Role::Admin {
+                            a href="/console/tokens" aria-current=[current(Nav::Admin)] { "Admin" }
+                        }
                     }
                     div class="whoami" {
                         span { (user.actor.name) }
@@ -240,9 +245,15 @@ pub fn short(t: Timestamp, tz: &TimeZone) -> String {
         .to_string()
 }
 
-/// Raw HTML of a small script-free inline style value (for widths).
-pub fn pct(v: f64) -> PreEscaped<String> {
-    PreEscaped(format!("{:.2}%", v.clamp(0.0, 100.0)))
+/// The class that sets `left` to `v` percent (the CSP allows no inline
+/// styles; see [`assets::position`]).
+pub fn at_pct(v: f64) -> String {
+    assets::position("x", v)
+}
+
+/// The class that sets `width` to `v` percent.
+pub fn width_pct(v: f64) -> String {
+    assets::position("w", v)
 }
 
 /// The "Using legacy configuration" banner.

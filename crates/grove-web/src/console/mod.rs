@@ -11,11 +11,13 @@
 //! Pages read from the store and write through the use cases of
 //! [`grove_app::App`], like the API; the two share only [`crate::views`].
 //! - [`timeline`]: the next 24 hours of scheduled runs.
+//! - [`admin`]: API tokens and the audit trail (admins only).
 //! - [`revisions`]: history, diff and restore.
 //! - [`render`]: the json-render registry (component → HTML renderer).
 //! - [`assets`]: the console's CSS and JS.
 //! - [`form`]: HTML form fields ↔ JSON, and field-level error display.
 
+pub mod admin;
 pub mod assets;
 pub mod execution;
 pub mod form;
@@ -85,4 +87,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/executions/{run_id}", get(execution::page))
         .route("/console/executions/{run_id}/retry", post(execution::retry))
         .route("/console/timeline", get(timeline::page))
+        .route(
+            "/console/tokens",
+            get(admin::tokens_page).post(admin::create_token),
+        )
+        .route("/console/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/console/audit", get(admin::audit_page))
 }

@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use maud::{Markup, html};
 
 use super::form::csrf_input;
-use super::layout::{Icon, pct, short, when};
+use super::layout::{Icon, short, when, width_pct};
 
 /// What renderers need besides props.
 #[derive(Debug, Clone)]
@@ -129,7 +129,7 @@ fn progress_bar(c: &Component, _ctx: &RenderContext) -> Markup {
     html! {
         div data-component="JobProgressBar" {
             div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=(format!("{:.0}", p.percentage)) aria-label="Progress" {
-                div style={ "width:" (pct(p.percentage)) } {}
+                div class=(width_pct(p.percentage)) {}
             }
             div class="progress-text" {
                 span class="count" { (p.items_processed) " / " (p.items_total) " items" }

@@ -105,17 +105,23 @@ pub async fn page(
     let Some(def) = kind_def(&kind) else {
         return refusal(StatusCode::NOT_FOUND, "Not found", "no such page");
     };
-    let current = match state.app.object(def, &id).await {
+    let mut current = match state.app.object(def, &id).await {
         Ok(o) => o,
         Err(e) => {
             let e = ApiError::from(e);
             return refusal(e.status(), "Not found", &e.to_string());
         }
     };
-    let revisions = match state.store.revision_list(def.id, &id).await {
+    let mut revisions = match state.store.revision_list(def.id, &id).await {
         Ok(r) => r,
         Err(e) => return refusal(StatusCode::SERVICE_UNAVAILABLE, "Error", &e.to_string()),
     };
+    if !user.can_edit() {
+        grove_core::secrets::redact(&mut current.payload);
+        for r in &mut revisions {
+            grove_core::secrets::redact(&mut r.payload);
+        }
+    }
     let tz = jiff::tz::TimeZone::UTC;
     let cur = content(
         &current.meta.title,
@@ -155,7 +161,7 @@ pub async fn page(
             }
         }
         @if let Some(r) = selected {
-            h2 id="diff" style="margin-top:20px" { "Version " (r.version) " → current (v" (current.meta.version) ")" }
+            h2 id="diff" class="spaced" { "Version " (r.version) " → current (v" (current.meta.version) ")" }
             (diff_view(&content(&r.title, r.description.as_deref(), &r.payload), &cur))
         }
     };
@@ -185,7 +191,7 @@ pub async fn restore(
     let expected = form.get("version").and_then(|v| v.parse().ok());
     let result = state
         .app
-        .restore(def, &id, version, expected, &user.actor.name)
+        .restore(def, &id, version, expected, &user.actor.caller())
         .await
         .map(|_| ())
         .map_err(ApiError::from);

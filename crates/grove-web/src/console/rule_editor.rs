@@ -147,7 +147,7 @@ fn conditions_editor(values: &Value, errors: &[Problem], disabled: bool) -> Mark
                 }
             }
             @if !errs.is_empty() {
-                div class="field invalid" { p class="field-error" role="alert" style="grid-column:1/-1" {
+                div class="field invalid" { p class="field-error full-row" role="alert" {
                     (Icon::Error.svg()) span { @for (i, e) in errs.iter().enumerate() { @if i > 0 { "; " } "condition " (e.pointer.split('/').nth(3).and_then(|n| n.parse::<usize>().ok()).map(|n| (n + 1).to_string()).unwrap_or_default()) " " (e.message) } }
                 } }
             }
@@ -229,7 +229,7 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
             @if let Some(p) = &stored_payload {
                 details class="panel" id="status" open {
                     summary { (Icon::Bolt.svg()) "Status" }
-                    div class="panel-body" style="padding-top:14px" {
+                    div class="panel-body padded" {
                         p {
                             @if p.is_enabled { span class="badge badge-healthy" { (Icon::Check.svg()) "Active" } }
                             @else { span class="badge badge-disabled" { (Icon::Pause.svg()) "Disabled" } }
@@ -309,7 +309,7 @@ pub async fn create(State(state): State<AppState>, user: ConsoleUser, form: Form
         return r;
     }
     let values = read_form(true, &form);
-    let problems = match state.app.create(def(), &values, &user.actor.name).await {
+    let problems = match state.app.create(def(), &values, &user.actor.caller()).await {
         Ok(obj) => {
             return Redirect::to(&format!("/console/rules/{}?notice=created", obj.meta.id))
                 .into_response();
@@ -359,7 +359,7 @@ pub async fn save(
     }
     let saved = state
         .app
-        .replace(def(), &id, &values, Some(expected), &user.actor.name)
+        .replace(def(), &id, &values, Some(expected), &user.actor.caller())
         .await;
     let (status, errors, conflict) = match saved {
         Ok(_) => {
@@ -405,7 +405,7 @@ pub async fn duplicate(
     if let Err(r) = user.authorize_post(&form) {
         return r;
     }
-    match duplicate_object(&state, def(), &id, &user.actor.name).await {
+    match duplicate_object(&state, def(), &id, &user.actor.caller()).await {
         Ok(new_id) => {
             Redirect::to(&format!("/console/rules/{new_id}?notice=duplicated")).into_response()
         }
@@ -438,7 +438,7 @@ pub async fn delete(
     if let Err(r) = user.authorize_post(&form) {
         return r;
     }
-    delete_object(&state, def(), &id, &form).await
+    delete_object(&state, def(), &id, &form, &user.actor.caller()).await
 }
 
 /// `POST /console/rules/{id}/enabled`

@@ -1,7 +1,10 @@
-//! Console sessions, stateless: logging in with an API token sets an
-//! HttpOnly, SameSite=Strict cookie holding the token secret; the CSRF token
-//! every form carries is derived from it (hex SHA-256 of `csrf:` + secret).
-//! Logging out clears the cookie; revoking the token ends every session.
+//! Console sessions: signing in with an API token opens a session of its
+//! own — a random id, stored hashed, that stands for the token — and sets
+//! an HttpOnly, SameSite=Strict cookie holding that id (never the token;
+//! `Secure` with `--secure-cookies`). The CSRF token every form carries is
+//! derived from it (hex SHA-256 of `csrf:` + id). A session ends when it is
+//! idle too long, at its absolute end, on logout, or when its token is
+//! revoked.
 //!
 //! Console pages also accept the API's `Authorization: Bearer` header; a
 //! browser never sends that header by itself, so such requests need no CSRF
@@ -11,7 +14,7 @@ use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use grove_app::tokens::hash_token;
+use grove_app::Caller;
 use grove_core::validate::Choice;
 use grove_store::Role;
 use maud::{Markup, html};
@@ -20,7 +23,10 @@ use sha2::{Digest, Sha256};
 
 use super::form::FormData;
 use super::layout::{self, Icon};
-use crate::auth::{Actor, actor_from_parts};
+use crate::auth::{
+    Actor, authentication_failed, bearer_actor, check_throttle, client_address, session_actor,
+};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The session cookie's name.
@@ -28,7 +34,8 @@ pub const COOKIE: &str = "grove_session";
 /// The hidden form field carrying the CSRF token.
 pub const CSRF_FIELD: &str = "_csrf";
 
-/// The CSRF token of a session secret.
+/// The CSRF token of a session id (or of the bearer secret of a request
+/// that carries one).
 pub fn csrf_token(secret: &str) -> String {
     Sha256::digest(format!("csrf:{secret}").as_bytes())
         .iter()
@@ -90,9 +97,9 @@ impl ConsoleUser {
     }
 }
 
-fn cookie_secret(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+/// The session id the request's cookie carries.
+pub fn cookie_session(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -117,22 +124,16 @@ impl FromRequestParts<AppState> for ConsoleUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let address = client_address(&parts.extensions);
         if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
-            let secret = header
-                .to_str()
-                .ok()
-                .and_then(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                })
-                .map(|s| s.trim().to_owned())
-                .unwrap_or_default();
-            return match actor_from_parts(parts, state).await {
+            let secret = header.to_str().unwrap_or_default().to_owned();
+            return match bearer_actor(state, &parts.headers, address).await {
                 Ok(Some(actor)) => Ok(Self {
                     actor,
                     csrf: csrf_token(&secret),
                     via_header: true,
                 }),
+                Err(ApiError::TooManyAttempts { retry_after }) => Err(too_many(retry_after)),
                 Ok(None) | Err(_) => Err(refusal(
                     StatusCode::UNAUTHORIZED,
                     "Not signed in",
@@ -140,16 +141,13 @@ impl FromRequestParts<AppState> for ConsoleUser {
                 )),
             };
         }
-        let Some(secret) = cookie_secret(parts) else {
+        let Some(id) = cookie_session(&parts.headers) else {
             return Err(login_redirect(parts));
         };
-        match state.store.token_find(&hash_token(&secret)).await {
-            Ok(Some(token)) => Ok(Self {
-                actor: Actor {
-                    name: token.name,
-                    role: token.role,
-                },
-                csrf: csrf_token(&secret),
+        match session_actor(state, &parts.headers, address).await {
+            Ok(Some(actor)) => Ok(Self {
+                actor,
+                csrf: csrf_token(&id),
                 via_header: false,
             }),
             Ok(None) => {
@@ -165,6 +163,20 @@ impl FromRequestParts<AppState> for ConsoleUser {
             )),
         }
     }
+}
+
+/// The page of a client refused for failing to sign in too often.
+fn too_many(retry_after: u64) -> Response {
+    let mut r = refusal(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        &format!(
+            "Too many failed sign-ins came from your address. Try again in {retry_after} seconds."
+        ),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    r
 }
 
 const CLEAR_COOKIE: &str = "grove_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0";
@@ -187,10 +199,17 @@ pub struct LoginQuery {
     error: Option<String>,
 }
 
-/// Only local console paths are followed after login.
+/// Only local console paths are followed after login: visible ASCII only
+/// (no control characters, no spaces), under `/console`, never a
+/// protocol-relative or backslashed path that would leave the site.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains('\\') => {
+        Some(n)
+            if n.starts_with("/console")
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.chars().all(|c| c.is_ascii_graphic()) =>
+        {
             n.to_owned()
         }
         _ => "/console".to_owned(),
@@ -200,7 +219,7 @@ fn safe_next(next: Option<&str>) -> String {
 fn login_form(next: &str, error: Option<&str>) -> Markup {
     html! {
         main class="login" {
-            h1 { span style="color:var(--job)" { (Icon::Hourglass.svg()) } "grove-jobs console" }
+            h1 { span class="brand-icon" { (Icon::Hourglass.svg()) } "grove-jobs console" }
             p class="subtitle" { "Sign in with an API token. Create one with " code { "grove-jobs token create --role operator" } "." }
             @if let Some(e) = error {
                 div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (e) } }
@@ -224,17 +243,39 @@ pub async fn login_page(Query(q): Query<LoginQuery>) -> Markup {
     layout::bare("Sign in", login_form(&safe_next(q.next.as_deref()), error))
 }
 
-/// `POST /console/login`: checks the token, sets the session cookie.
-pub async fn login(State(state): State<AppState>, form: FormData) -> Response {
+/// `POST /console/login`: checks the token, opens a session, sets its
+/// cookie. Failures are throttled per client address and logged.
+pub async fn login(State(state): State<AppState>, parts: Parts, form: FormData) -> Response {
     let next = safe_next(form.get("next"));
+    let address = client_address(&parts.extensions);
+    if let Err(ApiError::TooManyAttempts { retry_after }) = check_throttle(&state, address) {
+        return too_many(retry_after);
+    }
     let secret = form.get("token").unwrap_or("").trim().to_owned();
-    let valid = !secret.is_empty()
-        && !secret.contains([';', ',', ' '])
-        && matches!(
-            state.store.token_find(&hash_token(&secret)).await,
-            Ok(Some(_))
-        );
-    if !valid {
+    let by = Caller {
+        address: address.map(|a| a.to_string()),
+        ..Caller::default()
+    };
+    let session = if secret.is_empty() {
+        None
+    } else {
+        match state
+            .app
+            .open_session(&secret, state.settings.sessions, &by)
+            .await
+        {
+            Ok(session) => session,
+            Err(e) => {
+                return refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage unavailable",
+                    &e.to_string(),
+                );
+            }
+        }
+    };
+    let Some(session) = session else {
+        authentication_failed(&state, address, "a console sign-in with an unknown or revoked token");
         return (
             StatusCode::UNAUTHORIZED,
             layout::bare(
@@ -246,8 +287,17 @@ pub async fn login(State(state): State<AppState>, form: FormData) -> Response {
             ),
         )
             .into_response();
-    }
-    let cookie = format!("{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/");
+    };
+    let lifetime = state.settings.sessions.lifetime.as_secs().max(0);
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={lifetime}{secure}",
+        session.id
+    );
     let mut r = Redirect::to(&next).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
@@ -255,10 +305,19 @@ pub async fn login(State(state): State<AppState>, form: FormData) -> Response {
     r
 }
 
-/// `POST /console/logout`: clears the cookie.
-pub async fn logout(user: ConsoleUser, form: FormData) -> Response {
+/// `POST /console/logout`: ends the session and clears the cookie.
+pub async fn logout(State(state): State<AppState>, parts: Parts, user: ConsoleUser, form: FormData) -> Response {
     if let Err(r) = user.check_csrf(&form) {
         return r;
+    }
+    if let Some(id) = cookie_session(&parts.headers)
+        && let Err(e) = state.app.close_session(&id, &user.actor.caller()).await
+    {
+        return refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Storage unavailable",
+            &e.to_string(),
+        );
     }
     let mut r = Redirect::to("/console/login").into_response();
     r.headers_mut()

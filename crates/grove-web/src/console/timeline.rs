@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::form::timezones;
-use super::layout::{self, Icon, Nav, pct, when, zone};
+use super::layout::{self, Icon, Nav, at_pct, when, zone};
 use super::session::{ConsoleUser, refusal};
 use crate::state::AppState;
 
@@ -128,23 +128,23 @@ pub async fn page(
             div class="timeline" role="region" aria-label="Timeline of scheduled runs" {
                 div class="tl-row" aria-hidden="true" {
                     div {}
-                    div class="tl-axis" { @for (x, label) in &ticks { span style={ "left:" (pct(*x)) } { (label) } } }
+                    div class="tl-axis" { @for (x, label) in &ticks { span class=(at_pct(*x)) { (label) } } }
                 }
                 @for r in &rows {
                     div class="tl-row" {
                         div class="tl-name" { (Icon::Hourglass.svg()) a href={ "/console/jobs/" (r.id) } { (r.name) } }
                         div class="tl-track" title=(r.schedule_text) {
-                            @for (x, _) in &ticks { span class="tl-tick" style={ "left:" (pct(*x)) } {} }
+                            @for (x, _) in &ticks { span class={ "tl-tick " (at_pct(*x)) } {} }
                             @let dense = r.runs.len() > 48;
                             @for t in &r.runs {
-                                span class={ "tl-mark" @if dense { " dense" } } style={ "left:" (pct(at(*t))) } title={ (r.name) " · " (when(*t, &tz, now)) } {}
+                                span class={ "tl-mark " (at_pct(at(*t))) @if dense { " dense" } } title={ (r.name) " · " (when(*t, &tz, now)) } {}
                             }
                         }
                     }
                     @if r.more { div class="hint" { (r.name) ": more than " (MAX_MARKS) " runs; the first " (MAX_MARKS) " are drawn." } }
                 }
             }
-            h2 style="margin-top:20px" { "Upcoming runs" }
+            h2 class="spaced" { "Upcoming runs" }
             table class="revs" {
                 thead { tr { th { "When (" (tz_name) ")" } th { "Job" } th { "Schedule" } } }
                 tbody {

@@ -4,6 +4,7 @@
 //! OpenAPI document describes, so the two cannot disagree; store types
 //! carry no wire naming of their own.
 //!
+//! - [`access`]: API tokens and the audit trail.
 //! - [`object`]: Grove objects `{meta, payload, derived?}`, pages, revisions.
 //! - [`execution`]: executions with attempts, log lines, Run Now's reply,
 //!   the engine's status.
@@ -25,6 +26,7 @@
 //! (`#[schema(nullable = false)]`). `tests/contract.rs` checks real
 //! bodies against the document.
 
+pub mod access;
 pub mod execution;
 pub mod grove;
 pub mod live;

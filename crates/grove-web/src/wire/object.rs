@@ -112,6 +112,13 @@ impl GroveObject {
             derived,
         }
     }
+
+    /// The same body as a viewer may see it: secrets in the payload cut
+    /// down ([`grove_core::secrets`]).
+    pub fn redacted(mut self) -> Self {
+        grove_core::secrets::redact(&mut self.payload);
+        self
+    }
 }
 
 /// A page of objects.
@@ -124,6 +131,16 @@ pub struct ObjectPage {
     /// Pass as `cursor` for the next page; null on the last page.
     #[schema(required = true)]
     pub next_cursor: Option<String>,
+}
+
+impl ObjectPage {
+    /// The page as a viewer may see it.
+    pub fn redacted(self) -> Self {
+        Self {
+            items: self.items.into_iter().map(GroveObject::redacted).collect(),
+            ..self
+        }
+    }
 }
 
 impl From<&AppObjectPage> for ObjectPage {
@@ -184,6 +201,14 @@ impl RevisionList {
         Self {
             items: revisions.iter().map(RevisionOut::from).collect(),
         }
+    }
+
+    /// The revisions as a viewer may see them.
+    pub fn redacted(mut self) -> Self {
+        for r in &mut self.items {
+            grove_core::secrets::redact(&mut r.payload);
+        }
+        self
     }
 }
 
