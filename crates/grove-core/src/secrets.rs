@@ -22,7 +22,10 @@ fn redact_under(value: &mut Value, secret_key: bool) {
     match value {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
-                redact_under(v, secret_key || key.to_ascii_lowercase().contains("webhook"));
+                redact_under(
+                    v,
+                    secret_key || key.to_ascii_lowercase().contains("webhook"),
+                );
             }
         }
         Value::Array(items) => {

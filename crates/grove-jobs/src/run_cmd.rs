@@ -42,7 +42,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 async fn trigger_and_wait(args: &RunArgs, app: &App) -> anyhow::Result<()> {
-    let run = app.run_now(&args.id, &grove_app::Caller::named("cli")).await?;
+    let run = app
+        .run_now(&args.id, &grove_app::Caller::named("cli"))
+        .await?;
     println!("run {} of \"{}\": {}", run.id, args.id, run.status);
     if !args.wait || run.status.is_final() {
         return verdict(&run, args.wait);

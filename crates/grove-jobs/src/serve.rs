@@ -107,7 +107,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if web_settings.public_read {
         tracing::warn!("--public-read is on: anyone who can reach this server can read its API");
     }
-    let state = AppState::new(store.clone(), clock.clone(), engine.handle()).with_settings(web_settings);
+    let state =
+        AppState::new(store.clone(), clock.clone(), engine.handle()).with_settings(web_settings);
     // Seeded before the engine starts, so its first load sees them.
     if config.seed {
         let seeded = state.app.seed_defaults().await?;

@@ -58,10 +58,7 @@ fn add_console_headers(headers: &mut HeaderMap) {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONSOLE_CSP),
     );
-    headers.insert(
-        header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("DENY"),
-    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
@@ -83,11 +80,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
-    let Some(url) = claimed
-        .to_str()
-        .ok()
-        .and_then(|c| url::Url::parse(c).ok())
-    else {
+    let Some(url) = claimed.to_str().ok().and_then(|c| url::Url::parse(c).ok()) else {
         // "null" (a sandboxed or privacy-preserving origin) or garbage.
         return false;
     };
@@ -123,9 +116,17 @@ mod tests {
         ])));
         assert!(same_origin(&headers(&[
             host.clone(),
-            (header::REFERER, "http://127.0.0.1:8080/console/login?next=/console")
+            (
+                header::REFERER,
+                "http://127.0.0.1:8080/console/login?next=/console"
+            )
         ])));
-        for foreign in ["http://evil.example", "http://127.0.0.1:9090", "null", "file:///x"] {
+        for foreign in [
+            "http://evil.example",
+            "http://127.0.0.1:9090",
+            "null",
+            "file:///x",
+        ] {
             assert!(
                 !same_origin(&headers(&[host.clone(), (header::ORIGIN, foreign)])),
                 "{foreign}"

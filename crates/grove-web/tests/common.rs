@@ -16,6 +16,8 @@ use tower::ServiceExt;
 
 pub const OPERATOR: &str = "gj_test_operator_token_0123456789";
 pub const VIEWER: &str = "gj_test_viewer_token_0123456789";
+#[allow(dead_code)]
+pub const ADMIN: &str = "gj_test_admin_token_0123456789";
 
 pub struct TestApp {
     pub router: Router,
@@ -42,7 +44,17 @@ impl TestApp {
         Self::with_seed(true).await
     }
 
+    /// A seeded app whose web layer runs with `settings`.
+    #[allow(dead_code)]
+    pub async fn with_settings(settings: grove_web::WebSettings) -> Self {
+        Self::build(true, settings).await
+    }
+
     async fn with_seed(seed: bool) -> Self {
+        Self::build(seed, grove_web::WebSettings::default()).await
+    }
+
+    async fn build(seed: bool, settings: grove_web::WebSettings) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("grove.db");
         let store = SqliteStore::open(path.to_str().expect("utf-8"))
@@ -61,12 +73,17 @@ impl TestApp {
             .register_token(VIEWER, "look", Role::Viewer)
             .await
             .expect("token");
+        setup
+            .register_token(ADMIN, "root", Role::Admin)
+            .await
+            .expect("token");
         if seed {
             grove_store::seed::seed_defaults(&*store, now)
                 .await
                 .expect("seed");
         }
-        let state = AppState::new(store.clone(), Arc::new(clock.clone()), EngineHandle::new());
+        let state = AppState::new(store.clone(), Arc::new(clock.clone()), EngineHandle::new())
+            .with_settings(settings);
         Self {
             router: router(state),
             store,
@@ -123,7 +140,8 @@ impl TestApp {
 
     /// A read as a viewer (every `/api/v1` read needs a token).
     pub async fn get(&self, path: &str) -> Reply {
-        self.call_as(Method::GET, path, None, Some(VIEWER), &[]).await
+        self.call_as(Method::GET, path, None, Some(VIEWER), &[])
+            .await
     }
 
     /// A read with no credentials at all.

@@ -161,7 +161,10 @@ async fn root_redirects_and_pages_need_a_session() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text.contains("name=\"token\""));
     // A bad cookie is cleared and sent to the login page.
-    let r = Session::new(&app, "gj_not_a_token").await.get("/console").await;
+    let r = Session::new(&app, "gj_not_a_token")
+        .await
+        .get("/console")
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(
         r.headers["set-cookie"]

@@ -1,6 +1,7 @@
 //! grove-web's one integration-test binary: the API through `router(state)`,
 //! in process, on real SQLite files.
 
+mod access;
 mod browser;
 mod common;
 mod console;

@@ -204,7 +204,10 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let def = object_type(&type_id)?;
     let expected = expected_version(&headers, None)?;
-    state.app.delete(def, &id, expected, &actor.caller()).await?;
+    state
+        .app
+        .delete(def, &id, expected, &actor.caller())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -228,7 +231,10 @@ pub async fn duplicate(
             .get("title")
             .map(|t| t.as_str().unwrap_or_default().to_owned()),
     };
-    let obj = state.app.duplicate(def, &id, names, &actor.caller()).await?;
+    let obj = state
+        .app
+        .duplicate(def, &id, names, &actor.caller())
+        .await?;
     Ok(created_response(&state, &obj))
 }
 

@@ -19,7 +19,10 @@ use crate::wire::problem::Problem;
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])),
     description = "The tokens not revoked, oldest first, never with their secrets. Role: admin.",
     responses((status = 200, body = TokenList), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list(State(state): State<AppState>, Admin(_admin): Admin) -> ApiResult<Json<TokenList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+) -> ApiResult<Json<TokenList>> {
     let tokens = state.app.tokens().await?;
     Ok(Json(TokenList {
         items: tokens.iter().map(TokenOut::from).collect(),
@@ -39,9 +42,15 @@ pub async fn create(
     let mut problems = Vec::new();
     let name = body.get("name").and_then(|v| v.as_str());
     if name.is_none() {
-        problems.push(FieldIssue::new("/name", "is required: a name such as \"ci-deploy\""));
+        problems.push(FieldIssue::new(
+            "/name",
+            "is required: a name such as \"ci-deploy\"",
+        ));
     }
-    let role = body.get("role").and_then(|v| v.as_str()).and_then(Role::from_name);
+    let role = body
+        .get("role")
+        .and_then(|v| v.as_str())
+        .and_then(Role::from_name);
     if role.is_none() {
         problems.push(FieldIssue::new(
             "/role",

@@ -94,7 +94,10 @@ fn bearer(headers: &HeaderMap) -> Option<Result<&str, ()>> {
         value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(()),
@@ -129,7 +132,11 @@ pub async fn bearer_actor(
     };
     check_throttle(state, address)?;
     let Ok(secret) = secret else {
-        authentication_failed(state, address, "an Authorization header that is not a bearer token");
+        authentication_failed(
+            state,
+            address,
+            "an Authorization header that is not a bearer token",
+        );
         return Err(ApiError::Unauthorized);
     };
     match state.app.authenticate(secret).await? {
@@ -160,7 +167,11 @@ fn is_read(method: &Method) -> bool {
 
 /// Middleware of every `/api/v1` route: resolves the caller once; refuses
 /// anonymous reads unless the server was started with `--public-read`.
-pub async fn api_access(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn api_access(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let address = client_address(request.extensions());
     let actor = match bearer_actor(&state, request.headers(), address).await {
         Ok(Some(actor)) => Some(actor),

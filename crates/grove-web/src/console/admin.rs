@@ -37,7 +37,11 @@ fn require_admin(user: &ConsoleUser) -> Result<(), Response> {
 }
 
 fn storage_error(e: impl std::fmt::Display) -> Response {
-    refusal(StatusCode::SERVICE_UNAVAILABLE, "Storage unavailable", &e.to_string())
+    refusal(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Storage unavailable",
+        &e.to_string(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +59,9 @@ pub async fn tokens_page(
         return r;
     }
     let notice = match q.notice.as_deref() {
-        Some("revoked") => Some("Revoked. The token no longer works, and its console sessions have ended."),
+        Some("revoked") => {
+            Some("Revoked. The token no longer works, and its console sessions have ended.")
+        }
         _ => None,
     };
     tokens_view(&state, &user, None, notice, None).await
@@ -142,9 +148,20 @@ pub async fn create_token(
     let Some(role) = form.get("role").and_then(Role::from_name) else {
         return tokens_view(&state, &user, None, None, Some("Choose a role.")).await;
     };
-    match state.app.create_token(name, role, &user.actor.caller()).await {
+    match state
+        .app
+        .create_token(name, role, &user.actor.caller())
+        .await
+    {
         Ok(new) => {
-            tokens_view(&state, &user, Some((&new.token.name, &new.secret)), None, None).await
+            tokens_view(
+                &state,
+                &user,
+                Some((&new.token.name, &new.secret)),
+                None,
+                None,
+            )
+            .await
         }
         Err(grove_app::AppError::Validation(problems)) => {
             let message = problems

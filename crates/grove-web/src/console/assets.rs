@@ -25,7 +25,9 @@ pub static CSS: LazyLock<String> = LazyLock::new(|| {
     css.push_str("\n/* Positions and widths in quarter percents (generated). */\n");
     for n in 0..=STEPS {
         let percent = f64::from(n) / STEPS_PER_PERCENT;
-        css.push_str(&format!(".x-{n}{{left:{percent}%}}.w-{n}{{width:{percent}%}}\n"));
+        css.push_str(&format!(
+            ".x-{n}{{left:{percent}%}}.w-{n}{{width:{percent}%}}\n"
+        ));
     }
     css
 });

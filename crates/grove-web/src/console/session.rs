@@ -275,7 +275,11 @@ pub async fn login(State(state): State<AppState>, parts: Parts, form: FormData) 
         }
     };
     let Some(session) = session else {
-        authentication_failed(&state, address, "a console sign-in with an unknown or revoked token");
+        authentication_failed(
+            &state,
+            address,
+            "a console sign-in with an unknown or revoked token",
+        );
         return (
             StatusCode::UNAUTHORIZED,
             layout::bare(
@@ -306,7 +310,12 @@ pub async fn login(State(state): State<AppState>, parts: Parts, form: FormData) 
 }
 
 /// `POST /console/logout`: ends the session and clears the cookie.
-pub async fn logout(State(state): State<AppState>, parts: Parts, user: ConsoleUser, form: FormData) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    parts: Parts,
+    user: ConsoleUser,
+    form: FormData,
+) -> Response {
     if let Err(r) = user.check_csrf(&form) {
         return r;
     }
