@@ -369,7 +369,11 @@ async fn throughput(backend: &Backend, args: &Args) -> anyhow::Result<()> {
             let mut ids = Vec::with_capacity(count);
             for i in 0..count {
                 let config = format!("bench-t-{}", (t * per_task + i) % CONFIGS);
-                ids.push(app.run_now(&config, "bench").await?.id);
+                ids.push(
+                    app.run_now(&config, &grove_app::Caller::named("bench"))
+                        .await?
+                        .id,
+                );
             }
             anyhow::Ok(ids)
         });

@@ -317,7 +317,9 @@ async fn every_mutation_is_in_the_audit_trail_with_versions() {
         })
         .await
         .unwrap();
-    let lines: Vec<(&str, Option<&str>, Option<i64>, Option<i64>)> = trail
+    /// Action, object id, version before and after.
+    type Line<'a> = (&'a str, Option<&'a str>, Option<i64>, Option<i64>);
+    let lines: Vec<Line> = trail
         .iter()
         .rev()
         .map(|r| {
