@@ -51,8 +51,7 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
     let result = match command {
         TokenCommand::Create { role, name, .. } => match Role::from_name(&role) {
             None => Err(anyhow::anyhow!(
-                "--role must be one of {}, got \"{role}\"",
-                Role::names()
+                "--role must be viewer, operator or admin, got \"{role}\""
             )),
             Some(role) => app
                 .create_token(&name, role, &by)

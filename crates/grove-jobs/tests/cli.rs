@@ -93,6 +93,68 @@ fn migrate_and_token_create_use_the_default_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
 }
 
+/// `token list` shows id, name, role, created and last use, never a
+/// secret; `token revoke ID` ends the token; an unknown id fails.
+#[test]
+fn token_list_and_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |name: &str| {
+        let out = grove(
+            dir.path(),
+            &["token", "create", "--role", "operator", "--name", name],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let first = create("deploy");
+    let second = create("backup");
+    let out = grove(dir.path(), &["token", "list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let header: Vec<&str> = lines[0]
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(header, ["ID", "NAME", "ROLE", "CREATED", "LAST USED"]);
+    assert!(
+        lines[1].contains("deploy") && lines[1].contains("operator") && lines[1].ends_with("never")
+    );
+    assert!(
+        !text.contains(&first) && !text.contains(&second),
+        "never a secret"
+    );
+    let id = lines[1].split_whitespace().next().unwrap().to_owned();
+
+    let out = grove(dir.path(), &["token", "revoke", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("revoked token {id} (deploy, operator)")
+    );
+    let out = grove(dir.path(), &["token", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(text.lines().count(), 2);
+    assert!(!text.contains("deploy") && text.contains("backup"));
+    let out = grove(dir.path(), &["token", "revoke", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("token \"{id}\" does not exist")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn export_then_apply_round_trips_and_plans() {
     let dir = tempfile::tempdir().unwrap();

@@ -36,7 +36,11 @@ pub fn launch(mut cmd: Command) -> Server {
     cmd.env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("spawn serve");
+    read_banner(cmd.spawn().expect("spawn serve"))
+}
+
+/// Reads what a spawned `serve` prints until it is ready.
+fn read_banner(mut child: Child) -> Server {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let (mut addr, mut token) = (None, None);
@@ -64,6 +68,16 @@ pub fn launch(mut cmd: Command) -> Server {
         addr: addr.expect("the API address is printed"),
         token,
     }
+}
+
+/// Like [`launch`], with the server's log lines (stderr) written to `log`.
+pub fn launch_logging(mut cmd: Command, log: &Path) -> Server {
+    let file = std::fs::File::create(log).expect("log file");
+    cmd.env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(file);
+    read_banner(cmd.spawn().expect("spawn serve"))
 }
 
 /// A minimal HTTP/1.1 request; returns (status, body).

@@ -54,7 +54,16 @@ fn fresh_start_seeds_prints_a_working_token_and_restarts_cleanly() {
     let addr = server.addr.clone();
     let (status, body) = http(&addr, "GET", "/readyz", None, None);
     assert_eq!(status, 200, "{body}");
-    let (status, body) = http(&addr, "GET", "/api/v1/objects/job-config", None, None);
+    // Reads need a token: the printed one works, none is refused.
+    let (status, _) = http(&addr, "GET", "/api/v1/objects/job-config", None, None);
+    assert_eq!(status, 401);
+    let (status, body) = http(
+        &addr,
+        "GET",
+        "/api/v1/objects/job-config",
+        Some(&token),
+        None,
+    );
     assert_eq!(status, 200);
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(list["total"], 5);
@@ -92,7 +101,7 @@ fn fresh_start_seeds_prints_a_working_token_and_restarts_cleanly() {
         &server.addr,
         "GET",
         "/api/v1/objects/job-config",
-        None,
+        Some(&token),
         None,
     );
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -137,6 +146,23 @@ fn bootstrap_admin_token_from_the_environment() {
         Some(NEW_JOB),
     );
     assert_eq!(status, 201, "{body}");
+    terminate(server);
+
+    // Restarted with another bootstrap secret: the old one is revoked.
+    let rotated = "gj_my_rotated_bootstrap_secret_value";
+    let server = start(dir.path(), &[("GROVE_ADMIN_TOKEN", rotated)]);
+    let (status, _) = http(&server.addr, "GET", "/api/v1/tokens", Some(secret), None);
+    assert_eq!(status, 401, "the previous bootstrap token no longer works");
+    let (status, body) = http(&server.addr, "GET", "/api/v1/tokens", Some(rotated), None);
+    assert_eq!(status, 200, "{body}");
+    let tokens: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = tokens["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bootstrap-admin"]);
     terminate(server);
 }
 
@@ -433,4 +459,48 @@ fn another_process_writes_take_effect_within_a_second() {
         std::thread::sleep(Duration::from_millis(50));
     }
     terminate(server);
+}
+
+/// Failed authentications over real HTTP: limited per client address (the
+/// eleventh in a minute is a 429 with Retry-After), each logged at warn
+/// with the address and never the secret.
+#[test]
+fn failed_authentications_are_throttled_per_address_and_logged_without_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("serve.log");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("GROVE_ADMIN_TOKEN");
+    let mut server = crate::launch_logging(cmd, &log);
+    let wrong = "gj_definitely_not_a_real_token_value";
+    for i in 0..10 {
+        let (status, _) = http(&server.addr, "GET", "/api/v1/types", Some(wrong), None);
+        assert_eq!(status, 401, "attempt {i}");
+    }
+    let (status, body) = http(&server.addr, "GET", "/api/v1/types", Some(wrong), None);
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("try again in"), "{body}");
+    // The probes stay reachable for everyone.
+    assert_eq!(http(&server.addr, "GET", "/healthz", None, None).0, 200);
+    let pid = server.child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    server.child.wait().expect("wait");
+    let text = std::fs::read_to_string(&log).expect("log");
+    let failures = text
+        .lines()
+        .filter(|l| l.contains("authentication failed"))
+        .collect::<Vec<_>>();
+    assert_eq!(failures.len(), 10, "{text}");
+    assert!(
+        failures
+            .iter()
+            .all(|l| l.contains("WARN") && l.contains("127.0.0.1")),
+        "{text}"
+    );
+    assert!(!text.contains(wrong), "the secret is never logged");
 }
