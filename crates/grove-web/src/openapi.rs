@@ -68,6 +68,9 @@ impl Modify for BearerAuth {
         TokenOut, TokenList, TokenCreated, TokenRequest, AuditEntryOut, AuditPage,
     )),
     modifiers(&BearerAuth),
+    // Every operation needs a token unless it says otherwise (the probes,
+    // /metrics); GETs also accept a console session.
+    security(("bearer" = [])),
 )]
 pub struct ApiDoc;
 

@@ -557,3 +557,56 @@ impl TokenChar for char {
         self.is_ascii_alphanumeric() || *self == '_'
     }
 }
+
+#[tokio::test]
+async fn secure_cookies_and_session_lifetimes_follow_the_settings() {
+    let app = TestApp::with_settings(grove_web::WebSettings {
+        secure_cookies: true,
+        sessions: grove_app::tokens::SessionPolicy {
+            idle: jiff::SignedDuration::from_hours(1),
+            lifetime: jiff::SignedDuration::from_hours(2),
+        },
+        ..Default::default()
+    })
+    .await;
+    let r = app.send(login_request(None, "/console")).await;
+    let cookie = r.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("; Secure") && cookie.contains("Max-Age=7200"), "{cookie}");
+    let id = cookie
+        .strip_prefix("grove_session=")
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let page = |app: &TestApp, id: String| {
+        let req = Request::builder()
+            .uri("/console")
+            .header("cookie", format!("grove_session={id}"))
+            .body(Body::empty())
+            .unwrap();
+        let fut = app.send(req);
+        async move { fut.await.status }
+    };
+    assert_eq!(page(&app, id.clone()).await, StatusCode::OK);
+    app.clock.advance(jiff::SignedDuration::from_mins(90));
+    assert_eq!(page(&app, id).await, StatusCode::SEE_OTHER, "idle for longer than an hour");
+}
+
+#[tokio::test]
+async fn the_openapi_document_names_the_roles_and_the_public_routes() {
+    let app = TestApp::seeded().await;
+    let doc = app.get_anonymous("/api/openapi.json").await.body;
+    assert_eq!(doc["security"], json!([{"bearer": []}]));
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(doc["paths"][path]["get"]["security"], json!([{}]), "{path}");
+    }
+    for (path, method) in [
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens/{id}", "delete"),
+        ("/api/v1/audit", "get"),
+    ] {
+        let op = &doc["paths"][path][method];
+        let description = op["description"].as_str().unwrap_or_default();
+        assert!(description.contains("Role: admin"), "{method} {path}: {op}");
+    }
+}

@@ -25,7 +25,7 @@ pub struct Scrape {
 }
 
 /// `GET /metrics`
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, content_type = "text/plain", description = "Prometheus metrics: grove_database_up, grove_job_configs{health}, grove_engine_running, grove_executions_finished_total{status}, grove_attempts_started_total, grove_attempts_running, grove_scheduler_configs, grove_dispatch_latency_seconds")))]
+#[utoipa::path(get, path = "/metrics", tag = "health", security(()), responses((status = 200, content_type = "text/plain", description = "Prometheus metrics: grove_database_up, grove_job_configs{health}, grove_engine_running, grove_executions_finished_total{status}, grove_attempts_started_total, grove_attempts_running, grove_scheduler_configs, grove_dispatch_latency_seconds")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut scrape = Scrape {
         engine_running: state.engine.is_running(),
