@@ -87,9 +87,11 @@ async fn repeated_failures_disable_the_schedule() {
     assert_eq!(cfg.payload["schedule"]["isEnabled"], true);
     let second = h.handle.run_now("broken", None).await.unwrap();
     h.wait_final(&second.id).await;
-    let cfg = eventually("the schedule to be disabled", || async {
+    // The schedule is disabled first, then the reason is recorded beside it.
+    let cfg = eventually("the schedule to be disabled, with its reason", || async {
         let cfg = h.config("broken").await;
-        (cfg.payload["schedule"]["isEnabled"] == false).then_some(cfg)
+        (cfg.payload["schedule"]["isEnabled"] == false && cfg.payload["autoDisabled"].is_object())
+            .then_some(cfg)
     })
     .await;
     assert_eq!(cfg.meta.version, 2);
