@@ -165,7 +165,7 @@ async fn insert_configs(
     enabled: bool,
 ) -> anyhow::Result<()> {
     let mut payload = JobConfigPayload::default_for(JobType::HealthCheck);
-    payload.schedule.cron_expression = cron.to_owned();
+    payload.schedule.cron_expression = Some(cron.to_owned());
     payload.schedule.timezone = "UTC".to_owned();
     payload.schedule.is_enabled = enabled;
     payload.limits.max_concurrent = 1;

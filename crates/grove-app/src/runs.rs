@@ -123,6 +123,7 @@ impl App {
                 config_id: config_id.to_owned(),
                 trigger,
                 scheduled_for: None,
+                due_at: None,
                 late: false,
                 payload: payload.to_value(),
                 config_version: obj.meta.version,

@@ -106,7 +106,7 @@ impl Drop for TestApp {
 /// `{meta, payload}` of a health-check job config.
 pub fn job_body(id: &str, cron: &str, enabled: bool) -> Value {
     let mut payload = JobConfigPayload::default_for(JobType::HealthCheck);
-    payload.schedule.cron_expression = cron.to_owned();
+    payload.schedule.cron_expression = Some(cron.to_owned());
     payload.schedule.timezone = "UTC".to_owned();
     payload.schedule.is_enabled = enabled;
     json!({"meta": {"id": id, "title": format!("Job {id}")}, "payload": payload.to_value()})

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::lifecycle::{LifecycleModel, model_ids};
+use crate::plan::{Calendars, JobPlan};
 use crate::retry::{BackoffStrategy, RetryPolicy};
 use crate::schedule::{CronExpr, DstPolicy, Schedule, parse_timezone};
 use crate::validate::{Checker, Choice, Obj};
@@ -92,6 +93,7 @@ pub mod bounds {
     pub const DELAY_SECONDS: (i64, i64) = (0, 604_800);
     pub const STARTING_DEADLINE_SECONDS: (i64, i64) = (0, 604_800);
     pub const AUTO_DISABLE: (i64, i64) = (0, 10_000);
+    pub const JITTER_SECONDS: (i64, i64) = (0, 3_600);
     pub const ORPHAN_THRESHOLD_DAYS: (i64, i64) = (1, 36_500);
     pub const TITLE_LEN: usize = 200;
     pub const TEXT_LEN: usize = 2_000;
@@ -100,7 +102,12 @@ pub mod bounds {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleConfig {
-    pub cron_expression: String,
+    /// Exactly one of `cron_expression` and `run_at` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron_expression: Option<String>,
+    /// A one-off run at this instant, instead of a cron expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_at: Option<Timestamp>,
     pub timezone: String,
     pub is_enabled: bool,
     pub misfire_policy: MisfirePolicy,
@@ -109,12 +116,32 @@ pub struct ScheduleConfig {
     pub overlap_policy: OverlapPolicy,
     /// 0 = never.
     pub auto_disable_after_failures: u32,
+    /// Calendars whose excluded times the job does not run in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_calendars: Vec<String>,
+    /// No slot before this instant runs; the job resumes by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_until: Option<Timestamp>,
+    /// Each run is due up to this many seconds after its slot (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub jitter_seconds: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl ScheduleConfig {
-    /// The evaluated schedule; `None` only for payloads that bypassed validation.
+    /// The evaluated cron schedule; `None` for a one-off `runAt` (and for
+    /// payloads that bypassed validation).
     pub fn schedule(&self) -> Option<Schedule> {
-        Schedule::parse(&self.cron_expression, &self.timezone, self.dst_policy).ok()
+        let expr = self.cron_expression.as_deref()?;
+        Schedule::parse(expr, &self.timezone, self.dst_policy).ok()
+    }
+
+    /// The cron expression, or "" for a one-off run (for display and sorting).
+    pub fn cron_text(&self) -> &str {
+        self.cron_expression.as_deref().unwrap_or("")
     }
 }
 
@@ -285,6 +312,10 @@ const PAYLOAD_FIELDS: &[&str] = &[
 ];
 const SCHEDULE_FIELDS: &[&str] = &[
     "cronExpression",
+    "runAt",
+    "excludeCalendars",
+    "pausedUntil",
+    "jitterSeconds",
     "timezone",
     "isEnabled",
     "misfirePolicy",
@@ -425,7 +456,8 @@ impl JobConfigPayload {
             job_type,
             display_name: display_name.to_owned(),
             schedule: ScheduleConfig {
-                cron_expression: cron.to_owned(),
+                cron_expression: Some(cron.to_owned()),
+                run_at: None,
                 timezone: "America/Los_Angeles".to_owned(),
                 is_enabled: false,
                 misfire_policy: MisfirePolicy::RunOnce,
@@ -433,6 +465,9 @@ impl JobConfigPayload {
                 dst_policy: DstPolicy::Cron,
                 overlap_policy: OverlapPolicy::Skip,
                 auto_disable_after_failures: 5,
+                exclude_calendars: Vec::new(),
+                paused_until: None,
+                jitter_seconds: 0,
             },
             retry: RetryPolicy {
                 max_attempts: 3,
@@ -470,16 +505,46 @@ fn range(
 
 fn decode_schedule(c: &mut Checker, payload: &Obj<'_>) -> Option<ScheduleConfig> {
     let obj = c.nested(payload, "schedule", true, SCHEDULE_FIELDS, &[])?;
-    let cron = c.string(&obj, "cronExpression", true);
-    let cron_ok = cron
-        .as_deref()
-        .and_then(|expr| match CronExpr::parse(expr) {
-            Ok(_) => Some(()),
-            Err(e) => {
-                c.push("/payload/schedule/cronExpression", e.to_string());
-                None
-            }
-        });
+    let has = |key: &str| obj.map.get(key).is_some_and(|v| !v.is_null());
+    let (cron, cron_ok, run_at) = match (has("cronExpression"), has("runAt")) {
+        (true, true) => {
+            c.push(
+                "/payload/schedule/runAt",
+                "give either cronExpression (a repeating schedule) or runAt (one run), not both",
+            );
+            (None, None, None)
+        }
+        (false, false) => {
+            c.push(
+                "/payload/schedule/cronExpression",
+                "is required (or runAt, for a single run at an instant)",
+            );
+            (None, None, None)
+        }
+        (true, false) => {
+            let cron = c.string(&obj, "cronExpression", true);
+            let ok = cron
+                .as_deref()
+                .and_then(|expr| match CronExpr::parse(expr) {
+                    Ok(_) => Some(()),
+                    Err(e) => {
+                        c.push("/payload/schedule/cronExpression", e.to_string());
+                        None
+                    }
+                });
+            (cron.map(|e| Some(e.trim().to_owned())), ok, Some(None))
+        }
+        (false, true) => {
+            let at = instant(c, &obj, "runAt");
+            (Some(None), Some(()), at.map(Some))
+        }
+    };
+    let exclude_calendars = calendar_ids(c, &obj);
+    let paused_until = match has("pausedUntil") {
+        true => instant(c, &obj, "pausedUntil").map(Some),
+        false => Some(None),
+    };
+    let jitter_seconds = optional_int(c, &obj, "jitterSeconds", bounds::JITTER_SECONDS, 0);
     let timezone = c.string(&obj, "timezone", true);
     let tz_ok = timezone.as_deref().and_then(|tz| match parse_timezone(tz) {
         Ok(_) => Some(()),
@@ -503,7 +568,8 @@ fn decode_schedule(c: &mut Checker, payload: &Obj<'_>) -> Option<ScheduleConfig>
     cron_ok?;
     tz_ok?;
     Some(ScheduleConfig {
-        cron_expression: cron?.trim().to_owned(),
+        cron_expression: cron?,
+        run_at: run_at?,
         timezone: timezone?,
         is_enabled: is_enabled?,
         misfire_policy: misfire_policy?,
@@ -511,7 +577,55 @@ fn decode_schedule(c: &mut Checker, payload: &Obj<'_>) -> Option<ScheduleConfig>
         dst_policy: dst_policy?,
         overlap_policy: overlap_policy?,
         auto_disable_after_failures: u32::try_from(auto_disable?).ok()?,
+        exclude_calendars: exclude_calendars?,
+        paused_until: paused_until?,
+        jitter_seconds: u32::try_from(jitter_seconds?).ok()?,
     })
+}
+
+/// An RFC 3339 instant with an offset (`2026-12-24T18:00:00Z`).
+fn instant(c: &mut Checker, obj: &Obj<'_>, key: &str) -> Option<Timestamp> {
+    let text = c.string(obj, key, true)?;
+    match text.parse::<Timestamp>() {
+        Ok(t) => Some(t),
+        Err(_) => {
+            c.push(
+                Checker::pointer_of(obj, key),
+                format!("\"{text}\" is not an instant such as 2026-12-24T18:00:00Z (RFC 3339, with an offset)"),
+            );
+            None
+        }
+    }
+}
+
+/// `excludeCalendars`: ids of calendar objects, each once. Whether they
+/// exist is checked where objects are stored (the application layer).
+fn calendar_ids(c: &mut Checker, obj: &Obj<'_>) -> Option<Vec<String>> {
+    let Some(items) = c.string_list(obj, "excludeCalendars", false) else {
+        return if obj
+            .map
+            .get("excludeCalendars")
+            .is_some_and(|v| !v.is_null())
+        {
+            None
+        } else {
+            Some(Vec::new())
+        };
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut ok = true;
+    for (pointer, id) in items {
+        if !crate::object::is_valid_id(&id) {
+            ok = false;
+            c.push(pointer, format!("\"{id}\" is not a calendar id"));
+        } else if out.contains(&id) {
+            ok = false;
+            c.push(pointer, format!("\"{id}\" is listed twice"));
+        } else {
+            out.push(id);
+        }
+    }
+    ok.then_some(out)
 }
 
 fn optional_choice<C: Choice>(c: &mut Checker, obj: &Obj<'_>, key: &str, default: C) -> Option<C> {
@@ -913,21 +1027,43 @@ impl JobConfigPayload {
         }
     }
 
-    /// `derived` as of `now`; all schedule facts come from the schedule module.
+    /// `derived` as of `now`, without calendars (see [`Self::derived_with`]).
     pub fn derived(&self, now: Timestamp) -> Derived {
-        let schedule = self.schedule.schedule();
-        let next_run_at = schedule
+        self.derived_with("", now, &Calendars::default())
+    }
+
+    /// `derived` as of `now`: every "when" comes from the job's
+    /// [`JobPlan`], with the calendars it excludes.
+    pub fn derived_with(&self, config_id: &str, now: Timestamp, calendars: &Calendars) -> Derived {
+        let plan = JobPlan::new(config_id, &self.schedule, calendars);
+        let next_run_at = plan
             .as_ref()
             .filter(|_| self.schedule.is_enabled)
-            .and_then(|s| s.next_after(now));
-        let schedule_text = match &schedule {
-            Some(s) => format!("{} ({})", s.describe(), self.schedule.timezone),
-            None => self.schedule.cron_expression.clone(),
-        };
+            .and_then(|p| p.next_after(now))
+            .map(|slot| slot.due_at);
         Derived {
             next_run_at,
-            schedule_text,
+            schedule_text: self.schedule.text(),
             health: self.health(),
+        }
+    }
+}
+
+impl ScheduleConfig {
+    /// The schedule in words, naming the zone: "At 02:00 (UTC)", or
+    /// "Once at 24 Dec 2026 18:00 EST (America/New_York)".
+    pub fn text(&self) -> String {
+        match (self.schedule(), self.run_at) {
+            (Some(s), _) => format!("{} ({})", s.describe(), self.timezone),
+            (None, Some(at)) => match parse_timezone(&self.timezone) {
+                Ok(tz) => format!(
+                    "Once at {} ({})",
+                    at.to_zoned(tz).strftime("%-d %b %Y %H:%M %Z"),
+                    self.timezone
+                ),
+                Err(_) => format!("Once at {at}"),
+            },
+            (None, None) => self.cron_text().to_owned(),
         }
     }
 }

@@ -19,6 +19,7 @@
 //! spellings are listed once and read back with [`validate::Choice::from_name`].
 
 pub mod advancement_rule;
+pub mod calendar;
 pub mod clock;
 pub mod execution;
 pub mod grove;
@@ -26,6 +27,7 @@ pub mod job_config;
 pub mod lifecycle;
 pub mod merge_patch;
 pub mod object;
+pub mod plan;
 pub mod query;
 pub mod registry;
 pub mod render;

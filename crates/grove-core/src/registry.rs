@@ -7,6 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::advancement_rule::AdvancementRulePayload;
+use crate::calendar::CalendarPayload;
 use crate::job_config::{JobConfigPayload, JobType, bounds};
 use crate::object::{MAX_ID_LEN, MetaInput, is_valid_id};
 use crate::query::{MetricQuery, QueryError};
@@ -63,6 +64,7 @@ pub struct TypeDef {
 
 pub const JOB_CONFIG: &str = "job-config";
 pub const ADVANCEMENT_RULE: &str = "advancement-rule";
+pub const CALENDAR: &str = "calendar";
 
 const JOB_TYPES: &[&str] = &[
     "advancement-batch",
@@ -193,6 +195,41 @@ pub const TYPES: &[TypeDef] = &[
         ],
         default_payload: || AdvancementRulePayload::default_payload().to_value(),
         decode: |v, _title, c| AdvancementRulePayload::decode(v, c).map(|p| p.to_value()),
+    },
+    TypeDef {
+        id: CALENDAR,
+        label: "Calendar",
+        icon: "event_busy",
+        color: "#6A1B9A",
+        description: "Holidays, blackout ranges and weekly maintenance windows that jobs skip",
+        allow_multiple_active: true,
+        search_fields: &[
+            "meta.id",
+            "meta.title",
+            "meta.description",
+            "payload.timezone",
+        ],
+        filters: &[],
+        sort_options: &[
+            SortDef {
+                field: "meta.title",
+                label: "Name",
+                direction: "asc",
+            },
+            SortDef {
+                field: "meta.updatedAt",
+                label: "Last Edited",
+                direction: "desc",
+            },
+        ],
+        metrics: &[MetricDef {
+            id: "calendars",
+            label: "Calendars",
+            icon: "event_busy",
+            query: "count()",
+        }],
+        default_payload: || CalendarPayload::default().to_value(),
+        decode: |v, _title, c| CalendarPayload::decode(v, c).map(|p| p.to_value()),
     },
 ];
 

@@ -85,6 +85,10 @@ pub(crate) fn apply(shared: &Shared, change: Change) {
             shared.changes.lock().ids.insert(id);
             shared.scheduler_wake.notify_one();
         }
+        Change::Calendar(id) => {
+            shared.changes.lock().calendars.insert(id);
+            shared.scheduler_wake.notify_one();
+        }
         Change::Runs => shared.executor_wake.notify_one(),
         Change::Cancel(run_id) => {
             if let Some(token) = shared.running.lock().get(&run_id) {

@@ -188,9 +188,11 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
     }
     shared.running.lock().insert(run_id.clone(), cancel.clone());
     let started = shared.clock.now();
-    shared
-        .metrics
-        .attempt_started(execution.scheduled_for, attempt, started);
+    shared.metrics.attempt_started(
+        execution.due_at.or(execution.scheduled_for),
+        attempt,
+        started,
+    );
     shared.events.publish(
         &run_id,
         RunEvent::Phase {

@@ -133,7 +133,10 @@ impl Default for EngineSettings {
 /// What the scheduler must look at when it wakes.
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
+    /// Job configs created, saved or deleted.
     pub ids: HashSet<String>,
+    /// Calendars created, saved or deleted.
+    pub calendars: HashSet<String>,
 }
 
 /// State shared by the engine's services and handles.

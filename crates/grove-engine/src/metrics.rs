@@ -32,7 +32,7 @@ pub(crate) struct EngineMetrics {
 
 impl EngineMetrics {
     /// An attempt started at `started`; the first attempt of a scheduled
-    /// run adds its dispatch latency (slot → start).
+    /// run adds its dispatch latency (due instant — slot plus jitter — → start).
     pub(crate) fn attempt_started(
         &self,
         slot: Option<Timestamp>,

@@ -17,12 +17,14 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use grove_core::calendar::CalendarPayload;
 use grove_core::job_config::{
     AdvancementParams, JobConfigPayload, JobParameters, JobType, MisfirePolicy, OverlapPolicy,
     SignalPeriod,
 };
-use grove_core::registry::JOB_CONFIG;
-use grove_core::schedule::{DstPolicy, Schedule};
+use grove_core::plan::{Calendars, JobPlan, Slot};
+use grove_core::registry::{CALENDAR, JOB_CONFIG};
+use grove_core::schedule::DstPolicy;
 use grove_store::{ExecutionInsert, InsertDisposition, InsertOutcome, StoredObject, Trigger};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -41,7 +43,10 @@ const INSERT_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10)
 /// A config the scheduler follows.
 #[derive(Debug)]
 struct Entry {
-    schedule: Schedule,
+    /// When it runs: schedule, calendars, pause, jitter.
+    plan: JobPlan,
+    /// The run the heap holds for it.
+    next: Slot,
     payload: JobConfigPayload,
     /// The operator payload as stored (snapshotted on executions).
     snapshot: Value,
@@ -55,6 +60,8 @@ pub(crate) struct Scheduler {
     entries: HashMap<String, Entry>,
     heap: BinaryHeap<Reverse<(Timestamp, u64, String)>>,
     positions: HashMap<String, Timestamp>,
+    /// Every calendar, by id (the plans' exclusions).
+    calendars: Calendars,
     generation: u64,
     /// Ends retries of slot inserts at shutdown.
     shutdown: CancellationToken,
@@ -65,7 +72,7 @@ pub(crate) struct Scheduler {
 pub(crate) fn legacy_payload() -> JobConfigPayload {
     let mut p = JobConfigPayload::default_for(JobType::AdvancementBatch);
     p.display_name = "Daily Advancement (legacy defaults)".to_owned();
-    p.schedule.cron_expression = "0 2 * * *".to_owned();
+    p.schedule.cron_expression = Some("0 2 * * *".to_owned());
     p.schedule.timezone = "UTC".to_owned();
     p.schedule.is_enabled = true;
     p.schedule.dst_policy = DstPolicy::default();
@@ -87,7 +94,7 @@ impl std::fmt::Debug for Scheduler {
     }
 }
 
-fn decode(obj: &StoredObject) -> Option<(JobConfigPayload, Schedule)> {
+fn decode(obj: &StoredObject, calendars: &Calendars) -> Option<(JobConfigPayload, JobPlan)> {
     let payload: JobConfigPayload = match serde_json::from_value(obj.payload.clone()) {
         Ok(p) => p,
         Err(e) => {
@@ -98,13 +105,27 @@ fn decode(obj: &StoredObject) -> Option<(JobConfigPayload, Schedule)> {
     if !payload.schedule.is_enabled {
         return None;
     }
-    match payload.schedule.schedule() {
-        Some(s) => Some((payload, s)),
+    match JobPlan::new(&obj.meta.id, &payload.schedule, calendars) {
+        Some(plan) => Some((payload, plan)),
         None => {
             tracing::warn!(job = %obj.meta.id, "job config has an invalid schedule; not scheduled");
             None
         }
     }
+}
+
+/// Every stored calendar; one that does not decode excludes nothing.
+async fn load_calendars(shared: &Shared) -> Result<Calendars, EngineError> {
+    let mut calendars = Calendars::default();
+    for obj in shared.store.object_list(CALENDAR).await? {
+        match serde_json::from_value::<CalendarPayload>(obj.payload.clone()) {
+            Ok(c) => calendars.insert(obj.meta.id.clone(), c),
+            Err(e) => {
+                tracing::warn!(calendar = %obj.meta.id, error = %e, "calendar cannot be read as stored; it excludes nothing");
+            }
+        }
+    }
+    Ok(calendars)
 }
 
 impl Scheduler {
@@ -120,6 +141,7 @@ impl Scheduler {
             entries: HashMap::new(),
             heap: BinaryHeap::new(),
             positions: HashMap::new(),
+            calendars: Calendars::default(),
             generation: 0,
             shutdown,
         };
@@ -165,6 +187,7 @@ impl Scheduler {
             .into_iter()
             .map(|p| (p.config_id, p.last_scheduled_for))
             .collect();
+        self.calendars = load_calendars(&self.shared).await?;
         let objects = self.shared.store.object_list(JOB_CONFIG).await?;
         let now = self.shared.clock.now();
         let mut misfires = Vec::new();
@@ -186,6 +209,15 @@ impl Scheduler {
     }
 
     async fn resync(&mut self) {
+        match load_calendars(&self.shared).await {
+            Ok(calendars) if calendars != self.calendars => {
+                self.calendars = calendars;
+                // Every plan may exclude other slots now.
+                self.entries.retain(|id, _| id == LEGACY_CONFIG_ID);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "scheduler resync could not read calendars"),
+        }
         let objects = match self.shared.store.object_list(JOB_CONFIG).await {
             Ok(o) => o,
             Err(e) => {
@@ -212,10 +244,41 @@ impl Scheduler {
     }
 
     async fn apply_changes(&mut self) {
-        let ids: Vec<String> = {
+        let (mut ids, calendars): (Vec<String>, Vec<String>) = {
             let mut changes = self.shared.changes.lock();
-            changes.ids.drain().collect()
+            (
+                changes.ids.drain().collect(),
+                changes.calendars.drain().collect(),
+            )
         };
+        for calendar in calendars {
+            match self.shared.store.object_get(CALENDAR, &calendar).await {
+                Ok(obj) => {
+                    let payload = obj.and_then(|o| serde_json::from_value(o.payload).ok());
+                    match payload {
+                        Some(c) => self.calendars.insert(calendar.clone(), c),
+                        None => {
+                            self.calendars.0.remove(&calendar);
+                        }
+                    }
+                    // Re-plan the jobs that exclude it.
+                    let using: Vec<String> = self
+                        .entries
+                        .iter()
+                        .filter(|(_, e)| e.payload.schedule.exclude_calendars.contains(&calendar))
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    for id in using {
+                        self.entries.remove(&id);
+                        ids.push(id);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(calendar = %calendar, error = %e, "cannot reload a changed calendar");
+                    self.shared.changes.lock().calendars.insert(calendar);
+                }
+            }
+        }
         if ids.is_empty() {
             return;
         }
@@ -250,7 +313,7 @@ impl Scheduler {
         {
             return None;
         }
-        let Some((payload, schedule)) = decode(obj) else {
+        let Some((payload, plan)) = decode(obj, &self.calendars) else {
             self.remove(id);
             return None;
         };
@@ -273,7 +336,11 @@ impl Scheduler {
                 }
             });
         }
-        let Some(next) = schedule.next_after(now) else {
+        // Slots after the later of now and the position: a one-off run
+        // or a slot already fired (by this life or another instance) is
+        // not planned again.
+        let after = position.map_or(now, |p| p.max(now));
+        let Some(next) = plan.next_after(after) else {
             self.remove(&obj.meta.id);
             return None;
         };
@@ -285,7 +352,7 @@ impl Scheduler {
         }
         self.put(
             obj.meta.id.clone(),
-            schedule,
+            plan,
             payload,
             snapshot,
             obj.meta.version,
@@ -306,20 +373,22 @@ impl Scheduler {
     fn put(
         &mut self,
         id: String,
-        schedule: Schedule,
+        plan: JobPlan,
         payload: JobConfigPayload,
         snapshot: Value,
         version: i64,
-        next: Timestamp,
+        next: Slot,
     ) {
         self.generation += 1;
         let generation = self.generation;
-        self.heap.push(Reverse((next, generation, id.clone())));
-        self.slots().insert(id.clone(), next);
+        self.heap
+            .push(Reverse((next.due_at, generation, id.clone())));
+        self.slots().insert(id.clone(), next.due_at);
         self.entries.insert(
             id,
             Entry {
-                schedule,
+                plan,
+                next,
                 payload,
                 snapshot,
                 version,
@@ -339,10 +408,11 @@ impl Scheduler {
         match (wanted, self.entries.contains_key(LEGACY_CONFIG_ID)) {
             (true, false) => {
                 let payload = legacy_payload();
-                let Some(schedule) = payload.schedule.schedule() else {
+                let Some(plan) = JobPlan::new(LEGACY_CONFIG_ID, &payload.schedule, &self.calendars)
+                else {
                     return;
                 };
-                let Some(next) = schedule.next_after(now) else {
+                let Some(next) = plan.next_after(now) else {
                     return;
                 };
                 tracing::warn!(
@@ -355,7 +425,7 @@ impl Scheduler {
                 let snapshot = payload.to_value();
                 self.put(
                     LEGACY_CONFIG_ID.to_owned(),
-                    schedule,
+                    plan,
                     payload,
                     snapshot,
                     0,
@@ -384,8 +454,10 @@ impl Scheduler {
         let Some(entry) = self.entries.get(&obj.meta.id) else {
             return Vec::new();
         };
-        let schedule = &entry.schedule;
-        let Some(latest) = schedule
+        // Missed runs, as the plan has them: excluded and paused slots
+        // were never going to run, so they are not misfires.
+        let plan = &entry.plan;
+        let Some(latest) = plan
             .prev_before(now + SignedDuration::from_millis(1))
             .filter(|l| *l > window)
         else {
@@ -394,7 +466,8 @@ impl Scheduler {
         let limit = self.shared.settings.missed_record_limit;
         let mut earlier = Vec::new();
         let mut t = window;
-        while let Some(slot) = schedule.next_after(t) {
+        while let Some(run) = plan.next_after(t) {
+            let slot = run.scheduled_for;
             if slot >= latest {
                 break;
             }
@@ -412,12 +485,14 @@ impl Scheduler {
             && now.duration_since(latest) <= deadline;
         let mut out: Vec<ExecutionInsert> = earlier
             .into_iter()
-            .map(|slot| self.slot_insert(&obj.meta.id, entry, slot, now, Some("missed")))
+            .map(|slot| {
+                self.slot_insert(&obj.meta.id, entry, plan.run_of(slot), now, Some("missed"))
+            })
             .collect();
         let mut last = self.slot_insert(
             &obj.meta.id,
             entry,
-            latest,
+            plan.run_of(latest),
             now,
             (!run_latest).then_some("missed"),
         );
@@ -430,7 +505,7 @@ impl Scheduler {
         &self,
         id: &str,
         entry: &Entry,
-        slot: Timestamp,
+        run: Slot,
         now: Timestamp,
         skip: Option<&str>,
     ) -> ExecutionInsert {
@@ -443,7 +518,8 @@ impl Scheduler {
             id: new_run_id(),
             config_id: id.to_owned(),
             trigger: Trigger::Schedule,
-            scheduled_for: Some(slot),
+            scheduled_for: Some(run.scheduled_for),
+            due_at: Some(run.due_at),
             late: false,
             payload: entry.snapshot.clone(),
             config_version: entry.version,
@@ -464,7 +540,7 @@ impl Scheduler {
             if *at > now {
                 break;
             }
-            let Some(Reverse((at, generation, id))) = self.heap.pop() else {
+            let Some(Reverse((_, generation, id))) = self.heap.pop() else {
                 break;
             };
             let Some(entry) = self.entries.get(&id) else {
@@ -473,23 +549,25 @@ impl Scheduler {
             if entry.generation != generation {
                 continue;
             }
-            let next = entry.schedule.next_after(at);
-            due.push(self.slot_insert(&id, entry, at, now, None));
+            let run = entry.next;
+            let next = entry.plan.next_after(run.scheduled_for);
+            due.push(self.slot_insert(&id, entry, run, now, None));
             match next {
                 Some(next) => {
                     self.generation += 1;
                     let g = self.generation;
                     if let Some(e) = self.entries.get_mut(&id) {
                         e.generation = g;
+                        e.next = next;
                     }
-                    self.heap.push(Reverse((next, g, id.clone())));
-                    self.slots().insert(id.clone(), next);
+                    self.heap.push(Reverse((next.due_at, g, id.clone())));
+                    self.slots().insert(id.clone(), next.due_at);
                 }
                 None => {
                     self.remove(&id);
                 }
             }
-            self.positions.insert(id, at);
+            self.positions.insert(id, run.scheduled_for);
             if due.len() >= BATCH {
                 // Record this batch before preparing the rest: the first
                 // runs of a crowded instant start while the others are

@@ -25,6 +25,7 @@ async fn claimed_elsewhere(h: &Harness, id: &str) {
             config_id: "c".to_owned(),
             trigger: Trigger::Manual,
             scheduled_for: None,
+            due_at: None,
             late: false,
             payload: p.to_value(),
             config_version: 1,

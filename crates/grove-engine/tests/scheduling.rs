@@ -375,6 +375,7 @@ async fn runs_queued_by_another_process_start_through_the_change_feed() {
             config_id: "queued-elsewhere".to_owned(),
             trigger: Trigger::Manual,
             scheduled_for: None,
+            due_at: None,
             late: false,
             payload: payload.to_value(),
             config_version: 1,

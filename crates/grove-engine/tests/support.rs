@@ -291,7 +291,7 @@ where
 /// A job config of `job_type`, enabled, in UTC, with `cron`.
 pub fn config(job_type: JobType, cron: &str) -> JobConfigPayload {
     let mut p = JobConfigPayload::default_for(job_type);
-    p.schedule.cron_expression = cron.to_owned();
+    p.schedule.cron_expression = Some(cron.to_owned());
     p.schedule.timezone = "UTC".to_owned();
     p.schedule.is_enabled = true;
     p

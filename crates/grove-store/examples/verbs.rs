@@ -41,6 +41,7 @@ async fn main() {
                 config_id: cfg.clone(),
                 trigger: Trigger::Manual,
                 scheduled_for: None,
+                due_at: None,
                 late: false,
                 payload: payload.to_value(),
                 config_version: 1,

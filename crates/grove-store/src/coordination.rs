@@ -20,6 +20,9 @@ use crate::StoreError;
 pub enum Change {
     /// A job config was created, saved or deleted.
     Config(String),
+    /// A calendar was created, saved or deleted: the jobs excluding it
+    /// are planned again.
+    Calendar(String),
     /// Executions became claimable: one was queued, re-queued for a retry,
     /// or one ended (freeing room under its config's `maxConcurrent`).
     Runs,
@@ -63,11 +66,12 @@ pub trait CoordinationStore {
 
 impl Change {
     /// The change a database announces as `topic` about `subject`
-    /// (`config` + id, `runs`, `cancel` + run id); `None` for topics this
+    /// (`config` + id, `calendar` + id, `runs`, `cancel` + run id); `None` for topics this
     /// build does not know.
     pub fn from_topic(topic: &str, subject: &str) -> Option<Self> {
         match topic {
             "config" => Some(Self::Config(subject.to_owned())),
+            "calendar" => Some(Self::Calendar(subject.to_owned())),
             "runs" => Some(Self::Runs),
             "cancel" => Some(Self::Cancel(subject.to_owned())),
             _ => None,

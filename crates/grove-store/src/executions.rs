@@ -59,6 +59,8 @@ pub struct Execution {
     pub late: bool,
     /// The slot, for scheduled executions.
     pub scheduled_for: Option<Timestamp>,
+    /// When a scheduled run is due: its slot plus the config's jitter.
+    pub due_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub completed_at: Option<Timestamp>,
@@ -103,6 +105,9 @@ pub struct ExecutionInsert {
     /// The slot; `(config_id, scheduled_for)` is unique. Scheduled inserts
     /// also advance the scheduler's position for the config.
     pub scheduled_for: Option<Timestamp>,
+    /// When a scheduled run is due (slot plus jitter); it is not claimed
+    /// before. `None`: due at once.
+    pub due_at: Option<Timestamp>,
     pub late: bool,
     pub payload: Value,
     pub config_version: i64,

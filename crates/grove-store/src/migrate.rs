@@ -55,6 +55,16 @@ pub const SQLITE: &[Migration] = &[
         name: "access: token revocation and last use, console sessions, the audit trail",
         sql: include_str!("../migrations/sqlite/0008_access.sql"),
     },
+    Migration {
+        version: 9,
+        name: "executions: when a scheduled run is due (slot plus jitter)",
+        sql: include_str!("../migrations/sqlite/0009_due_at.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "calendars reach the change feed",
+        sql: include_str!("../migrations/sqlite/0010_calendar_changes.sql"),
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -101,6 +111,16 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         name: "access: token revocation and last use, console sessions, the audit trail",
         sql: include_str!("../migrations/postgres/0008_access.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "executions: when a scheduled run is due (slot plus jitter)",
+        sql: include_str!("../migrations/postgres/0009_due_at.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "calendars reach the change feed",
+        sql: include_str!("../migrations/postgres/0010_calendar_changes.sql"),
     },
 ];
 

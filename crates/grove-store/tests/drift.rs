@@ -93,6 +93,7 @@ async fn scenario(store: &dyn Store) {
                 config_id: config.to_owned(),
                 trigger: Trigger::Manual,
                 scheduled_for: None,
+                due_at: None,
                 late: false,
                 payload: health.clone(),
                 config_version: 1,

@@ -257,6 +257,7 @@ pub async fn record_run(store: &Arc<dyn Store>, config_id: &str, last: &Value) {
             config_id: config_id.to_owned(),
             trigger: Trigger::Manual,
             scheduled_for: None,
+            due_at: None,
             late: false,
             payload: payload.to_value(),
             config_version: obj.meta.version,

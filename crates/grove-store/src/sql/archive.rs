@@ -131,6 +131,9 @@ pub(crate) struct ExecutionDoc {
     pub late: bool,
     #[serde(alias = "scheduled_for")]
     pub scheduled_for: Option<i64>,
+    /// Absent in archives made before jitter existed.
+    #[serde(default, alias = "due_at")]
+    pub due_at: Option<i64>,
     #[serde(alias = "created_at")]
     pub created_at: i64,
     #[serde(alias = "started_at")]
@@ -179,6 +182,7 @@ impl ExecutionDoc {
             reason: row.get("reason")?,
             late: row.get("late")?,
             scheduled_for: row.get("scheduled_for")?,
+            due_at: row.get("due_at")?,
             created_at: row.get("created_at")?,
             started_at: row.get("started_at")?,
             completed_at: row.get("completed_at")?,

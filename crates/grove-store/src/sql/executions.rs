@@ -30,7 +30,7 @@ use crate::executions::{
 };
 
 /// The columns [`execution_from_row`] reads, for SELECT and RETURNING.
-const COLUMNS: &str = "id, config_id, trigger, status, reason, late, scheduled_for, created_at, \
+const COLUMNS: &str = "id, config_id, trigger, status, reason, late, scheduled_for, due_at, created_at, \
     started_at, completed_at, available_at, attempt_count, max_concurrent, config_version, \
     payload, retry, items_processed, items_total, items_succeeded, items_failed, error, metadata, \
     retry_of, actor, cancel_requested";
@@ -51,6 +51,7 @@ pub(crate) fn execution_from_row(row: &impl Row) -> Result<Execution, StoreError
         reason: row.get("reason")?,
         late: row.get("late")?,
         scheduled_for: row.get("scheduled_for")?,
+        due_at: row.get("due_at")?,
         created_at: row.get("created_at")?,
         started_at: row.get("started_at")?,
         completed_at: row.get("completed_at")?,
@@ -200,8 +201,9 @@ async fn insert_in<D: Dialect>(
             sql(format!(
                 "INSERT INTO executions (id, config_id, trigger, status, reason, late, \
                  scheduled_for, created_at, completed_at, available_at, max_concurrent, \
-                 config_version, payload, retry, retry_of, actor) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11, $12, $13, $14, $15) \
+                 config_version, payload, retry, retry_of, actor, due_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($16, $8), $10, $11, $12, \
+                 $13, $14, $15, $16) \
                  ON CONFLICT (config_id, scheduled_for) DO NOTHING RETURNING {COLUMNS}"
             ))
             .bind(&p.id)
@@ -218,7 +220,8 @@ async fn insert_in<D: Dialect>(
             .bind_json(&p.payload)
             .bind_json(&serde_json::to_value(p.retry).unwrap_or_default())
             .bind(&p.retry_of)
-            .bind(&p.actor),
+            .bind(&p.actor)
+            .bind(p.due_at),
         )
         .await?;
     if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {

@@ -269,8 +269,8 @@ async fn restore_execution<E: Exec>(tx: &mut E, d: ExecutionDoc) -> Result<bool,
                  scheduled_for, created_at, started_at, completed_at, available_at, \
                  attempt_count, max_concurrent, config_version, payload, retry, items_processed, \
                  items_total, items_succeeded, items_failed, error, metadata, retry_of, actor, \
-                 cancel_requested) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) \
+                 cancel_requested, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(&d.id)
@@ -297,7 +297,8 @@ async fn restore_execution<E: Exec>(tx: &mut E, d: ExecutionDoc) -> Result<bool,
             .bind_json(&d.metadata)
             .bind(d.retry_of)
             .bind(d.actor)
-            .bind(d.cancel_requested),
+            .bind(d.cancel_requested)
+            .bind(d.due_at),
         )
         .await?;
     if inserted == 0 {

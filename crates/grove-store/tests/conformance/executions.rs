@@ -70,6 +70,7 @@ pub fn insert(id: &str, config: &str, slot: Option<Timestamp>) -> ExecutionInser
             Trigger::Manual
         },
         scheduled_for: slot,
+        due_at: None,
         late: false,
         payload: json!({"jobType": "health-check"}),
         config_version: 3,

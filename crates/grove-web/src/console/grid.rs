@@ -306,7 +306,7 @@ async fn job_card(
                     }
                 }
                 div class="chips" {
-                    @let (chip, unit) = schedule_chip(&p.schedule.cron_expression);
+                    @let (chip, unit) = schedule_chip(p.schedule.cron_text());
                     div class="chip" title=(derived.schedule_text) { b { (chip) } span { (unit) } }
                     div class="chip" { b { (p.limits.batch_size) } span { "batch" } }
                     div class="chip" { b { (p.retry.max_attempts) } span { "attempts" } }

@@ -62,6 +62,9 @@ pub struct ExecutionOut {
     /// The slot, for scheduled runs.
     #[schema(required = true)]
     pub scheduled_for: Option<Timestamp>,
+    /// When a scheduled run was due: its slot plus the job's jitter.
+    #[schema(required = true)]
+    pub due_at: Option<Timestamp>,
     /// A missed slot run after downtime.
     pub late: bool,
     /// Why it was skipped: missed, overlap.
@@ -119,6 +122,7 @@ impl ExecutionOut {
             status: e.status,
             trigger: e.trigger,
             scheduled_for: e.scheduled_for,
+            due_at: e.due_at.or(e.scheduled_for),
             late: e.late,
             reason: e.reason.clone(),
             created_at: e.created_at,
@@ -258,6 +262,7 @@ mod tests {
             reason: None,
             late: false,
             scheduled_for: None,
+            due_at: None,
             created_at: at("2026-03-01T02:00:00Z"),
             started_at: Some(at("2026-03-01T02:00:01Z")),
             completed_at: None,
