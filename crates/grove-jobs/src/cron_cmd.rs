@@ -13,7 +13,11 @@
 
 use std::process::ExitCode;
 
+use grove_core::calendar::CalendarPayload;
+use grove_core::job_config::{JobConfigPayload, JobType, ScheduleConfig};
+use grove_core::plan::{Calendars, JobPlan};
 use grove_core::schedule::{self, DstPolicy, Schedule};
+use grove_core::validate::Checker;
 use jiff::Timestamp;
 
 /// The `cron` subcommands.
@@ -38,12 +42,50 @@ pub enum CronCommand {
         /// Daylight-saving policy: cron or literal.
         #[arg(long, default_value = "cron")]
         dst_policy: String,
+        /// A calendar payload (JSON file) whose excluded times the runs skip; repeatable.
+        #[arg(long = "exclude-calendar", value_name = "FILE")]
+        exclude_calendar: Vec<std::path::PathBuf>,
     },
     /// Print the human text of an expression.
     Describe {
         /// A cron expression.
         expression: String,
     },
+}
+
+/// Calendars from files, each named by its file's stem (`us-holidays.json`
+/// is `us-holidays` in the notes).
+fn read_calendars(files: &[std::path::PathBuf]) -> Result<(Calendars, Vec<String>), String> {
+    let mut calendars = Calendars::default();
+    let mut ids = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("--exclude-calendar {}: {e}", file.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("--exclude-calendar {}: not JSON ({e})", file.display()))?;
+        // A calendar object ({meta, payload}) or its payload alone.
+        let payload = value.get("payload").cloned().unwrap_or(value);
+        let mut checker = Checker::new();
+        let Some(calendar) = CalendarPayload::decode(&payload, &mut checker) else {
+            let problems: Vec<String> = checker
+                .into_problems()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            return Err(format!(
+                "--exclude-calendar {}: {}",
+                file.display(),
+                problems.join("; ")
+            ));
+        };
+        let id = file.file_stem().map_or_else(
+            || "calendar".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        calendars.insert(id.clone(), calendar);
+        ids.push(id);
+    }
+    Ok((calendars, ids))
 }
 
 /// Upper bound on `-n`, so a typo cannot print millions of lines.
@@ -76,6 +118,7 @@ fn execute(cmd: CronCommand, now: Timestamp) -> Result<String, String> {
             count,
             json,
             dst_policy,
+            exclude_calendar,
         } => {
             let policy = match dst_policy.as_str() {
                 "cron" => DstPolicy::Cron,
@@ -100,7 +143,21 @@ fn execute(cmd: CronCommand, now: Timestamp) -> Result<String, String> {
                 })?,
             };
             let schedule = Schedule::parse(&expression, &tz, policy).map_err(|e| e.to_string())?;
-            let preview = schedule::preview(&schedule, after, count);
+            let preview = if exclude_calendar.is_empty() {
+                schedule::preview(&schedule, after, count)
+            } else {
+                let (calendars, ids) = read_calendars(&exclude_calendar)?;
+                let config = ScheduleConfig {
+                    cron_expression: Some(expression.clone()),
+                    timezone: tz.clone(),
+                    dst_policy: policy,
+                    exclude_calendars: ids,
+                    ..JobConfigPayload::default_for(JobType::HealthCheck).schedule
+                };
+                let plan = JobPlan::new("cli", &config, &calendars)
+                    .ok_or_else(|| "the schedule cannot be evaluated".to_owned())?;
+                schedule::preview_plan(&schedule, &plan, after, count, 0)
+            };
             if json {
                 let value = serde_json::json!({
                     "expression": preview.expression,
@@ -171,6 +228,40 @@ mod tests {
              Mon 09 Mar 2026 02:30 PDT (2026-03-09T09:30:00Z)\n\
              note: Sun 8 Mar: 02:30 does not exist in America/Los_Angeles; runs at 03:00 PDT\n"
         );
+    }
+
+    #[test]
+    fn an_excluded_calendar_removes_runs_and_names_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("us-holidays.json");
+        std::fs::write(&file, r#"{"dates": ["2026-03-09"]}"#).unwrap();
+        let out = next(&[
+            "next",
+            "0 9 * * *",
+            "--tz",
+            "America/New_York",
+            "-n",
+            "3",
+            "--exclude-calendar",
+            file.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(
+            out,
+            "Sat 07 Mar 2026 09:00 EST (2026-03-07T14:00:00Z)\n\
+             Sun 08 Mar 2026 09:00 EDT (2026-03-08T13:00:00Z)\n\
+             Tue 10 Mar 2026 09:00 EDT (2026-03-10T13:00:00Z)\n\
+             note: Mon 9 Mar: excluded by calendar us-holidays\n"
+        );
+        std::fs::write(&file, r#"{"dates": ["soon"]}"#).unwrap();
+        let err = next(&[
+            "next",
+            "0 9 * * *",
+            "--exclude-calendar",
+            file.to_str().unwrap(),
+        ])
+        .unwrap_err();
+        assert!(err.contains("/payload/dates/0"), "{err}");
     }
 
     #[test]

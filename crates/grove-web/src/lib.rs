@@ -114,6 +114,7 @@ fn api_routes() -> Router<AppState> {
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/jobs/{id}/run", post(executions::run_now))
         .route("/api/v1/jobs/{id}/executions", get(executions::history))
+        .route("/api/v1/jobs/{id}/upcoming", get(api::schedule::upcoming))
         .route("/api/v1/executions/{run_id}", get(executions::get))
         .route("/api/v1/executions/{run_id}/logs", get(executions::logs))
         .route(

@@ -25,7 +25,9 @@ use crate::wire::object::{
 };
 use crate::wire::problem::{FieldProblem, Problem};
 use crate::wire::render::RenderNodeOut;
-use crate::wire::schedule::{PreviewRunOut, SchedulePreview};
+use crate::wire::schedule::{
+    ExcludedSlotOut, PreviewRunOut, SchedulePreview, UpcomingOut, UpcomingRunOut,
+};
 use crate::wire::service::{Liveness, Readiness, TypeMetrics, TypeRegistry};
 
 struct BearerAuth;
@@ -54,6 +56,7 @@ impl Modify for BearerAuth {
         executions::retry, executions::cancel, executions::events, executions::engine_status,
         crate::api::prometheus::metrics, crate::api::render::execution_tree,
         tokens::list, tokens::create, tokens::revoke, audit::list,
+        crate::api::schedule::upcoming,
     ),
     components(schemas(
         Problem, FieldProblem,
@@ -63,7 +66,7 @@ impl Modify for BearerAuth {
         SproutIn, SignalIn, SproutBatch, SignalBatch, RejectedItem, IngestReport,
         AggregateOut, SproutOut, AdvancementEventOut, AdvancementEventList,
         NotificationOut, NotificationList,
-        RenderNodeOut, PreviewRunOut, SchedulePreview,
+        RenderNodeOut, PreviewRunOut, SchedulePreview, UpcomingOut, UpcomingRunOut, ExcludedSlotOut,
         Liveness, Readiness, TypeMetrics, TypeRegistry,
         TokenOut, TokenList, TokenCreated, TokenRequest, AuditEntryOut, AuditPage,
     )),

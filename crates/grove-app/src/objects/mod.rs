@@ -7,10 +7,11 @@
 //! tells the engine (job configs only: nothing schedules rules).
 
 pub mod list;
+pub mod schedules;
 
 use grove_core::merge_patch;
 use grove_core::object::is_valid_id;
-use grove_core::registry::{self, JOB_CONFIG, TypeDef, ValidObject};
+use grove_core::registry::{self, CALENDAR, JOB_CONFIG, TypeDef, ValidObject};
 use grove_core::validate::Problem;
 use grove_store::{Change, ObjectInsert, ObjectUpdate, Revision, StoreError, StoredObject};
 use serde_json::{Value, json};
@@ -137,6 +138,20 @@ impl App {
         // Read first for the audit trail's "version before"; the delete
         // itself still checks `expected` against what is stored then.
         let before = self.object(def, id).await?.meta.version;
+        if def.id == CALENDAR {
+            let users = self.jobs_excluding(id).await?;
+            if !users.is_empty() {
+                return Err(AppError::Conflict {
+                    message: format!(
+                        "calendar \"{id}\" is excluded by job config{} {}: remove it from their schedule.excludeCalendars first",
+                        if users.len() == 1 { "" } else { "s" },
+                        users.join(", ")
+                    ),
+                    current: None,
+                    seen_at: self.clock.now(),
+                });
+            }
+        }
         match self.store.object_delete(def.id, id, expected).await {
             Err(StoreError::NotFound) => Err(AppError::not_found(format!("{} \"{id}\"", def.id))),
             Err(StoreError::Conflict { current }) => Err(self.stale(def, id, current).await),
@@ -239,6 +254,8 @@ impl App {
         by: &Caller,
         action: AuditAction,
     ) -> Result<StoredObject, AppError> {
+        let mut valid = valid;
+        self.check_schedule(def.id, &mut valid).await?;
         let result = self
             .store
             .object_insert(ObjectInsert {
@@ -288,6 +305,8 @@ impl App {
                 format!("must be \"{id}\" (the id in the URL) or left out, got \"{body_id}\""),
             )]));
         }
+        let mut valid = valid;
+        self.check_schedule(def.id, &mut valid).await?;
         let result = self
             .store
             .object_update(ObjectUpdate {
@@ -351,11 +370,13 @@ impl App {
         Ok(candidate)
     }
 
-    /// An object was created, saved or deleted: a job config's schedule
-    /// may have changed.
+    /// An object was created, saved or deleted: a job config's schedule,
+    /// or a calendar jobs exclude, may have changed.
     pub(crate) fn object_written(&self, def: &TypeDef, id: &str) {
-        if def.id == JOB_CONFIG {
-            self.wake(Change::Config(id.to_owned()));
+        match def.id {
+            JOB_CONFIG => self.wake(Change::Config(id.to_owned())),
+            CALENDAR => self.wake(Change::Calendar(id.to_owned())),
+            _ => {}
         }
     }
 }

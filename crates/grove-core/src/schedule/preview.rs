@@ -57,6 +57,43 @@ pub fn preview(schedule: &Schedule, after: Timestamp, count: usize) -> Preview {
     }
 }
 
+/// A preview of a job's whole plan: the runs its calendars leave (with a
+/// note naming each excluded slot: "Fri 25 Dec: excluded by calendar
+/// us-holidays") and, with jitter, a note saying how late runs may be due.
+pub fn preview_plan(
+    schedule: &Schedule,
+    plan: &crate::plan::JobPlan,
+    after: Timestamp,
+    count: usize,
+    jitter_seconds: u32,
+) -> Preview {
+    let upcoming = plan.upcoming(after, count);
+    let runs: Vec<Timestamp> = upcoming.runs.iter().map(|r| r.scheduled_for).collect();
+    let mut notes = match runs.last() {
+        Some(&last) => notes(schedule, after, last),
+        None => Vec::new(),
+    };
+    for excluded in &upcoming.excluded {
+        let day = excluded
+            .scheduled_for
+            .to_zoned(schedule.timezone().clone())
+            .strftime("%a %-d %b");
+        notes.push(format!("{day}: excluded by calendar {}", excluded.calendar));
+    }
+    if jitter_seconds > 0 {
+        notes.push(format!(
+            "each run is due up to {jitter_seconds} s after its slot (jitter, the same on every instance)"
+        ));
+    }
+    Preview {
+        expression: schedule.expression().to_owned(),
+        timezone: schedule.timezone_name().to_owned(),
+        description: schedule.describe(),
+        runs: runs.iter().map(|&t| run(schedule, t)).collect(),
+        notes,
+    }
+}
+
 fn run(schedule: &Schedule, t: Timestamp) -> PreviewRun {
     let tz = schedule.timezone();
     let info = tz.to_offset_info(t);

@@ -8,7 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use grove_app::objects::{CopyNames, ObjectQuery, object_type};
-use grove_core::registry::TypeDef;
+use grove_core::plan::Calendars;
+use grove_core::registry::{JOB_CONFIG, TypeDef};
 use grove_store::StoredObject;
 use serde_json::Value;
 
@@ -20,33 +21,47 @@ use crate::views::{etag, parse_if_match};
 use crate::wire::object::{GroveObject, ObjectPage, RevisionList};
 use crate::wire::problem::Problem;
 
-fn object_response(state: &AppState, status: StatusCode, obj: &StoredObject) -> Response {
-    object_response_for(state, status, obj, true)
+async fn object_response(
+    state: &AppState,
+    status: StatusCode,
+    obj: &StoredObject,
+) -> ApiResult<Response> {
+    object_response_for(state, status, obj, true).await
+}
+
+/// The calendars a job config's `derived` needs (none for other types).
+async fn calendars_for(state: &AppState, object_type: &str) -> ApiResult<Calendars> {
+    Ok(if object_type == JOB_CONFIG {
+        state.app.calendars().await?
+    } else {
+        Calendars::default()
+    })
 }
 
 /// `whole`: whether the caller may see payload secrets whole.
-fn object_response_for(
+async fn object_response_for(
     state: &AppState,
     status: StatusCode,
     obj: &StoredObject,
     whole: bool,
-) -> Response {
-    let body = GroveObject::new(obj, state.clock.now());
+) -> ApiResult<Response> {
+    let calendars = calendars_for(state, &obj.meta.object_type).await?;
+    let body = GroveObject::planned(obj, state.clock.now(), &calendars);
     let body = if whole { body } else { body.redacted() };
     let mut response = (status, Json(body)).into_response();
     if let Ok(tag) = HeaderValue::from_str(&etag(obj.meta.version)) {
         response.headers_mut().insert(header::ETAG, tag);
     }
-    response
+    Ok(response)
 }
 
-fn created_response(state: &AppState, obj: &StoredObject) -> Response {
-    let mut response = object_response(state, StatusCode::CREATED, obj);
+async fn created_response(state: &AppState, obj: &StoredObject) -> ApiResult<Response> {
+    let mut response = object_response(state, StatusCode::CREATED, obj).await?;
     let location = format!("/api/v1/objects/{}/{}", obj.meta.object_type, obj.meta.id);
     if let Ok(loc) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, loc);
     }
-    response
+    Ok(response)
 }
 
 /// `GET /api/v1/objects/{type}`
@@ -67,7 +82,8 @@ pub async fn list(
 ) -> ApiResult<Json<ObjectPage>> {
     let def = object_type(&type_id)?;
     let query = ObjectQuery::parse(&params)?;
-    let page = ObjectPage::from(&state.app.list(def, &query).await?);
+    let calendars = calendars_for(&state, def.id).await?;
+    let page = ObjectPage::planned(&state.app.list(def, &query).await?, &calendars);
     Ok(Json(if reader.sees_secrets() {
         page
     } else {
@@ -88,7 +104,7 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let def = object_type(&type_id)?;
     let obj = state.app.create(def, &body, &actor.caller()).await?;
-    Ok(created_response(&state, &obj))
+    created_response(&state, &obj).await
 }
 
 /// `GET /api/v1/objects/{type}/{id}`
@@ -101,12 +117,7 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let def = object_type(&type_id)?;
     let obj = state.app.object(def, &id).await?;
-    Ok(object_response_for(
-        &state,
-        StatusCode::OK,
-        &obj,
-        reader.sees_secrets(),
-    ))
+    object_response_for(&state, StatusCode::OK, &obj, reader.sees_secrets()).await
 }
 
 /// The version a write is conditional on: `If-Match`, else the body's
@@ -162,7 +173,7 @@ pub async fn replace(
         .app
         .replace(def, &id, &body, expected, &actor.caller())
         .await?;
-    Ok(object_response(&state, StatusCode::OK, &obj))
+    object_response(&state, StatusCode::OK, &obj).await
 }
 
 /// `PATCH /api/v1/objects/{type}/{id}` (JSON merge patch, RFC 7396)
@@ -189,7 +200,7 @@ pub async fn patch(
         .app
         .patch(def, &id, &patch, expected, &actor.caller())
         .await?;
-    Ok(object_response(&state, StatusCode::OK, &obj))
+    object_response(&state, StatusCode::OK, &obj).await
 }
 
 /// `DELETE /api/v1/objects/{type}/{id}`
@@ -235,7 +246,7 @@ pub async fn duplicate(
         .app
         .duplicate(def, &id, names, &actor.caller())
         .await?;
-    Ok(created_response(&state, &obj))
+    created_response(&state, &obj).await
 }
 
 /// `GET /api/v1/objects/{type}/{id}/revisions`
@@ -275,5 +286,5 @@ pub async fn restore(
         .app
         .restore(def, &id, version, expected, &actor.caller())
         .await?;
-    Ok(object_response(&state, StatusCode::OK, &obj))
+    object_response(&state, StatusCode::OK, &obj).await
 }

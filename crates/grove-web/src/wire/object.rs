@@ -7,6 +7,7 @@
 
 use grove_app::objects::ObjectPage as AppObjectPage;
 use grove_core::job_config::{Health, JobConfigPayload};
+use grove_core::plan::Calendars;
 use grove_core::registry::JOB_CONFIG;
 use grove_store::{Revision, StoredObject};
 use jiff::Timestamp;
@@ -99,10 +100,16 @@ pub struct GroveObject {
 impl GroveObject {
     /// The body of a stored object as seen at `now` (`derived` depends on it).
     pub fn new(obj: &StoredObject, now: Timestamp) -> Self {
+        Self::planned(obj, now, &Calendars::default())
+    }
+
+    /// The body with `derived` planned with the calendars a job excludes
+    /// (`derived.nextRunAt` is the first run's due instant).
+    pub fn planned(obj: &StoredObject, now: Timestamp, calendars: &Calendars) -> Self {
         let derived = if obj.meta.object_type == JOB_CONFIG {
             serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
                 .ok()
-                .map(|p| p.derived(now).into())
+                .map(|p| p.derived_with(&obj.meta.id, now, calendars).into())
         } else {
             None
         };
@@ -139,6 +146,21 @@ impl ObjectPage {
         Self {
             items: self.items.into_iter().map(GroveObject::redacted).collect(),
             ..self
+        }
+    }
+}
+
+impl ObjectPage {
+    /// A page whose job configs' `derived` are planned with `calendars`.
+    pub fn planned(page: &AppObjectPage, calendars: &Calendars) -> Self {
+        Self {
+            items: page
+                .items
+                .iter()
+                .map(|o| GroveObject::planned(o, page.seen_at, calendars))
+                .collect(),
+            total: page.total,
+            next_cursor: page.next_cursor.clone(),
         }
     }
 }

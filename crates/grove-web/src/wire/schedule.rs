@@ -1,4 +1,5 @@
-//! `GET /api/v1/schedule/preview`: what a cron expression means in a zone.
+//! `GET /api/v1/schedule/preview`: what a cron expression means in a zone;
+//! `GET /api/v1/jobs/{id}/upcoming`: when a job runs next.
 
 use grove_core::schedule::{Preview, PreviewRun};
 use jiff::Timestamp;
@@ -57,6 +58,55 @@ impl From<&Preview> for SchedulePreview {
             runs: p.runs.iter().map(PreviewRunOut::from).collect(),
             notes: p.notes.clone(),
             next: p.runs.iter().map(|r| r.utc).collect(),
+        }
+    }
+}
+
+/// One upcoming run of a job: its slot and when it is due (slot + jitter).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpcomingRunOut {
+    pub scheduled_for: Timestamp,
+    pub due_at: Timestamp,
+}
+
+/// A slot an excluded calendar removes.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExcludedSlotOut {
+    pub scheduled_for: Timestamp,
+    /// The calendar's id.
+    #[schema(example = "us-holidays")]
+    pub calendar: String,
+}
+
+/// `GET /api/v1/jobs/{id}/upcoming`: exactly what the scheduler will fire.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct UpcomingOut {
+    pub runs: Vec<UpcomingRunOut>,
+    /// Slots excluded by a calendar, within the span of the runs returned.
+    pub excluded: Vec<ExcludedSlotOut>,
+}
+
+impl From<&grove_core::plan::Upcoming> for UpcomingOut {
+    fn from(u: &grove_core::plan::Upcoming) -> Self {
+        Self {
+            runs: u
+                .runs
+                .iter()
+                .map(|r| UpcomingRunOut {
+                    scheduled_for: r.scheduled_for,
+                    due_at: r.due_at,
+                })
+                .collect(),
+            excluded: u
+                .excluded
+                .iter()
+                .map(|e| ExcludedSlotOut {
+                    scheduled_for: e.scheduled_for,
+                    calendar: e.calendar.clone(),
+                })
+                .collect(),
         }
     }
 }
