@@ -254,7 +254,12 @@ impl Scheduler {
         for calendar in calendars {
             match self.shared.store.object_get(CALENDAR, &calendar).await {
                 Ok(obj) => {
-                    let payload = obj.and_then(|o| serde_json::from_value(o.payload).ok());
+                    let payload: Option<CalendarPayload> =
+                        obj.and_then(|o| serde_json::from_value(o.payload).ok());
+                    if payload.as_ref() == self.calendars.get(&calendar) {
+                        // Heard again (our own write, through the feed): no change.
+                        continue;
+                    }
                     match payload {
                         Some(c) => self.calendars.insert(calendar.clone(), c),
                         None => {
@@ -336,10 +341,13 @@ impl Scheduler {
                 }
             });
         }
-        // Slots after the later of now and the position: a one-off run
-        // or a slot already fired (by this life or another instance) is
-        // not planned again.
-        let after = position.map_or(now, |p| p.max(now));
+        // The first slot not yet fired (after the position) whose run may
+        // still be due: with jitter, a slot up to `jitterSeconds` ago may
+        // not have fired yet (a re-plan between a slot and its due instant
+        // must not lose it).
+        let jitter = SignedDuration::from_secs(i64::from(payload.schedule.jitter_seconds));
+        let recent = now.checked_sub(jitter).unwrap_or(now);
+        let after = position.map_or(now, |p| p.max(recent));
         let Some(next) = plan.next_after(after) else {
             self.remove(&obj.meta.id);
             return None;

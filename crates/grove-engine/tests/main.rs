@@ -9,6 +9,7 @@ mod support;
 mod executing;
 mod handlers;
 mod health;
+mod plans;
 mod recovery;
 mod scheduling;
 

@@ -202,8 +202,8 @@ async fn insert_in<D: Dialect>(
                 "INSERT INTO executions (id, config_id, trigger, status, reason, late, \
                  scheduled_for, created_at, completed_at, available_at, max_concurrent, \
                  config_version, payload, retry, retry_of, actor, due_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($16, $8), $10, $11, $12, \
-                 $13, $14, $15, $16) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, $8), $11, $12, $13, \
+                 $14, $15, $16, $10) \
                  ON CONFLICT (config_id, scheduled_for) DO NOTHING RETURNING {COLUMNS}"
             ))
             .bind(&p.id)
@@ -215,13 +215,13 @@ async fn insert_in<D: Dialect>(
             .bind(p.scheduled_for)
             .bind(p.now)
             .bind(skip_reason.as_ref().map(|_| p.now))
+            .bind(p.due_at)
             .bind(p.max_concurrent)
             .bind(p.config_version)
             .bind_json(&p.payload)
             .bind_json(&serde_json::to_value(p.retry).unwrap_or_default())
             .bind(&p.retry_of)
-            .bind(&p.actor)
-            .bind(p.due_at),
+            .bind(&p.actor),
         )
         .await?;
     if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {

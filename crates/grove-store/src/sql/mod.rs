@@ -12,7 +12,10 @@
 //! databases: a few SQL fragments and statements, row locking, how a list
 //! is bound, its migrations and its change feed. SQL that both databases
 //! accept is written inline here with numbered parameters (`$1`), which
-//! SQLite accepts too. Instants are integer unix milliseconds in both.
+//! SQLite accepts too — as *named* parameters, numbered in the order they
+//! first appear: a statement must first use `$1`, `$2`, … in increasing
+//! order (reusing one later is fine), or SQLite binds them out of place.
+//! Instants are integer unix milliseconds in both.
 //!
 //! Why a seam of our own rather than generics over `sqlx::Database`: the
 //! trait bounds those need (per bound type, per decoded type, per
