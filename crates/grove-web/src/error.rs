@@ -25,6 +25,10 @@ pub enum ApiError {
     },
     #[error("{0}")]
     BadRequest(String),
+    /// A conditional request whose precondition cannot hold (a weak
+    /// `If-Match`).
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("authentication required: send Authorization: Bearer <token>")]
     Unauthorized,
     #[error("{0}")]
@@ -48,6 +52,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -64,6 +69,7 @@ impl ApiError {
             Self::Validation(_) => "Validation failed",
             Self::Conflict { .. } => "Conflict",
             Self::BadRequest(_) => "Bad request",
+            Self::PreconditionFailed(_) => "Precondition failed",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden(_) => "Forbidden",
             Self::UnsupportedMediaType(_) => "Unsupported media type",

@@ -462,6 +462,128 @@ async fn stale_writes_conflict_with_the_current_object() {
 }
 
 #[tokio::test]
+async fn a_weak_if_match_never_matches() {
+    // RFC 9110 §13.1.1: If-Match uses the strong comparison, so W/"1" fails
+    // the precondition even though version 1 is the one stored.
+    let app = TestApp::seeded().await;
+    let path = "/api/v1/objects/job-config/advancement-batch";
+    let original = app.get(path).await.body;
+    assert_eq!(original["meta"]["version"], 1);
+    for (method, body) in [
+        (Method::PUT, Some(original.clone())),
+        (Method::PATCH, Some(json!({"meta": {"title": "Renamed"}}))),
+        (Method::DELETE, None),
+    ] {
+        let r = app
+            .call_as(
+                method.clone(),
+                path,
+                body,
+                Some(OPERATOR),
+                &[("if-match", "W/\"1\"")],
+            )
+            .await;
+        let problem = assert_problem(&r, StatusCode::PRECONDITION_FAILED);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("weak"),
+            "{method}: {problem}"
+        );
+    }
+    // Nothing changed, and the strong tag still works.
+    let now = app.get(path).await;
+    assert_eq!(now.body["meta"]["version"], 1);
+    assert_eq!(now.body["meta"]["title"], original["meta"]["title"]);
+    let r = app
+        .call_as(
+            Method::PATCH,
+            path,
+            Some(json!({"meta": {"title": "Renamed"}})),
+            Some(OPERATOR),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn hostile_strings_are_refused_at_their_pointer() {
+    let app = TestApp::seeded().await;
+    let path = "/api/v1/objects/job-config/advancement-batch";
+    for (patch, pointer) in [
+        (
+            json!({"meta": {"title": "\u{200b}\u{200d}\u{feff}"}}),
+            "/meta/title",
+        ),
+        (json!({"meta": {"title": "abc\u{202e}def"}}), "/meta/title"),
+        (json!({"meta": {"title": "abc\u{0}def"}}), "/meta/title"),
+        (
+            json!({"payload": {"displayName": "\u{200b}"}}),
+            "/payload/displayName",
+        ),
+        (
+            json!({"payload": {"schedule": {"timezone": "localtime"}}}),
+            "/payload/schedule/timezone",
+        ),
+        (
+            json!({"payload": {"schedule": {"timezone": "Factory"}}}),
+            "/payload/schedule/timezone",
+        ),
+        (
+            json!({"payload": {"schedule": {"cronExpression": "30/4294967295 * * * *"}}}),
+            "/payload/schedule/cronExpression",
+        ),
+    ] {
+        let r = app
+            .call_as(
+                Method::PATCH,
+                path,
+                Some(patch.clone()),
+                Some(OPERATOR),
+                &[],
+            )
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            pointers(&r).contains(&pointer.to_owned()),
+            "{patch}: {}",
+            r.text
+        );
+    }
+    let r = app
+        .get("/api/v1/schedule/preview?cron=0%202%20*%20*%20*&tz=localtime")
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.text);
+}
+
+#[tokio::test]
+async fn unknown_sort_and_filter_paths_are_refused() {
+    let app = TestApp::seeded().await;
+    let base = "/api/v1/objects/job-config";
+    for bad in [
+        "sort=meta.nope",
+        "sort=payload.schedule.cron",
+        "filter.payload.nope=1",
+        "filter.derived.colour=red",
+    ] {
+        let r = app.get(&format!("{base}?{bad}")).await;
+        let problem = assert_problem(&r, StatusCode::BAD_REQUEST);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("meta.title") && detail.contains("payload.schedule.cronExpression"),
+            "{bad}: {detail}"
+        );
+    }
+    for good in [
+        "sort=payload.lastExecution.completedAt",
+        "filter.payload.parameters.dryRun=false",
+        "sort=derived.nextRunAt",
+    ] {
+        let r = app.get(&format!("{base}?{good}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{good}: {}", r.text);
+    }
+}
+
+#[tokio::test]
 async fn merge_patch_changes_only_what_it_names() {
     let app = TestApp::seeded().await;
     let path = "/api/v1/objects/job-config/advancement-batch";

@@ -16,7 +16,7 @@ use crate::auth::Operator;
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::views::{etag, parse_if_match};
+use crate::views::{IfMatch, etag, parse_if_match};
 use crate::wire::object::{GroveObject, ObjectPage, RevisionList};
 use crate::wire::problem::Problem;
 
@@ -92,11 +92,16 @@ pub async fn get(
 fn expected_version(headers: &HeaderMap, body: Option<&Value>) -> ApiResult<Option<i64>> {
     if let Some(value) = headers.get(header::IF_MATCH) {
         let text = value.to_str().unwrap_or("");
-        return parse_if_match(text).ok_or_else(|| {
-            ApiError::BadRequest(format!(
+        return match parse_if_match(text) {
+            Some(IfMatch::Any) => Ok(None),
+            Some(IfMatch::Version(v)) => Ok(Some(v)),
+            Some(IfMatch::Weak) => Err(ApiError::PreconditionFailed(format!(
+                "If-Match {text} is a weak entity tag, and a weak tag never matches If-Match; send the strong tag from ETag (e.g. \"3\")"
+            ))),
+            None => Err(ApiError::BadRequest(format!(
                 "If-Match \"{text}\" is not an entity tag this server handed out (e.g. \"3\")"
-            ))
-        });
+            ))),
+        };
     }
     Ok(body
         .and_then(|b| b.pointer("/meta/version"))
