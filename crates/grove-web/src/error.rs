@@ -43,6 +43,10 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Any other error answer (an extractor's rejection), kept at its
+    /// status and given a problem body.
+    #[error("{detail}")]
+    Other { status: StatusCode, detail: String },
 }
 
 impl ApiError {
@@ -60,6 +64,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Other { status, .. } => *status,
         }
     }
 
@@ -77,6 +82,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::Unavailable(_) => "Service unavailable",
             Self::Internal(_) => "Internal server error",
+            Self::Other { status, .. } => status.canonical_reason().unwrap_or("Error"),
         }
     }
 
@@ -207,3 +213,24 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `text` with every non-printable character replaced by U+FFFD and cut to
+/// `max` characters: safe to show in a problem or a log line.
+pub fn printable(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_control() || grove_core::validate::is_bidi_control(c) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .take(max)
+        .collect();
+    if text.trim().chars().count() > max {
+        out.push('…');
+    }
+    out
+}

@@ -29,7 +29,8 @@ pub mod wire;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Uri;
+use axum::http::{Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub use error::{ApiError, ApiResult};
@@ -106,10 +107,47 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/engine", get(executions::engine_status))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(rejections_as_problems))
         // One byte over the limit is enough to know it is too large.
         .layer(DefaultBodyLimit::max(limit + 1))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Every error answer that is not already a problem (axum's plain-text
+/// rejections of a path, a query string or a body: `/api/v1/objects/%ff`,
+/// `?limit=1&limit=2`) becomes `application/problem+json` at the same
+/// status, keeping its headers (`Allow`, `Retry-After`). The console's HTML
+/// pages are left as they are.
+async fn rejections_as_problems(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !(content_type.is_empty() || content_type.starts_with("text/plain")) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = error::printable(&String::from_utf8_lossy(&bytes), 300);
+    let detail = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let mut problem = ApiError::Other { status, detail }.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -89,7 +89,12 @@ impl ObjectQuery {
     /// a sentence saying what is accepted.
     pub fn parse(params: &[(String, String)]) -> Result<Self, AppError> {
         let mut q = Self::default();
-        for (key, value) in params {
+        for (i, (key, value)) in params.iter().enumerate() {
+            if params[..i].iter().any(|(k, _)| k == key) {
+                return Err(AppError::BadQuery(format!(
+                    "the query parameter \"{key}\" is given more than once; give it once"
+                )));
+            }
             match key.as_str() {
                 "q" => q.q = Some(value.clone()).filter(|v| !v.trim().is_empty()),
                 "sort" => {
