@@ -78,7 +78,53 @@ pub fn document_json() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
     problem_responses(&mut doc);
     query_bounds(&mut doc);
+    request_schemas(&mut doc);
     doc
+}
+
+/// Request schemas say what the server refuses:
+/// - unknown top-level keys of a batch or an object are refused (422), so
+///   those schemas declare `additionalProperties: false`;
+/// - a batch item that is not a valid sprout or signal does not fail the
+///   batch: it comes back in `rejected` (200), so a batch's items accept
+///   any value and name the item schema as what is expected;
+/// - the schedule preview's `dstPolicy`, `after` and `tz` have the shapes
+///   the server reads (the cron text itself is checked by the parser: a
+///   422 names the field).
+fn request_schemas(doc: &mut Value) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for (batch, item) in [("SproutBatch", "SproutIn"), ("SignalBatch", "SignalIn")] {
+            if let Some(b) = schemas.get_mut(batch) {
+                b["additionalProperties"] = json!(false);
+                b["properties"]["items"]["items"] = json!({
+                    "description": format!("A {item}; an item that is not one is reported in `rejected`, the others are still taken"),
+                });
+                b["properties"]["items"]["maxItems"] = json!(grove_core::grove::MAX_BATCH_ITEMS);
+            }
+        }
+        for name in ["GroveObject", "ObjectMeta"] {
+            if let Some(o) = schemas.get_mut(name) {
+                o["additionalProperties"] = json!(false);
+            }
+        }
+    }
+    if let Some(params) = doc
+        .pointer_mut("/paths/~1api~1v1~1schedule~1preview/get/parameters")
+        .and_then(Value::as_array_mut)
+    {
+        for p in params.iter_mut() {
+            match p["name"].as_str() {
+                Some("cron") => p["schema"] = json!({"type": "string", "minLength": 1}),
+                Some("dstPolicy") => p["schema"] = json!({"type": "string", "enum": ["cron", "literal"]}),
+                Some("after") => p["schema"] = json!({"type": "string", "format": "date-time"}),
+                Some("tz") => p["schema"] = json!({"type": "string", "enum": crate::console::form::timezones()}),
+                _ => {}
+            }
+        }
+    }
 }
 
 const METHODS: &[&str] = &["get", "put", "post", "patch", "delete"];
