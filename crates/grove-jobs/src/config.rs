@@ -20,6 +20,9 @@ pub struct FileConfig {
     pub bind: Option<String>,
     pub seed: Option<bool>,
     pub legacy_fallback: Option<bool>,
+    pub max_connections: Option<usize>,
+    pub max_event_streams: Option<usize>,
+    pub request_timeout_seconds: Option<u64>,
     /// Engine timings; rarely changed (tests shorten them).
     #[serde(default)]
     pub engine: EngineTimings,
@@ -85,6 +88,26 @@ pub struct ServiceConfig {
     /// enabled `advancement-batch` config exists.
     pub legacy_fallback: bool,
     pub engine: EngineTimings,
+    /// HTTP limits (connections, event streams, request timeout).
+    pub http: HttpLimits,
+}
+
+/// Limits of the HTTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    pub max_connections: usize,
+    pub max_event_streams: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: grove_web::server::DEFAULT_MAX_CONNECTIONS,
+            max_event_streams: grove_web::state::DEFAULT_MAX_EVENT_STREAMS,
+            request_timeout: grove_web::state::DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
 }
 
 impl FileConfig {
@@ -110,6 +133,9 @@ pub struct Flags {
     pub bind: Option<String>,
     pub no_seed: bool,
     pub legacy_fallback: Option<bool>,
+    pub max_connections: Option<usize>,
+    pub max_event_streams: Option<usize>,
+    pub request_timeout_seconds: Option<u64>,
 }
 
 /// Merges flags/environment over the file.
@@ -119,7 +145,22 @@ pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
         bind,
         no_seed,
         legacy_fallback,
+        max_connections,
+        max_event_streams,
+        request_timeout_seconds,
     } = flags;
+    let defaults = HttpLimits::default();
+    let http = HttpLimits {
+        max_connections: max_connections
+            .or(file.max_connections)
+            .unwrap_or(defaults.max_connections),
+        max_event_streams: max_event_streams
+            .or(file.max_event_streams)
+            .unwrap_or(defaults.max_event_streams),
+        request_timeout: request_timeout_seconds
+            .or(file.request_timeout_seconds)
+            .map_or(defaults.request_timeout, Duration::from_secs),
+    };
     ServiceConfig {
         database_url: database_url
             .or(file.database_url)
@@ -130,6 +171,7 @@ pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
         seed: !no_seed && file.seed.unwrap_or(true),
         legacy_fallback: legacy_fallback.or(file.legacy_fallback).unwrap_or(false),
         engine: file.engine,
+        http,
     }
 }
 
@@ -144,7 +186,7 @@ mod tests {
             bind: Some("0.0.0.0:9000".into()),
             seed: Some(false),
             legacy_fallback: Some(true),
-            engine: EngineTimings::default(),
+            ..FileConfig::default()
         };
         let flags = Flags {
             database_url: Some("sqlite://flag.db".into()),
@@ -173,8 +215,29 @@ mod tests {
                 seed: true,
                 legacy_fallback: false,
                 engine: EngineTimings::default(),
+                http: HttpLimits::default(),
             }
         );
+    }
+
+    #[test]
+    fn http_limits_come_from_flags_then_the_file_then_defaults() {
+        let c = resolve(Flags::default(), FileConfig::default());
+        assert_eq!(c.http.max_connections, 1024);
+        assert_eq!(c.http.max_event_streams, 256);
+        assert_eq!(c.http.request_timeout, Duration::from_secs(30));
+        let file: FileConfig = toml::from_str(
+            "max_connections = 64\nmax_event_streams = 8\nrequest_timeout_seconds = 5\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            max_connections: Some(32),
+            ..Flags::default()
+        };
+        let c = resolve(flags, file);
+        assert_eq!(c.http.max_connections, 32);
+        assert_eq!(c.http.max_event_streams, 8);
+        assert_eq!(c.http.request_timeout, Duration::from_secs(5));
     }
 
     #[test]

@@ -25,6 +25,15 @@ pub struct ServeArgs {
     /// the advancement job on the legacy defaults (daily 02:00 UTC).
     #[arg(long, env = "GROVE_LEGACY_FALLBACK", num_args = 0..=1, default_missing_value = "true")]
     pub legacy_fallback: Option<bool>,
+    /// Connections open at once; past it new ones wait [default: 1024].
+    #[arg(long, env = "GROVE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Server-sent event streams open at once; past it 503 with Retry-After [default: 256].
+    #[arg(long, env = "GROVE_MAX_EVENT_STREAMS")]
+    pub max_event_streams: Option<u32>,
+    /// Seconds a non-streaming request may take before it is answered 503 [default: 30].
+    #[arg(long, env = "GROVE_REQUEST_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_seconds: Option<u64>,
     /// A TOML file with database_url, bind, seed, legacy_fallback; flags and environment win over it.
     #[arg(long, env = "GROVE_CONFIG")]
     pub config: Option<std::path::PathBuf>,
@@ -53,6 +62,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind,
         no_seed: args.no_seed,
         legacy_fallback: args.legacy_fallback,
+        max_connections: args.max_connections.map(|n| n as usize),
+        max_event_streams: args.max_event_streams.map(|n| n as usize),
+        request_timeout_seconds: args.request_timeout_seconds,
     };
     let config = resolve(flags, FileConfig::load(args.config.as_ref())?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -85,7 +97,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
     let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
-    let state = AppState::new(store.clone(), clock.clone(), engine.handle());
+    let state = AppState::new(store.clone(), clock.clone(), engine.handle()).with_settings(
+        grove_web::WebSettings {
+            max_event_streams: config.http.max_event_streams,
+            request_timeout: config.http.request_timeout,
+            ..grove_web::WebSettings::default()
+        },
+    );
     // Seeded before the engine starts, so its first load sees them.
     if config.seed {
         let seeded = state.app.seed_defaults().await?;
@@ -118,10 +136,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
 
     tokio::spawn(wait_for_signal(shutdown.clone()));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("the HTTP server failed")?;
+    let limits = grove_web::server::ServerLimits {
+        max_connections: config.http.max_connections,
+        ..grove_web::server::ServerLimits::default()
+    };
+    grove_web::server::serve(listener, app, limits, shutdown.clone().cancelled_owned()).await;
     tracing::info!("shutting down");
     let engine_stopped = engine_task.await;
     store.close().await;

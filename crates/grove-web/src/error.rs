@@ -41,6 +41,12 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     Unavailable(String),
+    /// Busy for now (a cap is reached): 503 with `Retry-After`.
+    #[error("{detail}")]
+    Busy {
+        detail: String,
+        retry_after_secs: u32,
+    },
     #[error("internal error: {0}")]
     Internal(String),
     /// Any other error answer (an extractor's rejection), kept at its
@@ -62,7 +68,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Other { status, .. } => *status,
         }
@@ -80,7 +86,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::PayloadTooLarge(_) => "Payload too large",
-            Self::Unavailable(_) => "Service unavailable",
+            Self::Unavailable(_) | Self::Busy { .. } => "Service unavailable",
             Self::Internal(_) => "Internal server error",
             Self::Other { status, .. } => status.canonical_reason().unwrap_or("Error"),
         }
@@ -203,6 +209,14 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Self::Busy {
+            retry_after_secs, ..
+        } = &self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         if matches!(self, Self::Unauthorized) {
             response
                 .headers_mut()

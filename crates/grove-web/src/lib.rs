@@ -12,6 +12,8 @@
 //! - [`wire`]: every JSON body the API sends or reads, built from the
 //!   domain types; the OpenAPI document describes these same types.
 //! - [`openapi`]: the OpenAPI document served at `/api/openapi.json`.
+//! - [`server`]: the HTTP/1 server loop with its limits (header-read
+//!   timeout, open connections).
 //! - [`views`]: what the API and the console both show (objects as
 //!   documents, executions as the render tree sees them).
 //! - [`state`]: what every handler reaches: the [`grove_app::App`] whose use
@@ -23,15 +25,17 @@ pub mod body;
 pub mod console;
 pub mod error;
 pub mod openapi;
+pub mod server;
 pub mod state;
 pub mod views;
 pub mod wire;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
 
 pub use error::{ApiError, ApiResult};
 pub use state::{AppState, WebSettings};
@@ -40,6 +44,7 @@ pub use state::{AppState, WebSettings};
 pub fn router(state: AppState) -> Router {
     use api::{executions, grove, meta, objects};
     let limit = state.settings.max_body_bytes;
+    let request_timeout = state.settings.request_timeout;
     Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
@@ -91,10 +96,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs/{id}/executions", get(executions::history))
         .route("/api/v1/executions/{run_id}", get(executions::get))
         .route("/api/v1/executions/{run_id}/logs", get(executions::logs))
-        .route(
-            "/api/v1/executions/{run_id}/events",
-            get(executions::events),
-        )
         .route("/api/v1/executions/{run_id}/retry", post(executions::retry))
         .route(
             "/api/v1/executions/{run_id}/render-tree",
@@ -105,6 +106,16 @@ pub fn router(state: AppState) -> Router {
             post(executions::cancel),
         )
         .route("/api/v1/engine", get(executions::engine_status))
+        // Every route above answers within the request timeout (503 past
+        // it); event streams, merged below, last as long as their run.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
+        .route(
+            "/api/v1/executions/{run_id}/events",
+            get(executions::events),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(rejections_as_problems))

@@ -118,9 +118,14 @@ fn request_schemas(doc: &mut Value) {
         for p in params.iter_mut() {
             match p["name"].as_str() {
                 Some("cron") => p["schema"] = json!({"type": "string", "minLength": 1}),
-                Some("dstPolicy") => p["schema"] = json!({"type": "string", "enum": ["cron", "literal"]}),
+                Some("dstPolicy") => {
+                    p["schema"] = json!({"type": "string", "enum": ["cron", "literal"]})
+                }
                 Some("after") => p["schema"] = json!({"type": "string", "format": "date-time"}),
-                Some("tz") => p["schema"] = json!({"type": "string", "enum": crate::console::form::timezones()}),
+                Some("tz") => {
+                    p["schema"] =
+                        json!({"type": "string", "enum": crate::console::form::timezones()})
+                }
                 _ => {}
             }
         }

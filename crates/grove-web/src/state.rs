@@ -1,23 +1,37 @@
 //! What every request handler can reach.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use grove_app::App;
 use grove_core::clock::Clock;
 use grove_engine::EngineHandle;
 use grove_store::Store;
+use tokio::sync::Semaphore;
 
 /// Limits and switches of the web layer.
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Server-sent event streams open at once; beyond it a stream request
+    /// is answered 503 with `Retry-After`.
+    pub max_event_streams: usize,
+    /// How long a non-streaming request may take before it is answered 503.
+    pub request_timeout: Duration,
 }
+
+/// Default [`WebSettings::max_event_streams`].
+pub const DEFAULT_MAX_EVENT_STREAMS: usize = 256;
+/// Default [`WebSettings::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for WebSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
+            max_event_streams: DEFAULT_MAX_EVENT_STREAMS,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -31,6 +45,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub engine: EngineHandle,
     pub settings: Arc<WebSettings>,
+    /// One permit per open event stream ([`WebSettings::max_event_streams`]).
+    pub streams: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -41,6 +57,14 @@ impl AppState {
             clock,
             engine,
             settings: Arc::new(WebSettings::default()),
+            streams: Arc::new(Semaphore::new(DEFAULT_MAX_EVENT_STREAMS)),
         }
+    }
+
+    /// The same state with other limits.
+    pub fn with_settings(mut self, settings: WebSettings) -> Self {
+        self.streams = Arc::new(Semaphore::new(settings.max_event_streams));
+        self.settings = Arc::new(settings);
+        self
     }
 }
