@@ -26,6 +26,47 @@ pub struct FileConfig {
     /// Engine timings; rarely changed (tests shorten them).
     #[serde(default)]
     pub engine: EngineTimings,
+    /// The `[outbound]` table: `allow`, CIDRs and host names the service
+    /// may send requests to besides public addresses.
+    #[serde(default)]
+    pub outbound: OutboundFile,
+}
+
+/// `[outbound] allow = "10.0.0.0/8, rag.internal"` (or a list of strings).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundFile {
+    pub allow: Option<AllowList>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum AllowList {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl AllowList {
+    fn joined(&self) -> String {
+        match self {
+            Self::Text(t) => t.clone(),
+            Self::List(l) => l.join(","),
+        }
+    }
+}
+
+/// The outbound policy from `--outbound-allow` / `GROVE_OUTBOUND_ALLOW`
+/// (`flag`), else the file's `[outbound] allow`.
+pub fn outbound_policy(
+    flag: Option<&str>,
+    file: &OutboundFile,
+) -> anyhow::Result<grove_core::outbound::OutboundPolicy> {
+    let text = match (flag, &file.allow) {
+        (Some(f), _) => f.to_owned(),
+        (None, Some(list)) => list.joined(),
+        (None, None) => String::new(),
+    };
+    grove_core::outbound::OutboundPolicy::parse(&text).map_err(anyhow::Error::msg)
 }
 
 /// The `[engine]` table: lease and heartbeat of running attempts, how often
@@ -90,6 +131,8 @@ pub struct ServiceConfig {
     pub engine: EngineTimings,
     /// HTTP limits (connections, event streams, request timeout).
     pub http: HttpLimits,
+    /// Where health checks and webhooks may connect besides public addresses.
+    pub outbound: grove_core::outbound::OutboundPolicy,
 }
 
 /// Limits of the HTTP server.
@@ -136,10 +179,11 @@ pub struct Flags {
     pub max_connections: Option<usize>,
     pub max_event_streams: Option<usize>,
     pub request_timeout_seconds: Option<u64>,
+    pub outbound_allow: Option<String>,
 }
 
 /// Merges flags/environment over the file.
-pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
+pub fn resolve(flags: Flags, file: FileConfig) -> anyhow::Result<ServiceConfig> {
     let Flags {
         database_url,
         bind,
@@ -148,7 +192,9 @@ pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
         max_connections,
         max_event_streams,
         request_timeout_seconds,
+        outbound_allow,
     } = flags;
+    let outbound = outbound_policy(outbound_allow.as_deref(), &file.outbound)?;
     let defaults = HttpLimits::default();
     let http = HttpLimits {
         max_connections: max_connections
@@ -161,7 +207,7 @@ pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
             .or(file.request_timeout_seconds)
             .map_or(defaults.request_timeout, Duration::from_secs),
     };
-    ServiceConfig {
+    Ok(ServiceConfig {
         database_url: database_url
             .or(file.database_url)
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
@@ -172,7 +218,8 @@ pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
         legacy_fallback: legacy_fallback.or(file.legacy_fallback).unwrap_or(false),
         engine: file.engine,
         http,
-    }
+        outbound,
+    })
 }
 
 #[cfg(test)]
@@ -192,7 +239,7 @@ mod tests {
             database_url: Some("sqlite://flag.db".into()),
             ..Flags::default()
         };
-        let c = resolve(flags, file);
+        let c = resolve(flags, file).unwrap();
         assert_eq!(c.database_url, "sqlite://flag.db");
         assert_eq!(c.bind, "0.0.0.0:9000");
         assert!(!c.seed);
@@ -205,8 +252,8 @@ mod tests {
             legacy_fallback: Some(false),
             ..Flags::default()
         };
-        assert!(!resolve(flags, file).legacy_fallback);
-        let c = resolve(Flags::default(), FileConfig::default());
+        assert!(!resolve(flags, file).unwrap().legacy_fallback);
+        let c = resolve(Flags::default(), FileConfig::default()).unwrap();
         assert_eq!(
             c,
             ServiceConfig {
@@ -216,13 +263,14 @@ mod tests {
                 legacy_fallback: false,
                 engine: EngineTimings::default(),
                 http: HttpLimits::default(),
+                outbound: grove_core::outbound::OutboundPolicy::default(),
             }
         );
     }
 
     #[test]
     fn http_limits_come_from_flags_then_the_file_then_defaults() {
-        let c = resolve(Flags::default(), FileConfig::default());
+        let c = resolve(Flags::default(), FileConfig::default()).unwrap();
         assert_eq!(c.http.max_connections, 1024);
         assert_eq!(c.http.max_event_streams, 256);
         assert_eq!(c.http.request_timeout, Duration::from_secs(30));
@@ -234,10 +282,34 @@ mod tests {
             max_connections: Some(32),
             ..Flags::default()
         };
-        let c = resolve(flags, file);
+        let c = resolve(flags, file).unwrap();
         assert_eq!(c.http.max_connections, 32);
         assert_eq!(c.http.max_event_streams, 8);
         assert_eq!(c.http.request_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_outbound_allow_list_comes_from_the_flag_else_the_file() {
+        let file: FileConfig =
+            toml::from_str("[outbound]\nallow = \"10.0.0.0/8, rag.internal\"\n").unwrap();
+        let c = resolve(Flags::default(), file).unwrap();
+        assert_eq!(c.outbound.to_string(), "10.0.0.0/8,rag.internal");
+        let file: FileConfig =
+            toml::from_str("[outbound]\nallow = [\"192.168.0.0/16\", \"::1\"]\n").unwrap();
+        let flags = Flags {
+            outbound_allow: Some("127.0.0.1".into()),
+            ..Flags::default()
+        };
+        let c = resolve(flags, file).unwrap();
+        assert_eq!(c.outbound.to_string(), "127.0.0.1/32");
+        let flags = Flags {
+            outbound_allow: Some("10.0.0.0/99".into()),
+            ..Flags::default()
+        };
+        let err = resolve(flags, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("10.0.0.0/99"), "{err}");
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// Seconds a non-streaming request may take before it is answered 503 [default: 30].
     #[arg(long, env = "GROVE_REQUEST_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_seconds: Option<u64>,
+    /// Comma-separated CIDRs and host names health checks and webhooks may
+    /// reach besides public addresses (loopback, private and link-local are
+    /// refused unless listed), e.g. 10.0.0.0/8,rag.internal.
+    #[arg(long, env = "GROVE_OUTBOUND_ALLOW")]
+    pub outbound_allow: Option<String>,
     /// A TOML file with database_url, bind, seed, legacy_fallback; flags and environment win over it.
     #[arg(long, env = "GROVE_CONFIG")]
     pub config: Option<std::path::PathBuf>,
@@ -65,8 +70,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections.map(|n| n as usize),
         max_event_streams: args.max_event_streams.map(|n| n as usize),
         request_timeout_seconds: args.request_timeout_seconds,
+        outbound_allow: args.outbound_allow,
     };
-    let config = resolve(flags, FileConfig::load(args.config.as_ref())?);
+    let config = resolve(flags, FileConfig::load(args.config.as_ref())?)?;
+    let outbound = Arc::new(config.outbound.clone());
+    if !outbound.is_empty() {
+        tracing::info!(allow = %outbound, "outbound allow-list");
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = grove_store::open(&config.database_url)
         .await
@@ -88,6 +98,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         legacy_fallback: config.legacy_fallback,
         data_dir: data_dir(&config.database_url),
         self_url: Some(format!("http://{local}")),
+        outbound: outbound.clone(),
         ..config.engine.apply(grove_engine::EngineSettings::default())
     };
     if settings.legacy_fallback {
@@ -97,13 +108,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
     let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
-    let state = AppState::new(store.clone(), clock.clone(), engine.handle()).with_settings(
-        grove_web::WebSettings {
+    let state = AppState::new(store.clone(), clock.clone(), engine.handle())
+        .with_settings(grove_web::WebSettings {
             max_event_streams: config.http.max_event_streams,
             request_timeout: config.http.request_timeout,
             ..grove_web::WebSettings::default()
-        },
-    );
+        })
+        .with_outbound(outbound);
     // Seeded before the engine starts, so its first load sees them.
     if config.seed {
         let seeded = state.app.seed_defaults().await?;

@@ -228,23 +228,4 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// `text` with every non-printable character replaced by U+FFFD and cut to
-/// `max` characters: safe to show in a problem or a log line.
-pub fn printable(text: &str, max: usize) -> String {
-    let mut out: String = text
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_control() || grove_core::validate::is_bidi_control(c) {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .take(max)
-        .collect();
-    if text.trim().chars().count() > max {
-        out.push('…');
-    }
-    out
-}
+pub use grove_core::outbound::printable;

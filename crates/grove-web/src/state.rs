@@ -61,6 +61,13 @@ impl AppState {
         }
     }
 
+    /// The same state with an outbound allow-list: configs may name these
+    /// addresses and hosts besides public ones.
+    pub fn with_outbound(mut self, policy: Arc<grove_core::outbound::OutboundPolicy>) -> Self {
+        self.app = self.app.with_outbound(policy);
+        self
+    }
+
     /// The same state with other limits.
     pub fn with_settings(mut self, settings: WebSettings) -> Self {
         self.streams = Arc::new(Semaphore::new(settings.max_event_streams));

@@ -926,3 +926,82 @@ async fn openapi_document_lists_the_paths() {
         assert!(r.body["paths"].get(path).is_some(), "missing {path}");
     }
 }
+
+#[tokio::test]
+async fn outbound_urls_outside_the_policy_are_refused_at_their_pointer() {
+    let app = TestApp::seeded().await;
+    let path = "/api/v1/objects/job-config/health-check";
+    let pointer = "/payload/parameters/endpoints/rag";
+    for (url, says) in [
+        ("http://127.0.0.1:22/", "loopback"),
+        ("http://[::1]:8080/", "loopback"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://10.1.2.3/", "private"),
+        ("http://[fd00::1]/", "unique-local"),
+        ("http://0.0.0.0/", "unspecified"),
+        ("http://[::ffff:127.0.0.1]/", "IPv4-mapped"),
+        ("http://224.0.0.1/", "multicast"),
+        ("http://localhost:9000/", "loopback"),
+        ("http://2130706433/", "number"),
+        ("http://0/", "number"),
+        ("http://127.1/", "number"),
+        ("http://0x7f.0.0.1/", "number"),
+        ("http://user:pw@rag.example.com/", "password"),
+        ("http://rag.example.com:99999/", "port"),
+        ("http://rag.example.com:0/", "port"),
+        ("ftp://rag.example.com/", "http"),
+    ] {
+        let patch = json!({"payload": {"parameters": {"endpoints": {"rag": url}}}});
+        let r = app.call(Method::PATCH, path, Some(patch)).await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        let errors = r.body["errors"].as_array().unwrap();
+        let problem = errors
+            .iter()
+            .find(|e| e["pointer"] == pointer)
+            .unwrap_or_else(|| panic!("{url}: {}", r.text));
+        let message = problem["message"].as_str().unwrap();
+        assert!(message.contains(says), "{url}: {message}");
+    }
+    // Webhook URLs follow the same rules.
+    let r = app
+        .call(
+            Method::PATCH,
+            path,
+            Some(json!({"payload": {"notifications": {"channels": ["webhook"], "webhookUrl": "http://127.0.0.1:9/hook"}}})),
+        )
+        .await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(pointers(&r).contains(&"/payload/notifications/webhookUrl".to_owned()));
+    // A public name is fine (it is resolved and checked when a request is made).
+    let r = app
+        .call(
+            Method::PATCH,
+            path,
+            Some(json!({"payload": {"parameters": {"endpoints": {"rag": "https://rag.example.com/health"}}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn the_outbound_allow_list_opens_named_addresses() {
+    let mut app = TestApp::seeded().await;
+    let policy = grove_core::outbound::OutboundPolicy::parse("127.0.0.0/8, rag.internal").unwrap();
+    app.router = grove_web::router(
+        grove_web::AppState::new(
+            app.store.clone(),
+            std::sync::Arc::new(app.clock.clone()),
+            grove_engine::EngineHandle::new(),
+        )
+        .with_outbound(std::sync::Arc::new(policy)),
+    );
+    let path = "/api/v1/objects/job-config/health-check";
+    for url in ["http://127.0.0.1:8080/readyz", "http://rag.internal:9200/"] {
+        let patch = json!({"payload": {"parameters": {"endpoints": {"rag": url}}}});
+        let r = app.call(Method::PATCH, path, Some(patch)).await;
+        assert_eq!(r.status, StatusCode::OK, "{url}: {}", r.text);
+    }
+    let patch = json!({"payload": {"parameters": {"endpoints": {"rag": "http://10.0.0.1/"}}}});
+    let r = app.call(Method::PATCH, path, Some(patch)).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+}
