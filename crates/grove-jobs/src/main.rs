@@ -151,6 +151,12 @@ fn report(error: &anyhow::Error) -> String {
         }
         out.push_str(&text);
     }
+    // A TLS verification failure names rustls' reason; say what to check.
+    if out.contains("invalid peer certificate") {
+        out.push_str(
+            " (the database server's certificate was not accepted: with sslmode=verify-ca or verify-full, sslrootcert must name the certificate authority that signed it, and verify-full also checks the host name)",
+        );
+    }
     out
 }
 
