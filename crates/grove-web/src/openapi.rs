@@ -111,6 +111,57 @@ fn request_schemas(doc: &mut Value) {
             }
         }
     }
+    // `If-Match`: a strong tag the server handed out, a bare version or `*`
+    // (a weak tag is answered 412: it never matches).
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            for method in METHODS {
+                let Some(params) = item
+                    .pointer_mut(&format!("/{method}/parameters"))
+                    .and_then(Value::as_array_mut)
+                else {
+                    continue;
+                };
+                for p in params.iter_mut() {
+                    if p["in"] == "header"
+                        && p["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case("if-match"))
+                    {
+                        p["schema"] = json!({"type": "string", "pattern": "^(\\*|\"[0-9]{1,18}\"|[0-9]{1,18})$"});
+                    }
+                }
+            }
+        }
+    }
+    // The object list: `filter.PATH` is a family of parameters, not one
+    // named so (it is described on the operation); `order` and `cursor`
+    // take what the server reads.
+    if let Some(op) = doc.pointer_mut("/paths/~1api~1v1~1objects~1{type}/get") {
+        if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+            params.retain(|p| p["name"] != "filter.PATH");
+            for p in params.iter_mut() {
+                match p["name"].as_str() {
+                    Some("order") => {
+                        p["schema"] = json!({"type": "string", "enum": ["asc", "desc"]})
+                    }
+                    Some("cursor") => {
+                        p["schema"] = json!({"type": "string", "pattern": "^[0-9]{1,18}$"})
+                    }
+                    _ => {}
+                }
+            }
+        }
+        op["description"] = json!(
+            "Equality filters: any number of `filter.PATH=VALUE` parameters, PATH a field of the type's documents (e.g. `filter.payload.jobType=health-check`, `filter.derived.health=disabled`). `sort` and every filter PATH must name a field of the type (`meta.*`, the payload's fields, `derived.*`); an unknown one is a 400 listing the fields."
+        );
+    }
+    // Duplicate's body ({id, title} of the copy) may be left out.
+    if let Some(body) =
+        doc.pointer_mut("/paths/~1api~1v1~1objects~1{type}~1{id}~1duplicate/post/requestBody")
+    {
+        body["required"] = json!(false);
+    }
     if let Some(params) = doc
         .pointer_mut("/paths/~1api~1v1~1schedule~1preview/get/parameters")
         .and_then(Value::as_array_mut)

@@ -1005,3 +1005,29 @@ async fn the_outbound_allow_list_opens_named_addresses() {
     let r = app.call(Method::PATCH, path, Some(patch)).await;
     assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_duplicate_body_must_be_an_object_naming_the_copy() {
+    let app = TestApp::seeded().await;
+    let path = "/api/v1/objects/job-config/health-check/duplicate";
+    for (body, pointer) in [
+        (json!([null, null]), ""),
+        (json!("copy"), ""),
+        (json!({"id": 5}), "/id"),
+        (json!({"colour": "red"}), "/colour"),
+    ] {
+        let r = app.call(Method::POST, path, Some(body.clone())).await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            pointers(&r).contains(&pointer.to_owned()),
+            "{body}: {}",
+            r.text
+        );
+    }
+    let r = app
+        .call(Method::POST, path, Some(json!({"id": "hc-2"})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app.call(Method::POST, path, None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
