@@ -113,8 +113,10 @@ pub struct ScheduleConfig {
 
 impl ScheduleConfig {
     /// The evaluated schedule; `None` only for payloads that bypassed validation.
+    /// The stored schedule (zones looked up as stored, see
+    /// [`Schedule::parse_stored`]).
     pub fn schedule(&self) -> Option<Schedule> {
-        Schedule::parse(&self.cron_expression, &self.timezone, self.dst_policy).ok()
+        Schedule::parse_stored(&self.cron_expression, &self.timezone, self.dst_policy).ok()
     }
 }
 

@@ -418,3 +418,12 @@ fn known_paths_cover_meta_payload_and_derived() {
     assert!(rules.is_known_path("payload.conditions"));
     assert!(!rules.is_known_path("derived.health"));
 }
+
+#[test]
+fn a_stored_schedule_with_a_since_refused_zone_keeps_running() {
+    let mut payload = JobConfigPayload::default_for(JobType::HealthCheck);
+    payload.schedule.timezone = "US/Pacific".to_owned();
+    assert!(payload.schedule.schedule().is_some());
+    let v = with("/payload/schedule/timezone", json!("US/Pacific"));
+    problem_at(&problems(&v), "/payload/schedule/timezone");
+}

@@ -270,6 +270,24 @@ impl Schedule {
         })
     }
 
+    /// Like [`Schedule::parse`], but for a schedule already stored: the
+    /// zone is looked up as before region names were required, so a config
+    /// saved with a since-refused name (`US/Pacific`, `localtime`) keeps
+    /// running until it is next edited (an edit must give a region name).
+    pub fn parse_stored(expr: &str, tz: &str, policy: DstPolicy) -> Result<Self, ScheduleError> {
+        let cron = CronExpr::parse(expr).map_err(ScheduleError::Cron)?;
+        let zone = match parse_timezone(tz) {
+            Ok(z) => z,
+            Err(e) => TimeZone::get(tz).map_err(|_| ScheduleError::TimeZone(e))?,
+        };
+        Ok(Self {
+            cron,
+            zone: zone::Zone::new(zone),
+            tz_name: tz.to_owned(),
+            policy,
+        })
+    }
+
     pub fn expression(&self) -> &str {
         self.cron.as_str()
     }
