@@ -122,7 +122,7 @@ impl App {
                 });
                 continue;
             };
-            match def.validate(&raw) {
+            match self.validate_object(def, &raw) {
                 Err(found) => problems.extend(found.into_iter().map(|problem| DocumentProblem {
                     source: source.clone(),
                     problem,

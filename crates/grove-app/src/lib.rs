@@ -39,6 +39,10 @@ pub mod tokens;
 use std::sync::Arc;
 
 use grove_core::clock::Clock;
+use grove_core::job_config::outbound_urls;
+use grove_core::outbound::OutboundPolicy;
+use grove_core::registry::{JOB_CONFIG, TypeDef, ValidObject};
+use grove_core::validate::Problem;
 use grove_engine::EngineHandle;
 use grove_store::{Change, Store};
 
@@ -63,6 +67,9 @@ pub struct App {
     clock: Arc<dyn Clock>,
     engine: EngineHandle,
     runner: Runner,
+    /// Where configs may make the service send requests; a literal address
+    /// outside it is refused at validation.
+    outbound: Arc<OutboundPolicy>,
 }
 
 impl App {
@@ -75,6 +82,47 @@ impl App {
             clock,
             engine,
             runner: Runner::ThisProcess,
+            outbound: Arc::default(),
+        }
+    }
+
+    /// The same app with an outbound allow-list (the default allows only
+    /// public addresses).
+    pub fn with_outbound(mut self, policy: Arc<OutboundPolicy>) -> Self {
+        self.outbound = policy;
+        self
+    }
+
+    /// The outbound address policy validation checks URLs against.
+    pub fn outbound(&self) -> &Arc<OutboundPolicy> {
+        &self.outbound
+    }
+
+    /// Validates an object for `def`, then the URLs of its payload against
+    /// the outbound policy (a literal address outside it is a problem at
+    /// the URL's pointer; names are checked when a request is made).
+    pub fn validate_object(
+        &self,
+        def: &TypeDef,
+        raw: &serde_json::Value,
+    ) -> Result<ValidObject, Vec<Problem>> {
+        let valid = def.validate(raw)?;
+        if def.id != JOB_CONFIG {
+            return Ok(valid);
+        }
+        let problems: Vec<Problem> = outbound_urls(&valid.payload)
+            .into_iter()
+            .filter_map(|(pointer, url)| {
+                self.outbound
+                    .check_url(&url)
+                    .err()
+                    .map(|why| Problem::new(pointer, why))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(valid)
+        } else {
+            Err(problems)
         }
     }
 
@@ -87,6 +135,7 @@ impl App {
             clock,
             engine: EngineHandle::new(),
             runner: Runner::OtherProcesses,
+            outbound: Arc::default(),
         }
     }
 

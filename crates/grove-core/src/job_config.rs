@@ -132,11 +132,12 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl ScheduleConfig {
-    /// The evaluated cron schedule; `None` for a one-off `runAt` (and for
+    /// The evaluated cron schedule, zones looked up as stored (see
+    /// [`Schedule::parse_stored`]); `None` for a one-off `runAt` (and for
     /// payloads that bypassed validation).
     pub fn schedule(&self) -> Option<Schedule> {
         let expr = self.cron_expression.as_deref()?;
-        Schedule::parse(expr, &self.timezone, self.dst_policy).ok()
+        Schedule::parse_stored(expr, &self.timezone, self.dst_policy).ok()
     }
 
     /// The cron expression, or "" for a one-off run (for display and sorting).
@@ -716,17 +717,16 @@ fn webhook(c: &mut Checker, obj: &Obj<'_>, channels: Option<&[Channel]>) -> Opti
     let wants = channels.is_some_and(|ch| ch.contains(&Channel::Webhook));
     let pointer = Checker::pointer_of(obj, "webhookUrl");
     match c.string(obj, "webhookUrl", false) {
-        Some(url) => {
-            if is_http_url(&url) {
-                Some(Some(url))
-            } else {
+        Some(url) => match crate::outbound::parse_url(&url) {
+            Ok(_) => Some(Some(url)),
+            Err(why) => {
                 c.push(
                     pointer,
-                    format!("must be an http:// or https:// URL, got \"{url}\""),
+                    format!("must be an http:// or https:// URL: \"{url}\" {why}"),
                 );
                 None
             }
-        }
+        },
         None if wants && obj.map.get("webhookUrl").is_none_or(Value::is_null) => {
             c.push(pointer, "is required when channels include \"webhook\"");
             None
@@ -736,15 +736,29 @@ fn webhook(c: &mut Checker, obj: &Obj<'_>, channels: Option<&[Channel]>) -> Opti
     }
 }
 
-/// A plausible absolute http(s) URL with a host.
+/// An absolute http(s) URL the service could send a request to (see
+/// [`crate::outbound::parse_url`]; the address policy is checked apart).
 pub fn is_http_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    rest.is_some_and(|r| {
-        let host = r.split(['/', '?', '#']).next().unwrap_or("");
-        !host.is_empty() && !url.chars().any(char::is_whitespace)
+    crate::outbound::parse_url(url).is_ok()
+}
+
+/// The URLs a job config payload makes the service call, each with its
+/// pointer: webhook URLs and health-check endpoints.
+pub fn outbound_urls(payload: &Value) -> Vec<(String, String)> {
+    [
+        "/notifications/webhookUrl",
+        "/parameters/webhookUrl",
+        "/parameters/endpoints/api",
+        "/parameters/endpoints/rag",
+    ]
+    .iter()
+    .filter_map(|p| {
+        payload
+            .pointer(p)
+            .and_then(Value::as_str)
+            .map(|u| (format!("/payload{p}"), u.to_owned()))
     })
+    .collect()
 }
 
 const ADVANCEMENT_FIELDS: &[&str] = &[
@@ -959,14 +973,16 @@ fn decode_health(c: &mut Checker, obj: &Obj<'_>) -> Option<HealthCheckParams> {
             .and_then(|e| {
                 let mut url = |key: &str| -> Option<Option<String>> {
                     match c.string(&e, key, false) {
-                        Some(u) if is_http_url(&u) => Some(Some(u)),
-                        Some(u) => {
-                            c.push(
-                                Checker::pointer_of(&e, key),
-                                format!("must be an http:// or https:// URL, got \"{u}\""),
-                            );
-                            None
-                        }
+                        Some(u) => match crate::outbound::parse_url(&u) {
+                            Ok(_) => Some(Some(u)),
+                            Err(why) => {
+                                c.push(
+                                    Checker::pointer_of(&e, key),
+                                    format!("must be an http:// or https:// URL: \"{u}\" {why}"),
+                                );
+                                None
+                            }
+                        },
                         None if e.map.get(key).is_some_and(|v| !v.is_null()) => None,
                         None => Some(None),
                     }

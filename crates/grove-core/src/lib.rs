@@ -27,6 +27,7 @@ pub mod job_config;
 pub mod lifecycle;
 pub mod merge_patch;
 pub mod object;
+pub mod outbound;
 pub mod plan;
 pub mod query;
 pub mod registry;

@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::calendar::CalendarPayload;
 use crate::job_config::ScheduleConfig;
-use crate::schedule::{Schedule, parse_timezone};
+use crate::schedule::Schedule;
 
 /// Excluded slots a search steps over before it gives up (a calendar that
 /// excludes every slot of a schedule would otherwise search forever).
@@ -99,11 +99,16 @@ impl JobPlan {
     /// evaluated (a payload that bypassed validation). Calendars the job
     /// names that are not in `calendars` exclude nothing.
     pub fn new(config_id: &str, schedule: &ScheduleConfig, calendars: &Calendars) -> Option<Self> {
-        let zone = parse_timezone(&schedule.timezone).ok()?;
         let base = match (&schedule.cron_expression, schedule.run_at) {
             (Some(_), _) => Base::Cron(schedule.schedule()?),
             (None, Some(at)) => Base::Once(at),
             (None, None) => return None,
+        };
+        // The zone as stored (a name validation refuses today keeps a
+        // stored config running until it is edited).
+        let zone = match &base {
+            Base::Cron(s) => s.timezone().clone(),
+            Base::Once(_) => TimeZone::get(&schedule.timezone).ok()?,
         };
         let calendars = schedule
             .exclude_calendars

@@ -60,6 +60,39 @@ pub struct TypeDef {
     pub metrics: &'static [MetricDef],
     pub default_payload: fn() -> Value,
     pub decode: DecodeFn,
+    /// Every shape a payload of this type takes with its defaults (one per
+    /// job type for job configs): the source of [`TypeDef::known_paths`].
+    pub example_payloads: fn() -> Vec<Value>,
+    /// Payload paths a default payload leaves out (optional fields, fields
+    /// the engine writes).
+    pub optional_paths: &'static [&'static str],
+    /// `derived.*` fields of this type's documents.
+    pub derived_fields: &'static [&'static str],
+}
+
+/// The `meta.*` fields every object has.
+pub const META_FIELDS: &[&str] = &[
+    "id",
+    "type",
+    "title",
+    "description",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "createdBy",
+    "updatedBy",
+    "tags",
+];
+
+fn leaf_paths(prefix: &str, value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                leaf_paths(&format!("{prefix}.{k}"), v, out);
+            }
+        }
+        _ => out.push(prefix.to_owned()),
+    }
 }
 
 pub const JOB_CONFIG: &str = "job-config";
@@ -135,6 +168,35 @@ pub const TYPES: &[TypeDef] = &[
         ],
         default_payload: || JobConfigPayload::default_for(JobType::AdvancementBatch).to_value(),
         decode: |v, title, c| JobConfigPayload::decode(v, title, c).map(|p| p.to_value()),
+        example_payloads: || {
+            JobType::ALL
+                .iter()
+                .map(|t| JobConfigPayload::default_for(*t).to_value())
+                .collect()
+        },
+        optional_paths: &[
+            "parameters.lifecycleModelId",
+            "parameters.fromTiers",
+            "parameters.webhookUrl",
+            "parameters.endpoints.api",
+            "parameters.endpoints.rag",
+            "notifications.webhookUrl",
+            "lastExecution.startedAt",
+            "lastExecution.completedAt",
+            "lastExecution.status",
+            "lastExecution.itemsProcessed",
+            "lastExecution.errors",
+            "lastExecution.runId",
+            "lastExecution.error",
+            "lastExecution.consecutiveFailures",
+            "autoDisabled.at",
+            "autoDisabled.reason",
+            "schedule.runAt",
+            "schedule.excludeCalendars",
+            "schedule.pausedUntil",
+            "schedule.jitterSeconds",
+        ],
+        derived_fields: &["nextRunAt", "scheduleText", "health"],
     },
     TypeDef {
         id: ADVANCEMENT_RULE,
@@ -195,6 +257,9 @@ pub const TYPES: &[TypeDef] = &[
         ],
         default_payload: || AdvancementRulePayload::default_payload().to_value(),
         decode: |v, _title, c| AdvancementRulePayload::decode(v, c).map(|p| p.to_value()),
+        example_payloads: || vec![AdvancementRulePayload::default_payload().to_value()],
+        optional_paths: &["lifecycleModelId"],
+        derived_fields: &[],
     },
     TypeDef {
         id: CALENDAR,
@@ -230,6 +295,9 @@ pub const TYPES: &[TypeDef] = &[
         }],
         default_payload: || CalendarPayload::default().to_value(),
         decode: |v, _title, c| CalendarPayload::decode(v, c).map(|p| p.to_value()),
+        example_payloads: || vec![CalendarPayload::default().to_value()],
+        optional_paths: &["timezone", "dates", "ranges", "weekly"],
+        derived_fields: &[],
     },
 ];
 
@@ -265,6 +333,38 @@ impl TypeDef {
                 "id": m.id, "label": m.label, "icon": m.icon, "query": m.query, "typeFilter": self.id,
             })).collect::<Vec<_>>(),
         })
+    }
+
+    /// Every field path a query may filter or sort on: `meta.*`, the
+    /// payload's fields (leaves and the objects above them) and
+    /// `derived.*`, in a stable order.
+    pub fn known_paths(&self) -> Vec<String> {
+        let mut out: Vec<String> = META_FIELDS.iter().map(|f| format!("meta.{f}")).collect();
+        let mut payload = Vec::new();
+        for example in (self.example_payloads)() {
+            leaf_paths("payload", &example, &mut payload);
+        }
+        payload.extend(self.optional_paths.iter().map(|p| format!("payload.{p}")));
+        for path in payload {
+            // The objects above a leaf are paths too (`payload.schedule`).
+            let mut end = 0;
+            while let Some(dot) = path[end..].find('.').map(|d| d + end) {
+                if dot > "payload".len() && !out.iter().any(|p| p == &path[..dot]) {
+                    out.push(path[..dot].to_owned());
+                }
+                end = dot + 1;
+            }
+            if !out.contains(&path) {
+                out.push(path);
+            }
+        }
+        out.extend(self.derived_fields.iter().map(|f| format!("derived.{f}")));
+        out
+    }
+
+    /// Whether `path` names a field of this type's documents.
+    pub fn is_known_path(&self, path: &str) -> bool {
+        self.known_paths().iter().any(|p| p == path)
     }
 
     /// Validates a client's `{meta, payload}` for this type. Read-only fields

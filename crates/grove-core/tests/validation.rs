@@ -285,3 +285,145 @@ fn advancement_rules_validate_tiers_signals_and_operators() {
         ["/payload/toTier", "/payload/conditions", "/payload/match"]
     );
 }
+
+fn problem_at<'a>(problems: &'a [Problem], pointer: &str) -> &'a Problem {
+    problems
+        .iter()
+        .find(|p| p.pointer == pointer)
+        .unwrap_or_else(|| panic!("no problem at {pointer}: {problems:?}"))
+}
+
+#[test]
+fn titles_and_display_names_need_a_visible_character() {
+    for invisible in [
+        "\u{200b}\u{200d}\u{feff}",
+        "\u{2060}\u{00ad}",
+        "\u{3164}",
+        " \u{200b} ",
+    ] {
+        let v = with("/meta/title", json!(invisible));
+        let p = problems(&v);
+        let message = &problem_at(&p, "/meta/title").message;
+        assert!(
+            message.contains("visible character") || message.contains("must not be empty"),
+            "{invisible:?}: {message}"
+        );
+        let mut v = valid();
+        v["payload"]["displayName"] = json!(invisible);
+        let p = problems(&v);
+        problem_at(&p, "/payload/displayName");
+    }
+    // Visible text next to a joiner is fine (emoji sequences use them).
+    let v = with("/meta/title", json!("Nightly \u{1f469}\u{200d}\u{1f52c}"));
+    job_config().validate(&v).unwrap();
+}
+
+#[test]
+fn control_and_bidi_characters_are_refused_in_every_string() {
+    let cases: &[(&str, Value)] = &[
+        ("/meta/title", json!("Nightly\u{202e}gnp.exe")),
+        ("/meta/title", json!("Night\u{0}ly")),
+        ("/meta/description", json!("ok\u{1b}[31mred")),
+        ("/meta/description", json!("a\u{2066}b")),
+        ("/meta/id", json!("night\u{7}")),
+        ("/meta/tags/0", json!(["a\u{200f}"])),
+        ("/payload/schedule/cronExpression", json!("0 2 * * *\u{0}")),
+        ("/payload/schedule/timezone", json!("UTC\u{202d}")),
+        ("/payload/parameters/fromTiers/0", json!(["seed\u{8}"])),
+        ("/payload/parameters/lifecycleModelId", json!("m\r1")),
+    ];
+    for (pointer, value) in cases {
+        let mut v = valid();
+        let target = pointer.strip_suffix("/0").unwrap_or(pointer);
+        let mut node = &mut v;
+        for key in target.split('/').skip(1) {
+            node = &mut node[key];
+        }
+        *node = value.clone();
+        let p = problems(&v);
+        let problem = problem_at(&p, pointer);
+        assert!(
+            problem.message.contains("control character")
+                || problem.message.contains("bidirectional"),
+            "{pointer}: {problem}"
+        );
+        assert!(problem.message.contains("U+"), "{problem}");
+    }
+    // Tabs, newlines and CRLF (what a browser's textarea sends) stay allowed.
+    let mut v = valid();
+    v["meta"]["description"] = json!("line one\r\nline\ttwo\nthree");
+    job_config().validate(&v).unwrap();
+}
+
+#[test]
+fn time_zones_must_be_region_names() {
+    for tz in [
+        "localtime",
+        "Factory",
+        "posixrules",
+        "EST5EDT",
+        "posix/Europe/Berlin",
+        "right/UTC",
+        "america/los_angeles",
+        "Europe/../Europe/Berlin",
+    ] {
+        let v = with("/payload/schedule/timezone", json!(tz));
+        let p = problems(&v);
+        let message = &problem_at(&p, "/payload/schedule/timezone").message;
+        assert!(message.contains(tz), "{tz}: {message}");
+        assert!(message.contains("IANA"), "{tz}: {message}");
+    }
+    for tz in [
+        "UTC",
+        "Etc/UTC",
+        "Europe/Berlin",
+        "America/Argentina/Buenos_Aires",
+    ] {
+        job_config()
+            .validate(&with("/payload/schedule/timezone", json!(tz)))
+            .unwrap_or_else(|p| panic!("{tz}: {p:?}"));
+    }
+}
+
+#[test]
+fn known_paths_cover_meta_payload_and_derived() {
+    let paths = job_config().known_paths();
+    for p in [
+        "meta.title",
+        "meta.updatedAt",
+        "payload.jobType",
+        "payload.schedule",
+        "payload.schedule.cronExpression",
+        "payload.parameters.webhookUrl",
+        "payload.parameters.checks",
+        "payload.lastExecution.status",
+        "derived.health",
+    ] {
+        assert!(paths.iter().any(|k| k == p), "{p} missing from {paths:?}");
+    }
+    for def in registry::TYPES {
+        for f in def.filters {
+            assert!(def.is_known_path(f.field), "{}", f.field);
+        }
+        for s in def.sort_options {
+            assert!(def.is_known_path(s.field), "{}", s.field);
+        }
+        for s in def.search_fields {
+            assert!(def.is_known_path(s), "{s}");
+        }
+    }
+    assert!(!job_config().is_known_path("payload.nope"));
+    assert!(!job_config().is_known_path("meta.title.x"));
+    let rules = registry::find(ADVANCEMENT_RULE).unwrap();
+    assert!(rules.is_known_path("payload.conditions"));
+    assert!(!rules.is_known_path("derived.health"));
+}
+
+#[test]
+fn a_stored_schedule_with_a_since_refused_zone_keeps_running() {
+    let mut payload = JobConfigPayload::default_for(JobType::HealthCheck);
+    payload.schedule.timezone = "US/Pacific".to_owned();
+    assert!(payload.schedule.schedule().is_some());
+    let v = with("/payload/schedule/timezone", json!("US/Pacific"));
+    problem_at(&problems(&v), "/payload/schedule/timezone");
+}

@@ -128,10 +128,10 @@ async fn notify(shared: &Arc<Shared>, e: &Execution, payload: &JobConfigPayload,
                     // Retries may take a while: never hold the executor.
                     let (shared, e, url, body) =
                         (shared.clone(), e.clone(), url.to_owned(), body.clone());
+                    let sender = HttpWebhook::new(shared.settings.outbound.clone());
                     tokio::spawn(async move {
                         let sent =
-                            deliver_webhook(&HttpWebhook, &url, &body, WebhookPolicy::default())
-                                .await;
+                            deliver_webhook(&sender, &url, &body, WebhookPolicy::default()).await;
                         let note = match sent {
                             Ok(()) => (LogLevel::Info, format!("notification posted to {url}")),
                             Err(err) => (

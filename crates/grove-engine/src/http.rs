@@ -2,61 +2,68 @@
 //! JSON), over `tokio::net::TcpStream`, with TLS (rustls, the system's
 //! trusted roots) for `https://`. It answers only the status code; callers
 //! bound the time it may take.
+//!
+//! Every request follows the outbound address policy
+//! ([`grove_core::outbound`]): the host is resolved once, every address is
+//! checked, and the connection goes to an address that passed (never to a
+//! second resolution, so a name cannot change its answer in between).
+//! Remote bytes reach messages only as the status line, made printable and
+//! cut to 200 characters.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use grove_core::outbound::{Host, OutboundPolicy, OutboundUrl, printable};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// The parts of an `http://` or `https://` URL a request needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HttpUrl {
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-    pub path: String,
+/// The longest status line read from a remote.
+const MAX_STATUS_LINE: u64 = 8 * 1024;
+/// The most of a status line a message shows.
+const SHOWN_STATUS_LINE: usize = 200;
+
+/// Whom a request goes to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target<'a> {
+    /// An operator's URL: the outbound policy decides.
+    Policy(&'a OutboundPolicy),
+    /// The service's own `/readyz` (the `api` health check's default).
+    OwnService,
 }
 
-pub(crate) fn parse_url(url: &str) -> Result<HttpUrl, String> {
-    let (tls, rest) = if let Some(rest) = url.strip_prefix("https://") {
-        (true, rest)
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        (false, rest)
-    } else {
-        return Err(format!("{url}: not an http:// or https:// URL"));
+/// The addresses `u` may be reached at under `target`, resolved once.
+async fn addresses(
+    url: &str,
+    u: &OutboundUrl,
+    target: Target<'_>,
+) -> Result<Vec<SocketAddr>, String> {
+    let found: Vec<SocketAddr> = match &u.host {
+        Host::Ip(ip) => vec![SocketAddr::new(*ip, u.port)],
+        Host::Name(name) => tokio::net::lookup_host((name.as_str(), u.port))
+            .await
+            .map_err(|e| format!("{url}: cannot resolve {name}: {e}"))?
+            .collect(),
     };
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+    let Target::Policy(policy) = target else {
+        return Ok(found);
     };
-    let path = if path.starts_with('?') {
-        format!("/{path}")
-    } else {
-        path.to_owned()
-    };
-    let path = path.split('#').next().unwrap_or("/").to_owned();
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-            let port = p
-                .parse::<u16>()
-                .map_err(|_| format!("{url}: bad port \"{p}\""))?;
-            (h, port)
-        }
-        _ => (authority, if tls { 443 } else { 80 }),
-    };
-    if host.is_empty() {
-        return Err(format!("{url}: no host"));
+    let host = u.host.to_string();
+    let mut refused = None;
+    let allowed: Vec<SocketAddr> = found
+        .into_iter()
+        .filter(|a| match policy.check(&host, a.ip()) {
+            Ok(()) => true,
+            Err(why) => {
+                refused.get_or_insert(why);
+                false
+            }
+        })
+        .collect();
+    match (allowed.is_empty(), refused) {
+        (true, Some(why)) => Err(format!("{url}: {why}")),
+        (true, None) => Err(format!("{url}: {host} has no address")),
+        (false, _) => Ok(allowed),
     }
-    Ok(HttpUrl {
-        tls,
-        host: host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned(),
-        port,
-        path,
-    })
 }
 
 /// The TLS client configuration: the system's trusted roots, loaded once.
@@ -89,15 +96,32 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
 
 /// Sends one request and returns the response's status code. `body` is
 /// sent as JSON.
-pub(crate) async fn send(method: &str, url: &str, body: Option<&[u8]>) -> Result<u16, String> {
-    let u = parse_url(url)?;
-    let tcp = TcpStream::connect((u.host.as_str(), u.port))
-        .await
-        .map_err(|e| format!("{url}: cannot connect: {e}"))?;
+pub(crate) async fn send(
+    method: &str,
+    url: &str,
+    body: Option<&[u8]>,
+    target: Target<'_>,
+) -> Result<u16, String> {
+    let u = grove_core::outbound::parse_url(url).map_err(|why| format!("{url}: {why}"))?;
+    let mut last = None;
+    let mut tcp = None;
+    for addr in addresses(url, &u, target).await? {
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let tcp = tcp.ok_or_else(|| match last {
+        Some(e) => format!("{url}: cannot connect: {e}"),
+        None => format!("{url}: cannot connect"),
+    })?;
     if !u.tls {
         return exchange(tcp, method, url, &u, body).await;
     }
-    let name = rustls::pki_types::ServerName::try_from(u.host.clone())
+    let name = rustls::pki_types::ServerName::try_from(u.host_str())
         .map_err(|e| format!("{url}: bad host name for TLS: {e}"))?;
     let tls = tokio_rustls::TlsConnector::from(tls_config()?)
         .connect(name, tcp)
@@ -110,12 +134,12 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     method: &str,
     url: &str,
-    u: &HttpUrl,
+    u: &OutboundUrl,
     body: Option<&[u8]>,
 ) -> Result<u16, String> {
     let default_port = if u.tls { 443 } else { 80 };
     let host_header = if u.port == default_port {
-        u.host.clone()
+        u.host.to_string()
     } else {
         format!("{}:{}", u.host, u.port)
     };
@@ -140,51 +164,36 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         .flush()
         .await
         .map_err(|e| format!("{url}: cannot send the request: {e}"))?;
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
+    // At most one bounded line is read, as bytes: a remote that sends no
+    // newline (or not UTF-8) cannot grow memory or reach the logs raw.
+    let mut reader = BufReader::new(stream).take(MAX_STATUS_LINE);
+    let mut raw = Vec::new();
     reader
-        .read_line(&mut line)
+        .read_until(b'\n', &mut raw)
         .await
         .map_err(|e| format!("{url}: no answer: {e}"))?;
+    let line = String::from_utf8_lossy(&raw);
+    let shown = || printable(&line, SHOWN_STATUS_LINE);
     let mut parts = line.split_whitespace();
     match (parts.next(), parts.next()) {
-        (Some(v), Some(code)) if v.starts_with("HTTP/") => code
+        (Some(v), Some(code)) if v.starts_with("HTTP/") && code.len() == 3 => code
             .parse::<u16>()
-            .map_err(|_| format!("{url}: not an HTTP answer: {}", line.trim())),
-        _ if line.is_empty() => Err(format!("{url}: the connection closed without an answer")),
-        _ => Err(format!("{url}: not an HTTP answer: {}", line.trim())),
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+            .ok_or_else(|| format!("{url}: not an HTTP answer: {}", shown())),
+        _ if raw.is_empty() => Err(format!("{url}: the connection closed without an answer")),
+        _ => Err(format!("{url}: not an HTTP answer: {}", shown())),
     }
 }
 
 /// GETs `url` and returns the response's status code.
-pub(crate) async fn get_status(url: &str) -> Result<u16, String> {
-    send("GET", url, None).await
+pub(crate) async fn get_status(url: &str, target: Target<'_>) -> Result<u16, String> {
+    send("GET", url, None, target).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_parse() {
-        assert_eq!(
-            parse_url("http://localhost:8080/healthz").unwrap(),
-            HttpUrl {
-                tls: false,
-                host: "localhost".into(),
-                port: 8080,
-                path: "/healthz".into()
-            }
-        );
-        assert_eq!(parse_url("http://rag.internal").unwrap().path, "/");
-        assert_eq!(parse_url("http://rag.internal").unwrap().port, 80);
-        assert_eq!(parse_url("http://h?x=1").unwrap().path, "/?x=1");
-        assert_eq!(parse_url("http://[::1]:9000/a").unwrap().host, "::1");
-        let https = parse_url("https://hooks.example.test/x").unwrap();
-        assert!(https.tls);
-        assert_eq!(https.port, 443);
-        assert!(parse_url("ftp://x").is_err());
-    }
 
     #[test]
     fn the_system_trust_store_loads() {
@@ -202,10 +211,12 @@ mod tests {
                 let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
             }
         });
+        let allow = OutboundPolicy::parse("localhost").unwrap();
         let err = send(
             "POST",
             &format!("https://localhost:{port}/hook"),
             Some(b"{}"),
+            Target::Policy(&allow),
         )
         .await
         .unwrap_err();

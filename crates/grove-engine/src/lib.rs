@@ -106,8 +106,12 @@ pub struct EngineSettings {
     /// Where the `storage` health check writes its probe file.
     pub data_dir: PathBuf,
     /// The service's own base URL (`http://127.0.0.1:8080`), for the `api`
-    /// health check when a config names no endpoint.
+    /// health check when a config names no endpoint. Always reachable,
+    /// whatever the outbound policy.
     pub self_url: Option<String>,
+    /// Where health checks and webhooks may connect: public addresses plus
+    /// this allow-list.
+    pub outbound: Arc<grove_core::outbound::OutboundPolicy>,
 }
 
 impl Default for EngineSettings {
@@ -126,6 +130,7 @@ impl Default for EngineSettings {
             missed_record_limit: 100,
             data_dir: PathBuf::from("."),
             self_url: None,
+            outbound: Arc::default(),
         }
     }
 }

@@ -30,6 +30,9 @@ pub fn at(s: &str) -> Timestamp {
 /// which in real life would take heartbeats along.
 pub fn settings() -> EngineSettings {
     EngineSettings {
+        // The tests' HTTP servers listen on loopback: allowed by name, as an
+        // operator would (the default policy refuses loopback).
+        outbound: local_outbound(),
         lease: Duration::from_secs(86_400),
         heartbeat: Duration::from_millis(50),
         grace: Duration::from_millis(100),
@@ -38,6 +41,11 @@ pub fn settings() -> EngineSettings {
         shutdown_grace: Duration::from_millis(500),
         ..EngineSettings::default()
     }
+}
+
+/// An outbound policy that allows this machine's loopback addresses.
+pub fn local_outbound() -> Arc<grove_core::outbound::OutboundPolicy> {
+    Arc::new(grove_core::outbound::OutboundPolicy::parse("127.0.0.0/8,::1,localhost").unwrap())
 }
 
 /// The engine's handle, plus the operator requests tests drive it with:

@@ -20,12 +20,19 @@ pub struct FileConfig {
     pub bind: Option<String>,
     pub seed: Option<bool>,
     pub legacy_fallback: Option<bool>,
+    pub max_connections: Option<usize>,
+    pub max_event_streams: Option<usize>,
+    pub request_timeout_seconds: Option<u64>,
     /// Engine timings; rarely changed (tests shorten them).
     #[serde(default)]
     pub engine: EngineTimings,
     /// Who may read, and console sessions.
     #[serde(default)]
     pub access: AccessConfig,
+    /// The `[outbound]` table: `allow`, CIDRs and host names the service
+    /// may send requests to besides public addresses.
+    #[serde(default)]
+    pub outbound: OutboundFile,
 }
 
 /// The `[access]` table (and its flags): anonymous reads, the session
@@ -71,6 +78,43 @@ impl AccessConfig {
             ..defaults
         })
     }
+}
+
+/// `[outbound] allow = "10.0.0.0/8, rag.internal"` (or a list of strings).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundFile {
+    pub allow: Option<AllowList>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum AllowList {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl AllowList {
+    fn joined(&self) -> String {
+        match self {
+            Self::Text(t) => t.clone(),
+            Self::List(l) => l.join(","),
+        }
+    }
+}
+
+/// The outbound policy from `--outbound-allow` / `GROVE_OUTBOUND_ALLOW`
+/// (`flag`), else the file's `[outbound] allow`.
+pub fn outbound_policy(
+    flag: Option<&str>,
+    file: &OutboundFile,
+) -> anyhow::Result<grove_core::outbound::OutboundPolicy> {
+    let text = match (flag, &file.allow) {
+        (Some(f), _) => f.to_owned(),
+        (None, Some(list)) => list.joined(),
+        (None, None) => String::new(),
+    };
+    grove_core::outbound::OutboundPolicy::parse(&text).map_err(anyhow::Error::msg)
 }
 
 /// The `[engine]` table: lease and heartbeat of running attempts, how often
@@ -134,6 +178,28 @@ pub struct ServiceConfig {
     pub legacy_fallback: bool,
     pub engine: EngineTimings,
     pub access: AccessConfig,
+    /// HTTP limits (connections, event streams, request timeout).
+    pub http: HttpLimits,
+    /// Where health checks and webhooks may connect besides public addresses.
+    pub outbound: grove_core::outbound::OutboundPolicy,
+}
+
+/// Limits of the HTTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    pub max_connections: usize,
+    pub max_event_streams: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: grove_web::server::DEFAULT_MAX_CONNECTIONS,
+            max_event_streams: grove_web::state::DEFAULT_MAX_EVENT_STREAMS,
+            request_timeout: grove_web::state::DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
 }
 
 impl FileConfig {
@@ -160,18 +226,39 @@ pub struct Flags {
     pub no_seed: bool,
     pub legacy_fallback: Option<bool>,
     pub access: AccessConfig,
+    pub max_connections: Option<usize>,
+    pub max_event_streams: Option<usize>,
+    pub request_timeout_seconds: Option<u64>,
+    pub outbound_allow: Option<String>,
 }
 
 /// Merges flags/environment over the file.
-pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
+pub fn resolve(flags: Flags, file: FileConfig) -> anyhow::Result<ServiceConfig> {
     let Flags {
         database_url,
         bind,
         no_seed,
         legacy_fallback,
         access,
+        max_connections,
+        max_event_streams,
+        request_timeout_seconds,
+        outbound_allow,
     } = flags;
-    ServiceConfig {
+    let outbound = outbound_policy(outbound_allow.as_deref(), &file.outbound)?;
+    let defaults = HttpLimits::default();
+    let http = HttpLimits {
+        max_connections: max_connections
+            .or(file.max_connections)
+            .unwrap_or(defaults.max_connections),
+        max_event_streams: max_event_streams
+            .or(file.max_event_streams)
+            .unwrap_or(defaults.max_event_streams),
+        request_timeout: request_timeout_seconds
+            .or(file.request_timeout_seconds)
+            .map_or(defaults.request_timeout, Duration::from_secs),
+    };
+    Ok(ServiceConfig {
         database_url: database_url
             .or(file.database_url)
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
@@ -182,7 +269,9 @@ pub fn resolve(flags: Flags, file: FileConfig) -> ServiceConfig {
         legacy_fallback: legacy_fallback.or(file.legacy_fallback).unwrap_or(false),
         engine: file.engine,
         access: access.or(file.access),
-    }
+        http,
+        outbound,
+    })
 }
 
 #[cfg(test)]
@@ -196,14 +285,13 @@ mod tests {
             bind: Some("0.0.0.0:9000".into()),
             seed: Some(false),
             legacy_fallback: Some(true),
-            engine: EngineTimings::default(),
-            access: AccessConfig::default(),
+            ..FileConfig::default()
         };
         let flags = Flags {
             database_url: Some("sqlite://flag.db".into()),
             ..Flags::default()
         };
-        let c = resolve(flags, file);
+        let c = resolve(flags, file).unwrap();
         assert_eq!(c.database_url, "sqlite://flag.db");
         assert_eq!(c.bind, "0.0.0.0:9000");
         assert!(!c.seed);
@@ -216,8 +304,8 @@ mod tests {
             legacy_fallback: Some(false),
             ..Flags::default()
         };
-        assert!(!resolve(flags, file).legacy_fallback);
-        let c = resolve(Flags::default(), FileConfig::default());
+        assert!(!resolve(flags, file).unwrap().legacy_fallback);
+        let c = resolve(Flags::default(), FileConfig::default()).unwrap();
         assert_eq!(
             c,
             ServiceConfig {
@@ -227,6 +315,8 @@ mod tests {
                 legacy_fallback: false,
                 engine: EngineTimings::default(),
                 access: AccessConfig::default(),
+                http: HttpLimits::default(),
+                outbound: grove_core::outbound::OutboundPolicy::default(),
             }
         );
     }
@@ -244,7 +334,7 @@ mod tests {
             },
             ..Flags::default()
         };
-        let web = resolve(flags, file).access.web_settings().unwrap();
+        let web = resolve(flags, file).unwrap().access.web_settings().unwrap();
         assert!(!web.public_read);
         assert!(web.secure_cookies);
         assert_eq!(web.sessions.idle, jiff::SignedDuration::from_hours(2));
@@ -254,6 +344,50 @@ mod tests {
             ..AccessConfig::default()
         };
         assert!(zero.web_settings().is_err());
+    }
+
+    #[test]
+    fn http_limits_come_from_flags_then_the_file_then_defaults() {
+        let c = resolve(Flags::default(), FileConfig::default()).unwrap();
+        assert_eq!(c.http.max_connections, 1024);
+        assert_eq!(c.http.max_event_streams, 256);
+        assert_eq!(c.http.request_timeout, Duration::from_secs(30));
+        let file: FileConfig = toml::from_str(
+            "max_connections = 64\nmax_event_streams = 8\nrequest_timeout_seconds = 5\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            max_connections: Some(32),
+            ..Flags::default()
+        };
+        let c = resolve(flags, file).unwrap();
+        assert_eq!(c.http.max_connections, 32);
+        assert_eq!(c.http.max_event_streams, 8);
+        assert_eq!(c.http.request_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_outbound_allow_list_comes_from_the_flag_else_the_file() {
+        let file: FileConfig =
+            toml::from_str("[outbound]\nallow = \"10.0.0.0/8, rag.internal\"\n").unwrap();
+        let c = resolve(Flags::default(), file).unwrap();
+        assert_eq!(c.outbound.to_string(), "10.0.0.0/8,rag.internal");
+        let file: FileConfig =
+            toml::from_str("[outbound]\nallow = [\"192.168.0.0/16\", \"::1\"]\n").unwrap();
+        let flags = Flags {
+            outbound_allow: Some("127.0.0.1".into()),
+            ..Flags::default()
+        };
+        let c = resolve(flags, file).unwrap();
+        assert_eq!(c.outbound.to_string(), "127.0.0.1/32");
+        let flags = Flags {
+            outbound_allow: Some("10.0.0.0/99".into()),
+            ..Flags::default()
+        };
+        let err = resolve(flags, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("10.0.0.0/99"), "{err}");
     }
 
     #[test]

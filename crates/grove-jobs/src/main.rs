@@ -137,13 +137,25 @@ fn report(error: &anyhow::Error) -> String {
         }
         out.push_str(&text);
     }
+    // A TLS verification failure names rustls' reason; say what to check.
+    if out.contains("invalid peer certificate") {
+        out.push_str(
+            " (the database server's certificate was not accepted: with sslmode=verify-ca or verify-full, sslrootcert must name the certificate authority that signed it, and verify-full also checks the host name)",
+        );
+    }
     out
 }
 
 /// The application for a one-shot command: no engine in this process;
 /// what it writes, a serving instance on the same database picks up.
+/// `GROVE_OUTBOUND_ALLOW` applies to what it validates, as in `serve`.
 fn command_app(store: &Arc<dyn grove_store::Store>) -> App {
-    App::without_engine(store.clone(), Arc::new(SystemClock))
+    let allow = std::env::var("GROVE_OUTBOUND_ALLOW").unwrap_or_default();
+    let policy = grove_core::outbound::OutboundPolicy::parse(&allow).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "GROVE_OUTBOUND_ALLOW is not valid; only public addresses are allowed");
+        grove_core::outbound::OutboundPolicy::default()
+    });
+    App::without_engine(store.clone(), Arc::new(SystemClock)).with_outbound(Arc::new(policy))
 }
 
 async fn run_async(command: Command) -> anyhow::Result<()> {

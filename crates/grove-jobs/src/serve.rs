@@ -37,7 +37,21 @@ pub struct ServeArgs {
     /// A console session ends this many hours after sign-in [default: 168].
     #[arg(long, env = "GROVE_SESSION_LIFETIME_HOURS")]
     pub session_lifetime_hours: Option<u32>,
-    /// A TOML file with database_url, bind, seed, legacy_fallback, [engine] and [access]; flags and environment win over it.
+    /// Connections open at once; past it new ones wait [default: 1024].
+    #[arg(long, env = "GROVE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Server-sent event streams open at once; past it 503 with Retry-After [default: 256].
+    #[arg(long, env = "GROVE_MAX_EVENT_STREAMS")]
+    pub max_event_streams: Option<u32>,
+    /// Seconds a non-streaming request may take before it is answered 503 [default: 30].
+    #[arg(long, env = "GROVE_REQUEST_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_seconds: Option<u64>,
+    /// Comma-separated CIDRs and host names health checks and webhooks may
+    /// reach besides public addresses (loopback, private and link-local are
+    /// refused unless listed), e.g. 10.0.0.0/8,rag.internal.
+    #[arg(long, env = "GROVE_OUTBOUND_ALLOW")]
+    pub outbound_allow: Option<String>,
+    /// A TOML file with database_url, bind, seed, legacy_fallback, the HTTP limits, [outbound], [engine] and [access]; flags and environment win over it.
     #[arg(long, env = "GROVE_CONFIG")]
     pub config: Option<std::path::PathBuf>,
 }
@@ -71,8 +85,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             session_idle_hours: args.session_idle_hours,
             session_lifetime_hours: args.session_lifetime_hours,
         },
+        max_connections: args.max_connections.map(|n| n as usize),
+        max_event_streams: args.max_event_streams.map(|n| n as usize),
+        request_timeout_seconds: args.request_timeout_seconds,
+        outbound_allow: args.outbound_allow,
     };
-    let config = resolve(flags, FileConfig::load(args.config.as_ref())?);
+    let config = resolve(flags, FileConfig::load(args.config.as_ref())?)?;
+    let outbound = Arc::new(config.outbound.clone());
+    if !outbound.is_empty() {
+        tracing::info!(allow = %outbound, "outbound allow-list");
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = grove_store::open(&config.database_url)
         .await
@@ -94,6 +116,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         legacy_fallback: config.legacy_fallback,
         data_dir: data_dir(&config.database_url),
         self_url: Some(format!("http://{local}")),
+        outbound: outbound.clone(),
         ..config.engine.apply(grove_engine::EngineSettings::default())
     };
     if settings.legacy_fallback {
@@ -103,12 +126,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let handlers = grove_engine::handlers::HandlerRegistry::builtin(&settings);
     let engine = grove_engine::Engine::new(store.clone(), clock.clone(), handlers, settings);
-    let web_settings = config.access.web_settings()?;
+    let web_settings = grove_web::WebSettings {
+        max_event_streams: config.http.max_event_streams,
+        request_timeout: config.http.request_timeout,
+        ..config.access.web_settings()?
+    };
     if web_settings.public_read {
         tracing::warn!("--public-read is on: anyone who can reach this server can read its API");
     }
-    let state =
-        AppState::new(store.clone(), clock.clone(), engine.handle()).with_settings(web_settings);
+    let state = AppState::new(store.clone(), clock.clone(), engine.handle())
+        .with_settings(web_settings)
+        .with_outbound(outbound);
     // Seeded before the engine starts, so its first load sees them.
     if config.seed {
         let seeded = state.app.seed_defaults().await?;
@@ -141,12 +169,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
 
     tokio::spawn(wait_for_signal(shutdown.clone()));
-    // Each request knows its client's address (throttling, the audit trail).
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("the HTTP server failed")?;
+    let limits = grove_web::server::ServerLimits {
+        max_connections: config.http.max_connections,
+        ..grove_web::server::ServerLimits::default()
+    };
+    grove_web::server::serve(listener, app, limits, shutdown.clone().cancelled_owned()).await;
     tracing::info!("shutting down");
     let engine_stopped = engine_task.await;
     store.close().await;

@@ -20,9 +20,11 @@ use crate::{BIN, Server, http, launch};
 
 const TOKEN: &str = "gj_cluster_test_admin_token_0123456789abcdef";
 
-/// Short leases so a dead instance's attempts are recovered in seconds.
+/// Short leases so a dead instance's attempts are recovered in seconds; the
+/// tests' probes listen on loopback, which the outbound policy must allow.
 const ENGINE_CONFIG: &str = "[engine]\nlease_seconds = 4\nheartbeat_seconds = 1\n\
-                             maintenance_interval_seconds = 1\nshutdown_grace_seconds = 2\n";
+                             maintenance_interval_seconds = 1\nshutdown_grace_seconds = 2\n\
+                             [outbound]\nallow = \"127.0.0.1\"\n";
 
 fn database_url() -> Option<String> {
     match std::env::var("GROVE_TEST_DATABASE_URL") {

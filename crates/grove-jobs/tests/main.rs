@@ -3,6 +3,7 @@
 mod cli;
 mod cluster;
 mod serve;
+mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

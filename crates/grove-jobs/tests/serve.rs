@@ -235,7 +235,7 @@ fn a_run_interrupted_by_kill_9_is_abandoned_at_the_next_start() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let silent_addr = silent.local_addr().expect("addr");
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut server = start(dir.path(), &[]);
+    let mut server = start(dir.path(), &[("GROVE_OUTBOUND_ALLOW", "127.0.0.1")]);
     let token = server.token.clone().expect("a token");
     let job = format!(
         r#"{{"meta": {{"id": "slow-probe", "title": "Slow probe"}}, "payload": {{"jobType": "health-check",
@@ -279,7 +279,7 @@ fn a_run_interrupted_by_kill_9_is_abandoned_at_the_next_start() {
     drop(silent);
 
     // The engine rescues at start-up, before the HTTP server answers.
-    let server = start(dir.path(), &[]);
+    let server = start(dir.path(), &[("GROVE_OUTBOUND_ALLOW", "127.0.0.1")]);
     let deadline = Instant::now() + Duration::from_secs(20);
     let e = loop {
         let (status, body) = http(&server.addr, "GET", &path, Some(&token), None);
@@ -503,4 +503,37 @@ fn failed_authentications_are_throttled_per_address_and_logged_without_the_secre
         "{text}"
     );
     assert!(!text.contains(wrong), "the secret is never logged");
+}
+
+/// Loopback endpoints are refused unless `GROVE_OUTBOUND_ALLOW` lists them.
+#[test]
+fn the_outbound_allow_list_opens_loopback_endpoints() {
+    let job = r#"{"meta": {"id": "local-probe", "title": "Local probe"}, "payload": {"jobType": "health-check",
+          "schedule": {"cronExpression": "0 3 * * *", "timezone": "UTC", "isEnabled": false},
+          "retry": {"maxAttempts": 1, "backoffStrategy": "fixed", "initialDelaySeconds": 10, "maxDelaySeconds": 10},
+          "limits": {"batchSize": 10, "timeoutSeconds": 60, "maxConcurrent": 1},
+          "parameters": {"checks": ["rag"], "alertThreshold": "error",
+                          "endpoints": {"rag": "http://127.0.0.1:9/ask"}}}}"#;
+    for (env, expected) in [(None, 422), (Some("127.0.0.0/8"), 201)] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let extra: Vec<(&str, &str)> = env
+            .map(|e| ("GROVE_OUTBOUND_ALLOW", e))
+            .into_iter()
+            .collect();
+        let server = start(dir.path(), &extra);
+        let token = server.token.clone().expect("a token");
+        let (status, body) = http(
+            &server.addr,
+            "POST",
+            "/api/v1/objects/job-config",
+            Some(&token),
+            Some(job),
+        );
+        assert_eq!(status, expected, "{env:?}: {body}");
+        if expected == 422 {
+            assert!(body.contains("/payload/parameters/endpoints/rag"), "{body}");
+            assert!(body.contains("outbound address not allowed"), "{body}");
+        }
+        terminate(server);
+    }
 }

@@ -25,6 +25,10 @@ pub enum ApiError {
     },
     #[error("{0}")]
     BadRequest(String),
+    /// A conditional request whose precondition cannot hold (a weak
+    /// `If-Match`).
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("authentication required: send Authorization: Bearer <token>")]
     Unauthorized,
     #[error("{0}")]
@@ -40,8 +44,18 @@ pub enum ApiError {
     /// Too many failed authentications from this client lately.
     #[error("too many failed authentications from this address; try again in {retry_after} s")]
     TooManyAttempts { retry_after: u64 },
+    /// Busy for now (a cap is reached): 503 with `Retry-After`.
+    #[error("{detail}")]
+    Busy {
+        detail: String,
+        retry_after_secs: u32,
+    },
     #[error("internal error: {0}")]
     Internal(String),
+    /// Any other error answer (an extractor's rejection), kept at its
+    /// status and given a problem body.
+    #[error("{detail}")]
+    Other { status: StatusCode, detail: String },
 }
 
 impl ApiError {
@@ -51,14 +65,16 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Other { status, .. } => *status,
         }
     }
 
@@ -68,14 +84,16 @@ impl ApiError {
             Self::Validation(_) => "Validation failed",
             Self::Conflict { .. } => "Conflict",
             Self::BadRequest(_) => "Bad request",
+            Self::PreconditionFailed(_) => "Precondition failed",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden(_) => "Forbidden",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::PayloadTooLarge(_) => "Payload too large",
-            Self::Unavailable(_) => "Service unavailable",
             Self::TooManyAttempts { .. } => "Too many requests",
+            Self::Unavailable(_) | Self::Busy { .. } => "Service unavailable",
             Self::Internal(_) => "Internal server error",
+            Self::Other { status, .. } => status.canonical_reason().unwrap_or("Error"),
         }
     }
 
@@ -207,6 +225,13 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
+            Self::Busy {
+                retry_after_secs, ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
             _ => {}
         }
         response
@@ -214,3 +239,5 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+pub use grove_core::outbound::printable;

@@ -15,6 +15,8 @@
 //! - [`wire`]: every JSON body the API sends or reads, built from the
 //!   domain types; the OpenAPI document describes these same types.
 //! - [`openapi`]: the OpenAPI document served at `/api/openapi.json`.
+//! - [`server`]: the HTTP/1 server loop with its limits (header-read
+//!   timeout, open connections).
 //! - [`views`]: what the API and the console both show (objects as
 //!   documents, executions as the render tree sees them).
 //! - [`state`]: what every handler reaches: the [`grove_app::App`] whose use
@@ -27,15 +29,18 @@ pub mod console;
 pub mod error;
 pub mod headers;
 pub mod openapi;
+pub mod server;
 pub mod state;
 pub mod views;
 pub mod wire;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Uri;
+use axum::http::{StatusCode, Uri, header};
 use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use tower_http::timeout::TimeoutLayer;
 
 pub use error::{ApiError, ApiResult};
 pub use state::{AppState, WebSettings};
@@ -44,19 +49,23 @@ pub use state::{AppState, WebSettings};
 pub fn router(state: AppState) -> Router {
     use api::{meta, prometheus};
     let limit = state.settings.max_body_bytes;
+    let request_timeout = state.settings.request_timeout;
     Router::new()
         // Public: probes, metrics and the API's own description.
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(prometheus::metrics))
         .route("/api/openapi.json", get(openapi::document))
-        .merge(api_routes().route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::api_access,
-        )))
+        .merge(
+            api_routes(request_timeout).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::api_access,
+            )),
+        )
         .merge(console::routes().layer(middleware::from_fn(headers::console)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::map_response(rejections_as_problems))
         // One byte over the limit is enough to know it is too large.
         .layer(DefaultBodyLimit::max(limit + 1))
         .layer(middleware::from_fn(headers::nosniff))
@@ -65,7 +74,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Every `/api/v1` route; [`auth::api_access`] stands in front of them.
-fn api_routes() -> Router<AppState> {
+fn api_routes(request_timeout: std::time::Duration) -> Router<AppState> {
     use api::{audit, executions, grove, meta, objects, tokens};
     Router::new()
         .route("/api/v1/types", get(meta::types))
@@ -117,10 +126,6 @@ fn api_routes() -> Router<AppState> {
         .route("/api/v1/jobs/{id}/upcoming", get(api::schedule::upcoming))
         .route("/api/v1/executions/{run_id}", get(executions::get))
         .route("/api/v1/executions/{run_id}/logs", get(executions::logs))
-        .route(
-            "/api/v1/executions/{run_id}/events",
-            get(executions::events),
-        )
         .route("/api/v1/executions/{run_id}/retry", post(executions::retry))
         .route(
             "/api/v1/executions/{run_id}/render-tree",
@@ -131,6 +136,52 @@ fn api_routes() -> Router<AppState> {
             post(executions::cancel),
         )
         .route("/api/v1/engine", get(executions::engine_status))
+        // Every route above answers within the request timeout (503 past
+        // it); event streams, added below, last as long as their run.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
+        .route(
+            "/api/v1/executions/{run_id}/events",
+            get(executions::events),
+        )
+}
+
+/// Every error answer that is not already a problem (axum's plain-text
+/// rejections of a path, a query string or a body: `/api/v1/objects/%ff`,
+/// `?limit=1&limit=2`) becomes `application/problem+json` at the same
+/// status, keeping its headers (`Allow`, `Retry-After`). The console's HTML
+/// pages are left as they are.
+async fn rejections_as_problems(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !(content_type.is_empty() || content_type.starts_with("text/plain")) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = error::printable(&String::from_utf8_lossy(&bytes), 300);
+    let detail = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let mut problem = ApiError::Other { status, detail }.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -1,12 +1,14 @@
 //! What every request handler can reach.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use grove_app::App;
 use grove_app::tokens::SessionPolicy;
 use grove_core::clock::Clock;
 use grove_engine::EngineHandle;
 use grove_store::Store;
+use tokio::sync::Semaphore;
 
 use crate::auth::throttle::FailureThrottle;
 
@@ -23,7 +25,17 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// How long console sessions last.
     pub sessions: SessionPolicy,
+    /// Server-sent event streams open at once; beyond it a stream request
+    /// is answered 503 with `Retry-After`.
+    pub max_event_streams: usize,
+    /// How long a non-streaming request may take before it is answered 503.
+    pub request_timeout: Duration,
 }
+
+/// Default [`WebSettings::max_event_streams`].
+pub const DEFAULT_MAX_EVENT_STREAMS: usize = 256;
+/// Default [`WebSettings::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for WebSettings {
     fn default() -> Self {
@@ -32,6 +44,8 @@ impl Default for WebSettings {
             public_read: false,
             secure_cookies: false,
             sessions: SessionPolicy::default(),
+            max_event_streams: DEFAULT_MAX_EVENT_STREAMS,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -47,6 +61,8 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     /// Failed authentications per client address.
     pub throttle: Arc<FailureThrottle>,
+    /// One permit per open event stream ([`WebSettings::max_event_streams`]).
+    pub streams: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -58,14 +74,21 @@ impl AppState {
             engine,
             settings: Arc::new(WebSettings::default()),
             throttle: Arc::new(FailureThrottle::default()),
+            streams: Arc::new(Semaphore::new(DEFAULT_MAX_EVENT_STREAMS)),
         }
     }
 
-    /// The same state with other web settings.
-    pub fn with_settings(self, settings: WebSettings) -> Self {
-        Self {
-            settings: Arc::new(settings),
-            ..self
-        }
+    /// The same state with an outbound allow-list: configs may name these
+    /// addresses and hosts besides public ones.
+    pub fn with_outbound(mut self, policy: Arc<grove_core::outbound::OutboundPolicy>) -> Self {
+        self.app = self.app.with_outbound(policy);
+        self
+    }
+
+    /// The same state with other limits.
+    pub fn with_settings(mut self, settings: WebSettings) -> Self {
+        self.streams = Arc::new(Semaphore::new(settings.max_event_streams));
+        self.settings = Arc::new(settings);
+        self
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, record_run};
+use crate::common::{TestApp, assert_problem, record_run};
 
 /// Every `$ref` anywhere under `schema`.
 fn refs(schema: &Value, out: &mut BTreeSet<String>) {
@@ -99,8 +99,13 @@ fn mismatches(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
 
 /// The JSON schema documented for `method path` answering `status`.
 fn response_schema<'d>(doc: &'d Value, path: &str, method: &str, status: u16) -> &'d Value {
-    let schema = &doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]
-        ["schema"];
+    let content_type = if status >= 400 {
+        "application/problem+json"
+    } else {
+        "application/json"
+    };
+    let schema = &doc["paths"][path][method]["responses"][status.to_string()]["content"]
+        [content_type]["schema"];
     assert!(
         schema.is_object(),
         "{method} {path} documents no JSON body for {status}"
@@ -360,4 +365,155 @@ async fn object_and_grove_bodies_have_exactly_their_documented_keys() {
         let r = app.get(path).await;
         assert_conforms(&doc, path, "get", 200, &r.body);
     }
+}
+
+#[tokio::test]
+async fn every_error_is_documented_as_problem_json_with_the_statuses_it_answers() {
+    let app = TestApp::new().await;
+    let doc = app.get("/api/openapi.json").await.body;
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            operations += 1;
+            let responses = op["responses"].as_object().expect("responses");
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = response["content"].as_object().expect("content");
+                    assert_eq!(
+                        content.keys().collect::<Vec<_>>(),
+                        ["application/problem+json"],
+                        "{method} {path} {status}"
+                    );
+                    assert_eq!(
+                        content["application/problem+json"]["schema"]["$ref"],
+                        "#/components/schemas/Problem"
+                    );
+                }
+            }
+            let has = |s: &str| responses.contains_key(s);
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            if params.iter().any(|p| p["in"] == "path") {
+                assert!(has("404") && has("400"), "{method} {path}");
+            }
+            if params.iter().any(|p| p["in"] == "query") {
+                assert!(has("400"), "{method} {path}");
+            }
+            if op.get("requestBody").is_some() {
+                for s in ["400", "413", "415", "422"] {
+                    assert!(has(s), "{method} {path} {s}");
+                }
+            }
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(has("401") && has("403"), "{method} {path}");
+            }
+        }
+    }
+    assert!(operations >= 25, "{operations}");
+    for (path, s) in [
+        ("/api/v1/objects/{type}/{id}", "put"),
+        ("/api/v1/objects/{type}/{id}", "patch"),
+        ("/api/v1/objects/{type}/{id}", "delete"),
+    ] {
+        assert!(
+            doc["paths"][path][s]["responses"]["412"].is_object(),
+            "{s} {path}"
+        );
+    }
+    assert!(doc["paths"]["/api/v1/executions/{runId}/events"]["get"]["responses"]["503"]["headers"]["Retry-After"].is_object());
+}
+
+#[tokio::test]
+async fn page_sizes_in_the_schema_are_what_the_server_accepts() {
+    let app = TestApp::seeded().await;
+    let doc = app.get("/api/openapi.json").await.body;
+    for (path, name, url) in [
+        (
+            "/api/v1/objects/{type}",
+            "limit",
+            "/api/v1/objects/job-config",
+        ),
+        (
+            "/api/v1/jobs/{id}/executions",
+            "limit",
+            "/api/v1/jobs/advancement-batch/executions",
+        ),
+        (
+            "/api/v1/advancement-events",
+            "limit",
+            "/api/v1/advancement-events",
+        ),
+        ("/api/v1/notifications", "limit", "/api/v1/notifications"),
+        (
+            "/api/v1/schedule/preview",
+            "count",
+            "/api/v1/schedule/preview?cron=0%202%20*%20*%20*",
+        ),
+    ] {
+        let param = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} {name}"))
+            .clone();
+        let min = param["schema"]["minimum"].as_u64().expect("minimum");
+        let max = param["schema"]["maximum"].as_u64().expect("maximum");
+        let sep = if url.contains('?') { '&' } else { '?' };
+        for (value, ok) in [(min, true), (max, true), (min - 1, false), (max + 1, false)] {
+            let r = app.get(&format!("{url}{sep}{name}={value}")).await;
+            assert_eq!(
+                r.status.is_success(),
+                ok,
+                "{url} {name}={value}: {}",
+                r.text
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn extractor_rejections_are_problems() {
+    let app = TestApp::seeded().await;
+    for (path, status) in [
+        (
+            "/api/v1/jobs/advancement-batch/executions?limit=1&limit=2",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/objects/job-config?limit=1&limit=2",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/v1/objects/%ff", StatusCode::BAD_REQUEST),
+        ("/api/v1/objects/job-config/%ff%fe", StatusCode::BAD_REQUEST),
+        ("/api/v1/executions/%c3%28/logs", StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/objects/job-config/advancement-batch/revisions/abc/restore",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ] {
+        let r = app.get(path).await;
+        assert_problem(&r, status);
+        assert!(
+            !r.body["detail"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(char::is_control),
+            "{}",
+            r.text
+        );
+    }
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/objects/job-config/advancement-batch/revisions/abc/restore",
+            None,
+        )
+        .await;
+    assert_problem(&r, StatusCode::BAD_REQUEST);
+    // A method the route lacks keeps its Allow header.
+    let r = app
+        .call(Method::PUT, "/api/v1/types", Some(json!({})))
+        .await;
+    assert_problem(&r, StatusCode::METHOD_NOT_ALLOWED);
 }

@@ -318,6 +318,126 @@ async fn events_stream_follows_a_run_to_its_end() {
     assert!(r.text.contains("event: snapshot") && r.text.contains("\"status\":\"success\""));
 }
 
+/// The stream request for `run_id`, answered (the body is still open).
+async fn open_stream(t: &EngineApp, run_id: &str) -> axum::response::Response {
+    t.app
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("/api/v1/executions/{run_id}/events"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn event_streams_are_capped_and_their_places_given_back() {
+    let mut t = EngineApp::new().await;
+    let clock = Arc::new(t.app.clock.clone());
+    t.app.router = router(
+        AppState::new(t.app.store.clone(), clock, t.handle.clone()).with_settings(
+            grove_web::WebSettings {
+                max_event_streams: 1,
+                ..grove_web::WebSettings::default()
+            },
+        ),
+    );
+    t.create_job("watched", 7).await;
+    let run_id = t.run("watched").await;
+    t.wait(&run_id, |b| b["status"] == "running").await;
+    let first = open_stream(&t, &run_id).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    // The one place is taken: the next stream is told to come back.
+    let r = t
+        .app
+        .get(&format!("/api/v1/executions/{run_id}/events"))
+        .await;
+    assert_problem(&r, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers["retry-after"], "5");
+    // Other routes are not affected.
+    let r = t.app.get(&format!("/api/v1/executions/{run_id}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The run ends, the first stream closes and gives its place back.
+    t.job.release.notify_one();
+    tokio::time::timeout(Duration::from_secs(10), first.into_body().collect())
+        .await
+        .expect("the stream ends with the run")
+        .unwrap();
+    let r = t
+        .app
+        .get(&format!("/api/v1/executions/{run_id}/events"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A client that drops its stream gives the place back too.
+    t.create_job("second", 7).await;
+    let second = t.run("second").await;
+    t.wait(&second, |b| b["status"] == "running").await;
+    drop(open_stream(&t, &second).await);
+    let again = open_stream(&t, &second).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    drop(again);
+    t.job.release.notify_one();
+}
+
+#[tokio::test]
+async fn non_streaming_requests_time_out_but_streams_do_not() {
+    let mut t = EngineApp::new().await;
+    t.create_job("watched", 2).await;
+    let run_id = t.run("watched").await;
+    t.wait_final(&run_id).await;
+    let clock = Arc::new(t.app.clock.clone());
+    t.app.router = router(
+        AppState::new(t.app.store.clone(), clock, t.handle.clone()).with_settings(
+            grove_web::WebSettings {
+                request_timeout: Duration::from_millis(300),
+                ..grove_web::WebSettings::default()
+            },
+        ),
+    );
+    // A body that never ends: the request is answered at the timeout.
+    let never = futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/objects/job-config")
+        .header(
+            "authorization",
+            format!("Bearer {}", crate::common::OPERATOR),
+        )
+        .header("content-type", "application/json")
+        .body(Body::from_stream(never))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(10), t.app.send(request))
+        .await
+        .expect("answered at the request timeout");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    let problem = assert_problem(&r, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(problem["status"], 503);
+    // A run's event stream is not cut at the timeout.
+    t.create_job("held", 7).await;
+    let held = t.run("held").await;
+    t.wait(&held, |b| b["status"] == "running").await;
+    let stream = open_stream(&t, &held).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    t.job.release.notify_one();
+    let bytes = tokio::time::timeout(Duration::from_secs(10), stream.into_body().collect())
+        .await
+        .expect("the stream ends with the run")
+        .unwrap()
+        .to_bytes();
+    assert!(String::from_utf8_lossy(&bytes).contains("event: end"));
+    let r = t
+        .app
+        .get(&format!("/api/v1/executions/{run_id}/events"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("event: snapshot"));
+}
+
 #[tokio::test]
 async fn unknown_ids_and_bad_input_get_problems() {
     let t = EngineApp::new().await;

@@ -8,5 +8,6 @@ mod console;
 mod contract;
 mod executions;
 mod grove;
+mod limits;
 mod objects;
 mod schedule;

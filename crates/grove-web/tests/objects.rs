@@ -462,6 +462,128 @@ async fn stale_writes_conflict_with_the_current_object() {
 }
 
 #[tokio::test]
+async fn a_weak_if_match_never_matches() {
+    // RFC 9110 §13.1.1: If-Match uses the strong comparison, so W/"1" fails
+    // the precondition even though version 1 is the one stored.
+    let app = TestApp::seeded().await;
+    let path = "/api/v1/objects/job-config/advancement-batch";
+    let original = app.get(path).await.body;
+    assert_eq!(original["meta"]["version"], 1);
+    for (method, body) in [
+        (Method::PUT, Some(original.clone())),
+        (Method::PATCH, Some(json!({"meta": {"title": "Renamed"}}))),
+        (Method::DELETE, None),
+    ] {
+        let r = app
+            .call_as(
+                method.clone(),
+                path,
+                body,
+                Some(OPERATOR),
+                &[("if-match", "W/\"1\"")],
+            )
+            .await;
+        let problem = assert_problem(&r, StatusCode::PRECONDITION_FAILED);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("weak"),
+            "{method}: {problem}"
+        );
+    }
+    // Nothing changed, and the strong tag still works.
+    let now = app.get(path).await;
+    assert_eq!(now.body["meta"]["version"], 1);
+    assert_eq!(now.body["meta"]["title"], original["meta"]["title"]);
+    let r = app
+        .call_as(
+            Method::PATCH,
+            path,
+            Some(json!({"meta": {"title": "Renamed"}})),
+            Some(OPERATOR),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn hostile_strings_are_refused_at_their_pointer() {
+    let app = TestApp::seeded().await;
+    let path = "/api/v1/objects/job-config/advancement-batch";
+    for (patch, pointer) in [
+        (
+            json!({"meta": {"title": "\u{200b}\u{200d}\u{feff}"}}),
+            "/meta/title",
+        ),
+        (json!({"meta": {"title": "abc\u{202e}def"}}), "/meta/title"),
+        (json!({"meta": {"title": "abc\u{0}def"}}), "/meta/title"),
+        (
+            json!({"payload": {"displayName": "\u{200b}"}}),
+            "/payload/displayName",
+        ),
+        (
+            json!({"payload": {"schedule": {"timezone": "localtime"}}}),
+            "/payload/schedule/timezone",
+        ),
+        (
+            json!({"payload": {"schedule": {"timezone": "Factory"}}}),
+            "/payload/schedule/timezone",
+        ),
+        (
+            json!({"payload": {"schedule": {"cronExpression": "30/4294967295 * * * *"}}}),
+            "/payload/schedule/cronExpression",
+        ),
+    ] {
+        let r = app
+            .call_as(
+                Method::PATCH,
+                path,
+                Some(patch.clone()),
+                Some(OPERATOR),
+                &[],
+            )
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            pointers(&r).contains(&pointer.to_owned()),
+            "{patch}: {}",
+            r.text
+        );
+    }
+    let r = app
+        .get("/api/v1/schedule/preview?cron=0%202%20*%20*%20*&tz=localtime")
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.text);
+}
+
+#[tokio::test]
+async fn unknown_sort_and_filter_paths_are_refused() {
+    let app = TestApp::seeded().await;
+    let base = "/api/v1/objects/job-config";
+    for bad in [
+        "sort=meta.nope",
+        "sort=payload.schedule.cron",
+        "filter.payload.nope=1",
+        "filter.derived.colour=red",
+    ] {
+        let r = app.get(&format!("{base}?{bad}")).await;
+        let problem = assert_problem(&r, StatusCode::BAD_REQUEST);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("meta.title") && detail.contains("payload.schedule.cronExpression"),
+            "{bad}: {detail}"
+        );
+    }
+    for good in [
+        "sort=payload.lastExecution.completedAt",
+        "filter.payload.parameters.dryRun=false",
+        "sort=derived.nextRunAt",
+    ] {
+        let r = app.get(&format!("{base}?{good}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{good}: {}", r.text);
+    }
+}
+
+#[tokio::test]
 async fn merge_patch_changes_only_what_it_names() {
     let app = TestApp::seeded().await;
     let path = "/api/v1/objects/job-config/advancement-batch";
@@ -803,4 +925,109 @@ async fn openapi_document_lists_the_paths() {
     ] {
         assert!(r.body["paths"].get(path).is_some(), "missing {path}");
     }
+}
+
+#[tokio::test]
+async fn outbound_urls_outside_the_policy_are_refused_at_their_pointer() {
+    let app = TestApp::seeded().await;
+    let path = "/api/v1/objects/job-config/health-check";
+    let pointer = "/payload/parameters/endpoints/rag";
+    for (url, says) in [
+        ("http://127.0.0.1:22/", "loopback"),
+        ("http://[::1]:8080/", "loopback"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://10.1.2.3/", "private"),
+        ("http://[fd00::1]/", "unique-local"),
+        ("http://0.0.0.0/", "unspecified"),
+        ("http://[::ffff:127.0.0.1]/", "IPv4-mapped"),
+        ("http://224.0.0.1/", "multicast"),
+        ("http://localhost:9000/", "loopback"),
+        ("http://2130706433/", "number"),
+        ("http://0/", "number"),
+        ("http://127.1/", "number"),
+        ("http://0x7f.0.0.1/", "number"),
+        ("http://user:pw@rag.example.com/", "password"),
+        ("http://rag.example.com:99999/", "port"),
+        ("http://rag.example.com:0/", "port"),
+        ("ftp://rag.example.com/", "http"),
+    ] {
+        let patch = json!({"payload": {"parameters": {"endpoints": {"rag": url}}}});
+        let r = app.call(Method::PATCH, path, Some(patch)).await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        let errors = r.body["errors"].as_array().unwrap();
+        let problem = errors
+            .iter()
+            .find(|e| e["pointer"] == pointer)
+            .unwrap_or_else(|| panic!("{url}: {}", r.text));
+        let message = problem["message"].as_str().unwrap();
+        assert!(message.contains(says), "{url}: {message}");
+    }
+    // Webhook URLs follow the same rules.
+    let r = app
+        .call(
+            Method::PATCH,
+            path,
+            Some(json!({"payload": {"notifications": {"channels": ["webhook"], "webhookUrl": "http://127.0.0.1:9/hook"}}})),
+        )
+        .await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(pointers(&r).contains(&"/payload/notifications/webhookUrl".to_owned()));
+    // A public name is fine (it is resolved and checked when a request is made).
+    let r = app
+        .call(
+            Method::PATCH,
+            path,
+            Some(json!({"payload": {"parameters": {"endpoints": {"rag": "https://rag.example.com/health"}}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn the_outbound_allow_list_opens_named_addresses() {
+    let mut app = TestApp::seeded().await;
+    let policy = grove_core::outbound::OutboundPolicy::parse("127.0.0.0/8, rag.internal").unwrap();
+    app.router = grove_web::router(
+        grove_web::AppState::new(
+            app.store.clone(),
+            std::sync::Arc::new(app.clock.clone()),
+            grove_engine::EngineHandle::new(),
+        )
+        .with_outbound(std::sync::Arc::new(policy)),
+    );
+    let path = "/api/v1/objects/job-config/health-check";
+    for url in ["http://127.0.0.1:8080/readyz", "http://rag.internal:9200/"] {
+        let patch = json!({"payload": {"parameters": {"endpoints": {"rag": url}}}});
+        let r = app.call(Method::PATCH, path, Some(patch)).await;
+        assert_eq!(r.status, StatusCode::OK, "{url}: {}", r.text);
+    }
+    let patch = json!({"payload": {"parameters": {"endpoints": {"rag": "http://10.0.0.1/"}}}});
+    let r = app.call(Method::PATCH, path, Some(patch)).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_duplicate_body_must_be_an_object_naming_the_copy() {
+    let app = TestApp::seeded().await;
+    let path = "/api/v1/objects/job-config/health-check/duplicate";
+    for (body, pointer) in [
+        (json!([null, null]), ""),
+        (json!("copy"), ""),
+        (json!({"id": 5}), "/id"),
+        (json!({"colour": "red"}), "/colour"),
+    ] {
+        let r = app.call(Method::POST, path, Some(body.clone())).await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            pointers(&r).contains(&pointer.to_owned()),
+            "{body}: {}",
+            r.text
+        );
+    }
+    let r = app
+        .call(Method::POST, path, Some(json!({"id": "hc-2"})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app.call(Method::POST, path, None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }

@@ -89,7 +89,12 @@ impl ObjectQuery {
     /// a sentence saying what is accepted.
     pub fn parse(params: &[(String, String)]) -> Result<Self, AppError> {
         let mut q = Self::default();
-        for (key, value) in params {
+        for (i, (key, value)) in params.iter().enumerate() {
+            if params[..i].iter().any(|(k, _)| k == key) {
+                return Err(AppError::BadQuery(format!(
+                    "the query parameter \"{key}\" is given more than once; give it once"
+                )));
+            }
             match key.as_str() {
                 "q" => q.q = Some(value.clone()).filter(|v| !v.trim().is_empty()),
                 "sort" => {
@@ -149,6 +154,31 @@ impl ObjectQuery {
         Ok(q)
     }
 
+    /// Refuses a `sort` or `filter.PATH` naming no field of `def`'s
+    /// documents: an unknown path would otherwise sort nothing and match
+    /// nothing, silently.
+    pub fn check_paths(&self, def: &TypeDef) -> Result<(), AppError> {
+        let known = def.known_paths();
+        let unknown = |what: &str, path: &str| {
+            AppError::BadQuery(format!(
+                "{what} \"{path}\" is not a field of {}; use one of {}",
+                def.id,
+                known.join(", ")
+            ))
+        };
+        if let Some(sort) = &self.sort
+            && !known.contains(sort)
+        {
+            return Err(unknown("sort", sort));
+        }
+        for c in &self.filters {
+            if !known.contains(&c.path) {
+                return Err(unknown(&format!("filter.{}", c.path), &c.path));
+            }
+        }
+        Ok(())
+    }
+
     /// The largest page, nothing else: every object of a type.
     pub fn everything() -> Self {
         Self {
@@ -161,6 +191,7 @@ impl ObjectQuery {
 impl App {
     /// The objects of a type matching `query`, one page of them.
     pub async fn list(&self, def: &TypeDef, query: &ObjectQuery) -> Result<ObjectPage, AppError> {
+        query.check_paths(def)?;
         let now = self.clock.now();
         // Each object with its document: queries read the document, the
         // page hands back the object.

@@ -80,7 +80,9 @@ impl App {
         body: &Value,
         by: &Caller,
     ) -> Result<StoredObject, AppError> {
-        let valid = def.validate(body).map_err(AppError::Validation)?;
+        let valid = self
+            .validate_object(def, body)
+            .map_err(AppError::Validation)?;
         let id = match valid.meta.id.clone() {
             Some(id) => id,
             None => self.free_id(def, &slug(&valid.meta.title)).await?,
@@ -100,7 +102,9 @@ impl App {
     ) -> Result<StoredObject, AppError> {
         let current = self.object(def, id).await?;
         let expected = expected.unwrap_or(current.meta.version);
-        let valid = def.validate(body).map_err(AppError::Validation)?;
+        let valid = self
+            .validate_object(def, body)
+            .map_err(AppError::Validation)?;
         self.save(def, id, expected, valid, by, AuditAction::Update)
             .await
     }
@@ -122,7 +126,9 @@ impl App {
         let expected = expected.unwrap_or(current.meta.version);
         let mut merged = json!({ "meta": current.meta, "payload": current.payload });
         merge_patch::apply(&mut merged, patch);
-        let valid = def.validate(&merged).map_err(AppError::Validation)?;
+        let valid = self
+            .validate_object(def, &merged)
+            .map_err(AppError::Validation)?;
         self.save(def, id, expected, valid, by, AuditAction::Update)
             .await
     }
@@ -206,7 +212,9 @@ impl App {
             "meta": {"title": title, "description": source.meta.description, "tags": source.meta.tags},
             "payload": payload,
         });
-        let valid = def.validate(&raw).map_err(AppError::Validation)?;
+        let valid = self
+            .validate_object(def, &raw)
+            .map_err(AppError::Validation)?;
         let new_id = match names.id {
             Some(i) => i,
             None => {
@@ -240,7 +248,9 @@ impl App {
             "meta": {"title": revision.title, "description": revision.description, "tags": revision.tags},
             "payload": revision.payload,
         });
-        let valid = def.validate(&raw).map_err(AppError::Validation)?;
+        let valid = self
+            .validate_object(def, &raw)
+            .map_err(AppError::Validation)?;
         self.save(def, id, expected, valid, by, AuditAction::Restore)
             .await
     }

@@ -59,20 +59,67 @@ impl fmt::Display for CronError {
 
 impl std::error::Error for CronError {}
 
-/// A time zone name that is not in the tz database.
+/// A time zone name that is not a region of the tz database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeZoneError {
     pub name: String,
+    /// The name is in the database but is not a region (`localtime`,
+    /// `Factory`, `posixrules`, `EST5EDT`, a lower-case spelling).
+    pub not_a_region: bool,
 }
 
 impl fmt::Display for TimeZoneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown time zone \"{}\"; use an IANA name such as UTC, Europe/Berlin or America/Los_Angeles",
-            self.name
-        )
+        if self.not_a_region {
+            write!(
+                f,
+                "\"{}\" is not an IANA region time zone; use UTC or an Area/Location name spelled as in the tz database, such as Europe/Berlin or America/Los_Angeles",
+                self.name
+            )
+        } else {
+            write!(
+                f,
+                "unknown time zone \"{}\"; use an IANA name such as UTC, Europe/Berlin or America/Los_Angeles",
+                self.name
+            )
+        }
     }
+}
+
+/// The areas of the tz database's region names (`Area/Location`).
+const AREAS: &[&str] = &[
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+    "Etc",
+];
+
+/// `UTC`, or `Area/Location[/Sub]` with a known area and the database's
+/// characters: no `localtime`, `Factory`, `posixrules`, `posix/…` or
+/// `right/…` copies, and no path tricks.
+fn is_region_name(name: &str) -> bool {
+    if name == "UTC" {
+        return true;
+    }
+    let Some((area, rest)) = name.split_once('/') else {
+        return false;
+    };
+    AREAS.contains(&area)
+        && rest.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-+".contains(&b))
+        })
 }
 
 impl std::error::Error for TimeZoneError {}
@@ -95,20 +142,30 @@ impl fmt::Display for ScheduleError {
 
 impl std::error::Error for ScheduleError {}
 
-/// Looks up an IANA time zone (host database first, bundled copy otherwise).
+/// Looks up an IANA region time zone (host database first, bundled copy
+/// otherwise). Only `UTC` and `Area/Location` names spelled exactly as in
+/// the database are accepted.
 ///
 /// ```
-/// assert!(grove_core::schedule::parse_timezone("Australia/Lord_Howe").is_ok());
-/// assert!(grove_core::schedule::parse_timezone("Mars/Olympus").is_err());
+/// use grove_core::schedule::parse_timezone;
+/// assert!(parse_timezone("Australia/Lord_Howe").is_ok());
+/// assert!(parse_timezone("Mars/Olympus").is_err());
+/// assert!(parse_timezone("localtime").is_err());
+/// assert!(parse_timezone("Factory").is_err());
 /// ```
 pub fn parse_timezone(name: &str) -> Result<TimeZone, TimeZoneError> {
-    let err = || TimeZoneError {
+    let err = |not_a_region| TimeZoneError {
         name: name.to_owned(),
+        not_a_region,
     };
     if name.trim().is_empty() || name != name.trim() {
-        return Err(err());
+        return Err(err(false));
     }
-    TimeZone::get(name).map_err(|_| err())
+    let tz = TimeZone::get(name).map_err(|_| err(false))?;
+    if !is_region_name(name) || tz.iana_name() != Some(name) {
+        return Err(err(true));
+    }
+    Ok(tz)
 }
 
 /// A parsed cron expression (no zone yet).
@@ -205,6 +262,24 @@ impl Schedule {
     pub fn parse(expr: &str, tz: &str, policy: DstPolicy) -> Result<Self, ScheduleError> {
         let cron = CronExpr::parse(expr).map_err(ScheduleError::Cron)?;
         let zone = parse_timezone(tz).map_err(ScheduleError::TimeZone)?;
+        Ok(Self {
+            cron,
+            zone: zone::Zone::new(zone),
+            tz_name: tz.to_owned(),
+            policy,
+        })
+    }
+
+    /// Like [`Schedule::parse`], but for a schedule already stored: the
+    /// zone is looked up as before region names were required, so a config
+    /// saved with a since-refused name (`US/Pacific`, `localtime`) keeps
+    /// running until it is next edited (an edit must give a region name).
+    pub fn parse_stored(expr: &str, tz: &str, policy: DstPolicy) -> Result<Self, ScheduleError> {
+        let cron = CronExpr::parse(expr).map_err(ScheduleError::Cron)?;
+        let zone = match parse_timezone(tz) {
+            Ok(z) => z,
+            Err(e) => TimeZone::get(tz).map_err(|_| ScheduleError::TimeZone(e))?,
+        };
         Ok(Self {
             cron,
             zone: zone::Zone::new(zone),

@@ -260,10 +260,16 @@ fn parse_field(kind: Kind, text: &str, specials: &mut Specials) -> Result<Field,
             Item::Step {
                 start, end, step, ..
             } => {
+                // The step is within the field's span (checked in
+                // `parse_item`), but stay in checked arithmetic: a wrap here
+                // would silently turn a rare schedule into "every minute".
                 let mut v = start;
                 while v <= end {
                     mask |= 1 << v;
-                    v += step;
+                    match v.checked_add(step) {
+                        Some(next) => v = next,
+                        None => break,
+                    }
                 }
             }
             Item::Last(n) => specials.dom_last |= 1 << n,
@@ -367,13 +373,7 @@ fn parse_item(kind: Kind, text: &str) -> Result<Item, CronError> {
     }
     let (min, max) = kind.bounds();
     let (range, step) = match text.split_once('/') {
-        Some((r, s)) => {
-            let s_val = number(kind, text, s)?;
-            if s_val == 0 {
-                return Err(err(kind, text, "a step must be at least 1"));
-            }
-            (r, Some(s_val))
-        }
+        Some((r, s)) => (r, Some(step(kind, text, s)?)),
         None => (text, None),
     };
     if range == "*" || range == "?" {
@@ -430,6 +430,35 @@ fn parse_item(kind: Kind, text: &str) -> Result<Item, CronError> {
             open,
         },
     })
+}
+
+/// The step after `/`: at least 1 and no larger than the field's span (a
+/// larger step could never reach a second value, and a huge one used to wrap
+/// the parser's addition into "every minute").
+fn step(kind: Kind, text: &str, digits: &str) -> Result<u32, CronError> {
+    let (min, max) = kind.bounds();
+    let span = max - min;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err(kind, text, format!("\"{digits}\" is not a number")));
+    }
+    let value = digits.trim_start_matches('0');
+    let too_large = || {
+        err(
+            kind,
+            text,
+            format!(
+                "a step of {digits} is larger than the {} field's range {min}-{max}; use a step from 1 to {span}",
+                kind.name()
+            ),
+        )
+    };
+    if value.is_empty() {
+        return Err(err(kind, text, "a step must be at least 1"));
+    }
+    match value.parse::<u32>() {
+        Ok(s) if s <= span => Ok(s),
+        _ => Err(too_large()),
+    }
 }
 
 /// A bare number (no names), for steps, `#n`, `L-n` and `nW`.

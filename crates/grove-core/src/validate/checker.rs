@@ -143,10 +143,16 @@ impl Checker {
         child_pointer(&obj.pointer, key)
     }
 
+    /// A string field. Control characters (other than tab and newline) and
+    /// bidirectional controls are refused in every string: they hide or
+    /// reorder what an operator reads in the console and in logs.
     pub fn string(&mut self, obj: &Obj<'_>, key: &str, required: bool) -> Option<String> {
         let v = self.field(obj, key, required)?;
         match v {
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => {
+                let pointer = child_pointer(&obj.pointer, key);
+                self.clean_string(&pointer, s).then(|| s.clone())
+            }
             other => {
                 self.push(
                     child_pointer(&obj.pointer, key),
@@ -157,7 +163,32 @@ impl Checker {
         }
     }
 
-    /// A string that must not be blank.
+    /// Reports a string holding a character [`forbidden_char`] refuses;
+    /// `true` when it holds none.
+    pub fn clean_string(&mut self, pointer: &str, s: &str) -> bool {
+        match s.char_indices().find(|&(i, ch)| forbidden_char(s, i, ch)) {
+            None => true,
+            Some((i, ch)) => {
+                let position = s[..i].chars().count() + 1;
+                let what = if is_bidi_control(ch) {
+                    "a bidirectional control character"
+                } else {
+                    "a control character"
+                };
+                self.push(
+                    pointer,
+                    format!(
+                        "contains {what} (U+{:04X} at character {position}); only printable text, tabs and line breaks are allowed",
+                        u32::from(ch)
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    /// A string that must not be blank: it needs at least one visible
+    /// character (not only spaces, zero-width or other invisible ones).
     pub fn text(
         &mut self,
         obj: &Obj<'_>,
@@ -169,6 +200,12 @@ impl Checker {
         let pointer = child_pointer(&obj.pointer, key);
         if s.trim().is_empty() {
             self.push(pointer, "must not be empty");
+            None
+        } else if !s.chars().any(is_visible) {
+            self.push(
+                pointer,
+                "must contain a visible character; it holds only invisible ones such as zero-width spaces",
+            );
             None
         } else if s.chars().count() > max_len {
             self.push(
@@ -293,7 +330,13 @@ impl Checker {
         for (i, item) in items.iter().enumerate() {
             let item_pointer = format!("{pointer}/{i}");
             match item {
-                Value::String(s) => out.push((item_pointer, s.clone())),
+                Value::String(s) => {
+                    if self.clean_string(&item_pointer, s) {
+                        out.push((item_pointer, s.clone()));
+                    } else {
+                        ok = false;
+                    }
+                }
                 other => {
                     ok = false;
                     self.push(
@@ -353,6 +396,55 @@ impl Checker {
         }
         ok.then_some(out)
     }
+}
+
+/// Bidirectional formatting controls (embeddings, overrides, isolates and
+/// the implicit marks): they make text display in an order other than the
+/// one it is stored in.
+pub fn is_bidi_control(ch: char) -> bool {
+    matches!(ch, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters no string field accepts: C0 controls other than tab and
+/// newline (a carriage return only as part of CRLF, which browsers send for
+/// a textarea's line breaks), DEL, C1 controls and bidirectional controls.
+fn forbidden_char(s: &str, i: usize, ch: char) -> bool {
+    match ch {
+        '\t' | '\n' => false,
+        '\r' => s.as_bytes().get(i + 1) != Some(&b'\n'),
+        c if c.is_control() => true,
+        c => is_bidi_control(c),
+    }
+}
+
+/// Whether a character shows as something: not white space, not a control,
+/// not a default-ignorable code point (zero-width spaces and joiners,
+/// variation selectors, the byte order mark, fillers).
+pub fn is_visible(ch: char) -> bool {
+    !(ch.is_whitespace()
+        || ch.is_control()
+        || is_bidi_control(ch)
+        || matches!(
+            ch,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        ))
 }
 
 /// The allowed key closest to a mistyped one, for "did you mean".

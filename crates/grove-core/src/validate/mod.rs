@@ -7,7 +7,7 @@
 
 mod checker;
 
-pub use checker::{Checker, Choice, Obj};
+pub use checker::{Checker, Choice, Obj, is_bidi_control, is_visible};
 
 use serde::{Deserialize, Serialize};
 

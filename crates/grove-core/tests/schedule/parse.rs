@@ -139,6 +139,12 @@ const BAD: &[&str] = &[
     "5- * * * *",
     "5/ * * * *",
     "99999999999999999999 * * * *",
+    "30/4294967295 * * * *",
+    "0 0 * 12/4294967295 *",
+    "0 0 * * 6/4294967295",
+    "*/60 * * * *",
+    "0 0-23/99999999999999999999 * * *",
+    "*/00 * * * *",
     "* * * FOO *",
     "* * * * FUNDAY",
     "* * * * MON#6",
@@ -192,6 +198,37 @@ fn errors_name_field_and_text() {
     let e = CronExpr::parse("0 0 30 2 *").unwrap_err();
     assert_eq!(e.field, Some("day-of-month"));
     assert_eq!(e.text, "30");
+}
+
+#[test]
+fn steps_larger_than_the_field_are_refused_not_wrapped() {
+    // Found by a hostile-input test: the step addition wrapped, so these
+    // saved and ran every minute / daily.
+    for (expr, field, text, range) in [
+        ("30/4294967295 * * * *", "minute", "30/4294967295", "0-59"),
+        ("0 0 * 12/4294967295 *", "month", "12/4294967295", "1-12"),
+        ("0 0 * * 6/4294967295", "day-of-week", "6/4294967295", "0-7"),
+        ("0 0/4294967295 * * *", "hour", "0/4294967295", "0-23"),
+        (
+            "0 0 1/4294967295 * *",
+            "day-of-month",
+            "1/4294967295",
+            "1-31",
+        ),
+        ("0/4294967295 0 0 * * *", "second", "0/4294967295", "0-59"),
+        ("*/60 * * * *", "minute", "*/60", "0-59"),
+    ] {
+        let e = CronExpr::parse(expr).unwrap_err();
+        assert_eq!(e.field, Some(field), "{expr}");
+        assert_eq!(e.text, text, "{expr}");
+        assert!(e.reason.contains(range), "{expr}: {e}");
+        assert!(e.to_string().contains(text), "{expr}: {e}");
+        assert_eq!(describe(expr).unwrap_err(), e);
+    }
+    // The largest step each field allows still works.
+    same_runs("0/59 * * * *", "0,59 * * * *");
+    same_runs("0 0 * 1/11 *", "0 0 * 1,12 *");
+    same_runs("0 0 * * 0/7", "0 0 * * 0");
 }
 
 #[test]

@@ -202,3 +202,121 @@ proptest! {
         let _ = Schedule::parse(&text, &zone, DstPolicy::Cron).map(|s| s.next_after(Timestamp::UNIX_EPOCH));
     }
 }
+
+/// Numbers at the edges of every integer width the parser might use.
+fn extreme_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u32..=64).prop_map(|v| v.to_string()),
+        prop::sample::select(
+            &[
+                127u64,
+                128,
+                255,
+                256,
+                32_767,
+                32_768,
+                65_535,
+                65_536,
+                2_147_483_647,
+                2_147_483_648,
+                4_294_967_294,
+                4_294_967_295,
+                4_294_967_296,
+                9_223_372_036_854_775_807,
+                u64::MAX,
+            ][..]
+        )
+        .prop_map(|v| v.to_string()),
+        any::<u32>().prop_map(|v| v.to_string()),
+        any::<u64>().prop_map(|v| v.to_string()),
+        "[0-9]{20,40}",
+        "0{1,30}[0-9]{1,3}",
+    ]
+}
+
+const FIELDS: &[(&str, u32, u32)] = &[
+    ("second", 0, 59),
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 0, 7),
+];
+
+fn expression_with(position: usize, field: &str) -> String {
+    let mut fields = ["0", "0", "0", "*", "*", "*"];
+    fields[position] = field;
+    fields.join(" ")
+}
+
+fn parse_number(s: &str) -> Option<u64> {
+    s.parse::<u64>().ok()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Any step, start or range end at the edges of the integer widths:
+    /// refused with the field's name, the text and its range when out of the
+    /// field, and otherwise the same runs as the values spelled out.
+    #[test]
+    fn extreme_steps_are_refused_or_exact(
+        position in 0usize..6,
+        start in extreme_number(),
+        step in extreme_number(),
+        form in 0u8..3,
+    ) {
+        let (name, min, max) = FIELDS[position];
+        let item = match form {
+            0 => format!("*/{step}"),
+            1 => format!("{start}/{step}"),
+            _ => format!("{min}-{start}/{step}"),
+        };
+        let expr = expression_with(position, &item);
+        let parsed = CronExpr::parse(&expr);
+        let _ = describe(&expr);
+        let step_value = parse_number(&step);
+        let start_value = parse_number(&start);
+        let step_ok = matches!(step_value, Some(s) if s >= 1 && s <= u64::from(max - min));
+        let start_ok = form == 0 || matches!(start_value, Some(v) if v >= u64::from(min) && v <= u64::from(max));
+        match parsed {
+            Err(e) => {
+                prop_assert_eq!(e.field, Some(name), "{}: {}", expr, e);
+                prop_assert_eq!(&e.text, &item);
+                if start_ok && !step_ok && step_value != Some(0) && !step.bytes().all(|b| b == b'0') {
+                    prop_assert!(e.reason.contains(&format!("{min}-{max}")), "{}: {}", expr, e);
+                }
+                // Day-of-month/day-of-week patterns can be refused as
+                // never running; otherwise the input itself was out of range.
+                prop_assert!(!(start_ok && step_ok) || position == 3, "{}: {}", expr, e);
+            }
+            Ok(_) => {
+                prop_assert!(step_ok && start_ok, "{} parsed", expr);
+                // Spelled out: the values the step reaches, with plain adds
+                // in u64 so nothing can wrap.
+                let s = step_value.unwrap();
+                let first = if form == 0 { u64::from(min) } else if form == 1 { start_value.unwrap() } else { u64::from(min) };
+                let last = match form {
+                    0 if position == 5 => 6,
+                    0 => u64::from(max),
+                    1 if position == 5 => start_value.unwrap().max(6),
+                    1 => u64::from(max),
+                    _ => start_value.unwrap(),
+                };
+                let mut values = Vec::new();
+                let mut v = first;
+                while v <= last {
+                    values.push(v.to_string());
+                    v += s;
+                }
+                let spelled = expression_with(position, &values.join(","));
+                let after: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+                let a = Schedule::parse(&expr, "UTC", DstPolicy::Cron).unwrap();
+                let b = Schedule::parse(&spelled, "UTC", DstPolicy::Cron).unwrap();
+                let runs_a: Vec<_> = a.upcoming(after).take(8).collect();
+                let runs_b: Vec<_> = b.upcoming(after).take(8).collect();
+                prop_assert_eq!(runs_a, runs_b, "{} vs {}", expr, spelled);
+            }
+        }
+    }
+}

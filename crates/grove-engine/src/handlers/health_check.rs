@@ -17,12 +17,14 @@
 //! journaled as a `health.alert` event for notification digests.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use grove_core::job_config::{
     AlertThreshold, EventType, HealthCheckKind, HealthCheckParams, JobParameters, JobType, Severity,
 };
+use grove_core::outbound::OutboundPolicy;
 use serde_json::{Value, json};
 
 use super::JobHandler;
@@ -37,6 +39,7 @@ const SLOW: Duration = Duration::from_secs(2);
 pub struct HealthCheck {
     data_dir: PathBuf,
     self_url: Option<String>,
+    outbound: Arc<OutboundPolicy>,
 }
 
 impl HealthCheck {
@@ -44,6 +47,7 @@ impl HealthCheck {
         Self {
             data_dir: settings.data_dir.clone(),
             self_url: settings.self_url.clone(),
+            outbound: settings.outbound.clone(),
         }
     }
 }
@@ -110,10 +114,15 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-async fn http_check(ctx: &JobContext, name: HealthCheckKind, url: &str) -> Graded {
+async fn http_check(
+    ctx: &JobContext,
+    name: HealthCheckKind,
+    url: &str,
+    target: http::Target<'_>,
+) -> Graded {
     let started = Instant::now();
     let answer = tokio::select! {
-        r = tokio::time::timeout(ctx.remaining(), http::get_status(url)) => r.ok(),
+        r = tokio::time::timeout(ctx.remaining(), http::get_status(url, target)) => r.ok(),
         () = ctx.cancel.cancelled() => None,
     };
     let latency = started.elapsed();
@@ -234,13 +243,19 @@ impl JobHandler for HealthCheck {
                 HealthCheckKind::Database => self.database(&ctx).await,
                 HealthCheckKind::Storage => self.storage(&ctx).await,
                 HealthCheckKind::Api => {
-                    let url = endpoints.api.clone().or_else(|| {
-                        self.self_url
-                            .as_ref()
-                            .map(|u| format!("{}/readyz", u.trim_end_matches('/')))
-                    });
+                    // The service's own /readyz is always allowed; an
+                    // operator's endpoint follows the outbound policy.
+                    let url = match endpoints.api.clone() {
+                        Some(u) => Some((u, http::Target::Policy(&self.outbound))),
+                        None => self.self_url.as_ref().map(|u| {
+                            (
+                                format!("{}/readyz", u.trim_end_matches('/')),
+                                http::Target::OwnService,
+                            )
+                        }),
+                    };
                     match url {
-                        Some(url) => http_check(&ctx, check, &url).await,
+                        Some((url, target)) => http_check(&ctx, check, &url, target).await,
                         None => Self::skipped(
                             &ctx,
                             check,
@@ -249,7 +264,9 @@ impl JobHandler for HealthCheck {
                     }
                 }
                 HealthCheckKind::Rag => match endpoints.rag.clone() {
-                    Some(url) => http_check(&ctx, check, &url).await,
+                    Some(url) => {
+                        http_check(&ctx, check, &url, http::Target::Policy(&self.outbound)).await
+                    }
                     None => Self::skipped(&ctx, check, "no endpoints.rag is configured"),
                 },
             };

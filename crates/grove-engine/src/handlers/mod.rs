@@ -49,7 +49,7 @@ impl HandlerRegistry {
         Self {
             advancement_batch: Arc::new(AdvancementBatch),
             signal_aggregation: Arc::new(SignalAggregation),
-            notification_digest: Arc::new(NotificationDigest::default()),
+            notification_digest: Arc::new(NotificationDigest::new(settings)),
             orphan_cleanup: Arc::new(OrphanCleanup),
             health_check: Arc::new(HealthCheck::new(settings)),
         }

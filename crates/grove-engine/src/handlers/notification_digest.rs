@@ -20,7 +20,17 @@ pub struct NotificationDigest {
 impl Default for NotificationDigest {
     fn default() -> Self {
         Self {
-            sender: Arc::new(HttpWebhook),
+            sender: Arc::new(HttpWebhook::default()),
+            policy: WebhookPolicy::default(),
+        }
+    }
+}
+
+impl NotificationDigest {
+    /// Delivering webhooks within the engine's outbound policy.
+    pub fn new(settings: &crate::EngineSettings) -> Self {
+        Self {
+            sender: Arc::new(HttpWebhook::new(settings.outbound.clone())),
             policy: WebhookPolicy::default(),
         }
     }

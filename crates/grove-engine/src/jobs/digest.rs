@@ -49,17 +49,30 @@ pub trait WebhookSender: Send + Sync + std::fmt::Debug {
     async fn post_json(&self, url: &str, body: &Value, timeout: Duration) -> Result<u16, String>;
 }
 
-/// Webhooks over the engine's small HTTP client (`http://` and `https://`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HttpWebhook;
+/// Webhooks over the engine's small HTTP client (`http://` and `https://`),
+/// to addresses the outbound policy allows.
+#[derive(Debug, Clone, Default)]
+pub struct HttpWebhook {
+    pub outbound: std::sync::Arc<grove_core::outbound::OutboundPolicy>,
+}
+
+impl HttpWebhook {
+    pub fn new(outbound: std::sync::Arc<grove_core::outbound::OutboundPolicy>) -> Self {
+        Self { outbound }
+    }
+}
 
 #[async_trait]
 impl WebhookSender for HttpWebhook {
     async fn post_json(&self, url: &str, body: &Value, timeout: Duration) -> Result<u16, String> {
         let payload = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-        tokio::time::timeout(timeout, crate::http::send("POST", url, Some(&payload)))
-            .await
-            .map_err(|_| format!("no answer within {} s", timeout.as_secs_f64()))?
+        let target = crate::http::Target::Policy(&self.outbound);
+        tokio::time::timeout(
+            timeout,
+            crate::http::send("POST", url, Some(&payload), target),
+        )
+        .await
+        .map_err(|_| format!("no answer within {} s", timeout.as_secs_f64()))?
     }
 }
 

@@ -31,6 +31,9 @@ pub const DEFAULT_HISTORY: u32 = 20;
 /// Log lines per page.
 pub const MAX_LOG_LINES: u32 = 5_000;
 
+/// `Retry-After` when every event stream permit is taken.
+pub const STREAM_RETRY_AFTER_SECS: u32 = 5;
+
 fn run_reply(status: StatusCode, e: &Execution) -> Response {
     (status, Json(RunAccepted::from(e))).into_response()
 }
@@ -178,6 +181,19 @@ pub async fn events(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // A permit per open stream, held until the stream is dropped: past the
+    // cap a client is told to come back rather than holding memory forever.
+    let permit = state
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Busy {
+            detail: format!(
+                "{} event streams are open, the most this server keeps; retry shortly",
+                state.settings.max_event_streams
+            ),
+            retry_after_secs: STREAM_RETRY_AFTER_SECS,
+        })?;
     // Subscribe before reading, so nothing between the two is lost.
     let rx = state.engine.subscribe(&run_id).ok();
     let e = load(&state, &run_id).await?;
@@ -232,6 +248,10 @@ pub async fn events(
             }
         },
     );
+    let stream = futures::StreamExt::map(stream, move |event| {
+        let _held = &permit;
+        event
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

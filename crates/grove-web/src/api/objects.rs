@@ -17,7 +17,7 @@ use crate::auth::{Operator, Reader};
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::views::{etag, parse_if_match};
+use crate::views::{IfMatch, etag, parse_if_match};
 use crate::wire::object::{GroveObject, ObjectPage, RevisionList};
 use crate::wire::problem::Problem;
 
@@ -125,11 +125,16 @@ pub async fn get(
 fn expected_version(headers: &HeaderMap, body: Option<&Value>) -> ApiResult<Option<i64>> {
     if let Some(value) = headers.get(header::IF_MATCH) {
         let text = value.to_str().unwrap_or("");
-        return parse_if_match(text).ok_or_else(|| {
-            ApiError::BadRequest(format!(
+        return match parse_if_match(text) {
+            Some(IfMatch::Any) => Ok(None),
+            Some(IfMatch::Version(v)) => Ok(Some(v)),
+            Some(IfMatch::Weak) => Err(ApiError::PreconditionFailed(format!(
+                "If-Match {text} is a weak entity tag, and a weak tag never matches If-Match; send the strong tag from ETag (e.g. \"3\")"
+            ))),
+            None => Err(ApiError::BadRequest(format!(
                 "If-Match \"{text}\" is not an entity tag this server handed out (e.g. \"3\")"
-            ))
-        });
+            ))),
+        };
     }
     Ok(body
         .and_then(|b| b.pointer("/meta/version"))
@@ -235,18 +240,58 @@ pub async fn duplicate(
     OptionalJsonBody(options): OptionalJsonBody,
 ) -> ApiResult<Response> {
     let def = object_type(&type_id)?;
-    let names = CopyNames {
-        id: options.get("id").and_then(Value::as_str).map(str::to_owned),
-        // A title that is not a string is refused like a blank one.
-        title: options
-            .get("title")
-            .map(|t| t.as_str().unwrap_or_default().to_owned()),
-    };
+    let names = copy_names(&options)?;
     let obj = state
         .app
         .duplicate(def, &id, names, &actor.caller())
         .await?;
     created_response(&state, &obj).await
+}
+
+/// The optional `{id, title}` body of a duplicate: absent, or an object
+/// with only those keys (anything else is a 422 at its pointer).
+fn copy_names(body: &Value) -> ApiResult<CopyNames> {
+    use grove_core::validate::Problem as FieldProblem;
+    let map = match body {
+        Value::Null => {
+            return Ok(CopyNames {
+                id: None,
+                title: None,
+            });
+        }
+        Value::Object(map) => map,
+        _ => {
+            return Err(ApiError::Validation(vec![FieldProblem::new(
+                "",
+                "must be an object {\"id\"?, \"title\"?} naming the copy, or no body at all",
+            )]));
+        }
+    };
+    let mut problems = Vec::new();
+    for key in map.keys().filter(|k| *k != "id" && *k != "title") {
+        problems.push(FieldProblem::new(
+            grove_core::validate::child_pointer("", key),
+            format!("unknown field \"{key}\"; expected id or title"),
+        ));
+    }
+    let id = match map.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            problems.push(FieldProblem::new("/id", "must be a string"));
+            None
+        }
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    Ok(CopyNames {
+        id,
+        // A title that is not a string is refused like a blank one.
+        title: map
+            .get("title")
+            .map(|t| t.as_str().unwrap_or_default().to_owned()),
+    })
 }
 
 /// `GET /api/v1/objects/{type}/{id}/revisions`

@@ -366,12 +366,13 @@ impl Fields<'_> {
     }
 }
 
-/// Every IANA zone name the bundled database knows, sorted.
+/// Every IANA region zone name the database knows (the names validation
+/// accepts), sorted.
 pub fn timezones() -> Vec<String> {
     let mut names: Vec<String> = jiff::tz::db()
         .available()
         .map(|n| n.as_str().to_owned())
-        .filter(|n| n.contains('/') || n == "UTC")
+        .filter(|n| grove_core::schedule::parse_timezone(n).is_ok())
         .collect();
     names.sort();
     names.dedup();

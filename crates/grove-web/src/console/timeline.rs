@@ -37,7 +37,7 @@ pub async fn page(
     Query(q): Query<TimelineQuery>,
 ) -> Response {
     let tz_name =
-        q.tz.filter(|t| jiff::tz::TimeZone::get(t).is_ok())
+        q.tz.filter(|t| grove_core::schedule::parse_timezone(t).is_ok())
             .unwrap_or_else(|| "UTC".to_owned());
     let tz = zone(&tz_name);
     let now = state.clock.now();

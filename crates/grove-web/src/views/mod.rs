@@ -7,4 +7,4 @@
 pub mod execution;
 pub mod object;
 
-pub use object::{etag, parse_if_match};
+pub use object::{IfMatch, etag, parse_if_match};

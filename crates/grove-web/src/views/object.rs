@@ -6,12 +6,34 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `*` means any.
-pub fn parse_if_match(value: &str) -> Option<Option<i64>> {
+/// What an `If-Match` header asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: any version.
+    Any,
+    /// `"3"` (or a bare `3`): exactly this version.
+    Version(i64),
+    /// Only weak tags (`W/"3"`): RFC 9110 §13.1.1 compares strongly, so a
+    /// weak tag never matches and the request fails its precondition (412).
+    Weak,
+}
+
+/// Reads an `If-Match` header; `None` when it is no entity tag this server
+/// hands out.
+pub fn parse_if_match(value: &str) -> Option<IfMatch> {
     let v = value.trim();
     if v == "*" {
-        return Some(None);
+        return Some(IfMatch::Any);
     }
-    let v = v.strip_prefix("W/").unwrap_or(v).trim_matches('"');
-    v.parse::<i64>().ok().map(Some)
+    if let Some(weak) = v.strip_prefix("W/") {
+        return weak
+            .trim_matches('"')
+            .parse::<i64>()
+            .is_ok()
+            .then_some(IfMatch::Weak);
+    }
+    v.trim_matches('"')
+        .parse::<i64>()
+        .ok()
+        .map(IfMatch::Version)
 }
