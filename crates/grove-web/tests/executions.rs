@@ -326,6 +326,7 @@ async fn open_stream(t: &EngineApp, run_id: &str) -> axum::response::Response {
         .oneshot(
             Request::builder()
                 .uri(format!("/api/v1/executions/{run_id}/events"))
+                .header("authorization", format!("Bearer {}", crate::common::VIEWER))
                 .body(Body::empty())
                 .unwrap(),
         )

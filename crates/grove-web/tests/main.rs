@@ -3,6 +3,7 @@
 
 mod access;
 mod browser;
+mod calendars;
 mod common;
 mod console;
 mod contract;

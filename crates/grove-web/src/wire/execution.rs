@@ -315,6 +315,7 @@ mod tests {
                 "status": "queued",
                 "trigger": "retry",
                 "scheduledFor": null,
+                "dueAt": null,
                 "late": false,
                 "reason": null,
                 "createdAt": "2026-03-01T02:00:00Z",
