@@ -571,24 +571,30 @@ async fn secure_cookies_and_session_lifetimes_follow_the_settings() {
     .await;
     let r = app.send(login_request(None, "/console")).await;
     let cookie = r.headers["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("; Secure") && cookie.contains("Max-Age=7200"), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("Max-Age=7200"),
+        "{cookie}"
+    );
     let id = cookie
         .strip_prefix("grove_session=")
         .and_then(|c| c.split(';').next())
         .unwrap()
         .to_owned();
-    let page = |app: &TestApp, id: String| {
+    async fn page(app: &TestApp, id: String) -> StatusCode {
         let req = Request::builder()
             .uri("/console")
             .header("cookie", format!("grove_session={id}"))
             .body(Body::empty())
             .unwrap();
-        let fut = app.send(req);
-        async move { fut.await.status }
-    };
+        app.send(req).await.status
+    }
     assert_eq!(page(&app, id.clone()).await, StatusCode::OK);
     app.clock.advance(jiff::SignedDuration::from_mins(90));
-    assert_eq!(page(&app, id).await, StatusCode::SEE_OTHER, "idle for longer than an hour");
+    assert_eq!(
+        page(&app, id).await,
+        StatusCode::SEE_OTHER,
+        "idle for longer than an hour"
+    );
 }
 
 #[tokio::test]

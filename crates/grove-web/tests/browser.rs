@@ -523,6 +523,15 @@ impl grove_engine::JobHandler for Paced {
             ctx.log.error("the upstream answered 503");
             return Err(grove_engine::JobFailure::new("the upstream answered 503"));
         }
+        if ctx.batch_size == 7 {
+            ctx.log.info("fast check done");
+            return Ok(grove_engine::JobOutcome {
+                processed: 1,
+                total: Some(1),
+                succeeded: 1,
+                ..Default::default()
+            });
+        }
         ctx.progress.set_total(5);
         for i in 1..=5 {
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -708,4 +717,67 @@ async fn run_now_live_to_success_and_retry_a_failed_run_at_three_widths() {
         c.close().await.expect("close");
         engine.cancel();
     }
+}
+
+/// Issue 13, problem 1: a run that ends before its page has connected to
+/// the events stream (the stream then sends only a `snapshot` and closes)
+/// still reaches its final state by itself. Ten Run Now in a row on a
+/// fast job each show the final state within 3 s, with no reload by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_fast_runs_in_a_row_each_reach_their_final_state() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let (app, engine) = app_with_engine().await;
+    create_job(&app, "fast", 7).await;
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+    for i in 0..10 {
+        c.goto(&format!("{base}/console/jobs/fast"))
+            .await
+            .expect("editor");
+        confirm_everything(&c).await;
+        let run = c
+            .find(Locator::Css("button[formaction='/console/jobs/fast/run']"))
+            .await
+            .expect("Run Now");
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&run).expect("element")],
+        )
+        .await
+        .expect("scroll");
+        click_and_wait(&c, run).await;
+        let started = std::time::Instant::now();
+        let mut final_state = false;
+        while started.elapsed() < Duration::from_secs(3) {
+            let state: Value = c
+                .execute(
+                    "var p = document.querySelector('[data-component=JobPhaseIndicator]');
+                     var l = document.querySelector('[data-events]');
+                     return p && p.className.indexOf('phase-complete') >= 0 && !l;",
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Bool(false));
+            if state == Value::Bool(true) {
+                final_state = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            final_state,
+            "run {i} did not reach its final state within 3 s"
+        );
+        let page = c.source().await.expect("source");
+        assert!(
+            page.contains("fast check done"),
+            "run {i}: the final log is shown"
+        );
+    }
+    c.close().await.expect("close");
+    engine.cancel();
 }

@@ -77,7 +77,7 @@ pub fn render_tree(tree: &RenderTree, ctx: &RenderContext) -> Markup {
             }
             @for (is_log, items) in &groups {
                 @if *is_log {
-                    div class="log" role="log" aria-label="Log" {
+                    div class="log" role="log" aria-label="Log" tabindex="0" {
                         @for c in items { (render_one(c, ctx)) }
                     }
                 } @else {
@@ -112,7 +112,7 @@ fn phase_indicator(c: &Component, ctx: &RenderContext) -> Markup {
         Phase::Failed => ("failed", Icon::Error, "Failed"),
     };
     html! {
-        div class={ "phase phase-" (class) } data-component="JobPhaseIndicator" {
+        div class={ "phase phase-" (class) } data-component="JobPhaseIndicator" role="status" aria-live="polite" {
             span class="dot" aria-hidden="true" {}
             (icon.svg())
             span class="name" { (text) }
@@ -181,7 +181,7 @@ fn log_entry(c: &Component, ctx: &RenderContext) -> Markup {
         .map(|t| short(t, &ctx.tz))
         .unwrap_or_else(|_| p.timestamp.clone());
     html! {
-        div class="log-line" data-component="JobLogEntry" {
+        div class="log-line" data-component="JobLogEntry" data-ts=(p.timestamp) {
             span class="ts" { (ts) }
             span class={ "lvl lvl-" (level) } { (level.to_uppercase()) }
             span class="msg" { (p.message) }
