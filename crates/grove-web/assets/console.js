@@ -222,8 +222,11 @@
         var d = parse(ev);
         // A failed attempt queued for another one: the server renders the
         // Retrying state with the attempt's error and the next time.
-        if (d.status === "queued" && (d.attempt || 0) > 0) { reload(); return; }
-        showPhase(d.status || d.phase || "");
+        // A new phase (running, or queued again for a retry) is rendered
+        // by the server, so a live page and a reloaded one are the same.
+        var phase = d.status || d.phase || "";
+        if (phase && phase !== live.getAttribute("data-live-status")) { reload(); return; }
+        showPhase(phase);
       });
       src.addEventListener("progress", function (ev) {
         var c = parse(ev).counts || {};

@@ -781,3 +781,81 @@ async fn ten_fast_runs_in_a_row_each_reach_their_final_state() {
     c.close().await.expect("close");
     engine.cancel();
 }
+
+/// Issue 13, problem 2: between a failed attempt and the next one the run
+/// is "Retrying" (an amber Warning) with the next attempt's number and
+/// time and the failed attempt's error, on the run's page and the Status
+/// tab.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_attempt_waiting_for_the_next_shows_retrying() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let (app, engine) = app_with_engine().await;
+    create_job(&app, "flaky", 13).await;
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/objects/job-config/flaky",
+            Some(json!({"payload": {"retry": {"maxAttempts": 3, "initialDelaySeconds": 600, "maxDelaySeconds": 600}}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+    let run = app.call(Method::POST, "/api/v1/jobs/flaky/run", None).await;
+    assert_eq!(run.status.as_u16(), 202, "{}", run.text);
+    let id = run.body["runId"].as_str().expect("runId").to_owned();
+    c.goto(&format!("{base}/console/executions/{id}"))
+        .await
+        .expect("run page");
+    // The page follows the run by itself into the Retrying state.
+    phase_becomes(&c, "retrying").await;
+    let text = c
+        .find(Locator::Css("[data-component-part=retrying]"))
+        .await
+        .expect("the Retrying warning")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("attempt 2 of 3 at "), "{text}");
+    assert!(text.contains("UTC"), "the time names its zone: {text}");
+    assert!(text.contains("the upstream answered 503"), "{text}");
+    let badge = c
+        .find(Locator::Css("[data-run-status]"))
+        .await
+        .expect("badge")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(badge.trim(), "Retrying");
+    let status = c
+        .find(Locator::Css("[data-metric=status] .value"))
+        .await
+        .expect("status metric");
+    assert_eq!(status.text().await.expect("text"), "Retrying");
+    assert!(
+        status
+            .attr("class")
+            .await
+            .expect("class")
+            .unwrap_or_default()
+            .contains("c-amber")
+    );
+    shot(&c, "execution-retrying", 1280).await;
+    c.goto(&format!("{base}/console/jobs/flaky#status"))
+        .await
+        .expect("status tab");
+    let tab = c
+        .find(Locator::Css("#status"))
+        .await
+        .expect("status")
+        .text()
+        .await
+        .expect("text");
+    assert!(tab.contains("Retrying"), "{tab}");
+    c.close().await.expect("close");
+    engine.cancel();
+}

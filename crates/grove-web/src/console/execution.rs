@@ -118,7 +118,7 @@ pub async fn page(
         }
         div class="editor-head" {
             h1 { span class="icon-lg" { (Icon::Hourglass.svg()) } "Run " code { (exec.run_id.chars().take(8).collect::<String>()) } }
-            div data-run-status { (layout::run_status(exec.status.name())) }
+            div data-run-status { (layout::run_status(if exec.is_retrying() { "retrying" } else { exec.status.name() })) }
         }
         p class="subtitle" {
             (payload.display_name) " · trigger: " (exec.trigger)

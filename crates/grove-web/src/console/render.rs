@@ -108,7 +108,8 @@ fn phase_indicator(c: &Component, ctx: &RenderContext) -> Markup {
     let (class, icon, text) = match p.phase {
         Phase::Queued => ("queued", Icon::Clock, "Queued"),
         Phase::Running => ("running", Icon::Sync, "Running"),
-        Phase::Complete => ("complete", Icon::Check, "Complete"),
+        Phase::Retrying => ("retrying", Icon::Warning, "Retrying"),
+        Phase::Complete => ("complete", Icon::Check, "Success"),
         Phase::Failed => ("failed", Icon::Error, "Failed"),
     };
     html! {
@@ -118,6 +119,21 @@ fn phase_indicator(c: &Component, ctx: &RenderContext) -> Markup {
             span class="name" { (text) }
             @if let Some(s) = time_text(p.started_at.as_deref(), ctx) { span class="when" { "Started " (s) } }
             @if let Some(s) = time_text(p.completed_at.as_deref(), ctx) { span class="when" { "· Finished " (s) } }
+        }
+        @if p.phase == Phase::Retrying {
+            div class="alert status--warning" data-component-part="retrying" {
+                (Icon::Warning.svg())
+                div class="msg" {
+                    strong { "Retrying" }
+                    " (attempt " (p.next_attempt.unwrap_or(2))
+                    @if let Some(m) = p.max_attempts { " of " (m) }
+                    @if let Some(t) = p.next_attempt_at.as_deref().and_then(|t| t.parse::<Timestamp>().ok()) {
+                        " at " (t.to_zoned(ctx.tz.clone()).strftime("%H:%M:%S %Z"))
+                    }
+                    ")"
+                    @if let Some(err) = &p.last_error { div { "The last attempt failed: " (err) } }
+                }
+            }
         }
     }
 }
