@@ -12,6 +12,12 @@
     }
   });
 
+  // After a refused save, focus goes to the summary of the problems.
+  var summary = document.getElementById("errors");
+  if (summary && summary.classList.contains("error-summary")) {
+    summary.focus();
+  }
+
   // Tabs: open the panel a tab points at (panels are accordions on phones).
   document.querySelectorAll(".tabs a[href^='#']").forEach(function (tab) {
     tab.addEventListener("click", function () {
@@ -66,6 +72,9 @@
       preview.textContent = "";
       var human = document.createElement("div");
       human.className = "human";
+      var field = cron.closest(".field");
+      if (field) { field.classList.toggle("invalid", !ok); }
+      if (ok) { cron.removeAttribute("aria-invalid"); } else { cron.setAttribute("aria-invalid", "true"); }
       if (!ok) {
         human.className = "field-error";
         var errs = (body && body.errors) || [];
@@ -110,7 +119,7 @@
   if (live) {
     var runUrl = live.getAttribute("data-run");
     var zoneName = live.getAttribute("data-tz") || "UTC";
-    var labels = { queued: "Queued", running: "Running", retrying: "Retrying", complete: "Success", failed: "Failed" };
+    var labels = { queued: "Queued", running: "Running", retrying: "Retrying", complete: "Complete", failed: "Failed" };
     var finals = ["success", "partial", "failed", "cancelled", "skipped"];
     var done = false;
     var src = null;

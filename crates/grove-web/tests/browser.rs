@@ -859,3 +859,70 @@ async fn a_failed_attempt_waiting_for_the_next_shows_retrying() {
     c.close().await.expect("close");
     engine.cancel();
 }
+
+/// Issue 13, problem 8: a refused save moves focus to the error summary;
+/// a cron expression that does not parse marks its field invalid while
+/// typing. Problem 7: primary buttons and links reach 4.5:1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_save_focuses_the_summary_and_live_cron_errors_mark_the_field() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let app = TestApp::seeded().await;
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+    c.goto(&format!("{base}/console/jobs/advancement-batch"))
+        .await
+        .expect("editor");
+    set_field(&c, "f-payload-limits-batchSize", "0").await;
+    save_changes(&c).await;
+    let focused: Value = c
+        .execute(
+            "return document.activeElement && document.activeElement.id;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(focused, json!("errors"), "focus is on the error summary");
+    set_field(&c, "cron", "not a cron").await;
+    let mut invalid = Value::Null;
+    for _ in 0..60 {
+        invalid = c
+            .execute(
+                "var f = document.getElementById('cron');
+                 return [f.getAttribute('aria-invalid'), f.closest('.field').classList.contains('invalid')];",
+                vec![],
+            )
+            .await
+            .expect("script");
+        if invalid == json!(["true", true]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        invalid,
+        json!(["true", true]),
+        "the live cron error marks the field"
+    );
+    // Contrast of white on the primary button (WCAG AA, 4.5:1).
+    let ratio: Value = c
+        .execute(
+            "function lum(c) { var m = c.match(/\\d+/g).slice(0, 3).map(Number).map(function (v) {
+                 v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+               return 0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]; }
+             var b = getComputedStyle(document.querySelector('.actions-bar .btn-primary'));
+             var a = lum(b.color), z = lum(b.backgroundColor);
+             return (Math.max(a, z) + 0.05) / (Math.min(a, z) + 0.05);",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert!(
+        ratio.as_f64().unwrap_or(0.0) >= 4.5,
+        "Save Changes contrast {ratio}"
+    );
+    c.close().await.expect("close");
+}

@@ -109,7 +109,7 @@ fn phase_indicator(c: &Component, ctx: &RenderContext) -> Markup {
         Phase::Queued => ("queued", Icon::Clock, "Queued"),
         Phase::Running => ("running", Icon::Sync, "Running"),
         Phase::Retrying => ("retrying", Icon::Warning, "Retrying"),
-        Phase::Complete => ("complete", Icon::Check, "Success"),
+        Phase::Complete => ("complete", Icon::Check, "Complete"),
         Phase::Failed => ("failed", Icon::Error, "Failed"),
     };
     html! {
