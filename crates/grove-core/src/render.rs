@@ -69,6 +69,8 @@ pub const COMPONENTS: &[&str] = &[
 pub enum Phase {
     Queued,
     Running,
+    /// An attempt failed and the next one waits for its time (a Warning).
+    Retrying,
     Complete,
     Failed,
 }
@@ -77,6 +79,16 @@ pub enum Phase {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobPhaseIndicatorProps {
     pub phase: Phase,
+    /// Retrying: the attempt that comes next, of how many, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// Retrying: the failed attempt's error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,7 +179,11 @@ pub fn catalog() -> Value {
     json!({
         "components": {
             "JobPhaseIndicator": {"props": object(json!({
-                "phase": {"type": "string", "enum": ["queued", "running", "complete", "failed"]},
+                "phase": {"type": "string", "enum": ["queued", "running", "retrying", "complete", "failed"]},
+                "nextAttempt": {"type": "integer", "minimum": 1},
+                "maxAttempts": {"type": "integer", "minimum": 1},
+                "nextAttemptAt": time,
+                "lastError": string,
                 "startedAt": time,
                 "completedAt": time,
             }), &["phase"])},
@@ -303,6 +319,12 @@ pub struct ExecutionView {
     pub attempts: u32,
     pub error: Option<String>,
     pub logs: Vec<LogLine>,
+    /// Queued again after a failed attempt: when the next attempt starts.
+    #[serde(default)]
+    pub next_attempt_at: Option<Timestamp>,
+    /// The retry policy's attempts, first included (0 when unknown).
+    #[serde(default)]
+    pub max_attempts: u32,
 }
 
 impl ExecutionView {
@@ -321,7 +343,14 @@ impl ExecutionView {
             attempts: 1,
             error: last.error.clone(),
             logs: Vec::new(),
+            next_attempt_at: None,
+            max_attempts: 0,
         }
+    }
+
+    /// Between a failed attempt and the next one.
+    pub fn is_retrying(&self) -> bool {
+        self.status == ExecutionStatus::Queued && self.next_attempt_at.is_some()
     }
 
     /// Wall-clock duration, when both ends are known.
@@ -355,7 +384,18 @@ pub fn status_tree(
         children.push(RenderNode::component(
             "JobPhaseIndicator",
             JobPhaseIndicatorProps {
-                phase: e.status.phase(),
+                phase: if e.is_retrying() {
+                    Phase::Retrying
+                } else {
+                    e.status.phase()
+                },
+                next_attempt: e.is_retrying().then_some(e.attempts + 1),
+                max_attempts: (e.is_retrying() && e.max_attempts > 0).then_some(e.max_attempts),
+                next_attempt_at: e
+                    .next_attempt_at
+                    .filter(|_| e.is_retrying())
+                    .map(|t| t.to_string()),
+                last_error: e.error.clone().filter(|_| e.is_retrying()),
                 started_at: e.started_at.map(|t| t.to_string()),
                 completed_at: e.completed_at.map(|t| t.to_string()),
             },
@@ -377,8 +417,16 @@ pub fn status_tree(
         let mut metrics = vec![
             Metric {
                 label: "Status".to_owned(),
-                value: MetricValue::Text(e.status.label().to_owned()),
+                value: MetricValue::Text(
+                    if e.is_retrying() {
+                        "Retrying"
+                    } else {
+                        e.status.label()
+                    }
+                    .to_owned(),
+                ),
                 color: match e.status {
+                    ExecutionStatus::Queued if e.is_retrying() => MetricColor::Amber,
                     ExecutionStatus::Success => MetricColor::Green,
                     ExecutionStatus::Partial | ExecutionStatus::Cancelled => MetricColor::Amber,
                     ExecutionStatus::Failed => MetricColor::Red,

@@ -20,6 +20,8 @@ fn failed_run() -> ExecutionView {
         errors: 2,
         attempts: 3,
         error: Some("timeout after 300 s".to_owned()),
+        next_attempt_at: None,
+        max_attempts: 3,
         logs: (0..30)
             .map(|i| LogLine {
                 timestamp: "2026-03-01T02:00:01Z".parse().unwrap(),

@@ -12,6 +12,12 @@
     }
   });
 
+  // After a refused save, focus goes to the summary of the problems.
+  var summary = document.getElementById("errors");
+  if (summary && summary.classList.contains("error-summary")) {
+    summary.focus();
+  }
+
   // Tabs: open the panel a tab points at (panels are accordions on phones).
   document.querySelectorAll(".tabs a[href^='#']").forEach(function (tab) {
     tab.addEventListener("click", function () {
@@ -66,6 +72,9 @@
       preview.textContent = "";
       var human = document.createElement("div");
       human.className = "human";
+      var field = cron.closest(".field");
+      if (field) { field.classList.toggle("invalid", !ok); }
+      if (ok) { cron.removeAttribute("aria-invalid"); } else { cron.setAttribute("aria-invalid", "true"); }
       if (!ok) {
         human.className = "field-error";
         var errs = (body && body.errors) || [];
@@ -99,42 +108,92 @@
   }
 
   // Live execution status: /api/v1/executions/{runId}/events (SSE).
+  // The stream sends a `snapshot` first (the run as stored), then `phase`,
+  // `progress` and `log` events, then `end`; for a run that has already
+  // ended it sends only the snapshot. Whatever happens to the stream, the
+  // page reaches the run's final state: a finished snapshot or `end`
+  // reloads the page (the server renders the final metrics), a dropped
+  // stream reconnects (its snapshot tells the truth), and a slow poll of
+  // the execution backs both up.
   var live = document.querySelector("[data-events]");
-  if (live && window.EventSource) {
-    var src = new EventSource(live.getAttribute("data-events"));
+  if (live) {
+    var runUrl = live.getAttribute("data-run");
+    var zoneName = live.getAttribute("data-tz") || "UTC";
+    var labels = { queued: "Queued", running: "Running", retrying: "Retrying", complete: "Complete", failed: "Failed" };
+    var finals = ["success", "partial", "failed", "cancelled", "skipped"];
+    var done = false;
+    var src = null;
+    var delay = 500;
+    var reload = function () {
+      if (done) { return; }
+      done = true;
+      if (src) { src.close(); }
+      window.setTimeout(function () { window.location.reload(); }, 150);
+    };
     var set = function (sel, text) {
       var el = live.querySelector(sel);
-      if (el) { el.textContent = text; }
+      if (el && el.textContent !== text) { el.textContent = text; }
     };
     var parse = function (ev) { try { return JSON.parse(ev.data); } catch (e) { return {}; } };
-    src.addEventListener("phase", function (ev) {
-      var d = parse(ev);
-      var phase = d.phase || d.status || "";
-      set(".phase .name", phase);
+    // "29 Nov 22:00 UTC", in the job's zone: the server's format.
+    var fmt = null;
+    try {
+      fmt = new Intl.DateTimeFormat("en-US", { timeZone: zoneName, day: "numeric", month: "short",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+    } catch (e) { fmt = null; }
+    var stamp = function (raw) {
+      var d = new Date(raw);
+      if (!fmt || isNaN(d.getTime())) { return raw || ""; }
+      var p = {};
+      fmt.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
+      return p.day + " " + p.month + " " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+    };
+    var showPhase = function (phase) {
       var box = live.querySelector(".phase");
-      if (box) { box.className = "phase phase-" + (phase === "success" ? "complete" : phase); }
-    });
-    src.addEventListener("progress", function (ev) {
-      var d = parse(ev);
-      var c = d.counts || {};
-      var done = c.processed || 0;
-      var total = c.total || 0;
-      var pct = total ? Math.min(100, Math.round(done * 1000 / total) / 10) : 0;
+      if (!box || !phase) { return; }
+      var cls = phase === "success" ? "complete" : phase;
+      if (box.className.indexOf("phase-" + cls) < 0) {
+        box.className = "phase phase-" + cls;
+        set(".phase .name", labels[cls] || phase);
+      }
+    };
+    var showCounts = function (processed, total, failed) {
+      total = total || 0;
+      var pct = total ? Math.min(100, Math.round(processed * 1000 / total) / 10) : 0;
       var bar = live.querySelector(".progress > div");
       if (bar) { bar.style.width = pct + "%"; }
-      set(".progress-text .count", done + " / " + total);
-      set("[data-metric=processed] .value", String(done));
-      set("[data-metric=errors] .value", String(c.failed || 0));
+      var pb = live.querySelector("[role=progressbar]");
+      if (pb) { pb.setAttribute("aria-valuenow", String(Math.round(pct))); }
+      set(".progress-text .count", processed + " / " + total + " items");
+      set("[data-metric=processed] .value", String(processed));
+      set("[data-metric=errors] .value", String(failed || 0));
       set(".progress-text .pct", pct.toFixed(1) + "%");
-    });
-    src.addEventListener("log", function (ev) {
-      var d = parse(ev);
+    };
+    var logBox = function () {
       var log = live.querySelector(".log");
-      if (!log) { return; }
+      if (!log) {
+        log = document.createElement("div");
+        log.className = "log";
+        log.setAttribute("role", "log");
+        log.setAttribute("aria-label", "Log");
+        log.tabIndex = 0;
+        live.appendChild(log);
+      }
+      return log;
+    };
+    var seen = {};
+    var addLine = function (d) {
+      var key = (d.timestamp || "") + "\u0000" + (d.message || "");
+      if (seen[key]) { return; }
+      seen[key] = true;
+      var log = logBox();
       var line = document.createElement("div");
       line.className = "log-line";
+      line.setAttribute("data-component", "JobLogEntry");
       var lvl = (d.level || "info").toLowerCase();
-      [[d.timestamp || "", "ts"], [lvl.toUpperCase(), "lvl lvl-" + lvl], [d.message || "", "msg"]].forEach(function (p) {
+      if (lvl === "warning") { lvl = "warn"; }
+      if (lvl !== "warn" && lvl !== "error") { lvl = "info"; }
+      [[stamp(d.timestamp), "ts"], [lvl.toUpperCase(), "lvl lvl-" + lvl], [d.message || "", "msg"]].forEach(function (p) {
         var s = document.createElement("span");
         s.className = p[1];
         s.textContent = p[0];
@@ -142,11 +201,68 @@
       });
       log.appendChild(line);
       log.scrollTop = log.scrollHeight;
+    };
+    // Lines written before the stream connected (or while it was down).
+    var catchUp = function () {
+      if (!runUrl) { return; }
+      fetch(runUrl + "/logs", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+        .then(function (body) { (body.items || []).forEach(addLine); })
+        .catch(function () {});
+    };
+    live.querySelectorAll(".log .log-line").forEach(function (line) {
+      // Lines rendered by the server: remember them so none repeats.
+      var ts = line.getAttribute("data-ts");
+      var msg = line.querySelector(".msg");
+      if (ts && msg) { seen[ts + "\u0000" + msg.textContent] = true; }
     });
-    var finish = function () { src.close(); window.setTimeout(function () { window.location.reload(); }, 400); };
-    src.addEventListener("end", finish);
-    src.addEventListener("done", finish);
-    src.onerror = function () { src.close(); };
+    var onSnapshot = function (d) {
+      if (finals.indexOf(d.status) >= 0) { reload(); return; }
+      if (d.status !== live.getAttribute("data-live-status")) { reload(); return; }
+      showCounts(d.itemsProcessed || 0, d.itemsTotal, d.itemsFailed);
+      catchUp();
+    };
+    var connect = function () {
+      if (done || !window.EventSource) { return; }
+      src = new EventSource(live.getAttribute("data-events"));
+      src.addEventListener("open", function () { delay = 500; });
+      src.addEventListener("snapshot", function (ev) { onSnapshot(parse(ev)); });
+      src.addEventListener("phase", function (ev) {
+        var d = parse(ev);
+        // A failed attempt queued for another one: the server renders the
+        // Retrying state with the attempt's error and the next time.
+        // A new phase (running, or queued again for a retry) is rendered
+        // by the server, so a live page and a reloaded one are the same.
+        var phase = d.status || d.phase || "";
+        if (phase && phase !== live.getAttribute("data-live-status")) { reload(); return; }
+        showPhase(phase);
+      });
+      src.addEventListener("progress", function (ev) {
+        var c = parse(ev).counts || {};
+        showCounts(c.processed || 0, c.total, c.failed);
+      });
+      src.addEventListener("log", function (ev) { addLine(parse(ev)); });
+      src.addEventListener("end", reload);
+      src.onerror = function () {
+        // Closed by the server after the snapshot, dropped, or the server
+        // restarted: reconnect; the new snapshot says where the run is.
+        src.close();
+        if (done) { return; }
+        window.setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 5000);
+      };
+    };
+    connect();
+    // A backstop that needs no stream at all.
+    var poll = function () {
+      if (done || !runUrl) { return; }
+      fetch(runUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (d) { if (d && finals.indexOf(d.status) >= 0) { reload(); } })
+        .catch(function () {})
+        .then(function () { window.setTimeout(poll, 2000); });
+    };
+    window.setTimeout(poll, 2000);
   }
 
   // Selects marked data-autosubmit submit their form on change.

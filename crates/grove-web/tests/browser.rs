@@ -523,6 +523,15 @@ impl grove_engine::JobHandler for Paced {
             ctx.log.error("the upstream answered 503");
             return Err(grove_engine::JobFailure::new("the upstream answered 503"));
         }
+        if ctx.batch_size == 7 {
+            ctx.log.info("fast check done");
+            return Ok(grove_engine::JobOutcome {
+                processed: 1,
+                total: Some(1),
+                succeeded: 1,
+                ..Default::default()
+            });
+        }
         ctx.progress.set_total(5);
         for i in 1..=5 {
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -708,4 +717,212 @@ async fn run_now_live_to_success_and_retry_a_failed_run_at_three_widths() {
         c.close().await.expect("close");
         engine.cancel();
     }
+}
+
+/// Issue 13, problem 1: a run that ends before its page has connected to
+/// the events stream (the stream then sends only a `snapshot` and closes)
+/// still reaches its final state by itself. Ten Run Now in a row on a
+/// fast job each show the final state within 3 s, with no reload by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_fast_runs_in_a_row_each_reach_their_final_state() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let (app, engine) = app_with_engine().await;
+    create_job(&app, "fast", 7).await;
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+    for i in 0..10 {
+        c.goto(&format!("{base}/console/jobs/fast"))
+            .await
+            .expect("editor");
+        confirm_everything(&c).await;
+        let run = c
+            .find(Locator::Css("button[formaction='/console/jobs/fast/run']"))
+            .await
+            .expect("Run Now");
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&run).expect("element")],
+        )
+        .await
+        .expect("scroll");
+        click_and_wait(&c, run).await;
+        let started = std::time::Instant::now();
+        let mut final_state = false;
+        while started.elapsed() < Duration::from_secs(3) {
+            let state: Value = c
+                .execute(
+                    "var p = document.querySelector('[data-component=JobPhaseIndicator]');
+                     var l = document.querySelector('[data-events]');
+                     return p && p.className.indexOf('phase-complete') >= 0 && !l;",
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Bool(false));
+            if state == Value::Bool(true) {
+                final_state = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            final_state,
+            "run {i} did not reach its final state within 3 s"
+        );
+        let page = c.source().await.expect("source");
+        assert!(
+            page.contains("fast check done"),
+            "run {i}: the final log is shown"
+        );
+    }
+    c.close().await.expect("close");
+    engine.cancel();
+}
+
+/// Issue 13, problem 2: between a failed attempt and the next one the run
+/// is "Retrying" (an amber Warning) with the next attempt's number and
+/// time and the failed attempt's error, on the run's page and the Status
+/// tab.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_attempt_waiting_for_the_next_shows_retrying() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let (app, engine) = app_with_engine().await;
+    create_job(&app, "flaky", 13).await;
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/objects/job-config/flaky",
+            Some(json!({"payload": {"retry": {"maxAttempts": 3, "initialDelaySeconds": 600, "maxDelaySeconds": 600}}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+    let run = app.call(Method::POST, "/api/v1/jobs/flaky/run", None).await;
+    assert_eq!(run.status.as_u16(), 202, "{}", run.text);
+    let id = run.body["runId"].as_str().expect("runId").to_owned();
+    c.goto(&format!("{base}/console/executions/{id}"))
+        .await
+        .expect("run page");
+    // The page follows the run by itself into the Retrying state.
+    phase_becomes(&c, "retrying").await;
+    let text = c
+        .find(Locator::Css("[data-component-part=retrying]"))
+        .await
+        .expect("the Retrying warning")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("attempt 2 of 3 at "), "{text}");
+    assert!(text.contains("UTC"), "the time names its zone: {text}");
+    assert!(text.contains("the upstream answered 503"), "{text}");
+    let badge = c
+        .find(Locator::Css("[data-run-status]"))
+        .await
+        .expect("badge")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(badge.trim(), "Retrying");
+    let status = c
+        .find(Locator::Css("[data-metric=status] .value"))
+        .await
+        .expect("status metric");
+    assert_eq!(status.text().await.expect("text"), "Retrying");
+    assert!(
+        status
+            .attr("class")
+            .await
+            .expect("class")
+            .unwrap_or_default()
+            .contains("c-amber")
+    );
+    shot(&c, "execution-retrying", 1280).await;
+    c.goto(&format!("{base}/console/jobs/flaky#status"))
+        .await
+        .expect("status tab");
+    let tab = c
+        .find(Locator::Css("#status"))
+        .await
+        .expect("status")
+        .text()
+        .await
+        .expect("text");
+    assert!(tab.contains("Retrying"), "{tab}");
+    c.close().await.expect("close");
+    engine.cancel();
+}
+
+/// Issue 13, problem 8: a refused save moves focus to the error summary;
+/// a cron expression that does not parse marks its field invalid while
+/// typing. Problem 7: primary buttons and links reach 4.5:1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_save_focuses_the_summary_and_live_cron_errors_mark_the_field() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let app = TestApp::seeded().await;
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+    c.goto(&format!("{base}/console/jobs/advancement-batch"))
+        .await
+        .expect("editor");
+    set_field(&c, "f-payload-limits-batchSize", "0").await;
+    save_changes(&c).await;
+    let focused: Value = c
+        .execute(
+            "return document.activeElement && document.activeElement.id;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(focused, json!("errors"), "focus is on the error summary");
+    set_field(&c, "cron", "not a cron").await;
+    let mut invalid = Value::Null;
+    for _ in 0..60 {
+        invalid = c
+            .execute(
+                "var f = document.getElementById('cron');
+                 return [f.getAttribute('aria-invalid'), f.closest('.field').classList.contains('invalid')];",
+                vec![],
+            )
+            .await
+            .expect("script");
+        if invalid == json!(["true", true]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        invalid,
+        json!(["true", true]),
+        "the live cron error marks the field"
+    );
+    // Contrast of white on the primary button (WCAG AA, 4.5:1).
+    let ratio: Value = c
+        .execute(
+            "function lum(c) { var m = c.match(/\\d+/g).slice(0, 3).map(Number).map(function (v) {
+                 v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+               return 0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]; }
+             var b = getComputedStyle(document.querySelector('.actions-bar .btn-primary'));
+             var a = lum(b.color), z = lum(b.backgroundColor);
+             return (Math.max(a, z) + 0.05) / (Math.min(a, z) + 0.05);",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert!(
+        ratio.as_f64().unwrap_or(0.0) >= 4.5,
+        "Save Changes contrast {ratio}"
+    );
+    c.close().await.expect("close");
 }

@@ -102,6 +102,7 @@ pub async fn page(
     let tree = execution_to_render_tree(&exec, &payload, now);
     let live = !exec.status.is_finished();
     let events = format!("/api/v1/executions/{}/events", exec.run_id);
+    let run_api = format!("/api/v1/executions/{}", exec.run_id);
     let body = html! {
         // Without JavaScript a running execution's page reloads itself; with
         // it, the script follows the server-sent events instead.
@@ -117,17 +118,17 @@ pub async fn page(
         }
         div class="editor-head" {
             h1 { span class="icon-lg" { (Icon::Hourglass.svg()) } "Run " code { (exec.run_id.chars().take(8).collect::<String>()) } }
-            div data-run-status { (layout::run_status(exec.status.name())) }
+            div data-run-status { (layout::run_status(if exec.is_retrying() { "retrying" } else { exec.status.name() })) }
         }
         p class="subtitle" {
             (payload.display_name) " · trigger: " (exec.trigger)
             @if let Some(d) = exec.duration_seconds() { " · took " (format_duration(d)) }
         }
         div class="panel" {
-            div class="panel-body padded" data-events=[live.then_some(events.as_str())] data-live-status=(exec.status.name()) {
+            div class="panel-body padded" data-events=[live.then_some(events.as_str())] data-run=[live.then_some(run_api.as_str())] data-tz=(payload.schedule.timezone) data-live-status=(exec.status.name()) {
                 (render_tree(&tree, &ctx))
                 @if exec.logs.is_empty() {
-                    @if live { div class="log" role="log" aria-label="Log" {} }
+                    @if live { div class="log" role="log" aria-label="Log" tabindex="0" {} }
                     @else { p class="hint" { "No log lines were stored for this run." } }
                 }
                 @if live {

@@ -211,6 +211,7 @@ pub fn run_status(status: &str) -> Markup {
         "skipped" => (Icon::Circle, "Skipped"),
         "running" => (Icon::Sync, "Running"),
         "queued" => (Icon::Clock, "Queued"),
+        "retrying" => (Icon::Warning, "Retrying"),
         _ => (Icon::Circle, "Unknown"),
     };
     html! { span class={ "s-" (status) } { (icon.svg()) " " (text) } }

@@ -77,7 +77,7 @@ pub fn render_tree(tree: &RenderTree, ctx: &RenderContext) -> Markup {
             }
             @for (is_log, items) in &groups {
                 @if *is_log {
-                    div class="log" role="log" aria-label="Log" {
+                    div class="log" role="log" aria-label="Log" tabindex="0" {
                         @for c in items { (render_one(c, ctx)) }
                     }
                 } @else {
@@ -108,16 +108,32 @@ fn phase_indicator(c: &Component, ctx: &RenderContext) -> Markup {
     let (class, icon, text) = match p.phase {
         Phase::Queued => ("queued", Icon::Clock, "Queued"),
         Phase::Running => ("running", Icon::Sync, "Running"),
+        Phase::Retrying => ("retrying", Icon::Warning, "Retrying"),
         Phase::Complete => ("complete", Icon::Check, "Complete"),
         Phase::Failed => ("failed", Icon::Error, "Failed"),
     };
     html! {
-        div class={ "phase phase-" (class) } data-component="JobPhaseIndicator" {
+        div class={ "phase phase-" (class) } data-component="JobPhaseIndicator" role="status" aria-live="polite" {
             span class="dot" aria-hidden="true" {}
             (icon.svg())
             span class="name" { (text) }
             @if let Some(s) = time_text(p.started_at.as_deref(), ctx) { span class="when" { "Started " (s) } }
             @if let Some(s) = time_text(p.completed_at.as_deref(), ctx) { span class="when" { "· Finished " (s) } }
+        }
+        @if p.phase == Phase::Retrying {
+            div class="alert status--warning" data-component-part="retrying" {
+                (Icon::Warning.svg())
+                div class="msg" {
+                    strong { "Retrying" }
+                    " (attempt " (p.next_attempt.unwrap_or(2))
+                    @if let Some(m) = p.max_attempts { " of " (m) }
+                    @if let Some(t) = p.next_attempt_at.as_deref().and_then(|t| t.parse::<Timestamp>().ok()) {
+                        " at " (t.to_zoned(ctx.tz.clone()).strftime("%H:%M:%S %Z"))
+                    }
+                    ")"
+                    @if let Some(err) = &p.last_error { div { "The last attempt failed: " (err) } }
+                }
+            }
         }
     }
 }
@@ -181,7 +197,7 @@ fn log_entry(c: &Component, ctx: &RenderContext) -> Markup {
         .map(|t| short(t, &ctx.tz))
         .unwrap_or_else(|_| p.timestamp.clone());
     html! {
-        div class="log-line" data-component="JobLogEntry" {
+        div class="log-line" data-component="JobLogEntry" data-ts=(p.timestamp) {
             span class="ts" { (ts) }
             span class={ "lvl lvl-" (level) } { (level.to_uppercase()) }
             span class="msg" { (p.message) }

@@ -40,8 +40,11 @@ pub fn view(e: &Execution, logs: Vec<LogLine>) -> ExecutionView {
         error: e
             .error
             .clone()
+            .or_else(|| e.attempts.iter().rev().find_map(|a| a.error.clone()))
             .or_else(|| e.reason.clone().map(|r| format!("skipped: {r}"))),
         logs,
+        next_attempt_at: (e.status == S::Queued && e.attempt_count >= 1).then_some(e.available_at),
+        max_attempts: e.retry.max_attempts,
     }
 }
 
