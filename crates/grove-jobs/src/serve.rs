@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// A console session unused this many hours ends [default: 12].
     #[arg(long, env = "GROVE_SESSION_IDLE_HOURS")]
     pub session_idle_hours: Option<u32>,
+    /// Failed authentications one client address may make per minute before it gets 429 [default: 10].
+    #[arg(long, env = "GROVE_AUTH_FAILURES_PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failures_per_minute: Option<u32>,
     /// A console session ends this many hours after sign-in [default: 168].
     #[arg(long, env = "GROVE_SESSION_LIFETIME_HOURS")]
     pub session_lifetime_hours: Option<u32>,
@@ -74,6 +77,7 @@ pub fn init_tracing() {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
     let started = std::time::Instant::now();
+    let args_auth_failures = args.auth_failures_per_minute;
     let flags = Flags {
         database_url: args.database_url,
         bind: args.bind,
@@ -129,6 +133,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let web_settings = grove_web::WebSettings {
         max_event_streams: config.http.max_event_streams,
         request_timeout: config.http.request_timeout,
+        auth_failures_per_minute: args_auth_failures
+            .unwrap_or(grove_web::auth::throttle::DEFAULT_LIMIT),
         ..config.access.web_settings()?
     };
     if web_settings.public_read {

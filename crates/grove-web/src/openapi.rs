@@ -201,6 +201,7 @@ fn status_description(status: &str) -> &'static str {
     match status {
         "400" => "Bad request: a path segment, query parameter or body that cannot be read",
         "401" => "No valid bearer token",
+        "429" => "Too many failed authentications from this address (Retry-After)",
         "403" => "The token's role may not do this",
         "404" => "No such object, execution or type",
         "409" => "Conflict: a stale version or a state that does not allow this",
@@ -257,12 +258,17 @@ fn problem_responses(doc: &mut Value) {
             if op.contains_key("requestBody") {
                 statuses.extend(["400", "413", "415", "422"]);
             }
-            if op
+            // Every operation needs a token (the document's own security)
+            // unless it declares `security: [{}]` (the probes, /metrics).
+            let public = op
                 .get("security")
                 .and_then(Value::as_array)
-                .is_some_and(|s| !s.is_empty())
-            {
-                statuses.extend(["401", "403"]);
+                .is_some_and(|s| {
+                    s.iter()
+                        .all(|r| r.as_object().is_some_and(serde_json::Map::is_empty))
+                });
+            if !public {
+                statuses.extend(["401", "403", "429"]);
             }
             if params
                 .iter()

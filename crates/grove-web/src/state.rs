@@ -25,6 +25,9 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// How long console sessions last.
     pub sessions: SessionPolicy,
+    /// Failed authentications a client address may make per minute before
+    /// it is refused (429) for the rest of the minute.
+    pub auth_failures_per_minute: u32,
     /// Server-sent event streams open at once; beyond it a stream request
     /// is answered 503 with `Retry-After`.
     pub max_event_streams: usize,
@@ -44,6 +47,7 @@ impl Default for WebSettings {
             public_read: false,
             secure_cookies: false,
             sessions: SessionPolicy::default(),
+            auth_failures_per_minute: crate::auth::throttle::DEFAULT_LIMIT,
             max_event_streams: DEFAULT_MAX_EVENT_STREAMS,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
@@ -88,6 +92,10 @@ impl AppState {
     /// The same state with other limits.
     pub fn with_settings(mut self, settings: WebSettings) -> Self {
         self.streams = Arc::new(Semaphore::new(settings.max_event_streams));
+        self.throttle = Arc::new(FailureThrottle::new(
+            settings.auth_failures_per_minute.max(1),
+            crate::auth::throttle::DEFAULT_WINDOW,
+        ));
         self.settings = Arc::new(settings);
         self
     }
