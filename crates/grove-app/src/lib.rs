@@ -48,6 +48,7 @@ use grove_store::{Change, Store};
 
 pub use audit::{AuditAction, Caller};
 pub use error::AppError;
+pub use runs::{Backfill, MAX_BACKFILL_SLOTS, RunOptions};
 
 /// Where the runs this app queues are carried out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! Runs asked for by an operator: Run Now, Retry, Cancel.
+//! Runs asked for by an operator: Run Now (with per-run options), Retry,
+//! Cancel and Backfill.
 //!
 //! A run is queued in the store with the config as stored at that moment
 //! (also when its schedule is disabled); whichever engine claims due work
@@ -8,12 +9,17 @@
 //! cancelled while queued.
 
 use grove_core::job_config::JobConfigPayload;
+use grove_core::merge_patch;
+use grove_core::plan::JobPlan;
 use grove_core::registry::JOB_CONFIG;
+use grove_core::validate::{Checker, Problem};
 use grove_engine::EngineError;
 use grove_store::{
     CancelOutcome, Change, Execution, ExecutionInsert, InsertDisposition, InsertOutcome,
     StoreError, Trigger,
 };
+use jiff::Timestamp;
+use serde_json::{Map, Value};
 
 use crate::audit::{AuditAction, Caller, Target};
 use crate::{App, AppError, Runner};
@@ -21,11 +27,130 @@ use crate::{App, AppError, Runner};
 /// The object type audit lines name for an execution.
 const EXECUTION: &str = "execution";
 
+/// Most slots one backfill may queue.
+pub const MAX_BACKFILL_SLOTS: usize = 1_000;
+
+/// Per-run options, `{"parameters"?: {…}, "limits"?: {…}}`: merged (JSON
+/// merge patch) over the config's payload for one run and validated as a
+/// whole against its job type. The execution records them; Retry reuses
+/// them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunOptions {
+    overrides: Option<Value>,
+}
+
+/// The keys per-run options may set.
+const OVERRIDABLE: &[&str] = &["parameters", "limits"];
+
+impl RunOptions {
+    /// No options: the config as stored.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Reads the options from a request body (other keys of it, such as a
+    /// backfill's `from` and `to`, are left to the caller: `others`).
+    /// Problems point into the body.
+    pub fn from_body(body: &Value, others: &[&str]) -> Result<Self, Vec<Problem>> {
+        let Some(map) = body.as_object() else {
+            return Err(vec![Problem::new("", "must be a JSON object")]);
+        };
+        let mut problems = Vec::new();
+        let mut overrides = Map::new();
+        for (key, value) in map {
+            if OVERRIDABLE.contains(&key.as_str()) {
+                if value.is_object() {
+                    overrides.insert(key.clone(), value.clone());
+                } else {
+                    problems.push(Problem::new(
+                        format!("/{key}"),
+                        "must be an object of fields to change for this run",
+                    ));
+                }
+            } else if !others.contains(&key.as_str()) {
+                let mut known: Vec<&str> = others.to_vec();
+                known.extend_from_slice(OVERRIDABLE);
+                problems.push(Problem::new(
+                    format!("/{key}"),
+                    format!("is not a field here (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Self {
+            overrides: (!overrides.is_empty()).then_some(Value::Object(overrides)),
+        })
+    }
+
+    /// What an earlier execution ran with (for Retry).
+    pub fn recorded(overrides: Option<Value>) -> Self {
+        Self { overrides }
+    }
+
+    pub fn overrides(&self) -> Option<&Value> {
+        self.overrides.as_ref()
+    }
+
+    /// The payload one run uses: `stored` with the options merged over it,
+    /// validated; problems point into the options (`/parameters/x`).
+    fn apply(&self, stored: &JobConfigPayload) -> Result<JobConfigPayload, AppError> {
+        let Some(overrides) = &self.overrides else {
+            return Ok(stored.clone());
+        };
+        let mut merged = stored.to_value();
+        merge_patch::apply(&mut merged, overrides);
+        let mut c = Checker::new();
+        let decoded = JobConfigPayload::decode(&merged, Some(&stored.display_name), &mut c);
+        let problems: Vec<Problem> = c
+            .into_problems()
+            .into_iter()
+            .map(|p| {
+                let pointer = p
+                    .pointer
+                    .strip_prefix("/payload")
+                    .unwrap_or(&p.pointer)
+                    .to_owned();
+                Problem::new(pointer, p.message)
+            })
+            .collect();
+        match decoded {
+            Some(payload) if problems.is_empty() => Ok(payload),
+            _ => Err(AppError::Validation(problems)),
+        }
+    }
+}
+
+/// What a backfill queued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backfill {
+    /// The executions queued, oldest slot first.
+    pub runs: Vec<Execution>,
+    /// Slots of the schedule in the range (calendars applied).
+    pub slots: usize,
+    /// Slots that already had an execution, not run again.
+    pub already_recorded: usize,
+}
+
 impl App {
     /// Run Now: queues a manual run of the config as stored now.
     pub async fn run_now(&self, config_id: &str, by: &Caller) -> Result<Execution, AppError> {
+        self.run_with(config_id, &RunOptions::none(), by).await
+    }
+
+    /// Run Now with per-run options merged over the stored config; refused
+    /// (nothing queued) when the merged payload is not valid.
+    pub async fn run_with(
+        &self,
+        config_id: &str,
+        options: &RunOptions,
+        by: &Caller,
+    ) -> Result<Execution, AppError> {
         self.require_runner()?;
-        let run = self.queue_run(config_id, Trigger::Manual, None, by).await?;
+        let run = self
+            .queue_run(config_id, Trigger::Manual, None, options, by)
+            .await?;
         let target = Target::object(JOB_CONFIG, config_id).versions(None, Some(run.config_version));
         self.audit(by, AuditAction::Run, target).await;
         Ok(run)
@@ -46,8 +171,9 @@ impl App {
                 status: old.status,
             });
         }
+        let options = RunOptions::recorded(old.overrides.clone());
         let run = self
-            .queue_run(&old.config_id, Trigger::Retry, Some(run_id), by)
+            .queue_run(&old.config_id, Trigger::Retry, Some(run_id), &options, by)
             .await?;
         self.audit(by, AuditAction::Retry, Target::object(EXECUTION, run_id))
             .await;
@@ -99,13 +225,95 @@ impl App {
         }
     }
 
-    async fn queue_run(
+    /// Backfill: one execution (trigger `backfill`) per slot of the job's
+    /// schedule in `[from, to)`, calendars applied and no jitter, with the
+    /// options merged over the config; slots that already have an
+    /// execution are counted, not run again. Works whether or not the
+    /// schedule is enabled; the runs queue behind `maxConcurrent`.
+    pub async fn backfill(
         &self,
         config_id: &str,
-        trigger: Trigger,
-        retry_of: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+        options: &RunOptions,
         by: &Caller,
-    ) -> Result<Execution, AppError> {
+    ) -> Result<Backfill, AppError> {
+        self.require_runner()?;
+        let now = self.clock.now();
+        if from >= to {
+            return Err(AppError::Validation(vec![Problem::new(
+                "/to",
+                format!("must be after from ({from})"),
+            )]));
+        }
+        if to > now {
+            return Err(AppError::Validation(vec![Problem::new(
+                "/to",
+                format!("must not be after now ({now}): backfill runs slots that have passed"),
+            )]));
+        }
+        let (version, stored) = self.runnable(config_id).await?;
+        let payload = options.apply(&stored)?;
+        let calendars = self.calendars().await?;
+        let Some(plan) = JobPlan::new(config_id, &stored.schedule, &calendars) else {
+            return Err(AppError::Validation(vec![Problem::new(
+                "/from",
+                "the job's schedule cannot be evaluated",
+            )]));
+        };
+        let (slots, _excluded) = plan.slots_between(from, to, MAX_BACKFILL_SLOTS);
+        if slots.len() > MAX_BACKFILL_SLOTS {
+            return Err(AppError::Validation(vec![Problem::new(
+                "/from",
+                format!(
+                    "the range holds more than {MAX_BACKFILL_SLOTS} slots of this schedule: start later or split it"
+                ),
+            )]));
+        }
+        let inserts = slots
+            .iter()
+            .map(|slot| ExecutionInsert {
+                id: grove_engine::new_run_id(),
+                config_id: config_id.to_owned(),
+                trigger: Trigger::Backfill,
+                scheduled_for: Some(*slot),
+                due_at: None,
+                late: false,
+                payload: payload.to_value(),
+                config_version: version,
+                retry: payload.retry,
+                max_concurrent: payload.limits.max_concurrent,
+                retry_of: None,
+                parent_run_id: None,
+                overrides: options.overrides().cloned(),
+                actor: Some(by.name.clone()),
+                disposition: InsertDisposition::Queue,
+                now,
+            })
+            .collect();
+        let outcomes = self.store.execution_insert_slots(inserts).await?;
+        let mut runs = Vec::new();
+        let mut already_recorded = 0;
+        for outcome in outcomes {
+            match outcome {
+                InsertOutcome::Queued(e) | InsertOutcome::Skipped(e) => runs.push(e),
+                InsertOutcome::Duplicate => already_recorded += 1,
+            }
+        }
+        if !runs.is_empty() {
+            self.wake(Change::Runs);
+        }
+        let target = Target::object(JOB_CONFIG, config_id).versions(None, Some(version));
+        self.audit(by, AuditAction::Backfill, target).await;
+        Ok(Backfill {
+            runs,
+            slots: slots.len(),
+            already_recorded,
+        })
+    }
+
+    /// The stored config of a job and its version, if it can run.
+    async fn runnable(&self, config_id: &str) -> Result<(i64, JobConfigPayload), AppError> {
         let obj = self
             .store
             .object_get(JOB_CONFIG, config_id)
@@ -116,6 +324,19 @@ impl App {
                 config_id: config_id.to_owned(),
                 source,
             })?;
+        Ok((obj.meta.version, payload))
+    }
+
+    async fn queue_run(
+        &self,
+        config_id: &str,
+        trigger: Trigger,
+        retry_of: Option<&str>,
+        options: &RunOptions,
+        by: &Caller,
+    ) -> Result<Execution, AppError> {
+        let (version, stored) = self.runnable(config_id).await?;
+        let payload = options.apply(&stored)?;
         let outcome = self
             .store
             .execution_insert(ExecutionInsert {
@@ -126,10 +347,12 @@ impl App {
                 due_at: None,
                 late: false,
                 payload: payload.to_value(),
-                config_version: obj.meta.version,
+                config_version: version,
                 retry: payload.retry,
                 max_concurrent: payload.limits.max_concurrent,
                 retry_of: retry_of.map(str::to_owned),
+                parent_run_id: None,
+                overrides: options.overrides().cloned(),
                 actor: Some(by.name.clone()),
                 disposition: InsertDisposition::Queue,
                 now: self.clock.now(),

@@ -25,7 +25,13 @@ impl ExecutionStatus {
 
 choice_enum!(
     /// What created an execution.
-    Trigger { Schedule => "schedule", Manual => "manual", Retry => "retry" }
+    Trigger {
+        Schedule => "schedule",
+        Manual => "manual",
+        Retry => "retry",
+        Backfill => "backfill",
+        Chain => "chain",
+    }
 );
 
 choice_enum!(
@@ -53,3 +59,9 @@ choice_enum!(
     /// Severity of a log line.
     LogLevel { Debug => "debug", Info => "info", Warn => "warn", Error => "error" }
 );
+
+/// A new run id (UUIDv7: sortable by creation time). Every execution gets
+/// its id here: scheduled, operator-requested, backfilled and chained runs.
+pub fn new_run_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -259,6 +259,35 @@ impl Default for NotificationSettings {
     }
 }
 
+/// Jobs that run when a run of this one ends (chained jobs): `onSuccess`
+/// after a `success` or `partial` run, `onFailure` after a run that failed
+/// its last attempt. Each target gets one execution per parent run.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Triggers {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_success: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_failure: Vec<String>,
+}
+
+impl Triggers {
+    pub fn is_empty(&self) -> bool {
+        self.on_success.is_empty() && self.on_failure.is_empty()
+    }
+
+    /// Every target, `onSuccess` first, each once.
+    pub fn targets(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for id in self.on_success.iter().chain(&self.on_failure) {
+            if !out.contains(&id.as_str()) {
+                out.push(id);
+            }
+        }
+        out
+    }
+}
+
 /// The latest finished execution, written by the engine (never by clients).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -293,6 +322,9 @@ pub struct JobConfigPayload {
     pub limits: ExecutionLimits,
     pub parameters: JobParameters,
     pub notifications: NotificationSettings,
+    /// Jobs chained after this one's runs.
+    #[serde(default, skip_serializing_if = "Triggers::is_empty")]
+    pub triggers: Triggers,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_execution: Option<LastExecution>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -310,6 +342,7 @@ const PAYLOAD_FIELDS: &[&str] = &[
     "limits",
     "parameters",
     "notifications",
+    "triggers",
 ];
 const SCHEDULE_FIELDS: &[&str] = &[
     "cronExpression",
@@ -333,6 +366,7 @@ const RETRY_FIELDS: &[&str] = &[
 ];
 const LIMIT_FIELDS: &[&str] = &["batchSize", "timeoutSeconds", "maxConcurrent"];
 const NOTIFICATION_FIELDS: &[&str] = &["onSuccess", "onFailure", "channels", "webhookUrl"];
+const TRIGGER_FIELDS: &[&str] = &["onSuccess", "onFailure"];
 
 impl JobConfigPayload {
     /// Decodes and validates a client's payload at `/payload`, filling in
@@ -358,6 +392,7 @@ impl JobConfigPayload {
         let limits = decode_limits(c, &obj);
         let parameters = job_type.and_then(|jt| decode_parameters(c, &obj, jt));
         let notifications = decode_notifications(c, &obj);
+        let triggers = decode_triggers(c, &obj);
         Some(Self {
             job_type: job_type?,
             display_name: display_name?,
@@ -366,6 +401,7 @@ impl JobConfigPayload {
             limits: limits?,
             parameters: parameters?,
             notifications: notifications?,
+            triggers: triggers?,
             last_execution: None,
             auto_disabled: None,
         })
@@ -483,6 +519,7 @@ impl JobConfigPayload {
             },
             parameters,
             notifications: NotificationSettings::default(),
+            triggers: Triggers::default(),
             last_execution: None,
             auto_disabled: None,
         }
@@ -540,7 +577,7 @@ fn decode_schedule(c: &mut Checker, payload: &Obj<'_>) -> Option<ScheduleConfig>
             (Some(None), Some(()), at.map(Some))
         }
     };
-    let exclude_calendars = calendar_ids(c, &obj);
+    let exclude_calendars = id_list(c, &obj, "excludeCalendars", "a calendar id");
     let paused_until = match has("pausedUntil") {
         true => instant(c, &obj, "pausedUntil").map(Some),
         false => Some(None),
@@ -599,15 +636,12 @@ fn instant(c: &mut Checker, obj: &Obj<'_>, key: &str) -> Option<Timestamp> {
     }
 }
 
-/// `excludeCalendars`: ids of calendar objects, each once. Whether they
-/// exist is checked where objects are stored (the application layer).
-fn calendar_ids(c: &mut Checker, obj: &Obj<'_>) -> Option<Vec<String>> {
-    let Some(items) = c.string_list(obj, "excludeCalendars", false) else {
-        return if obj
-            .map
-            .get("excludeCalendars")
-            .is_some_and(|v| !v.is_null())
-        {
+/// A list of object ids, each once (`excludeCalendars`, the chained jobs
+/// of `triggers`). Whether they exist is checked where objects are stored
+/// (the application layer).
+fn id_list(c: &mut Checker, obj: &Obj<'_>, key: &str, what: &str) -> Option<Vec<String>> {
+    let Some(items) = c.string_list(obj, key, false) else {
+        return if obj.map.get(key).is_some_and(|v| !v.is_null()) {
             None
         } else {
             Some(Vec::new())
@@ -618,7 +652,7 @@ fn calendar_ids(c: &mut Checker, obj: &Obj<'_>) -> Option<Vec<String>> {
     for (pointer, id) in items {
         if !crate::object::is_valid_id(&id) {
             ok = false;
-            c.push(pointer, format!("\"{id}\" is not a calendar id"));
+            c.push(pointer, format!("\"{id}\" is not {what}"));
         } else if out.contains(&id) {
             ok = false;
             c.push(pointer, format!("\"{id}\" is listed twice"));
@@ -627,6 +661,20 @@ fn calendar_ids(c: &mut Checker, obj: &Obj<'_>) -> Option<Vec<String>> {
         }
     }
     ok.then_some(out)
+}
+
+/// `triggers`: job config ids to chain on success and on failure.
+fn decode_triggers(c: &mut Checker, payload: &Obj<'_>) -> Option<Triggers> {
+    if c.field(payload, "triggers", false).is_none() {
+        return Some(Triggers::default());
+    }
+    let obj = c.nested(payload, "triggers", true, TRIGGER_FIELDS, &[])?;
+    let on_success = id_list(c, &obj, "onSuccess", "a job config id");
+    let on_failure = id_list(c, &obj, "onFailure", "a job config id");
+    Some(Triggers {
+        on_success: on_success?,
+        on_failure: on_failure?,
+    })
 }
 
 fn optional_choice<C: Choice>(c: &mut Checker, obj: &Obj<'_>, key: &str, default: C) -> Option<C> {

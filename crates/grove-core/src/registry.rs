@@ -195,6 +195,8 @@ pub const TYPES: &[TypeDef] = &[
             "schedule.excludeCalendars",
             "schedule.pausedUntil",
             "schedule.jitterSeconds",
+            "triggers.onSuccess",
+            "triggers.onFailure",
         ],
         derived_fields: &["nextRunAt", "scheduleText", "health"],
     },

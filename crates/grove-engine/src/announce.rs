@@ -14,7 +14,7 @@ use grove_store::{Execution, ExecutionStatus, LogInsert, LogLevel, Notification}
 use serde_json::json;
 
 use crate::Shared;
-use crate::jobs::digest::{HttpWebhook, WebhookPolicy, deliver_webhook};
+use crate::jobs::digest::{HttpWebhook, RunHeaders, WebhookPolicy, deliver_webhook};
 use crate::jobs::journal_event;
 
 /// The outbox recipient of a job config's immediate notifications.
@@ -129,9 +129,15 @@ async fn notify(shared: &Arc<Shared>, e: &Execution, payload: &JobConfigPayload,
                     let (shared, e, url, body) =
                         (shared.clone(), e.clone(), url.to_owned(), body.clone());
                     let sender = HttpWebhook::new(shared.settings.outbound.clone());
+                    let run = RunHeaders {
+                        run_id: e.id.clone(),
+                        scheduled_for: e.scheduled_for,
+                        attempt: e.attempt_count,
+                    };
                     tokio::spawn(async move {
                         let sent =
-                            deliver_webhook(&sender, &url, &body, WebhookPolicy::default()).await;
+                            deliver_webhook(&sender, &url, &body, &run, WebhookPolicy::default())
+                                .await;
                         let note = match sent {
                             Ok(()) => (LogLevel::Info, format!("notification posted to {url}")),
                             Err(err) => (

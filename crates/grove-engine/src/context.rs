@@ -33,9 +33,21 @@ pub enum ConfigSource {
 /// [`JobContext::standalone`].
 #[derive(Debug, Clone)]
 pub struct JobContext {
+    /// The execution: with `attempt`, the key of this attempt.
     pub run_id: String,
     pub config_id: String,
+    /// The slot this run is for: the scheduled or backfilled instant, or
+    /// the parent's slot for a chained run; `None` for Run Now and
+    /// retries. With `config_id` it names the work, so an effect on an
+    /// outside system can be made idempotent (see docs/jobs.md).
+    pub scheduled_for: Option<Timestamp>,
+    /// 1 for the first attempt.
     pub attempt: u32,
+    /// The fencing token of this attempt's lease: it grows every time the
+    /// run's lease passes to a new holder (each grant is a new attempt,
+    /// so today it equals `attempt`). An outside system that keeps the
+    /// highest term it has seen per run id can refuse a stale holder.
+    pub lease_term: u64,
     /// The config as snapshotted when the execution was created.
     pub config: Arc<JobConfigPayload>,
     pub source: ConfigSource,
@@ -73,7 +85,9 @@ impl JobContext {
         Self {
             run_id: run_id.to_owned(),
             config_id: run_id.to_owned(),
+            scheduled_for: None,
             attempt: 1,
+            lease_term: 1,
             config: Arc::new(config),
             source: ConfigSource::Standalone,
             batch_size: batch_size.max(1),
@@ -84,6 +98,13 @@ impl JobContext {
             store,
             clock,
         }
+    }
+
+    /// The instant period-based jobs compute as of: the slot when the run
+    /// has one (a backfilled run computes its windows as they were then),
+    /// else now.
+    pub fn as_of(&self) -> Timestamp {
+        self.scheduled_for.unwrap_or_else(|| self.clock.now())
     }
 
     pub fn is_cancelled(&self) -> bool {

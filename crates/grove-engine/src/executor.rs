@@ -249,7 +249,9 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
             let ctx = JobContext {
                 run_id: run_id.clone(),
                 config_id: execution.config_id.clone(),
+                scheduled_for: execution.scheduled_for,
                 attempt,
+                lease_term: u64::from(attempt),
                 // Validation keeps it at 1 or more; a snapshot is not re-validated.
                 batch_size: payload.limits.batch_size.max(1),
                 source,

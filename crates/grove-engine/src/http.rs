@@ -95,11 +95,13 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
 }
 
 /// Sends one request and returns the response's status code. `body` is
-/// sent as JSON.
+/// sent as JSON, with `headers` added (values with line breaks are left
+/// out: they would end the header).
 pub(crate) async fn send(
     method: &str,
     url: &str,
     body: Option<&[u8]>,
+    headers: &[(&str, String)],
     target: Target<'_>,
 ) -> Result<u16, String> {
     let u = grove_core::outbound::parse_url(url).map_err(|why| format!("{url}: {why}"))?;
@@ -119,7 +121,7 @@ pub(crate) async fn send(
         None => format!("{url}: cannot connect"),
     })?;
     if !u.tls {
-        return exchange(tcp, method, url, &u, body).await;
+        return exchange(tcp, method, url, &u, body, headers).await;
     }
     let name = rustls::pki_types::ServerName::try_from(u.host_str())
         .map_err(|e| format!("{url}: bad host name for TLS: {e}"))?;
@@ -127,7 +129,7 @@ pub(crate) async fn send(
         .connect(name, tcp)
         .await
         .map_err(|e| format!("{url}: TLS handshake failed: {e}"))?;
-    exchange(tls, method, url, &u, body).await
+    exchange(tls, method, url, &u, body, headers).await
 }
 
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
@@ -136,6 +138,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     url: &str,
     u: &OutboundUrl,
     body: Option<&[u8]>,
+    headers: &[(&str, String)],
 ) -> Result<u16, String> {
     let default_port = if u.tls { 443 } else { 80 };
     let host_header = if u.port == default_port {
@@ -152,6 +155,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             "Content-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
         ));
+    }
+    for (name, value) in headers {
+        if !value.contains(['\r', '\n']) {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
     }
     request.push_str("\r\n");
     let mut bytes = request.into_bytes();
@@ -188,7 +196,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// GETs `url` and returns the response's status code.
 pub(crate) async fn get_status(url: &str, target: Target<'_>) -> Result<u16, String> {
-    send("GET", url, None, target).await
+    send("GET", url, None, &[], target).await
 }
 
 #[cfg(test)]
@@ -216,6 +224,7 @@ mod tests {
             "POST",
             &format!("https://localhost:{port}/hook"),
             Some(b"{}"),
+            &[],
             Target::Policy(&allow),
         )
         .await

@@ -187,11 +187,7 @@ impl Shared {
     }
 }
 
-/// A new run id (UUIDv7: sortable by creation time). Runs queued by the
-/// scheduler and by operators get their ids here.
-pub fn new_run_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
+pub use grove_core::execution::new_run_id;
 
 /// Sleep length from the clock's now to `at` (zero if past).
 pub(crate) fn until(clock: &dyn Clock, at: Timestamp) -> Duration {

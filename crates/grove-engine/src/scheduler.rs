@@ -534,6 +534,8 @@ impl Scheduler {
             retry: entry.payload.retry,
             max_concurrent: entry.payload.limits.max_concurrent,
             retry_of: None,
+            parent_run_id: None,
+            overrides: None,
             actor: None,
             disposition,
             now,

@@ -11,7 +11,7 @@ use grove_core::job_config::{
     AdvancementParams, Channel, CleanupEntity, CleanupParams, EventType, NotificationDigestParams,
     SignalAggregationParams, SignalPeriod,
 };
-use grove_engine::jobs::digest::{HttpWebhook, WebhookPolicy, WebhookSender};
+use grove_engine::jobs::digest::{HttpWebhook, RunHeaders, WebhookPolicy, WebhookSender};
 use grove_engine::{JobContext, JobFailure, jobs};
 use grove_store::sqlite::SqliteStore;
 use grove_store::{
@@ -464,7 +464,13 @@ struct FlakySender {
 
 #[async_trait]
 impl WebhookSender for FlakySender {
-    async fn post_json(&self, _url: &str, _body: &Value, _t: Duration) -> Result<u16, String> {
+    async fn post_json(
+        &self,
+        _url: &str,
+        _body: &Value,
+        _run: &RunHeaders,
+        _t: Duration,
+    ) -> Result<u16, String> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed);
         if n < self.fail_first {
             Err("connection refused".into())
@@ -610,6 +616,11 @@ async fn http_webhook_posts_json() {
         .post_json(
             &format!("http://{addr}/hook"),
             &json!({"hello": 1}),
+            &RunHeaders {
+                run_id: "run-7".to_owned(),
+                scheduled_for: Some("2026-03-01T02:00:00Z".parse().unwrap()),
+                attempt: 2,
+            },
             Duration::from_secs(5),
         )
         .await
@@ -618,10 +629,18 @@ async fn http_webhook_posts_json() {
     let request = server.await.unwrap();
     assert!(request.starts_with("POST /hook HTTP/1.1"));
     assert!(request.contains("Content-Type: application/json"));
+    // The slot key, so the receiver can make the effect idempotent.
+    assert!(request.contains("Grove-Run-Id: run-7\r\n"), "{request}");
+    assert!(
+        request.contains("Grove-Scheduled-For: 2026-03-01T02:00:00Z\r\n"),
+        "{request}"
+    );
+    assert!(request.contains("Grove-Attempt: 2\r\n"), "{request}");
     let err = HttpWebhook::default()
         .post_json(
             "https://example.invalid/",
             &json!({}),
+            &RunHeaders::default(),
             Duration::from_secs(1),
         )
         .await

@@ -32,6 +32,8 @@ async fn claimed_elsewhere(h: &Harness, id: &str) {
             retry: p.retry,
             max_concurrent: 1,
             retry_of: None,
+            parent_run_id: None,
+            overrides: None,
             actor: None,
             disposition: InsertDisposition::Queue,
             now: later,

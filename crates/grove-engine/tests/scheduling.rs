@@ -382,6 +382,8 @@ async fn runs_queued_by_another_process_start_through_the_change_feed() {
             retry: payload.retry,
             max_concurrent: 1,
             retry_of: None,
+            parent_run_id: None,
+            overrides: None,
             actor: Some("cli".to_owned()),
             disposition: grove_store::InsertDisposition::Queue,
             now: at("2026-03-01T01:00:00Z"),

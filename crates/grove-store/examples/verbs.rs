@@ -48,6 +48,8 @@ async fn main() {
                 retry: payload.retry,
                 max_concurrent: 10,
                 retry_of: None,
+                parent_run_id: None,
+                overrides: None,
                 actor: None,
                 disposition: InsertDisposition::Queue,
                 now,

@@ -57,7 +57,8 @@ pub struct Execution {
     pub reason: Option<String>,
     /// A missed slot run after downtime (misfire policy `run-once`).
     pub late: bool,
-    /// The slot, for scheduled executions.
+    /// The slot: of a scheduled or backfilled execution, or its parent's
+    /// slot for a chained one (`None` for Run Now and retries).
     pub scheduled_for: Option<Timestamp>,
     /// When a scheduled run is due: its slot plus the config's jitter.
     pub due_at: Option<Timestamp>,
@@ -78,6 +79,11 @@ pub struct Execution {
     pub metadata: Value,
     /// The execution this one reruns (trigger `retry`).
     pub retry_of: Option<String>,
+    /// The run whose end started this one (trigger `chain`).
+    pub parent_run_id: Option<String>,
+    /// `parameters`/`limits` merged over the config for this run (Run Now
+    /// and backfill with options; Retry reuses them).
+    pub overrides: Option<Value>,
     pub actor: Option<String>,
     pub cancel_requested: bool,
     /// Filled by [`ExecutionStore::execution_get`]; empty in lists.
@@ -102,8 +108,10 @@ pub struct ExecutionInsert {
     pub id: String,
     pub config_id: String,
     pub trigger: Trigger,
-    /// The slot; `(config_id, scheduled_for)` is unique. Scheduled inserts
-    /// also advance the scheduler's position for the config.
+    /// The slot; `(config_id, scheduled_for)` is unique (a backfilled slot
+    /// that is already recorded is a `Duplicate`). Scheduled inserts also
+    /// advance the scheduler's position for the config. For a chained run,
+    /// the parent's slot, kept outside the slot key.
     pub scheduled_for: Option<Timestamp>,
     /// When a scheduled run is due (slot plus jitter); it is not claimed
     /// before. `None`: due at once.
@@ -114,6 +122,10 @@ pub struct ExecutionInsert {
     pub retry: RetryPolicy,
     pub max_concurrent: u32,
     pub retry_of: Option<String>,
+    /// For a chained run; `(config_id, parent_run_id)` is unique.
+    pub parent_run_id: Option<String>,
+    /// What `payload` merged over the stored config, if anything.
+    pub overrides: Option<Value>,
     pub actor: Option<String>,
     pub disposition: InsertDisposition,
     pub now: Timestamp,

@@ -93,6 +93,9 @@ pub struct AggregateStatus {
 pub struct AggregateRebuildRange {
     pub period: SignalPeriod,
     pub window_start: Option<Timestamp>,
+    /// Signals at or after it are left out (a window computed as of a past
+    /// slot); `None`: every signal up to `max_seq`.
+    pub window_end: Option<Timestamp>,
     pub after_sprout: Option<String>,
     pub limit: u32,
     pub max_seq: i64,

@@ -65,6 +65,11 @@ pub const SQLITE: &[Migration] = &[
         name: "calendars reach the change feed",
         sql: include_str!("../migrations/sqlite/0010_calendar_changes.sql"),
     },
+    Migration {
+        version: 11,
+        name: "executions: per-run overrides and chained runs",
+        sql: include_str!("../migrations/sqlite/0011_runs_of_runs.sql"),
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -121,6 +126,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 10,
         name: "calendars reach the change feed",
         sql: include_str!("../migrations/postgres/0010_calendar_changes.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "executions: per-run overrides and chained runs",
+        sql: include_str!("../migrations/postgres/0011_runs_of_runs.sql"),
     },
 ];
 

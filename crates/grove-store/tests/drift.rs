@@ -105,6 +105,8 @@ async fn scenario(store: &dyn Store) {
                 },
                 max_concurrent: 1,
                 retry_of: None,
+                parent_run_id: None,
+                overrides: None,
                 actor: Some("tester".to_owned()),
                 disposition: InsertDisposition::Queue,
                 now: t(10),

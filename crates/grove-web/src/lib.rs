@@ -122,6 +122,7 @@ fn api_routes(request_timeout: std::time::Duration) -> Router<AppState> {
         .route("/api/v1/tokens/{id}", delete(tokens::revoke))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/jobs/{id}/run", post(executions::run_now))
+        .route("/api/v1/jobs/{id}/backfill", post(executions::backfill))
         .route("/api/v1/jobs/{id}/executions", get(executions::history))
         .route("/api/v1/jobs/{id}/upcoming", get(api::schedule::upcoming))
         .route("/api/v1/executions/{run_id}", get(executions::get))

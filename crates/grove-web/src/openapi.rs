@@ -13,8 +13,8 @@ use crate::wire::access::{
     AuditEntryOut, AuditPage, TokenCreated, TokenList, TokenOut, TokenRequest,
 };
 use crate::wire::execution::{
-    AttemptOut, EngineStatus, ExecutionList, ExecutionOut, LegacyConfiguration, LogLineOut,
-    LogPage, RunAccepted, RunResult,
+    AttemptOut, BackfillAccepted, BackfillRequest, EngineStatus, ExecutionList, ExecutionOut,
+    LegacyConfiguration, LogLineOut, LogPage, RunAccepted, RunOptionsBody, RunResult,
 };
 use crate::wire::grove::{
     AdvancementEventList, AdvancementEventOut, AggregateOut, IngestReport, NotificationList,
@@ -54,7 +54,7 @@ impl Modify for BearerAuth {
         grove::upsert_sprouts, grove::insert_signals, grove::get_sprout, grove::advancement_events,
         grove::notifications,
         crate::api::render::catalog,
-        executions::run_now, executions::history, executions::get, executions::logs,
+        executions::run_now, executions::backfill, executions::history, executions::get, executions::logs,
         executions::retry, executions::cancel, executions::events, executions::engine_status,
         crate::api::prometheus::metrics, crate::api::render::execution_tree,
         tokens::list, tokens::create, tokens::revoke, audit::list,
@@ -63,7 +63,7 @@ impl Modify for BearerAuth {
     components(schemas(
         Problem, FieldProblem,
         ObjectMeta, Derived, GroveObject, ObjectPage, RevisionOut, RevisionList,
-        RunAccepted, AttemptOut, RunResult, ExecutionOut, ExecutionList, LogLineOut, LogPage,
+        RunAccepted, BackfillAccepted, BackfillRequest, RunOptionsBody, AttemptOut, RunResult, ExecutionOut, ExecutionList, LogLineOut, LogPage,
         RunEventOut, CountsOut, EngineStatus, LegacyConfiguration,
         SproutIn, SignalIn, SproutBatch, SignalBatch, RejectedItem, IngestReport,
         AggregateOut, SproutOut, AdvancementEventOut, AdvancementEventList,

@@ -264,6 +264,8 @@ pub async fn record_run(store: &Arc<dyn Store>, config_id: &str, last: &Value) {
             retry,
             max_concurrent: 1000,
             retry_of: None,
+            parent_run_id: None,
+            overrides: None,
             actor: Some("tester".to_owned()),
             disposition: InsertDisposition::Queue,
             now: started,

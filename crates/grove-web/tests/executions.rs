@@ -49,15 +49,15 @@ impl JobHandler for TestJob {
     }
 }
 
-struct EngineApp {
-    app: TestApp,
+pub(crate) struct EngineApp {
+    pub(crate) app: TestApp,
     job: Arc<TestJob>,
     handle: EngineHandle,
     shutdown: CancellationToken,
 }
 
 impl EngineApp {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::with(false, |_| {}).await
     }
 
@@ -96,7 +96,7 @@ impl EngineApp {
         }
     }
 
-    async fn create_job(&self, id: &str, batch_size: u32) {
+    pub(crate) async fn create_job(&self, id: &str, batch_size: u32) {
         let body = json!({
             "meta": {"id": id, "type": "job-config", "title": format!("Job {id}")},
             "payload": {
@@ -114,7 +114,7 @@ impl EngineApp {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
 
-    async fn run(&self, id: &str) -> String {
+    pub(crate) async fn run(&self, id: &str) -> String {
         let r = self
             .app
             .call(Method::POST, &format!("/api/v1/jobs/{id}/run"), None)
@@ -138,7 +138,7 @@ impl EngineApp {
         }
     }
 
-    async fn wait_final(&self, run_id: &str) -> Value {
+    pub(crate) async fn wait_final(&self, run_id: &str) -> Value {
         self.wait(run_id, |b| {
             !matches!(b["status"].as_str(), Some("queued" | "running"))
         })

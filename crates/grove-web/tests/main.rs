@@ -12,4 +12,5 @@ mod executions;
 mod grove;
 mod limits;
 mod objects;
+mod operations;
 mod schedule;

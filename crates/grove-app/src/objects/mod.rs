@@ -266,6 +266,7 @@ impl App {
     ) -> Result<StoredObject, AppError> {
         let mut valid = valid;
         self.check_schedule(def.id, &mut valid).await?;
+        self.check_triggers(def.id, &id, &valid).await?;
         let result = self
             .store
             .object_insert(ObjectInsert {
@@ -317,6 +318,7 @@ impl App {
         }
         let mut valid = valid;
         self.check_schedule(def.id, &mut valid).await?;
+        self.check_triggers(def.id, id, &valid).await?;
         let result = self
             .store
             .object_update(ObjectUpdate {

@@ -3,6 +3,8 @@
 //! enabled job must be ahead, a pause already over is dropped; and a
 //! calendar that jobs exclude cannot be deleted.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use grove_core::job_config::JobConfigPayload;
 use grove_core::plan::{Calendars, JobPlan, Upcoming};
 use grove_core::registry::{CALENDAR, JOB_CONFIG, ValidObject};
@@ -101,6 +103,77 @@ impl App {
         }
     }
 
+    /// Checks a job config's chained jobs: every target exists, and no
+    /// chain leads back to the job itself (`a → b → a` is refused, named).
+    pub(crate) async fn check_triggers(
+        &self,
+        def_id: &str,
+        id: &str,
+        valid: &ValidObject,
+    ) -> Result<(), AppError> {
+        if def_id != JOB_CONFIG {
+            return Ok(());
+        }
+        let lists = ["onSuccess", "onFailure"];
+        let targets_of = |payload: &Value| -> Vec<String> {
+            lists
+                .iter()
+                .flat_map(|l| {
+                    payload["triggers"][l]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                })
+                .collect()
+        };
+        let mine = targets_of(&valid.payload);
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let mut graph: BTreeMap<String, Vec<String>> = self
+            .store
+            .object_list(JOB_CONFIG)
+            .await?
+            .into_iter()
+            .map(|o| (o.meta.id, targets_of(&o.payload)))
+            .collect();
+        let mut problems = Vec::new();
+        for list in lists {
+            for (i, target) in valid.payload["triggers"][list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let Some(target) = target.as_str() else {
+                    continue;
+                };
+                if target != id && !graph.contains_key(target) {
+                    problems.push(Problem::new(
+                        format!("/payload/triggers/{list}/{i}"),
+                        format!("there is no job config \"{target}\" to chain to"),
+                    ));
+                }
+            }
+        }
+        graph.insert(id.to_owned(), mine);
+        if let Some(cycle) = cycle_through(&graph, id) {
+            problems.push(Problem::new(
+                "/payload/triggers",
+                format!(
+                    "chains back to this job: {}; a chain must end",
+                    cycle.join(" → ")
+                ),
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(problems))
+        }
+    }
+
     /// The job configs that exclude calendar `id`, by id.
     pub(crate) async fn jobs_excluding(&self, id: &str) -> Result<Vec<String>, AppError> {
         Ok(self
@@ -115,5 +188,55 @@ impl App {
             })
             .map(|o| o.meta.id)
             .collect())
+    }
+}
+
+/// A path of chained jobs from `start` back to it (`[a, b, a]`), if any.
+fn cycle_through(graph: &BTreeMap<String, Vec<String>>, start: &str) -> Option<Vec<String>> {
+    // Depth-first from `start`, each job visited once.
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut stack: Vec<(Vec<&str>, &str)> = vec![(vec![start], start)];
+    while let Some((path, at)) = stack.pop() {
+        for next in graph.get(at).into_iter().flatten() {
+            if next == start {
+                let mut cycle: Vec<String> = path.iter().map(|s| (*s).to_owned()).collect();
+                cycle.push(start.to_owned());
+                return Some(cycle);
+            }
+            if seen.insert(next) {
+                let mut longer = path.clone();
+                longer.push(next);
+                stack.push((longer, next));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(edges: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        edges
+            .iter()
+            .map(|(a, bs)| {
+                (
+                    (*a).to_owned(),
+                    bs.iter().map(|b| (*b).to_owned()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cycles_are_found_and_named() {
+        let g = graph(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"]), ("d", &["a"])]);
+        assert_eq!(cycle_through(&g, "a").unwrap(), ["a", "b", "c", "a"]);
+        assert_eq!(cycle_through(&g, "d"), None);
+        let g = graph(&[("a", &["a"])]);
+        assert_eq!(cycle_through(&g, "a").unwrap(), ["a", "a"]);
+        let g = graph(&[("a", &["b", "c"]), ("b", &["c"]), ("c", &[])]);
+        assert_eq!(cycle_through(&g, "a"), None);
     }
 }

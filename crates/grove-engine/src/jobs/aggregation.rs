@@ -59,6 +59,12 @@ pub async fn staleness(
             max_seq - status.watermark
         )));
     }
+    if period != SignalPeriod::AllTime && historical(ctx) {
+        return Ok(Some(format!(
+            "this run computes {period} as of its slot {}",
+            ctx.as_of()
+        )));
+    }
     if period != SignalPeriod::AllTime
         && ctx.clock.now().duration_since(status.computed_at) > WINDOW_STALE_AFTER
     {
@@ -70,8 +76,17 @@ pub async fn staleness(
     Ok(None)
 }
 
+/// Whether the run computes as of a slot well in the past (a backfill):
+/// its windows end at the slot, not now.
+fn historical(ctx: &JobContext) -> bool {
+    ctx.clock.now().duration_since(ctx.as_of()) > WINDOW_STALE_AFTER
+}
+
 /// Brings one period up to date: incrementally for all_time when it can,
-/// else a rebuild in ranges of `batch_size` sprouts.
+/// else a rebuild in ranges of `batch_size` sprouts. The last_7d and
+/// last_30d windows end at the run's slot ([`JobContext::as_of`]); one
+/// computed as of a past slot is recorded as computed then, so the next
+/// live run finds it stale and rebuilds it.
 pub async fn refresh_period(
     period: SignalPeriod,
     ctx: &JobContext,
@@ -111,7 +126,10 @@ pub async fn refresh_period(
     }
     // A rebuild: until it completes, readers see the period as missing.
     store.aggregate_status_clear(period).await?;
-    let window_start = period.window_start(now);
+    let as_of = ctx.as_of();
+    let past = period != SignalPeriod::AllTime && historical(ctx);
+    let window_start = period.window_start(if past { as_of } else { now });
+    let window_end = past.then_some(as_of);
     let mut out = PeriodOutcome {
         mode: "rebuild",
         sprouts: 0,
@@ -130,6 +148,7 @@ pub async fn refresh_period(
             .aggregate_rebuild_range(AggregateRebuildRange {
                 period,
                 window_start,
+                window_end,
                 after_sprout: after.take(),
                 limit: ctx.batch_size,
                 max_seq,
@@ -152,7 +171,7 @@ pub async fn refresh_period(
             watermark: max_seq,
             window_start,
             run_id: ctx.run_id.clone(),
-            computed_at: now,
+            computed_at: if past { as_of } else { now },
         })
         .await?;
     Ok(out)

@@ -46,7 +46,43 @@ impl Default for WebhookPolicy {
 /// Sends one webhook request; returns the HTTP status or why it could not.
 #[async_trait]
 pub trait WebhookSender: Send + Sync + std::fmt::Debug {
-    async fn post_json(&self, url: &str, body: &Value, timeout: Duration) -> Result<u16, String>;
+    async fn post_json(
+        &self,
+        url: &str,
+        body: &Value,
+        run: &RunHeaders,
+        timeout: Duration,
+    ) -> Result<u16, String>;
+}
+
+/// The run a webhook comes from, sent as `Grove-Run-Id`,
+/// `Grove-Scheduled-For` (when the run has a slot) and `Grove-Attempt`, so
+/// a receiver can tell a redelivery or a retry from new work.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunHeaders {
+    pub run_id: String,
+    pub scheduled_for: Option<jiff::Timestamp>,
+    pub attempt: u32,
+}
+
+impl RunHeaders {
+    pub fn of(ctx: &JobContext) -> Self {
+        Self {
+            run_id: ctx.run_id.clone(),
+            scheduled_for: ctx.scheduled_for,
+            attempt: ctx.attempt,
+        }
+    }
+
+    /// The header lines.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![("Grove-Run-Id", self.run_id.clone())];
+        if let Some(slot) = self.scheduled_for {
+            out.push(("Grove-Scheduled-For", slot.to_string()));
+        }
+        out.push(("Grove-Attempt", self.attempt.to_string()));
+        out
+    }
 }
 
 /// Webhooks over the engine's small HTTP client (`http://` and `https://`),
@@ -64,12 +100,19 @@ impl HttpWebhook {
 
 #[async_trait]
 impl WebhookSender for HttpWebhook {
-    async fn post_json(&self, url: &str, body: &Value, timeout: Duration) -> Result<u16, String> {
+    async fn post_json(
+        &self,
+        url: &str,
+        body: &Value,
+        run: &RunHeaders,
+        timeout: Duration,
+    ) -> Result<u16, String> {
         let payload = serde_json::to_vec(body).map_err(|e| e.to_string())?;
         let target = crate::http::Target::Policy(&self.outbound);
+        let headers = run.pairs();
         tokio::time::timeout(
             timeout,
-            crate::http::send("POST", url, Some(&payload), target),
+            crate::http::send("POST", url, Some(&payload), &headers, target),
         )
         .await
         .map_err(|_| format!("no answer within {} s", timeout.as_secs_f64()))?
@@ -81,12 +124,13 @@ pub async fn deliver_webhook(
     sender: &dyn WebhookSender,
     url: &str,
     body: &Value,
+    run: &RunHeaders,
     policy: WebhookPolicy,
 ) -> Result<(), String> {
     let mut delay = policy.backoff;
     let mut last = String::new();
     for attempt in 1..=policy.attempts.max(1) {
-        match sender.post_json(url, body, policy.timeout).await {
+        match sender.post_json(url, body, run, policy.timeout).await {
             Ok(status) if (200..300).contains(&status) => return Ok(()),
             Ok(status) => last = format!("HTTP {status}"),
             Err(e) => last = e,
@@ -172,7 +216,8 @@ pub async fn run(
                 }
                 Channel::Webhook => {
                     let url = params.webhook_url.as_deref().unwrap_or_default();
-                    if let Err(e) = deliver_webhook(sender, url, &body, policy).await {
+                    let run = RunHeaders::of(ctx);
+                    if let Err(e) = deliver_webhook(sender, url, &body, &run, policy).await {
                         failed += 1;
                         let msg = format!(
                             "webhook delivery of the digest for {} failed {e}",

@@ -162,6 +162,13 @@ pub(crate) struct ExecutionDoc {
     pub metadata: Value,
     #[serde(alias = "retry_of")]
     pub retry_of: Option<String>,
+    /// Absent in archives made before chained runs existed.
+    #[serde(default, alias = "parent_run_id")]
+    pub parent_run_id: Option<String>,
+    #[serde(default, alias = "parent_scheduled_for")]
+    pub parent_scheduled_for: Option<i64>,
+    #[serde(default)]
+    pub overrides: Value,
     pub actor: Option<String>,
     #[serde(alias = "cancel_requested", deserialize_with = "flag")]
     pub cancel_requested: bool,
@@ -199,6 +206,9 @@ impl ExecutionDoc {
             error: row.get("error")?,
             metadata: row.get("metadata")?,
             retry_of: row.get("retry_of")?,
+            parent_run_id: row.get("parent_run_id")?,
+            parent_scheduled_for: row.get("parent_scheduled_for")?,
+            overrides: row.get("overrides")?,
             actor: row.get("actor")?,
             cancel_requested: row.get("cancel_requested")?,
             attempts: Vec::new(),

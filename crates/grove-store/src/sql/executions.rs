@@ -17,10 +17,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
+use grove_core::execution::new_run_id;
+use grove_core::job_config::JobConfigPayload;
+use grove_core::registry::JOB_CONFIG;
 use grove_core::validate::Choice;
 use jiff::Timestamp;
 
-use super::{Dialect, Exec, Row, RowExt, SqlStore, Statement, fetch_one, placeholders, sql};
+use super::{Arg, Dialect, Exec, Row, RowExt, SqlStore, Statement, fetch_one, placeholders, sql};
 use crate::StoreError;
 use crate::executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, CancelOutcome, Claimed, Counts, Execution,
@@ -33,7 +36,7 @@ use crate::executions::{
 const COLUMNS: &str = "id, config_id, trigger, status, reason, late, scheduled_for, due_at, created_at, \
     started_at, completed_at, available_at, attempt_count, max_concurrent, config_version, \
     payload, retry, items_processed, items_total, items_succeeded, items_failed, error, metadata, \
-    retry_of, actor, cancel_requested";
+    retry_of, actor, cancel_requested, parent_run_id, parent_scheduled_for, overrides";
 
 const ATTEMPT_COLUMNS: &str = "attempt, status, reason, error, started_at, completed_at, \
     lease_owner, lease_expires_at";
@@ -50,7 +53,10 @@ pub(crate) fn execution_from_row(row: &impl Row) -> Result<Execution, StoreError
         status: row.choice("status")?,
         reason: row.get("reason")?,
         late: row.get("late")?,
-        scheduled_for: row.get("scheduled_for")?,
+        // A chained run's slot is its parent's, stored outside the slot key.
+        scheduled_for: row
+            .get::<Option<Timestamp>>("scheduled_for")?
+            .or(row.get("parent_scheduled_for")?),
         due_at: row.get("due_at")?,
         created_at: row.get("created_at")?,
         started_at: row.get("started_at")?,
@@ -70,6 +76,8 @@ pub(crate) fn execution_from_row(row: &impl Row) -> Result<Execution, StoreError
         error: row.get("error")?,
         metadata: row.get("metadata")?,
         retry_of: row.get("retry_of")?,
+        parent_run_id: row.get("parent_run_id")?,
+        overrides: Some(row.get::<serde_json::Value>("overrides")?).filter(|v| !v.is_null()),
         actor: row.get("actor")?,
         cancel_requested: row.get("cancel_requested")?,
         attempts: Vec::new(),
@@ -196,15 +204,24 @@ async fn insert_in<D: Dialect>(
     } else {
         ExecutionStatus::Queued
     };
+    // A chained run keeps its parent's slot outside the slot key.
+    let (slot, parent_slot) = match p.trigger {
+        Trigger::Chain => (None, p.scheduled_for),
+        _ => (p.scheduled_for, None),
+    };
+    // Either key may be taken: the slot (another instance fired it, or a
+    // backfill meets a recorded slot) or the chain (this parent already
+    // started this target).
     let row = tx
         .fetch_optional(
             sql(format!(
                 "INSERT INTO executions (id, config_id, trigger, status, reason, late, \
                  scheduled_for, created_at, completed_at, available_at, max_concurrent, \
-                 config_version, payload, retry, retry_of, actor, due_at) \
+                 config_version, payload, retry, retry_of, actor, due_at, parent_run_id, \
+                 parent_scheduled_for, overrides) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, $8), $11, $12, $13, \
-                 $14, $15, $16, $10) \
-                 ON CONFLICT (config_id, scheduled_for) DO NOTHING RETURNING {COLUMNS}"
+                 $14, $15, $16, $10, $17, $18, $19) \
+                 ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
             ))
             .bind(&p.id)
             .bind(&p.config_id)
@@ -212,7 +229,7 @@ async fn insert_in<D: Dialect>(
             .bind(status.name())
             .bind(&skip_reason)
             .bind(p.late)
-            .bind(p.scheduled_for)
+            .bind(slot)
             .bind(p.now)
             .bind(skip_reason.as_ref().map(|_| p.now))
             .bind(p.due_at)
@@ -221,7 +238,13 @@ async fn insert_in<D: Dialect>(
             .bind_json(&p.payload)
             .bind_json(&serde_json::to_value(p.retry).unwrap_or_default())
             .bind(&p.retry_of)
-            .bind(&p.actor),
+            .bind(&p.actor)
+            .bind(&p.parent_run_id)
+            .bind(parent_slot)
+            .bind(match &p.overrides {
+                Some(v) => Arg::json(v),
+                None => Arg::Json(String::from("null")),
+            }),
         )
         .await?;
     if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {
@@ -288,6 +311,74 @@ async fn settle<E: Exec>(
     )
     .await?;
     execution_from_row(&row)
+}
+
+/// Starts the jobs an execution that just became final chains to (its
+/// snapshot's `triggers`), in the transaction that made it final, so a
+/// crash cannot lose them: one execution per target, trigger `chain`, with
+/// the parent's slot; `skipped` (reason `disabled`) when the target's
+/// schedule is off. `(config_id, parent_run_id)` is unique, so a target
+/// already started by this parent gets nothing more; a target deleted
+/// since is passed over. Returns the queued runs.
+async fn chain_in<D: Dialect>(
+    tx: &mut D::Write,
+    ended: &Execution,
+    now: Timestamp,
+) -> Result<Vec<Execution>, StoreError> {
+    let list = match ended.status {
+        ExecutionStatus::Success | ExecutionStatus::Partial => "onSuccess",
+        ExecutionStatus::Failed => "onFailure",
+        _ => return Ok(Vec::new()),
+    };
+    let targets: Vec<String> = ended.payload["triggers"][list]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut queued = Vec::new();
+    for target in targets {
+        let row = tx
+            .fetch_optional(
+                sql("SELECT version, payload FROM objects WHERE object_type = $1 AND id = $2")
+                    .bind(JOB_CONFIG)
+                    .bind(&target),
+            )
+            .await?;
+        let Some(row) = row else { continue };
+        let Ok(config) = serde_json::from_value::<JobConfigPayload>(row.get("payload")?) else {
+            continue;
+        };
+        let disposition = if config.schedule.is_enabled {
+            InsertDisposition::Queue
+        } else {
+            InsertDisposition::Skip("disabled".to_owned())
+        };
+        let insert = ExecutionInsert {
+            id: new_run_id(),
+            config_id: target,
+            trigger: Trigger::Chain,
+            scheduled_for: ended.scheduled_for,
+            due_at: None,
+            late: false,
+            payload: config.to_value(),
+            config_version: row.get("version")?,
+            retry: config.retry,
+            max_concurrent: config.limits.max_concurrent,
+            retry_of: None,
+            parent_run_id: Some(ended.id.clone()),
+            overrides: None,
+            actor: None,
+            disposition,
+            now,
+        };
+        if let InsertOutcome::Queued(e) = insert_in::<D>(tx, insert).await? {
+            queued.push(e);
+        }
+    }
+    Ok(queued)
 }
 
 #[async_trait]
@@ -476,6 +567,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
             .await?
             .ok_or(StoreError::NotFound)?;
         let after = settle(&mut tx, &execution, p.attempt, p.now, &p.outcome).await?;
+        chain_in::<D>(&mut tx, &after, p.now).await?;
         self.db.commit(tx).await?;
         Ok(after)
     }
@@ -590,6 +682,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
             };
             let outcome = AttemptOutcome::abandoned(&execution);
             let execution = settle(&mut tx, &execution, attempt, p.now, &outcome).await?;
+            chain_in::<D>(&mut tx, &execution, p.now).await?;
             out.push(Rescued { execution, attempt });
         }
         self.db.commit(tx).await?;

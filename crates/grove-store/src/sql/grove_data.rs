@@ -269,8 +269,9 @@ async fn restore_execution<E: Exec>(tx: &mut E, d: ExecutionDoc) -> Result<bool,
                  scheduled_for, created_at, started_at, completed_at, available_at, \
                  attempt_count, max_concurrent, config_version, payload, retry, items_processed, \
                  items_total, items_succeeded, items_failed, error, metadata, retry_of, actor, \
-                 cancel_requested, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) \
+                 cancel_requested, due_at, parent_run_id, parent_scheduled_for, overrides) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(&d.id)
@@ -298,7 +299,10 @@ async fn restore_execution<E: Exec>(tx: &mut E, d: ExecutionDoc) -> Result<bool,
             .bind(d.retry_of)
             .bind(d.actor)
             .bind(d.cancel_requested)
-            .bind(d.due_at),
+            .bind(d.due_at)
+            .bind(d.parent_run_id)
+            .bind(d.parent_scheduled_for)
+            .bind_json(&d.overrides),
         )
         .await?;
     if inserted == 0 {
@@ -684,7 +688,7 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
                  run_id, computed_at) \
                  SELECT $1, sprout_id, kind, COUNT(*), MAX(at), $6, $7 FROM signals \
                  WHERE sprout_id > $2 AND sprout_id <= $3 AND seq <= $4 AND at >= $5 \
-                 GROUP BY sprout_id, kind",
+                 AND at < $8 GROUP BY sprout_id, kind",
             )
             .bind(period)
             .bind(&after)
@@ -692,7 +696,8 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
             .bind(p.max_seq)
             .bind(p.window_start.map_or(i64::MIN, |t| t.as_millisecond()))
             .bind(&p.run_id)
-            .bind(p.now),
+            .bind(p.now)
+            .bind(p.window_end.map_or(i64::MAX, |t| t.as_millisecond())),
         )
         .await?;
         let signals: i64 = scalar(

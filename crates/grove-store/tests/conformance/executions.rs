@@ -77,6 +77,8 @@ pub fn insert(id: &str, config: &str, slot: Option<Timestamp>) -> ExecutionInser
         retry: retry(3),
         max_concurrent: 1,
         retry_of: None,
+        parent_run_id: None,
+        overrides: None,
         actor: None,
         disposition: InsertDisposition::Queue,
         now: slot.unwrap_or_else(t0),

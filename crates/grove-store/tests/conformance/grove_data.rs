@@ -201,6 +201,7 @@ async fn rebuild(store: &Arc<dyn Store>, period: SignalPeriod, limit: u32, run: 
             .aggregate_rebuild_range(AggregateRebuildRange {
                 period,
                 window_start: period.window_start(now()),
+                window_end: None,
                 after_sprout: after.clone(),
                 limit,
                 max_seq,

@@ -17,11 +17,15 @@ use grove_store::Execution;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
+use grove_app::RunOptions;
+
 use crate::auth::Operator;
+use crate::body::{JsonBody, OptionalJsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::wire::execution::{
-    EngineStatus, ExecutionList, ExecutionOut, LogLineOut, LogPage, RunAccepted,
+    BackfillAccepted, BackfillRequest, EngineStatus, ExecutionList, ExecutionOut, LogLineOut,
+    LogPage, RunAccepted, RunOptionsBody,
 };
 use crate::wire::live::RunEventOut;
 use crate::wire::problem::Problem;
@@ -39,14 +43,81 @@ fn run_reply(status: StatusCode, e: &Execution) -> Response {
 }
 
 /// `POST /api/v1/jobs/{id}/run`: 202 `{runId, status}`.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/run", tag = "executions", params(("id" = String, Path, description = "Job config id")), security(("bearer" = [])), responses((status = 202, body = RunAccepted, description = "Queued; runs with the config as stored now"), (status = 404, body = Problem), (status = 409, body = Problem, description = "The stored config cannot be run"), (status = 503, body = Problem, description = "No engine in this process")))]
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/run", tag = "executions", params(("id" = String, Path, description = "Job config id")),
+    request_body(content = Option<RunOptionsBody>, description = "Optional per-run options, merged (JSON merge patch) over the stored config and validated as a whole; 422 with pointers into this body, nothing queued"),
+    security(("bearer" = [])), responses((status = 202, body = RunAccepted, description = "Queued; runs with the config as stored now (and the options)"), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem, description = "The stored config cannot be run"), (status = 422, body = Problem, description = "The options do not validate"), (status = 503, body = Problem, description = "No engine in this process")))]
 pub async fn run_now(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Operator(actor): Operator,
+    OptionalJsonBody(body): OptionalJsonBody,
 ) -> ApiResult<Response> {
-    let e = state.app.run_now(&id, &actor.caller()).await?;
+    let options = match &body {
+        serde_json::Value::Null => RunOptions::none(),
+        body => RunOptions::from_body(body, &[]).map_err(ApiError::Validation)?,
+    };
+    let e = state.app.run_with(&id, &options, &actor.caller()).await?;
     Ok(run_reply(StatusCode::ACCEPTED, &e))
+}
+
+/// `POST /api/v1/jobs/{id}/backfill`: 202 `{runIds, slots, alreadyRecorded}`.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/backfill", tag = "executions",
+    description = "One execution (trigger backfill) per slot of the job's schedule in [from, to), calendars applied and no jitter, whether or not the schedule is enabled; slots that already have an execution are counted in alreadyRecorded and not run again. At most 1,000 slots; to must not be after now. Role: operator.",
+    params(("id" = String, Path, description = "Job config id")),
+    request_body(content = BackfillRequest),
+    security(("bearer" = [])),
+    responses((status = 202, body = BackfillAccepted), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem, description = "The stored config cannot be run"), (status = 422, body = Problem, description = "A field is wrong: from/to, more than 1,000 slots, or options that do not validate"), (status = 503, body = Problem, description = "No engine in this process")))]
+pub async fn backfill(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Operator(actor): Operator,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let mut problems = Vec::new();
+    let mut instant = |key: &str| -> Option<jiff::Timestamp> {
+        match body.get(key) {
+            None | Some(serde_json::Value::Null) => {
+                problems.push(grove_core::validate::Problem::new(
+                    format!("/{key}"),
+                    "is required: an RFC 3339 instant such as 2026-11-01T00:00:00Z",
+                ));
+                None
+            }
+            Some(v) => match v.as_str().and_then(|s| s.parse().ok()) {
+                Some(t) => Some(t),
+                None => {
+                    problems.push(grove_core::validate::Problem::new(
+                        format!("/{key}"),
+                        format!("must be an RFC 3339 instant with an offset, such as 2026-11-01T00:00:00Z, got {v}"),
+                    ));
+                    None
+                }
+            },
+        }
+    };
+    let from = instant("from");
+    let to = instant("to");
+    let options = match RunOptions::from_body(&body, &["from", "to"]) {
+        Ok(o) => Some(o),
+        Err(p) => {
+            problems.extend(p);
+            None
+        }
+    };
+    let (Some(from), Some(to), Some(options), true) = (from, to, options, problems.is_empty())
+    else {
+        return Err(ApiError::Validation(problems));
+    };
+    let done = state
+        .app
+        .backfill(&id, from, to, &options, &actor.caller())
+        .await?;
+    let reply = BackfillAccepted {
+        run_ids: done.runs.iter().map(|e| e.id.clone()).collect(),
+        slots: done.slots,
+        already_recorded: done.already_recorded,
+    };
+    Ok((StatusCode::ACCEPTED, Json(reply)).into_response())
 }
 
 #[derive(Debug, Deserialize)]

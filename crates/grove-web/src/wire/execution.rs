@@ -93,6 +93,13 @@ pub struct ExecutionOut {
     pub max_attempts: u32,
     #[schema(required = true)]
     pub retry_of: Option<String>,
+    /// The run whose end started this one (trigger `chain`).
+    #[schema(required = true)]
+    pub parent_run_id: Option<String>,
+    /// The per-run `parameters`/`limits` merged over the config (Run Now
+    /// or backfill with options; a retry reuses them).
+    #[schema(required = true, value_type = Option<Object>)]
+    pub overrides: Option<serde_json::Value>,
     #[schema(required = true)]
     pub actor: Option<String>,
     pub cancel_requested: bool,
@@ -139,6 +146,8 @@ impl ExecutionOut {
             attempt_count: e.attempt_count,
             max_attempts: e.retry.max_attempts,
             retry_of: e.retry_of.clone(),
+            parent_run_id: e.parent_run_id.clone(),
+            overrides: e.overrides.clone(),
             actor: e.actor.clone(),
             cancel_requested: e.cancel_requested,
             attempts: e.attempts.iter().map(AttemptOut::from).collect(),
@@ -184,6 +193,48 @@ impl From<&LogLine> for LogLineOut {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LogPage {
     pub items: Vec<LogLineOut>,
+}
+
+/// `POST /api/v1/jobs/{id}/backfill`: the runs queued, the slots in the
+/// range and those already recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackfillAccepted {
+    pub run_ids: Vec<String>,
+    /// Slots of the schedule in `[from, to)`, calendars applied.
+    pub slots: usize,
+    /// Slots that already had an execution (not run again).
+    pub already_recorded: usize,
+}
+
+/// The body of a backfill: the range and per-run options.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct BackfillRequest {
+    /// RFC 3339; the first slot at or after it runs.
+    #[schema(value_type = String, example = "2026-11-01T00:00:00Z")]
+    pub from: String,
+    /// RFC 3339, not after now; slots before it run.
+    #[schema(value_type = String, example = "2026-11-08T00:00:00Z")]
+    pub to: String,
+    /// Merged (JSON merge patch) over the config's parameters for these runs.
+    #[schema(value_type = Option<Object>)]
+    pub parameters: Option<serde_json::Value>,
+    /// Merged over the config's limits for these runs.
+    #[schema(value_type = Option<Object>)]
+    pub limits: Option<serde_json::Value>,
+}
+
+/// The optional body of Run Now: per-run options.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct RunOptionsBody {
+    /// Merged (JSON merge patch) over the config's parameters for this run.
+    #[schema(value_type = Option<Object>)]
+    pub parameters: Option<serde_json::Value>,
+    /// Merged over the config's limits for this run.
+    #[schema(value_type = Option<Object>)]
+    pub limits: Option<serde_json::Value>,
 }
 
 /// `{runId, status, trigger}` of a queued (or cancelled) run.
@@ -286,6 +337,8 @@ mod tests {
             error: Some("boom".to_owned()),
             metadata: json!({"checks": 3}),
             retry_of: Some("run-0".to_owned()),
+            parent_run_id: None,
+            overrides: None,
             actor: Some("alice".to_owned()),
             cancel_requested: false,
             attempts: vec![Attempt {
@@ -332,6 +385,8 @@ mod tests {
                 "attemptCount": 1,
                 "maxAttempts": 3,
                 "retryOf": "run-0",
+                "parentRunId": null,
+                "overrides": null,
                 "actor": "alice",
                 "cancelRequested": false,
                 "attempts": [{
