@@ -17,6 +17,8 @@ use serde_json::{Map, Value, json};
 
 use crate::common::{OPERATOR, TestApp};
 
+mod audit;
+
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -298,7 +300,7 @@ async fn notice(c: &Client) -> String {
         .expect("text")
 }
 
-/// US-1 (cron → "Schedule updated"), US-2 (batch size) and US-4 (disable →
+/// US-1 (cron → "Saved — version 2. Schedule updated: next run …"), US-2 (batch size) and US-4 (disable →
 /// the card says "Disabled") at desktop, tablet and phone widths.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_schedule_batch_size_and_disable_at_three_widths() {
@@ -340,7 +342,12 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
         shot(&c, "editor", width).await;
         set_field(&c, "cron", "0 3 * * *").await;
         save_changes(&c).await;
-        assert_eq!(notice(&c).await, "Schedule updated");
+        let said = notice(&c).await;
+        assert!(
+            said.starts_with("Saved — version 2. Schedule updated: next run ")
+                && said.contains("3:00 AM UTC"),
+            "{said}"
+        );
         assert_eq!(
             stored(&app, "advancement-batch").await["schedule"]["cronExpression"],
             "0 3 * * *"
@@ -381,7 +388,7 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
         // US-2: batch size 100 → 50.
         set_field(&c, "f-payload-limits-batchSize", "50").await;
         save_changes(&c).await;
-        assert_eq!(notice(&c).await, "Schedule updated");
+        assert_eq!(notice(&c).await, "Saved — version 3");
         assert_eq!(
             stored(&app, "advancement-batch").await["limits"]["batchSize"],
             50
@@ -429,7 +436,10 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
         .expect("scroll");
         switch.click().await.expect("toggle off");
         save_changes(&c).await;
-        assert_eq!(notice(&c).await, "Schedule updated");
+        assert_eq!(
+            notice(&c).await,
+            "Saved — version 4. Schedule updated: the schedule is off, so no run is planned."
+        );
         assert_eq!(
             stored(&app, "advancement-batch").await["schedule"]["isEnabled"],
             false
@@ -503,6 +513,87 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
         assert_eq!(small, json!([]), "buttons under 44 px at {width}");
         c.close().await.expect("close");
     }
+}
+
+/// Issue 13, problem 5: a card's switch on "All" comes back to "All", at
+/// the card, with a neutral notice on that card naming the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_switch_stays_in_its_tab_and_place() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let app = TestApp::seeded().await;
+    history(&app).await;
+    let base = serve(&app).await;
+    let size = WIDTHS[2];
+    let c = browser(&driver, size).await;
+    login(&c, &base).await;
+    c.goto(&format!("{base}/console?sort=schedule"))
+        .await
+        .expect("grid");
+    let switch = c
+        .find(Locator::Css("[data-id=notification-digest] button.switch"))
+        .await
+        .expect("the card's switch");
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&switch).expect("element")],
+    )
+    .await
+    .expect("scroll");
+    assert_eq!(
+        switch.attr("aria-checked").await.expect("attr").as_deref(),
+        Some("true")
+    );
+    click_and_wait(&c, switch).await;
+    let url = c.current_url().await.expect("url");
+    assert_eq!(url.path(), "/console", "{url}");
+    assert!(
+        !url.query().unwrap_or("").contains("type="),
+        "still on All: {url}"
+    );
+    assert!(
+        url.query().unwrap_or("").contains("sort=schedule"),
+        "the sort is kept: {url}"
+    );
+    assert_eq!(url.fragment(), Some("card-notification-digest"));
+    let note = c
+        .find(Locator::Css(
+            "#card-notification-digest .notice[role=status]",
+        ))
+        .await
+        .expect("the notice on the card");
+    let text = note.text().await.expect("text");
+    assert!(
+        text.starts_with("Daily Operator Digest is disabled."),
+        "{text}"
+    );
+    let class = note.attr("class").await.expect("class").unwrap_or_default();
+    assert!(
+        class.contains("status--info"),
+        "neutral, not success green: {class}"
+    );
+    let in_view: Value = c
+        .execute(
+            "var r = document.getElementById('card-notification-digest').getBoundingClientRect();
+             return window.scrollY > 0 && r.top >= -1 && r.top < window.innerHeight;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(in_view, json!(true), "the page is at the card");
+    assert_eq!(
+        stored(&app, "notification-digest").await["schedule"]["isEnabled"],
+        false
+    );
+    // No second notice at the top of the page.
+    let notices = c
+        .find_all(Locator::Css(".notice[role=status]"))
+        .await
+        .expect("notices");
+    assert_eq!(notices.len(), 1);
+    c.close().await.expect("close");
 }
 
 /// A job that takes about a second, reporting progress and log lines as it

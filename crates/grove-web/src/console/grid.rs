@@ -26,6 +26,8 @@ pub struct GridQuery {
     /// A sort option's label in lower case: "last run", "schedule", "name".
     sort: Option<String>,
     notice: Option<String>,
+    /// The object a notice is about (the card's switch): its card shows it.
+    item: Option<String>,
 }
 
 /// The sort field for a type, by label; name when the type lacks it.
@@ -94,17 +96,43 @@ async fn render(
         });
     }
     let now = state.clock.now();
+    // A switch's notice shows on its card, which the page is anchored to.
+    let switched = match query.notice.as_deref() {
+        Some(code @ ("enabled" | "disabled")) => query.item.as_deref().map(|i| (i, code)),
+        _ => None,
+    };
+    let card_notice = |id: &str| switched.filter(|(i, _)| *i == id).map(|(_, c)| c);
     let total: usize = lists.iter().map(|l| l.items.len()).sum();
+    // Where a card's switch comes back to: this tab, search and sort.
+    let back = {
+        let mut parts = Vec::new();
+        if let Some(t) = selected {
+            parts.push(format!("type={t}"));
+        }
+        if !q.is_empty() {
+            parts.push(format!("q={}", super::session::url_encode(&q)));
+        }
+        if sort != "name" {
+            parts.push(format!("sort={}", super::session::url_encode(&sort)));
+        }
+        if parts.is_empty() {
+            "/console".to_owned()
+        } else {
+            format!("/console?{}", parts.join("&"))
+        }
+    };
     let mut cards = Vec::new();
     for list in lists
         .iter()
         .filter(|l| selected.is_none_or(|s| s == l.def.id))
     {
         for item in &list.items {
+            let id = item["meta"]["id"].as_str().unwrap_or("");
+            let notice = card_notice(id);
             cards.push(if list.def.id == JOB_CONFIG {
-                job_card(state, user, item, now).await
+                job_card(state, user, item, now, &back, notice).await
             } else {
-                rule_card(user, item)
+                rule_card(user, item, &back, notice)
             });
         }
     }
@@ -137,7 +165,7 @@ async fn render(
         .collect();
     let body = html! {
         (layout::legacy_banner(legacy_configuration_in_use(state)))
-        (layout::notice(query.notice.as_deref()))
+        @if switched.is_none() || !cards_have(&lists, switched) { (layout::notice(query.notice.as_deref())) }
         div class="editor-head" {
             div {
                 h1 { "Configurations" }
@@ -199,6 +227,29 @@ async fn render(
     Ok(layout::page("Console", user, nav, "", body))
 }
 
+/// Whether the object a switch notice names is on this page.
+fn cards_have(lists: &[TypeList], switched: Option<(&str, &str)>) -> bool {
+    switched.is_some_and(|(id, _)| {
+        lists
+            .iter()
+            .flat_map(|l| &l.items)
+            .any(|i| i["meta"]["id"].as_str() == Some(id))
+    })
+}
+
+/// The notice on a card whose switch was just used, naming the object.
+fn switch_notice(code: Option<&str>, name: &str, what: &str) -> Markup {
+    let Some(code) = code else {
+        return html! {};
+    };
+    html! {
+        div class="notice status--info card-notice" role="status" {
+            @if code == "enabled" { (Icon::Play.svg()) } @else { (Icon::Pause.svg()) }
+            p { strong { (name) } " is " (code) ". " (what) }
+        }
+    }
+}
+
 fn last_text(e: &ExecutionView) -> String {
     let status = e.status.label();
     match e.duration_seconds() {
@@ -255,6 +306,8 @@ async fn job_card(
     user: &ConsoleUser,
     item: &Value,
     now: jiff::Timestamp,
+    back: &str,
+    notice: Option<&str>,
 ) -> Markup {
     let id = item["meta"]["id"].as_str().unwrap_or("");
     let version = item["meta"]["version"].as_i64().unwrap_or(0);
@@ -276,7 +329,7 @@ async fn job_card(
         .as_ref()
         .is_some_and(|l| l.status == RunStatus::Failed);
     html! {
-        article class={ "card card--job-config" @if critical { " status--critical" } } data-id=(id) aria-labelledby={ "t-" (id) } {
+        article class={ "card card--job-config" @if critical { " status--critical" } } id={ "card-" (id) } data-id=(id) aria-labelledby={ "t-" (id) } {
             div class="card-tier1" {
                 span class="card-type" { (Icon::Hourglass.svg()) "Job" }
                 (health_badge(derived.health, running))
@@ -312,8 +365,13 @@ async fn job_card(
                     div class="chip" { b { (p.retry.max_attempts) } span { "attempts" } }
                 }
             }
+            (switch_notice(notice, &p.display_name, &match derived.next_run_at {
+                Some(t) if p.schedule.is_enabled => format!("Next run {}.", when(t, &tz, now)),
+                _ if p.schedule.is_enabled => "No run is planned.".to_owned(),
+                _ => "Its schedule is off; Run Now still works.".to_owned(),
+            }))
             div class="card-tier3" {
-                (enabled_toggle(user, &format!("/console/jobs/{id}/enabled"), p.schedule.is_enabled, version, &p.display_name))
+                (enabled_toggle(user, &format!("/console/jobs/{id}/enabled"), p.schedule.is_enabled, version, &p.display_name, back))
                 div class="right" {
                     @if user.can_edit() {
                         form method="post" action={ "/console/jobs/" (id) "/run" } {
@@ -335,10 +393,12 @@ pub fn enabled_toggle(
     enabled: bool,
     version: i64,
     name: &str,
+    back: &str,
 ) -> Markup {
     html! {
         form method="post" action=(action) {
             (csrf_input(&user.csrf))
+            input type="hidden" name="back" value=(back);
             input type="hidden" name="version" value=(version);
             input type="hidden" name="enabled" value=(if enabled { "false" } else { "true" });
             button type="submit" class="switch" role="switch" aria-checked=(enabled)
@@ -350,7 +410,7 @@ pub fn enabled_toggle(
     }
 }
 
-fn rule_card(user: &ConsoleUser, item: &Value) -> Markup {
+fn rule_card(user: &ConsoleUser, item: &Value, back: &str, notice: Option<&str>) -> Markup {
     let id = item["meta"]["id"].as_str().unwrap_or("");
     let title = item["meta"]["title"].as_str().unwrap_or(id);
     let version = item["meta"]["version"].as_i64().unwrap_or(0);
@@ -359,7 +419,7 @@ fn rule_card(user: &ConsoleUser, item: &Value) -> Markup {
     };
     let n = p.conditions.len();
     html! {
-        article class="card card--advancement-rule" data-id=(id) aria-labelledby={ "t-" (id) } {
+        article class="card card--advancement-rule" id={ "card-" (id) } data-id=(id) aria-labelledby={ "t-" (id) } {
             div class="card-tier1" {
                 span class="card-type" { (Icon::Bolt.svg()) "Rule" }
                 @if p.is_enabled {
@@ -380,8 +440,9 @@ fn rule_card(user: &ConsoleUser, item: &Value) -> Markup {
                     }
                 }
             }
+            (switch_notice(notice, title, if p.is_enabled { "The advancement job applies it from its next run." } else { "The advancement job skips it until it is enabled again." }))
             div class="card-tier3" {
-                (enabled_toggle(user, &format!("/console/rules/{id}/enabled"), p.is_enabled, version, title))
+                (enabled_toggle(user, &format!("/console/rules/{id}/enabled"), p.is_enabled, version, title, back))
                 div class="right" {
                     a class="btn btn-small" href={ "/console/rules/" (id) } { (Icon::Tune.svg()) "Configure" }
                 }

@@ -303,6 +303,8 @@ struct EditorView<'a> {
     job_type: JobType,
     version: i64,
     notice: Option<&'a str>,
+    /// The notice after a save ([`saved_notice`]).
+    saved: Option<Markup>,
     conflict: Option<String>,
 }
 
@@ -358,6 +360,7 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
             }
         }
         (layout::notice(v.notice))
+        @if let Some(n) = &v.saved { (n) }
         @if let Some(c) = &v.conflict {
             div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (c) " " a href={ "/console/jobs/" (id) } { "Load the current version" } } }
         }
@@ -495,6 +498,38 @@ pub struct PageQuery {
     notice: Option<String>,
     #[serde(rename = "jobType")]
     job_type: Option<String>,
+    /// After a save: the version saved, and `schedule=changed` when the
+    /// schedule is not what it was.
+    v: Option<i64>,
+    schedule: Option<String>,
+}
+
+/// "Saved — version 7", then "Schedule updated: next run …" when the
+/// save changed the schedule.
+async fn saved_notice(state: &AppState, obj: &StoredObject, q: &PageQuery) -> Option<Markup> {
+    if q.notice.as_deref() != Some("saved") {
+        return None;
+    }
+    let version = q.v.unwrap_or(obj.meta.version);
+    let schedule = if q.schedule.as_deref() == Some("changed") {
+        let now = state.clock.now();
+        let p = serde_json::from_value::<JobConfigPayload>(obj.payload.clone()).ok()?;
+        let calendars = state.app.calendars().await.unwrap_or_default();
+        let next = p.derived_with(&obj.meta.id, now, &calendars).next_run_at;
+        Some(match next {
+            Some(t) => format!(
+                "Schedule updated: next run {}.",
+                when(t, &zone(&p.schedule.timezone), now)
+            ),
+            None if !p.schedule.is_enabled => {
+                "Schedule updated: the schedule is off, so no run is planned.".to_owned()
+            }
+            None => "Schedule updated: no run is planned.".to_owned(),
+        })
+    } else {
+        None
+    };
+    Some(layout::saved_notice(version, schedule.as_deref()))
 }
 
 fn values_of(obj: &StoredObject) -> Value {
@@ -528,6 +563,7 @@ pub async fn page(
         );
     };
     let values = values_of(&obj);
+    let saved = saved_notice(&state, &obj, &q).await;
     editor(
         &state,
         &user,
@@ -537,7 +573,12 @@ pub async fn page(
             errors: &[],
             job_type,
             version: obj.meta.version,
-            notice: q.notice.as_deref(),
+            notice: if saved.is_some() {
+                None
+            } else {
+                q.notice.as_deref()
+            },
+            saved,
             conflict: None,
         },
     )
@@ -583,6 +624,7 @@ pub async fn new_page(
             job_type,
             version: 0,
             notice: None,
+            saved: None,
             conflict: None,
         },
     )
@@ -622,6 +664,7 @@ pub async fn create(State(state): State<AppState>, user: ConsoleUser, form: Form
             job_type,
             version: 0,
             notice: None,
+            saved: None,
             conflict: None,
         },
     )
@@ -657,8 +700,22 @@ pub async fn save_handler(
         .replace(def(), id, &values, Some(expected), &user.actor.caller())
         .await;
     let (status, errors, conflict) = match saved {
-        Ok(_) => {
-            return Redirect::to(&format!("/console/jobs/{id}?notice=saved")).into_response();
+        Ok(saved) => {
+            // Say what was saved: the version always, the schedule only
+            // when it changed.
+            let schedule = |o: &StoredObject| {
+                o.payload.get("schedule").cloned().map(|v| {
+                    serde_json::from_value::<grove_core::job_config::ScheduleConfig>(v.clone())
+                        .map_err(|_| v)
+                })
+            };
+            let changed = schedule(&obj) != schedule(&saved);
+            return Redirect::to(&format!(
+                "/console/jobs/{id}?notice=saved&v={}{}",
+                saved.meta.version,
+                if changed { "&schedule=changed" } else { "" }
+            ))
+            .into_response();
         }
         Err(AppError::Conflict { current, .. }) => {
             let (v, by) = current
@@ -690,6 +747,7 @@ pub async fn save_handler(
             job_type,
             version: expected,
             notice: None,
+            saved: None,
             conflict,
         },
     )
@@ -876,6 +934,24 @@ pub(crate) async fn set_flag(
     }
 }
 
+/// After a card's switch: back to the grid tab, search and sort it was on
+/// (the form's `back`, only ever a `/console` grid address), anchored to
+/// the card, whose notice names the object.
+pub(crate) fn switched(form: &FormData, default_back: &str, id: &str, on: bool) -> Response {
+    let back = form
+        .get("back")
+        .filter(|b| *b == "/console" || b.starts_with("/console?"))
+        .filter(|b| b.chars().all(|c| c.is_ascii_graphic() && c != '#'))
+        .unwrap_or(default_back);
+    let sep = if back.contains('?') { '&' } else { '?' };
+    let item = super::session::url_encode(id);
+    Redirect::to(&format!(
+        "{back}{sep}notice={}&item={item}#card-{item}",
+        if on { "enabled" } else { "disabled" }
+    ))
+    .into_response()
+}
+
 /// `POST /console/jobs/{id}/enabled`: the card's Enabled switch.
 pub async fn set_enabled(
     State(state): State<AppState>,
@@ -896,11 +972,7 @@ pub async fn set_enabled(
     )
     .await
     {
-        Ok(on) => Redirect::to(&format!(
-            "/console?type=job-config&notice={}",
-            if on { "enabled" } else { "disabled" }
-        ))
-        .into_response(),
+        Ok(on) => switched(&form, "/console?type=job-config", &id, on),
         Err(r) => r,
     }
 }

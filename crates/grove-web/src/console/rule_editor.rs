@@ -161,6 +161,7 @@ struct View<'a> {
     errors: &'a [Problem],
     version: i64,
     notice: Option<&'a str>,
+    saved: Option<Markup>,
     conflict: Option<String>,
 }
 
@@ -195,6 +196,7 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
             }
         }
         (layout::notice(v.notice))
+        @if let Some(n) = &v.saved { (n) }
         @if let Some(c) = &v.conflict {
             div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (c) " " a href={ "/console/rules/" (id) } { "Load the current version" } } }
         }
@@ -249,6 +251,8 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     notice: Option<String>,
+    /// After a save: the version saved.
+    v: Option<i64>,
 }
 
 fn api_error(e: impl Into<ApiError>) -> Response {
@@ -266,6 +270,8 @@ pub async fn page(
     match state.app.object(def(), &id).await {
         Ok(obj) => {
             let values = json!({"meta": obj.meta, "payload": obj.payload});
+            let saved = (q.notice.as_deref() == Some("rule-saved"))
+                .then(|| layout::saved_notice(q.v.unwrap_or(obj.meta.version), None));
             editor(
                 &user,
                 View {
@@ -273,7 +279,12 @@ pub async fn page(
                     values: &values,
                     errors: &[],
                     version: obj.meta.version,
-                    notice: q.notice.as_deref(),
+                    notice: if saved.is_some() {
+                        None
+                    } else {
+                        q.notice.as_deref()
+                    },
+                    saved,
                     conflict: None,
                 },
             )
@@ -297,6 +308,7 @@ pub async fn new_page(user: ConsoleUser) -> Response {
             errors: &[],
             version: 0,
             notice: None,
+            saved: None,
             conflict: None,
         },
     )
@@ -328,6 +340,7 @@ pub async fn create(State(state): State<AppState>, user: ConsoleUser, form: Form
                 errors: &problems,
                 version: 0,
                 notice: None,
+                saved: None,
                 conflict: None,
             },
         ),
@@ -362,8 +375,12 @@ pub async fn save(
         .replace(def(), &id, &values, Some(expected), &user.actor.caller())
         .await;
     let (status, errors, conflict) = match saved {
-        Ok(_) => {
-            return Redirect::to(&format!("/console/rules/{id}?notice=rule-saved")).into_response();
+        Ok(saved) => {
+            return Redirect::to(&format!(
+                "/console/rules/{id}?notice=rule-saved&v={}",
+                saved.meta.version
+            ))
+            .into_response();
         }
         Err(AppError::Conflict { current, .. }) => {
             let v = current.map_or(expected, |c| c.meta.version);
@@ -388,6 +405,7 @@ pub async fn save(
                 errors: &errors,
                 version: expected,
                 notice: None,
+                saved: None,
                 conflict,
             },
         ),
@@ -452,11 +470,7 @@ pub async fn set_enabled(
         return r;
     }
     match set_flag(&state, &user, def(), &id, "/payload/isEnabled", &form).await {
-        Ok(on) => Redirect::to(&format!(
-            "/console?type=advancement-rule&notice={}",
-            if on { "enabled" } else { "disabled" }
-        ))
-        .into_response(),
+        Ok(on) => super::job_editor::switched(&form, "/console?type=advancement-rule", &id, on),
         Err(r) => r,
     }
 }
