@@ -119,6 +119,10 @@
   if (live) {
     var runUrl = live.getAttribute("data-run");
     var zoneName = live.getAttribute("data-tz") || "UTC";
+    // The zone's abbreviation as the server writes it ("CET", not "GMT+1").
+    var zoneAbbr = live.getAttribute("data-tz-abbr");
+    // The reloaded page shows the newest LOG_TAIL lines; so does this one.
+    var tail = parseInt(live.getAttribute("data-log-tail") || "20", 10);
     var labels = { queued: "Queued", running: "Running", retrying: "Retrying", complete: "Complete", failed: "Failed" };
     var finals = ["success", "partial", "failed", "cancelled", "skipped"];
     var done = false;
@@ -146,7 +150,7 @@
       if (!fmt || isNaN(d.getTime())) { return raw || ""; }
       var p = {};
       fmt.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
-      return p.day + " " + p.month + " " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+      return p.day + " " + p.month + " " + p.hour + ":" + p.minute + " " + (zoneAbbr || p.timeZoneName);
     };
     var showPhase = function (phase) {
       var box = live.querySelector(".phase");
@@ -158,7 +162,8 @@
       }
     };
     var showCounts = function (processed, total, failed) {
-      total = total || 0;
+      // As the server renders it: no total known means processed of processed.
+      total = total || processed || 0;
       var pct = total ? Math.min(100, Math.round(processed * 1000 / total) / 10) : 0;
       var bar = live.querySelector(".progress > div");
       if (bar) { bar.style.width = pct + "%"; }
@@ -181,15 +186,27 @@
       }
       return log;
     };
-    var seen = {};
-    var addLine = function (d) {
-      var key = (d.timestamp || "") + "\u0000" + (d.message || "");
-      if (seen[key]) { return; }
-      seen[key] = true;
-      var log = logBox();
+    // The log as a reload would show it: the lines the store holds, in its
+    // order, then the lines heard live that it does not hold yet; the
+    // newest `tail` of them. A line heard live and read back is one line:
+    // the same message at the same millisecond (the store keeps
+    // milliseconds, live events nanoseconds).
+    var msKey = function (ts) {
+      var m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(ts || "");
+      if (!m) { return ts || ""; }
+      return m[1] + "." + ((m[2] || "") + "000").slice(0, 3) + "Z";
+    };
+    var keyOf = function (d) { return msKey(d.timestamp) + "\u0000" + (d.message || ""); };
+    var stored = [];
+    var storedKeys = {};
+    var pending = [];
+    var lastSeq = 0;
+    var shown = "";
+    var lineOf = function (d) {
       var line = document.createElement("div");
       line.className = "log-line";
       line.setAttribute("data-component", "JobLogEntry");
+      line.setAttribute("data-ts", d.timestamp || "");
       var lvl = (d.level || "info").toLowerCase();
       if (lvl === "warning") { lvl = "warn"; }
       if (lvl !== "warn" && lvl !== "error") { lvl = "info"; }
@@ -199,23 +216,59 @@
         s.textContent = p[0];
         line.appendChild(s);
       });
-      log.appendChild(line);
-      log.scrollTop = log.scrollHeight;
+      return line;
     };
-    // Lines written before the stream connected (or while it was down).
-    var catchUp = function () {
-      if (!runUrl) { return; }
-      fetch(runUrl + "/logs", { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
-        .then(function (body) { (body.items || []).forEach(addLine); })
-        .catch(function () {});
+    var showLog = function () {
+      pending = pending.filter(function (d) { return !storedKeys[keyOf(d)]; });
+      var lines = stored.concat(pending).slice(-tail);
+      var now = lines.map(keyOf).join("\u0001");
+      if (now === shown) { return; }
+      shown = now;
+      var log = logBox();
+      var stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+      log.textContent = "";
+      lines.forEach(function (d) { log.appendChild(lineOf(d)); });
+      if (stick) { log.scrollTop = log.scrollHeight; }
+    };
+    var addLine = function (d) {
+      var k = keyOf(d);
+      if (storedKeys[k] || pending.some(function (p) { return keyOf(p) === k; })) { return; }
+      pending.push(d);
+      showLog();
     };
     live.querySelectorAll(".log .log-line").forEach(function (line) {
-      // Lines rendered by the server: remember them so none repeats.
-      var ts = line.getAttribute("data-ts");
+      // Lines rendered by the server: the store's newest, in order.
+      var lvl = line.querySelector(".lvl");
       var msg = line.querySelector(".msg");
-      if (ts && msg) { seen[ts + "\u0000" + msg.textContent] = true; }
+      var d = { timestamp: line.getAttribute("data-ts"), level: lvl ? lvl.textContent : "info", message: msg ? msg.textContent : "" };
+      stored.push(d);
+      storedKeys[keyOf(d)] = true;
     });
+    shown = stored.map(keyOf).join("\u0001");
+    // Lines written before the stream connected, while it was down, or
+    // that an overloaded stream skipped: read back from the store after
+    // the last one already read (the first read replaces what the server
+    // rendered, which is the same lines or fewer).
+    var catchUp = function () {
+      if (!runUrl) { return; }
+      var from = lastSeq;
+      fetch(runUrl + "/logs?after=" + from, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (!body || from !== lastSeq) { return; }
+          var items = body.items || [];
+          if (from === 0) { stored = []; storedKeys = {}; }
+          items.forEach(function (d) {
+            if (typeof d.seq === "number" && d.seq > lastSeq) { lastSeq = d.seq; }
+            var k = keyOf(d);
+            if (!storedKeys[k]) { storedKeys[k] = true; stored.push(d); }
+          });
+          if (stored.length > tail) { stored = stored.slice(-tail); }
+          showLog();
+          if (items.length >= 5000) { catchUp(); }
+        })
+        .catch(function () {});
+    };
     var onSnapshot = function (d) {
       if (finals.indexOf(d.status) >= 0) { reload(); return; }
       if (d.status !== live.getAttribute("data-live-status")) { reload(); return; }
@@ -258,7 +311,11 @@
       if (done || !runUrl) { return; }
       fetch(runUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (d) { if (d && finals.indexOf(d.status) >= 0) { reload(); } })
+        .then(function (d) {
+          if (d && finals.indexOf(d.status) >= 0) { reload(); return; }
+          // Lines an overloaded stream skipped come back from the store.
+          catchUp();
+        })
         .catch(function () {})
         .then(function () { window.setTimeout(poll, 2000); });
     };

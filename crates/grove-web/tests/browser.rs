@@ -614,6 +614,28 @@ impl grove_engine::JobHandler for Paced {
             ctx.log.error("the upstream answered 503");
             return Err(grove_engine::JobFailure::new("the upstream answered 503"));
         }
+        if ctx.batch_size == 11 {
+            // Lines at every level, progress, then a long pause: a page can
+            // be compared live and reloaded while the run goes on.
+            ctx.progress.set_total(4);
+            ctx.log.info("started: 4 items to check");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            ctx.log.warn("item 1 was slow to answer");
+            ctx.progress.add(1, 0);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            ctx.log.error("item 2 failed: 503 from the upstream");
+            ctx.progress.add(1, 1);
+            ctx.log.info("halfway: 2 of 4 items");
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            ctx.progress.add(2, 0);
+            ctx.log.info("done");
+            return Ok(grove_engine::JobOutcome {
+                processed: 4,
+                total: Some(4),
+                succeeded: 3,
+                ..Default::default()
+            });
+        }
         if ctx.batch_size == 7 {
             ctx.log.info("fast check done");
             return Ok(grove_engine::JobOutcome {
@@ -869,6 +891,126 @@ async fn ten_fast_runs_in_a_row_each_reach_their_final_state() {
             "run {i}: the final log is shown"
         );
     }
+    c.close().await.expect("close");
+    engine.cancel();
+}
+
+/// What a run's page shows of the run: phase, progress text, metrics and
+/// every log line as the operator reads it.
+async fn run_page_text(c: &Client) -> Value {
+    c.execute(
+        "var t = function (s) { var e = document.querySelector(s); return e ? e.textContent.trim() : null; };
+         return {
+           phase: t('[data-component=JobPhaseIndicator] .name'),
+           progress: t('.progress-text'),
+           valuenow: (document.querySelector('[role=progressbar]') || {getAttribute: function () { return null; }}).getAttribute('aria-valuenow'),
+           processed: t('[data-metric=processed] .value'),
+           lines: Array.prototype.map.call(document.querySelectorAll('.log .log-line'), function (l) {
+             return Array.prototype.map.call(l.children, function (s) { return s.textContent; }).join(' | ');
+           }),
+           emptyBoxes: Array.prototype.filter.call(document.querySelectorAll('.log'), function (l) {
+             return l.children.length === 0 && l.offsetParent !== null;
+           }).length
+         };",
+        vec![],
+    )
+    .await
+    .expect("script")
+}
+
+/// Issue 13, problem 4: the live log tail equals the reloaded one — the
+/// same lines in the same order, every time in the job's zone as the
+/// server writes it ("3 Mar 14:05 CET"), the progress text with its
+/// "items", and no empty log box before the first line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_log_tail_equals_the_reloaded_one() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let (app, engine) = app_with_engine().await;
+    create_job(&app, "chatty", 11).await;
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/objects/job-config/chatty",
+            Some(json!({"payload": {"schedule": {"timezone": "Europe/Berlin"}}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+    c.goto(&format!("{base}/console/jobs/chatty"))
+        .await
+        .expect("editor");
+    confirm_everything(&c).await;
+    let run = c
+        .find(Locator::Css(
+            "button[formaction='/console/jobs/chatty/run']",
+        ))
+        .await
+        .expect("Run Now");
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&run).expect("element")],
+    )
+    .await
+    .expect("scroll");
+    click_and_wait(&c, run).await;
+    let first = run_page_text(&c).await;
+    assert_eq!(first["emptyBoxes"], 0, "no empty log box: {first}");
+    let mut live = Value::Null;
+    for _ in 0..100 {
+        live = run_page_text(&c).await;
+        if live["lines"].as_array().map_or(0, Vec::len) == 5
+            && live["progress"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("3 / 4 items"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        live["lines"].as_array().map_or(0, Vec::len),
+        5,
+        "the engine's first line and the job's four: {live}"
+    );
+    assert!(
+        live["lines"][4]
+            .as_str()
+            .is_some_and(|l| l.ends_with("halfway: 2 of 4 items")),
+        "in the order they were written: {live}"
+    );
+    assert!(
+        live["progress"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("3 / 4 items")),
+        "{live}"
+    );
+    for line in live["lines"].as_array().expect("lines") {
+        let line = line.as_str().unwrap_or("");
+        assert!(
+            line.contains(" CET | ") || line.contains(" CEST | "),
+            "times name the job's zone as the server writes it: {line}"
+        );
+        let ts = line.split(" | ").next().unwrap_or("");
+        assert!(
+            ts.split(' ').count() == 4 && ts.contains(':') && !ts.contains('Z'),
+            "one time format (\"1 Mar 13:00 CET\"), no raw timestamps: {line}"
+        );
+    }
+    // Let the engine store what it has (it flushes with its heartbeat).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    c.refresh().await.expect("reload");
+    c.wait()
+        .for_element(Locator::Css("[data-events]"))
+        .await
+        .expect("still live after the reload");
+    let reloaded = run_page_text(&c).await;
+    assert_eq!(live, reloaded, "live and reloaded pages differ");
+    phase_becomes(&c, "complete").await;
     c.close().await.expect("close");
     engine.cancel();
 }

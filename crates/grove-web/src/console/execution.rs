@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use grove_core::job_config::JobConfigPayload;
-use grove_core::render::{ExecutionView, execution_to_render_tree, format_duration};
+use grove_core::render::{ExecutionView, LOG_TAIL, execution_to_render_tree, format_duration};
 use grove_store::StoredObject;
 use maud::html;
 
@@ -125,7 +125,7 @@ pub async fn page(
             @if let Some(d) = exec.duration_seconds() { " · took " (format_duration(d)) }
         }
         div class="panel" {
-            div class="panel-body padded" data-events=[live.then_some(events.as_str())] data-run=[live.then_some(run_api.as_str())] data-tz=(payload.schedule.timezone) data-live-status=(exec.status.name()) {
+            div class="panel-body padded" data-events=[live.then_some(events.as_str())] data-run=[live.then_some(run_api.as_str())] data-tz=(payload.schedule.timezone) data-tz-abbr=(now.to_zoned(ctx.tz.clone()).strftime("%Z").to_string()) data-log-tail=(LOG_TAIL) data-live-status=(exec.status.name()) {
                 (render_tree(&tree, &ctx))
                 @if exec.logs.is_empty() {
                     @if live { div class="log" role="log" aria-label="Log" tabindex="0" {} }
