@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // Controls that need this script are shown only with it.
+  document.documentElement.classList.add("js");
+
   // Confirmations on destructive or expensive actions.
   document.addEventListener("click", function (ev) {
     var el = ev.target.closest("[data-confirm]");
@@ -123,7 +126,9 @@
     var zoneAbbr = live.getAttribute("data-tz-abbr");
     // The reloaded page shows the newest LOG_TAIL lines; so does this one.
     var tail = parseInt(live.getAttribute("data-log-tail") || "20", 10);
-    var labels = { queued: "Queued", running: "Running", retrying: "Retrying", complete: "Complete", failed: "Failed" };
+    // One word per state: a finished phase says what the status badge says.
+    var labels = { queued: "Queued", running: "Running", retrying: "Retrying", complete: "Complete", failed: "Failed",
+      success: "Success", partial: "Partial", skipped: "Skipped", cancelled: "Cancelled" };
     var finals = ["success", "partial", "failed", "cancelled", "skipped"];
     var done = false;
     var src = null;
@@ -158,7 +163,7 @@
       var cls = phase === "success" ? "complete" : phase;
       if (box.className.indexOf("phase-" + cls) < 0) {
         box.className = "phase phase-" + cls;
-        set(".phase .name", labels[cls] || phase);
+        set(".phase .name", labels[phase] || labels[cls] || phase);
       }
     };
     var showCounts = function (processed, total, failed) {
@@ -321,6 +326,58 @@
     };
     window.setTimeout(poll, 2000);
   }
+
+  // Rule conditions: Add condition (up to the most a rule may have) and
+  // Remove on each row; ids and labels follow the rows' order.
+  document.querySelectorAll(".cond-add").forEach(function (add) {
+    var set = add.closest("fieldset");
+    var max = parseInt(add.getAttribute("data-max") || "20", 10);
+    var rows = function () { return set.querySelectorAll(".cond-row"); };
+    var parts = [["cond.signal", "cs", "Signal "], ["cond.operator", "co", "Operator "], ["cond.threshold", "ct", "Threshold "]];
+    var renumber = function () {
+      rows().forEach(function (row, i) {
+        row.setAttribute("data-row", String(i));
+        parts.forEach(function (p) {
+          var el = row.querySelector("[name='" + p[0] + "']");
+          if (!el) { return; }
+          var label = row.querySelector("label[for='" + el.id + "']");
+          el.id = p[1] + i;
+          if (label) { label.setAttribute("for", el.id); label.textContent = p[2] + (i + 1); }
+        });
+        var rm = row.querySelector(".cond-remove");
+        if (rm) { rm.setAttribute("aria-label", "Remove condition " + (i + 1)); }
+      });
+      add.disabled = rows().length >= max;
+    };
+    add.addEventListener("click", function () {
+      var all = rows();
+      if (all.length >= max) { return; }
+      var last = all[all.length - 1];
+      var copy = last.cloneNode(true);
+      copy.querySelector("[name='cond.signal']").selectedIndex = 0;
+      copy.querySelector("[name='cond.operator']").value = ">=";
+      copy.querySelector("[name='cond.threshold']").value = "";
+      last.parentNode.insertBefore(copy, last.nextSibling);
+      renumber();
+      copy.querySelector("select").focus();
+    });
+    set.addEventListener("click", function (ev) {
+      var rm = ev.target.closest(".cond-remove");
+      if (!rm) { return; }
+      var row = rm.closest(".cond-row");
+      var next = row.nextElementSibling && row.nextElementSibling.classList.contains("cond-row") ? row.nextElementSibling : null;
+      if (rows().length > 1) {
+        row.parentNode.removeChild(row);
+      } else {
+        row.querySelector("[name='cond.signal']").selectedIndex = 0;
+        row.querySelector("[name='cond.threshold']").value = "";
+        next = row;
+      }
+      renumber();
+      (next ? next.querySelector("select") : add).focus();
+    });
+    renumber();
+  });
 
   // Selects marked data-autosubmit submit their form on change.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {

@@ -826,6 +826,15 @@ async fn run_now_live_to_success_and_retry_a_failed_run_at_three_widths() {
         let e = app.get(&format!("/api/v1/executions/{new_id}")).await;
         assert_eq!(e.body["trigger"], "retry");
         assert_eq!(e.body["status"], "success");
+        // The retry links to the run it retried; its phase says the
+        // status's word.
+        c.find(Locator::Css(&format!("a[data-retry-of='{failed_id}']")))
+            .await
+            .expect("a link to the retried run");
+        assert_eq!(
+            texts(&c, "[data-component=JobPhaseIndicator] .name").await,
+            ["Success"]
+        );
 
         c.close().await.expect("close");
         engine.cancel();
@@ -1156,6 +1165,214 @@ async fn refused_save_focuses_the_summary_and_live_cron_errors_mark_the_field() 
     assert!(
         ratio.as_f64().unwrap_or(0.0) >= 4.5,
         "Save Changes contrast {ratio}"
+    );
+    c.close().await.expect("close");
+}
+
+/// The texts of the elements `css` matches.
+async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let v: Value = c
+        .execute(
+            "return Array.prototype.map.call(document.querySelectorAll(arguments[0]), function (e) { return e.textContent.trim(); });",
+            vec![json!(css)],
+        )
+        .await
+        .expect("script");
+    serde_json::from_value(v).expect("strings")
+}
+
+/// Issue 13, problems 9 and 10: the digest form has one place for each
+/// setting with a sentence saying which does what; the history chart runs
+/// newest first like the table, with its longest time and a legend; 30 ms
+/// is "30 ms"; "1 error"; an every-minute chip; errors name fields by
+/// label; a new job says "Create job" and fills the page; the job types
+/// say what they do; thresholds read "10"; conditions can be added and
+/// removed; a finished phase says the status's word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_smaller_things_an_operator_noticed() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let app = TestApp::seeded().await;
+    history(&app).await;
+    crate::common::record_run(
+        &app.store,
+        "notification-digest",
+        &json!({"startedAt": "2026-03-01T11:30:00Z", "completedAt": "2026-03-01T11:30:00.030Z",
+               "status": "success", "itemsProcessed": 3, "errors": 0,
+               "runId": "0195a1c2-7e4f-7000-8000-0000000000aa", "error": null}),
+    )
+    .await;
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/objects/job-config/health-check",
+            Some(json!({"payload": {"schedule": {"cronExpression": "* * * * *"}}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/objects/advancement-rule",
+            Some(json!({"meta": {"id": "sprout-to-sapling", "title": "sprout → sapling"},
+                        "payload": {"fromTier": "sprout", "toTier": "sapling", "match": "all",
+                                    "conditions": [{"signal": "citations", "operator": ">=", "threshold": 10.0}]}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+
+    // Problem 9: one place for each, each saying what it is for.
+    c.goto(&format!("{base}/console/jobs/notification-digest"))
+        .await
+        .expect("digest editor");
+    let labels = texts(&c, ".field > .label").await;
+    for (label, n) in [
+        ("Channels", 0),
+        ("Webhook URL", 0),
+        ("Digest Channels", 1),
+        ("Alert Channels", 1),
+        ("Digest Webhook URL", 1),
+        ("Alert Webhook URL", 1),
+        ("Title", 1),
+        ("Display Name", 1),
+    ] {
+        assert_eq!(
+            labels.iter().filter(|l| *l == label).count(),
+            n,
+            "{label}: {labels:?}"
+        );
+    }
+    for id in [
+        "f-payload-parameters-channels",
+        "f-payload-notifications-channels",
+        "f-meta-title",
+        "f-payload-displayName",
+    ] {
+        let hint = texts(
+            &c,
+            &format!("[data-pointer] :is(#{id}-label, label[for={id}]) ~ .hint"),
+        )
+        .await;
+        assert_eq!(hint.len(), 1, "{id} says what it is for");
+    }
+    // Problem 10: the chart, durations, "1 error".
+    let head = texts(&c, ".chart-head span").await;
+    assert_eq!(head, ["Duration, last 2 runs", "longest 25 s"], "{head:?}");
+    assert_eq!(texts(&c, ".chart-axis span").await, ["newest", "older"]);
+    assert_eq!(texts(&c, ".legend li").await.len(), 4);
+    let bars = texts(&c, ".chart rect title").await;
+    assert_eq!(bars, ["Success: 30 ms", "Success: 25 s"], "newest first");
+    let durations = texts(&c, ".history td.opt").await;
+    assert_eq!(durations, ["30 ms", "25 s"], "the table in the same order");
+    c.goto(&format!("{base}/console/jobs/health-check"))
+        .await
+        .expect("health-check");
+    let items = texts(&c, ".history tbody td:nth-child(3)").await;
+    assert_eq!(items, ["2 (1 error)"]);
+    // A one-word phase per state.
+    c.goto(&format!(
+        "{base}/console/executions/0195a1c2-7e4f-7000-8000-0000000000aa"
+    ))
+    .await
+    .expect("run page");
+    assert_eq!(
+        texts(&c, "[data-component=JobPhaseIndicator] .name").await,
+        ["Success"]
+    );
+    assert_eq!(texts(&c, "[data-metric=duration] .value").await, ["30 ms"]);
+    // The every-minute chip.
+    c.goto(&format!("{base}/console?type=job-config"))
+        .await
+        .expect("grid");
+    let chip = texts(&c, "[data-id=health-check] .chip:first-child").await;
+    assert_eq!(chip, ["1 minevery"], "{chip:?}");
+    // An error names the field by its label.
+    c.goto(&format!("{base}/console/jobs/advancement-batch"))
+        .await
+        .expect("editor");
+    set_field(&c, "f-payload-retry-initialDelaySeconds", "600").await;
+    set_field(&c, "f-payload-retry-maxDelaySeconds", "60").await;
+    save_changes(&c).await;
+    let errors = texts(&c, ".field-error").await.join(" ");
+    assert!(errors.contains("“Max Delay”"), "{errors}");
+    assert!(!errors.contains("maxDelaySeconds"), "{errors}");
+    // A new job: the types say what they do; "Create job", a full page.
+    c.goto(&format!("{base}/console/jobs/new"))
+        .await
+        .expect("picker");
+    let what = texts(&c, ".picker a .what").await;
+    assert_eq!(what.len(), 5);
+    assert!(what.iter().all(|w| w.len() > 30), "{what:?}");
+    c.goto(&format!("{base}/console/jobs/new?jobType=health-check"))
+        .await
+        .expect("new job");
+    assert_eq!(texts(&c, ".actions-bar .btn-primary").await, ["Create job"]);
+    let fill: Value = c
+        .execute(
+            "return document.getElementById('config').getBoundingClientRect().width / document.querySelector('main').clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert!(
+        fill.as_f64().unwrap_or(0.0) > 0.6,
+        "the form fills the page: {fill}"
+    );
+    // Thresholds read as written; conditions can be added and removed.
+    c.goto(&format!("{base}/console/rules/sprout-to-sapling"))
+        .await
+        .expect("rule");
+    let threshold = c
+        .find(Locator::Id("ct0"))
+        .await
+        .expect("threshold")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(threshold.as_deref(), Some("10"));
+    assert_eq!(texts(&c, ".cond-row").await.len(), 2);
+    let add = c
+        .find(Locator::Css(".cond-add"))
+        .await
+        .expect("Add condition");
+    assert!(add.is_displayed().await.expect("shown"));
+    add.click().await.expect("add");
+    assert_eq!(texts(&c, ".cond-row").await.len(), 3);
+    c.execute(
+        "document.getElementById('cs2').value = 'retrievals'; document.getElementById('ct2').value = '7';",
+        vec![],
+    )
+    .await
+    .expect("fill the new row");
+    let remove = c
+        .find(Locator::Css(".cond-row[data-row='1'] .cond-remove"))
+        .await
+        .expect("Remove");
+    remove.click().await.expect("remove the empty row");
+    assert_eq!(texts(&c, ".cond-row").await.len(), 2);
+    assert_eq!(
+        texts(&c, "label[for=cs1]").await,
+        ["Signal 2"],
+        "labels follow the rows"
+    );
+    save_changes(&c).await;
+    let conds = app
+        .store
+        .object_get("advancement-rule", "sprout-to-sapling")
+        .await
+        .expect("get")
+        .expect("rule")
+        .payload["conditions"]
+        .clone();
+    assert_eq!(
+        conds,
+        json!([{"signal": "citations", "operator": ">=", "threshold": 10.0},
+               {"signal": "retrievals", "operator": ">=", "threshold": 7.0}])
     );
     c.close().await.expect("close");
 }

@@ -407,7 +407,7 @@ async fn validation_problems_show_at_their_fields_and_keep_the_input() {
     assert!(field_html(html, "/payload/limits/batchSize").contains("field-error"));
     assert!(
         field_html(html, "/payload/retry/initialDelaySeconds")
-            .contains("must not be greater than maxDelaySeconds")
+            .contains("must not be greater than “Max Delay”")
     );
     assert!(!field_html(html, "/payload/limits/timeoutSeconds").contains("field-error"));
     // Nothing was saved.

@@ -91,6 +91,11 @@ pub async fn page(
             &format!("There is no execution with run id \"{run_id}\"."),
         );
     };
+    // A retry links to the run it retried.
+    let retry_of = match state.store.execution_get(&exec.run_id).await {
+        Ok(Some(e)) => e.retry_of,
+        _ => None,
+    };
     let now = state.clock.now();
     let ctx = RenderContext {
         tz: layout::zone(&payload.schedule.timezone),
@@ -98,6 +103,7 @@ pub async fn page(
         retry_action: (user.can_edit() && config_exists)
             .then(|| format!("/console/executions/{}/retry", exec.run_id)),
         csrf: user.csrf.clone(),
+        status: Some(exec.status),
     };
     let tree = execution_to_render_tree(&exec, &payload, now);
     let live = !exec.status.is_finished();
@@ -122,6 +128,9 @@ pub async fn page(
         }
         p class="subtitle" {
             (payload.display_name) " · trigger: " (exec.trigger)
+            @if let Some(of) = &retry_of {
+                " of " a href={ "/console/executions/" (of) } data-retry-of=(of) { "run " code { (of.chars().take(8).collect::<String>()) } }
+            }
             @if let Some(d) = exec.duration_seconds() { " · took " (format_duration(d)) }
         }
         div class="panel" {

@@ -277,7 +277,17 @@ fn schedule_chip(cron: &str) -> (String, &'static str) {
         };
         format!("{h12}:{m:02} {ampm}")
     };
+    match cron.trim() {
+        "@hourly" => return (":00".to_owned(), "hourly"),
+        "@daily" | "@midnight" => return (time(0, 0), "daily"),
+        "@weekly" => return (format!("SUN {}", time(0, 0)), "weekly"),
+        "@monthly" => return (format!("1st {}", time(0, 0)), "monthly"),
+        _ => {}
+    }
     if f.len() == 5 {
+        if f.iter().all(|x| *x == "*") {
+            return ("1 min".to_owned(), "every");
+        }
         match (num(f[0]), num(f[1]), f[2], f[3], f[4]) {
             (Some(m), Some(h), "*", "*", "*") => return (time(h, m), "daily"),
             (Some(m), Some(h), "*", "*", dow) if !dow.contains(['/', ',']) => {
@@ -297,8 +307,8 @@ fn schedule_chip(cron: &str) -> (String, &'static str) {
             return (format!("{step} h :{m:02}"), "every");
         }
     }
-    let short: String = cron.chars().take(14).collect();
-    (short, "cron")
+    // Anything else: "custom"; the chip's title has the whole schedule.
+    ("custom".to_owned(), "schedule")
 }
 
 async fn job_card(

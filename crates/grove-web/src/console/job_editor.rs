@@ -74,14 +74,16 @@ pub fn sections(job_type: JobType, new: bool) -> Vec<Section> {
             Control::Text {
                 placeholder: "Daily Advancement",
             },
-        ),
+        )
+        .hint("The configuration's name in revisions, the audit trail and the API."),
         FieldSpec::new(
             "/payload/displayName",
             "Display Name",
             Control::Text {
                 placeholder: "Shown on cards",
             },
-        ),
+        )
+        .hint("What operators see: cards, the timeline, run pages and notifications."),
         FieldSpec::new("/meta/description", "Description", Control::Textarea).optional(),
     ];
     if new {
@@ -145,16 +147,17 @@ pub fn sections(job_type: JobType, new: bool) -> Vec<Section> {
             .hint("Operator ids, one per line."),
             FieldSpec::new(
                 "/payload/parameters/channels",
-                "Channels",
+                "Digest Channels",
                 Control::Checks(options::<Channel>()),
-            ),
+            )
+            .hint("Where the digest itself is delivered to the recipients."),
             FieldSpec::new(
                 "/payload/parameters/webhookUrl",
-                "Webhook URL",
+                "Digest Webhook URL",
                 Control::Url,
             )
             .optional()
-            .hint("Required when the webhook channel is checked."),
+            .hint("Receives the digest; required when the digest's webhook channel is checked."),
         ],
         JobType::OrphanCleanup => vec![
             FieldSpec::new(
@@ -241,11 +244,34 @@ pub fn sections(job_type: JobType, new: bool) -> Vec<Section> {
             fields: vec![
                 FieldSpec::new("/payload/notifications/onSuccess", "On Success", Control::Toggle),
                 FieldSpec::new("/payload/notifications/onFailure", "On Failure", Control::Toggle),
-                FieldSpec::new("/payload/notifications/channels", "Channels", Control::Checks(options::<Channel>())),
-                FieldSpec::new("/payload/notifications/webhookUrl", "Webhook URL", Control::Url).optional(),
+                FieldSpec::new("/payload/notifications/channels", "Alert Channels", Control::Checks(options::<Channel>()))
+                    .hint("Where messages about this job's own runs go (On Success, On Failure)."),
+                FieldSpec::new("/payload/notifications/webhookUrl", "Alert Webhook URL", Control::Url).optional()
+                    .hint("Receives those run messages when the webhook channel is checked."),
             ],
         },
     ]
+}
+
+/// What a job type does, for the new-job picker.
+pub fn job_type_description(t: JobType) -> &'static str {
+    match t {
+        JobType::AdvancementBatch => {
+            "Moves sprouts to the next tier when the advancement rules say their signals are enough."
+        }
+        JobType::SignalAggregation => {
+            "Adds up retrievals and citations per sprout over the chosen periods, for the rules to read."
+        }
+        JobType::NotificationDigest => {
+            "Sends operators one digest of recent events (failures, advancements, changes) to the log, the outbox or a webhook."
+        }
+        JobType::OrphanCleanup => {
+            "Archives signals, advancement events and sprouts left without an owner for longer than a threshold in days."
+        }
+        JobType::HealthCheck => {
+            "Checks the database, storage, the API and the RAG service, and alerts at or above a threshold."
+        }
+    }
 }
 
 /// Reads a posted editor form into `{meta, payload}`.
@@ -312,9 +338,10 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
     let new = v.stored.is_none();
     let secs = sections(v.job_type, new);
     let now = state.clock.now();
+    let errors = super::form::humanize(v.errors, &secs);
     let fields = Fields {
         values: v.values,
-        errors: v.errors,
+        errors: &errors,
         disabled: !user.can_edit(),
         after: Some(("/payload/schedule/cronExpression", preview(v.values, now))),
     };
@@ -374,12 +401,12 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
                 }
             }
         }
-        (error_summary(v.errors, &secs))
+        (error_summary(&errors, &secs))
         nav class="tabs" role="tablist" aria-label="Editor" {
             a href="#config" role="tab" aria-selected="true" aria-controls="config" { (Icon::Tune.svg()) "Configuration" }
             @if !new { a href="#status" role="tab" aria-selected="false" aria-controls="status" { (Icon::History.svg()) "Status" } }
         }
-        div class="columns" {
+        div class={ "columns" @if new { " single" } } {
             details class="panel" id="config" open {
                 summary { (Icon::Tune.svg()) "Configuration" }
                 form method="post" action=(action) id="job-form" novalidate {
@@ -391,7 +418,7 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
                     }
                     @if user.can_edit() {
                         div class="actions-bar" {
-                            button type="submit" class="btn btn-primary" { "Save Changes" }
+                            button type="submit" class="btn btn-primary" { @if new { "Create job" } @else { "Save Changes" } }
                             @if !new {
                                 button type="submit" class="btn" formaction={ "/console/jobs/" (id) "/duplicate" } { "Duplicate" }
                                 button type="submit" class="btn" formaction={ "/console/jobs/" (id) "/run" } data-confirm={ "Run " (name) " now with the saved configuration?" } { (Icon::Play.svg()) "Run Now" }
@@ -432,6 +459,7 @@ fn status_panel(
             .filter(|_| user.can_edit())
             .map(|e| format!("/console/executions/{}/retry", e.run_id)),
         csrf: user.csrf.clone(),
+        status: executions.first().map(|e| e.status),
     };
     let tree = status_tree(executions.first(), p, now);
     let derived = p.derived(now);
@@ -451,7 +479,7 @@ fn status_panel(
                         tr {
                             td { (run_status(e.status.name())) }
                             td { @if let Some(t) = e.started_at { (short(t, &tz)) } @else { "—" } }
-                            td { (e.items_processed) @if e.errors > 0 { " (" (e.errors) " errors)" } }
+                            td { (e.items_processed) @if e.errors > 0 { " (" (e.errors) " error" @if e.errors != 1 { "s" } ")" } }
                             td class="opt" { @if let Some(d) = e.duration_seconds() { (format_duration(d)) } @else { "—" } }
                             td class="actions" {
                                 a class="btn btn-small btn-ghost" href={ "/console/executions/" (e.run_id) } { "View Logs" }
@@ -471,23 +499,48 @@ fn status_panel(
     }
 }
 
-/// Bars of recent durations, oldest left, coloured by status (with titles).
+/// Bars of recent durations, newest on the left like the table below it,
+/// coloured by status, with the tallest bar's time and a legend.
 fn duration_chart(executions: &[ExecutionView]) -> Markup {
-    let runs: Vec<&ExecutionView> = executions.iter().take(10).rev().collect();
+    let runs: Vec<&ExecutionView> = executions.iter().take(10).collect();
     let max = runs
         .iter()
         .filter_map(|e| e.duration_seconds())
-        .fold(1.0_f64, f64::max);
+        .fold(0.0_f64, f64::max);
+    let scale = max.max(0.001);
     let w = 100.0 / runs.len().max(10) as f64;
+    let color = |status: &str| match status {
+        "success" => "#2E7D32",
+        "failed" | "cancelled" => "#D32F2F",
+        "partial" => "#FFA000",
+        _ => "#1565C0",
+    };
+    let label = format!(
+        "Durations of the last {} runs, newest on the left; the longest took {}",
+        runs.len(),
+        format_duration(max)
+    );
     html! {
-        svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label="Durations of recent runs" {
-            @for (i, e) in runs.iter().enumerate() {
-                @let d = e.duration_seconds().unwrap_or(0.0);
-                @let h = (d / max * 36.0).max(1.5);
-                @let color = match e.status.name() { "success" => "#2E7D32", "failed" | "cancelled" => "#D32F2F", "partial" => "#FFA000", _ => "#1565C0" };
-                rect x=(format!("{:.2}", i as f64 * w + w * 0.15)) y=(format!("{:.2}", 40.0 - h)) width=(format!("{:.2}", w * 0.7)) height=(format!("{h:.2}")) fill=(color) {
-                    title { (e.status.name()) ": " (format_duration(d)) }
+        figure class="chart-box" {
+            figcaption class="chart-head" {
+                span { "Duration, last " (runs.len()) " runs" }
+                span class="chart-max" { "longest " (format_duration(max)) }
+            }
+            svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label=(label) {
+                @for (i, e) in runs.iter().enumerate() {
+                    @let d = e.duration_seconds().unwrap_or(0.0);
+                    @let h = (d / scale * 36.0).max(1.5);
+                    rect x=(format!("{:.2}", i as f64 * w + w * 0.15)) y=(format!("{:.2}", 40.0 - h)) width=(format!("{:.2}", w * 0.7)) height=(format!("{h:.2}")) fill=(color(e.status.name())) {
+                        title { (e.status.label()) ": " (format_duration(d)) }
+                    }
                 }
+            }
+            div class="chart-axis" aria-hidden="true" { span { "newest" } span { "older" } }
+            ul class="legend" aria-label="Colours" {
+                li { span class="sw sw-success" {} "Success" }
+                li { span class="sw sw-failed" {} "Failed or cancelled" }
+                li { span class="sw sw-partial" {} "Partial" }
+                li { span class="sw sw-running" {} "Queued or running" }
             }
         }
     }
@@ -605,6 +658,7 @@ pub async fn new_page(
                     @let d = JobConfigPayload::default_for(*t);
                     a href={ "/console/jobs/new?jobType=" (t.name()) } {
                         b { (Icon::Hourglass.svg()) " " (d.display_name) }
+                        span class="what" { (job_type_description(*t)) }
                         span class="mono hint" { (t.name()) }
                     }
                 }

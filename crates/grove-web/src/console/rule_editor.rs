@@ -116,7 +116,9 @@ fn conditions_editor(values: &Value, errors: &[Problem], disabled: bool) -> Mark
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let rows = (conds.len() + 2).min(MAX_CONDITIONS);
+    // The rows there are and one empty one to add a condition without
+    // JavaScript; with it, Add condition and Remove change the rows.
+    let rows = (conds.len() + 1).clamp(1, MAX_CONDITIONS);
     let errs: Vec<&Problem> = errors
         .iter()
         .filter(|p| p.pointer.starts_with("/payload/conditions"))
@@ -124,12 +126,12 @@ fn conditions_editor(values: &Value, errors: &[Problem], disabled: bool) -> Mark
     html! {
         fieldset class="section" disabled[disabled] id="f-payload-conditions" {
             legend { "Conditions" }
-            p class="hint" { "Signal, comparison and threshold. Leave a row's signal empty to drop it." }
+            p class="hint" { "Signal, comparison and threshold; at most " (MAX_CONDITIONS) ". Leave a row's signal empty to drop it." }
             @for i in 0..rows {
                 @let c = conds.get(i);
                 @let sig = c.and_then(|c| c["signal"].as_str()).unwrap_or("");
                 @let op = c.and_then(|c| c["operator"].as_str()).unwrap_or(">=");
-                @let th = c.map(|c| match &c["threshold"] { Value::Number(n) => n.to_string(), Value::String(s) => s.clone(), _ => String::new() }).unwrap_or_default();
+                @let th = c.map(|c| match &c["threshold"] { Value::Number(n) => super::form::number_text(n), Value::String(s) => s.clone(), _ => String::new() }).unwrap_or_default();
                 div class="cond-row" data-row=(i) {
                     label class="sr-only" for={ "cs" (i) } { "Signal " (i + 1) }
                     select id={ "cs" (i) } name="cond.signal" {
@@ -144,8 +146,10 @@ fn conditions_editor(values: &Value, errors: &[Problem], disabled: bool) -> Mark
                     }
                     label class="sr-only" for={ "ct" (i) } { "Threshold " (i + 1) }
                     input type="number" id={ "ct" (i) } name="cond.threshold" value=(th) step="any" min="0" inputmode="decimal";
+                    button type="button" class="btn btn-ghost js-only cond-remove" aria-label={ "Remove condition " (i + 1) } title="Remove this condition" { "×" }
                 }
             }
+            button type="button" class="btn js-only cond-add" data-max=(MAX_CONDITIONS) { "+ Add condition" }
             @if !errs.is_empty() {
                 div class="field invalid" { p class="field-error full-row" role="alert" {
                     (Icon::Error.svg()) span { @for (i, e) in errs.iter().enumerate() { @if i > 0 { "; " } "condition " (e.pointer.split('/').nth(3).and_then(|n| n.parse::<usize>().ok()).map(|n| (n + 1).to_string()).unwrap_or_default()) " " (e.message) } }
@@ -168,9 +172,10 @@ struct View<'a> {
 fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
     let new = v.stored.is_none();
     let secs = sections(new);
+    let errors = super::form::humanize(v.errors, &secs);
     let fields = Fields {
         values: v.values,
-        errors: v.errors,
+        errors: &errors,
         disabled: !user.can_edit(),
         after: None,
     };
@@ -200,12 +205,12 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
         @if let Some(c) = &v.conflict {
             div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (c) " " a href={ "/console/rules/" (id) } { "Load the current version" } } }
         }
-        (error_summary(v.errors, &secs))
+        (error_summary(&errors, &secs))
         nav class="tabs" role="tablist" aria-label="Editor" {
             a href="#config" role="tab" aria-selected="true" { (Icon::Tune.svg()) "Configuration" }
             @if !new { a href="#status" role="tab" aria-selected="false" { (Icon::Bolt.svg()) "Status" } }
         }
-        div class="columns" {
+        div class={ "columns" @if new { " single" } } {
             details class="panel" id="config" open {
                 summary { (Icon::Tune.svg()) "Configuration" }
                 form method="post" action=(action) novalidate {
@@ -213,11 +218,11 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
                     input type="hidden" name="version" value=(v.version);
                     div class="panel-body" {
                         @for s in &secs { (fields.section(s, None)) }
-                        (conditions_editor(v.values, v.errors, !user.can_edit()))
+                        (conditions_editor(v.values, &errors, !user.can_edit()))
                     }
                     @if user.can_edit() {
                         div class="actions-bar" {
-                            button type="submit" class="btn btn-primary" { "Save Changes" }
+                            button type="submit" class="btn btn-primary" { @if new { "Create rule" } @else { "Save Changes" } }
                             @if !new {
                                 button type="submit" class="btn" formaction={ "/console/rules/" (id) "/duplicate" } { "Duplicate" }
                                 a class="btn btn-danger" href={ "/console/rules/" (id) "/delete" } { "Delete" }
