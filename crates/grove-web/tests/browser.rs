@@ -1019,6 +1019,9 @@ async fn the_live_log_tail_equals_the_reloaded_one() {
         .expect("still live after the reload");
     let reloaded = run_page_text(&c).await;
     assert_eq!(live, reloaded, "live and reloaded pages differ");
+    let axe = audit::axe_source();
+    let problems = audit::audit(&c, axe.as_deref(), "a live run", 1280).await;
+    assert!(problems.is_empty(), "{problems:?}");
     phase_becomes(&c, "complete").await;
     c.close().await.expect("close");
     engine.cancel();
@@ -1087,6 +1090,9 @@ async fn a_failed_attempt_waiting_for_the_next_shows_retrying() {
             .contains("c-amber")
     );
     shot(&c, "execution-retrying", 1280).await;
+    let axe = audit::axe_source();
+    let problems = audit::audit(&c, axe.as_deref(), "a retrying run", 1280).await;
+    assert!(problems.is_empty(), "{problems:?}");
     c.goto(&format!("{base}/console/jobs/flaky#status"))
         .await
         .expect("status tab");
@@ -1098,6 +1104,19 @@ async fn a_failed_attempt_waiting_for_the_next_shows_retrying() {
         .await
         .expect("text");
     assert!(tab.contains("Retrying"), "{tab}");
+    // The card says so too, with the next attempt and the error.
+    c.goto(&format!("{base}/console?type=job-config"))
+        .await
+        .expect("grid");
+    let badge = texts(&c, "[data-id=flaky] .badge").await;
+    assert_eq!(badge, ["Retrying"]);
+    let facts = texts(&c, "[data-id=flaky] .facts").await.join(" ");
+    assert!(facts.contains("Retrying (attempt 2 of 3 at "), "{facts}");
+    assert!(facts.contains("the upstream answered 503"), "{facts}");
+    assert!(!facts.contains("Last: Queued"), "{facts}");
+    let axe = audit::axe_source();
+    let problems = audit::audit(&c, axe.as_deref(), "grid with a retrying job", 1280).await;
+    assert!(problems.is_empty(), "{problems:?}");
     c.close().await.expect("close");
     engine.cancel();
 }

@@ -250,6 +250,20 @@ fn switch_notice(code: Option<&str>, name: &str, what: &str) -> Markup {
     }
 }
 
+/// "Retrying (attempt 2 of 3 at 14:05:10 UTC)", as on the run's page.
+fn retrying_text(e: &ExecutionView, tz: &jiff::tz::TimeZone) -> String {
+    let of = if e.max_attempts > 0 {
+        format!(" of {}", e.max_attempts)
+    } else {
+        String::new()
+    };
+    let at = e
+        .next_attempt_at
+        .map(|t| format!(" at {}", t.to_zoned(tz.clone()).strftime("%H:%M:%S %Z")))
+        .unwrap_or_default();
+    format!("Retrying (attempt {}{of}{at})", e.attempts + 1)
+}
+
 fn last_text(e: &ExecutionView) -> String {
     let status = e.status.label();
     match e.duration_seconds() {
@@ -332,6 +346,8 @@ async fn job_card(
         None => Vec::new(),
     };
     let running = is_running(&execs);
+    // Between a failed attempt and the next one.
+    let retrying = execs.first().filter(|e| e.is_retrying());
     let tz = zone(&p.schedule.timezone);
     let critical = p.auto_disabled.is_some() && !p.schedule.is_enabled;
     let last_failed = p
@@ -342,7 +358,11 @@ async fn job_card(
         article class={ "card card--job-config" @if critical { " status--critical" } } id={ "card-" (id) } data-id=(id) aria-labelledby={ "t-" (id) } {
             div class="card-tier1" {
                 span class="card-type" { (Icon::Hourglass.svg()) "Job" }
-                (health_badge(derived.health, running))
+                @if retrying.is_some() {
+                    span class="badge badge-warning" data-status="Retrying" { (Icon::Warning.svg()) "Retrying" }
+                } @else {
+                    (health_badge(derived.health, running))
+                }
             }
             div class="card-tier2" {
                 h2 class="card-title" id={ "t-" (id) } { a href={ "/console/jobs/" (id) } { (p.display_name) } }
@@ -355,14 +375,18 @@ async fn job_card(
                         }
                     }
                     div { span class="k" { "Last: " }
-                        @match execs.first() {
-                            Some(e) => { span class={ "s-" (e.status.name()) } { (last_text(e)) } }
-                            None => { span { "never run" } }
+                        @match (execs.first(), retrying) {
+                            (_, Some(e)) => { span class="s-retrying" { (retrying_text(e, &tz)) } }
+                            (Some(e), None) => { span class={ "s-" (e.status.name()) } { (last_text(e)) } }
+                            (None, None) => { span { "never run" } }
                         }
+                    }
+                    @if let Some(err) = retrying.and_then(|e| e.error.as_deref()) {
+                        div class="s-failed" { (Icon::Error.svg()) " The last attempt failed: " (err) }
                     }
                     @if critical {
                         div class="s-failed" { (Icon::Error.svg()) " Disabled after repeated failures" }
-                    } @else if last_failed {
+                    } @else if last_failed && retrying.is_none() {
                         @if let Some(err) = p.last_execution.as_ref().and_then(|l| l.error.as_deref()) {
                             div class="s-failed" { (Icon::Error.svg()) " " (err) }
                         }

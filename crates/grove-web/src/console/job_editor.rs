@@ -516,14 +516,15 @@ fn duration_chart(executions: &[ExecutionView]) -> Markup {
         _ => "#1565C0",
     };
     let label = format!(
-        "Durations of the last {} runs, newest on the left; the longest took {}",
+        "Durations of the last {} run{}, newest on the left; the longest took {}",
         runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
         format_duration(max)
     );
     html! {
         figure class="chart-box" {
             figcaption class="chart-head" {
-                span { "Duration, last " (runs.len()) " runs" }
+                span { "Duration, last " (runs.len()) @if runs.len() == 1 { " run" } @else { " runs" } }
                 span class="chart-max" { "longest " (format_duration(max)) }
             }
             svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label=(label) {
