@@ -122,6 +122,7 @@ async fn render(
         }
     };
     let mut cards = Vec::new();
+    let mut on_a_card = false;
     for list in lists
         .iter()
         .filter(|l| selected.is_none_or(|s| s == l.def.id))
@@ -129,6 +130,7 @@ async fn render(
         for item in &list.items {
             let id = item["meta"]["id"].as_str().unwrap_or("");
             let notice = card_notice(id);
+            on_a_card |= notice.is_some();
             cards.push(if list.def.id == JOB_CONFIG {
                 job_card(state, user, item, now, &back, notice).await
             } else {
@@ -165,7 +167,7 @@ async fn render(
         .collect();
     let body = html! {
         (layout::legacy_banner(legacy_configuration_in_use(state)))
-        @if switched.is_none() || !cards_have(&lists, switched) { (layout::notice(query.notice.as_deref())) }
+        @if !on_a_card { (layout::notice(query.notice.as_deref())) }
         div class="editor-head" {
             div {
                 h1 { "Configurations" }
@@ -225,16 +227,6 @@ async fn render(
         div class="grid" { @for c in cards { (c) } }
     };
     Ok(layout::page("Console", user, nav, "", body))
-}
-
-/// Whether the object a switch notice names is on this page.
-fn cards_have(lists: &[TypeList], switched: Option<(&str, &str)>) -> bool {
-    switched.is_some_and(|(id, _)| {
-        lists
-            .iter()
-            .flat_map(|l| &l.items)
-            .any(|i| i["meta"]["id"].as_str() == Some(id))
-    })
 }
 
 /// The notice on a card whose switch was just used, naming the object.

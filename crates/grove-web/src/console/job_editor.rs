@@ -406,7 +406,7 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
             a href="#config" role="tab" aria-selected="true" aria-controls="config" { (Icon::Tune.svg()) "Configuration" }
             @if !new { a href="#status" role="tab" aria-selected="false" aria-controls="status" { (Icon::History.svg()) "Status" } }
         }
-        div class={ "columns" @if new { " single" } } {
+        div class="columns" {
             details class="panel" id="config" open {
                 summary { (Icon::Tune.svg()) "Configuration" }
                 form method="post" action=(action) id="job-form" novalidate {
@@ -435,6 +435,18 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
                     summary { (Icon::History.svg()) "Status" }
                     div class="panel-body padded" {
                         (status_panel(user, o, p, &executions, now))
+                    }
+                }
+            } @else if new {
+                aside class="panel" id="about" aria-labelledby="about-title" {
+                    div class="panel-body padded" {
+                        h2 id="about-title" { "About " (v.job_type.name()) " jobs" }
+                        p { (job_type_description(v.job_type)) }
+                        ul class="steps" {
+                            li { "The form starts with this type's defaults: change what you need, then " strong { "Create job" } "." }
+                            li { "The schedule runs only while " strong { "Schedule Active" } " is on; Run Now works either way." }
+                            li { "Once created, the " strong { "Status" } " tab shows its runs and history, and every save is kept in " strong { "Revisions" } "." }
+                        }
                     }
                 }
             }

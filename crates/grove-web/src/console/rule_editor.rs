@@ -210,7 +210,7 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
             a href="#config" role="tab" aria-selected="true" { (Icon::Tune.svg()) "Configuration" }
             @if !new { a href="#status" role="tab" aria-selected="false" { (Icon::Bolt.svg()) "Status" } }
         }
-        div class={ "columns" @if new { " single" } } {
+        div class="columns" {
             details class="panel" id="config" open {
                 summary { (Icon::Tune.svg()) "Configuration" }
                 form method="post" action=(action) novalidate {
@@ -245,6 +245,18 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
                             " when " (if p.match_mode == MatchMode::All { "all" } else { "any" }) " of these hold:" }
                         ul class="conditions" { @for c in &p.conditions { li { (c.signal) " " (pretty_op(c.operator.name())) " " (c.threshold) } } }
                         p class="hint" { "Rules are evaluated by the advancement-batch job over the signal period it is configured with." }
+                    }
+                }
+            } @else if new {
+                aside class="panel" id="about" aria-labelledby="about-title" {
+                    div class="panel-body padded" {
+                        h2 id="about-title" { "About advancement rules" }
+                        p { "A rule moves a sprout from one tier to the next when its signals reach the thresholds: all of the conditions, or any of them." }
+                        ul class="steps" {
+                            li { "Each condition compares a signal (retrievals, citations, …) with a threshold; add up to " (MAX_CONDITIONS) "." }
+                            li { "The advancement-batch job applies enabled rules each time it runs, over the signal period it is configured with." }
+                            li { "Every save is kept in " strong { "Revisions" } "." }
+                        }
                     }
                 }
             }
