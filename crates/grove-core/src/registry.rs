@@ -289,7 +289,7 @@ pub const TYPES: &[TypeDef] = &[
         ],
         metrics: &[MetricDef {
             id: "calendars",
-            label: "Calendars",
+            label: "Total",
             icon: "event_busy",
             query: "count()",
         }],

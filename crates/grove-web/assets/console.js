@@ -39,8 +39,11 @@
     });
   }
 
-  // Live cron preview: GET /api/v1/schedule/preview?cron=&tz=&count=5.
-  // If the endpoint is missing or fails, the server-rendered preview stays.
+  // Live cron preview: GET /api/v1/schedule/preview?cron=&tz=&count=5,
+  // with the form's excluded calendars, jitter and DST policy, so excluded
+  // slots show struck through as the scheduler will skip them.
+  // If the endpoint is missing or fails, the server-rendered preview stays;
+  // without a cron expression (a one-off Run Once At) it stays too.
   var cron = document.getElementById("cron");
   var tz = document.getElementById("timezone");
   var preview = document.getElementById("cron-preview");
@@ -48,10 +51,26 @@
     var timer = null;
     var seq = 0;
     var original = preview.innerHTML;
+    var form = cron.form;
+    var planParams = function () {
+      if (!form) { return ""; }
+      var q = "";
+      var cals = [];
+      form.querySelectorAll("input[name='/payload/schedule/excludeCalendars']:checked").forEach(function (c) { cals.push(c.value); });
+      if (cals.length) { q += "&excludeCalendars=" + encodeURIComponent(cals.join(",")); }
+      var jitter = form.querySelector("input[name='/payload/schedule/jitterSeconds']");
+      if (jitter && /^\d+$/.test(jitter.value.trim()) && jitter.value.trim() !== "0") {
+        q += "&jitterSeconds=" + encodeURIComponent(jitter.value.trim());
+      }
+      var dst = form.querySelector("input[name='/payload/schedule/dstPolicy']:checked");
+      if (dst) { q += "&dstPolicy=" + encodeURIComponent(dst.value); }
+      return q;
+    };
     var update = function () {
       var mine = ++seq;
+      if (!cron.value.trim()) { preview.innerHTML = original; return; }
       var url = "/api/v1/schedule/preview?count=5&cron=" + encodeURIComponent(cron.value) +
-        "&tz=" + encodeURIComponent(tz ? tz.value : "UTC");
+        "&tz=" + encodeURIComponent(tz ? tz.value : "UTC") + planParams();
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) {
           if (r.status === 404 || r.status === 405) { return null; }
@@ -88,17 +107,31 @@
       }
       human.textContent = body.humanText || body.text || body.description || body.scheduleText || "";
       preview.appendChild(human);
-      var runs = body.runs || body.next || body.items || [];
+      var runs = (body.runs || []).map(function (run) {
+        return { utc: run.utc, text: run.display || run.local || run.utc || "" };
+      });
+      (body.excluded || []).forEach(function (e) {
+        runs.push({ utc: e.utc, text: e.display, calendar: e.calendar });
+      });
+      runs.sort(function (a, b) { return a.utc < b.utc ? -1 : (a.utc > b.utc ? 1 : 0); });
       if (runs.length) {
         var ol = document.createElement("ol");
         runs.forEach(function (run) {
           var li = document.createElement("li");
-          li.textContent = typeof run === "string" ? run : (run.display || run.local || run.utc || run.at || "");
+          if (run.calendar) {
+            li.className = "excluded";
+            var s = document.createElement("s");
+            s.textContent = run.text;
+            li.appendChild(s);
+            li.appendChild(document.createTextNode(" excluded by calendar " + run.calendar));
+          } else {
+            li.textContent = run.text;
+          }
           ol.appendChild(li);
         });
         preview.appendChild(ol);
       }
-      (body.notes || body.dstNotes || []).forEach(function (n) {
+      (body.notes || []).filter(function (n) { return !/: excluded by calendar /.test(n); }).forEach(function (n) {
         var p = document.createElement("div");
         p.className = "hint";
         p.textContent = typeof n === "string" ? n : (n.message || "");
@@ -108,6 +141,10 @@
     var schedule = function () { clearTimeout(timer); timer = setTimeout(update, 300); };
     cron.addEventListener("input", schedule);
     if (tz) { tz.addEventListener("change", schedule); }
+    if (form) {
+      form.querySelectorAll("input[name='/payload/schedule/excludeCalendars'], input[name='/payload/schedule/jitterSeconds'], input[name='/payload/schedule/dstPolicy']")
+        .forEach(function (el) { el.addEventListener("change", schedule); });
+    }
   }
 
   // Live execution status: /api/v1/executions/{runId}/events (SSE).

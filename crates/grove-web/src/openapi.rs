@@ -27,7 +27,8 @@ use crate::wire::object::{
 use crate::wire::problem::{FieldProblem, Problem};
 use crate::wire::render::RenderNodeOut;
 use crate::wire::schedule::{
-    ExcludedSlotOut, PreviewRunOut, SchedulePreview, UpcomingOut, UpcomingRunOut,
+    ExcludedSlotOut, PreviewExcludedOut, PreviewRunOut, SchedulePreview, UpcomingOut,
+    UpcomingRunOut,
 };
 use crate::wire::service::{Liveness, Readiness, TypeMetrics, TypeRegistry};
 
@@ -67,7 +68,7 @@ impl Modify for BearerAuth {
         SproutIn, SignalIn, SproutBatch, SignalBatch, RejectedItem, IngestReport,
         AggregateOut, SproutOut, AdvancementEventOut, AdvancementEventList,
         NotificationOut, NotificationList,
-        RenderNodeOut, PreviewRunOut, SchedulePreview, UpcomingOut, UpcomingRunOut, ExcludedSlotOut,
+        RenderNodeOut, PreviewExcludedOut, PreviewRunOut, SchedulePreview, UpcomingOut, UpcomingRunOut, ExcludedSlotOut,
         Liveness, Readiness, TypeMetrics, TypeRegistry,
         TokenOut, TokenList, TokenCreated, TokenRequest, AuditEntryOut, AuditPage,
     )),

@@ -113,6 +113,11 @@ async fn a_job_skips_its_calendars_and_upcoming_says_so() {
         "{}",
         p.text
     );
+    // The excluded slot itself, for the console to strike through.
+    assert_eq!(
+        p.body["excluded"],
+        json!([{"utc": "2026-03-03T09:00:00Z", "display": "Tue 3 Mar 2026, 09:00 UTC", "calendar": "holidays"}])
+    );
     let p = app
         .get("/api/v1/schedule/preview?cron=0+9+*+*+*&excludeCalendars=nope")
         .await;

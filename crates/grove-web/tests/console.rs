@@ -32,7 +32,7 @@ fn form_body(fields: &[(&str, &str)]) -> String {
 }
 
 /// A browser-like session: the cookie, and the CSRF token forms carry.
-struct Session<'a> {
+pub(crate) struct Session<'a> {
     app: &'a TestApp,
     /// The session id the cookie carries.
     secret: String,
@@ -41,7 +41,7 @@ struct Session<'a> {
 impl<'a> Session<'a> {
     /// Signs in with `token`; a token that is refused is sent as the
     /// cookie as it is (a bad cookie).
-    async fn new(app: &'a TestApp, token: &str) -> Self {
+    pub(crate) async fn new(app: &'a TestApp, token: &str) -> Self {
         let secret = app.sign_in(token).await.unwrap_or_else(|| token.to_owned());
         Self { app, secret }
     }
@@ -50,7 +50,7 @@ impl<'a> Session<'a> {
         csrf_token(&self.secret)
     }
 
-    async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         let req = Request::builder()
             .uri(path)
             .header("cookie", format!("grove_session={}", self.secret))
@@ -60,7 +60,7 @@ impl<'a> Session<'a> {
     }
 
     /// Posts a form with this session's CSRF token added.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
         let csrf = self.csrf();
         let mut all: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
         all.extend_from_slice(fields);
@@ -79,7 +79,7 @@ impl<'a> Session<'a> {
     }
 }
 
-fn location(r: &Reply) -> &str {
+pub(crate) fn location(r: &Reply) -> &str {
     r.headers
         .get("location")
         .and_then(|v| v.to_str().ok())
@@ -132,7 +132,7 @@ async fn stored(app: &TestApp, id: &str) -> Value {
 }
 
 /// The HTML of the form field editing `pointer` (up to the next field).
-fn field_html<'a>(html: &'a str, pointer: &str) -> &'a str {
+pub(crate) fn field_html<'a>(html: &'a str, pointer: &str) -> &'a str {
     let marker = format!("data-pointer=\"{pointer}\"");
     let start = html
         .find(&marker)

@@ -6,6 +6,7 @@ mod browser;
 mod calendars;
 mod common;
 mod console;
+mod console_schedules;
 mod contract;
 mod executions;
 mod grove;

@@ -24,7 +24,7 @@ use std::fmt;
 
 use jiff::{Timestamp, tz::TimeZone};
 
-pub use preview::{Preview, PreviewRun, preview, preview_plan};
+pub use preview::{Preview, PreviewExcluded, PreviewRun, preview, preview_plan};
 
 crate::choice_enum!(
     /// How wall-clock times that daylight saving skips or repeats are

@@ -17,6 +17,20 @@ pub struct Preview {
     pub description: String,
     pub runs: Vec<PreviewRun>,
     pub notes: Vec<String>,
+    /// Slots a job's calendars exclude among the runs (shown struck
+    /// through); empty for a bare expression.
+    pub excluded: Vec<PreviewExcluded>,
+}
+
+/// A slot that an excluded calendar removes from the runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewExcluded {
+    pub utc: Timestamp,
+    /// For people, like [`PreviewRun::display`].
+    pub display: String,
+    /// The id of the calendar that excludes it.
+    pub calendar: String,
 }
 
 /// One upcoming run.
@@ -54,6 +68,7 @@ pub fn preview(schedule: &Schedule, after: Timestamp, count: usize) -> Preview {
         description: schedule.describe(),
         runs: runs.iter().map(|&t| run(schedule, t)).collect(),
         notes,
+        excluded: Vec::new(),
     }
 }
 
@@ -91,6 +106,15 @@ pub fn preview_plan(
         description: schedule.describe(),
         runs: runs.iter().map(|&t| run(schedule, t)).collect(),
         notes,
+        excluded: upcoming
+            .excluded
+            .iter()
+            .map(|e| PreviewExcluded {
+                utc: e.scheduled_for,
+                display: run(schedule, e.scheduled_for).display,
+                calendar: e.calendar.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -108,7 +108,8 @@ fn json_shape() {
                 "abbreviation": "PDT",
                 "display": "Sun 8 Mar 2026, 03:00 PDT"
             }],
-            "notes": ["Sun 8 Mar: 02:00 does not exist in America/Los_Angeles; runs at 03:00 PDT"]
+            "notes": ["Sun 8 Mar: 02:00 does not exist in America/Los_Angeles; runs at 03:00 PDT"],
+            "excluded": []
         })
     );
     assert!(s.is_dst_affected(ts("2026-03-01T00:00:00Z"), ts("2026-03-31T00:00:00Z")));

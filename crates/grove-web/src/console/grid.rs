@@ -5,8 +5,12 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use grove_app::objects::ObjectQuery;
 use grove_core::advancement_rule::AdvancementRulePayload;
+use grove_core::calendar::CalendarPayload;
 use grove_core::job_config::{JobConfigPayload, RunStatus};
-use grove_core::registry::{self, ADVANCEMENT_RULE, JOB_CONFIG, TypeDef, evaluate_metrics};
+use grove_core::plan::Calendars;
+use grove_core::registry::{
+    self, ADVANCEMENT_RULE, CALENDAR, JOB_CONFIG, TypeDef, evaluate_metrics,
+};
 use grove_core::render::{ExecutionView, format_duration};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -96,6 +100,7 @@ async fn render(
         });
     }
     let now = state.clock.now();
+    let calendars = state.app.calendars().await.unwrap_or_default();
     // A switch's notice shows on its card, which the page is anchored to.
     let switched = match query.notice.as_deref() {
         Some(code @ ("enabled" | "disabled")) => query.item.as_deref().map(|i| (i, code)),
@@ -131,10 +136,10 @@ async fn render(
             let id = item["meta"]["id"].as_str().unwrap_or("");
             let notice = card_notice(id);
             on_a_card |= notice.is_some();
-            cards.push(if list.def.id == JOB_CONFIG {
-                job_card(state, user, item, now, &back, notice).await
-            } else {
-                rule_card(user, item, &back, notice)
+            cards.push(match list.def.id {
+                JOB_CONFIG => job_card(state, user, item, &calendars, now, &back, notice).await,
+                CALENDAR => calendar_card(item),
+                _ => rule_card(user, item, &back, notice),
             });
         }
     }
@@ -177,17 +182,18 @@ async fn render(
                 div class="search" {
                     a class="btn btn-primary" href="/console/jobs/new" { (Icon::Hourglass.svg()) "New job" }
                     a class="btn btn-blue" href="/console/rules/new" { (Icon::Bolt.svg()) "New rule" }
+                    a class="btn btn-cal" href="/console/calendars/new" { (Icon::EventBusy.svg()) "New calendar" }
                 }
             }
         }
         div class="metrics" aria-label="Metrics" {
             @for list in &lists {
                 @for m in &list.metrics {
-                    @let class = if list.def.id == JOB_CONFIG { "job" } else { "rule" };
+                    @let (class, icon, short) = look(list.def.id);
                     div class={ "metric " (class) } data-metric={ (list.def.id) "." (m["id"].as_str().unwrap_or("")) } {
                         div class="label" {
-                            @if list.def.id == JOB_CONFIG { (Icon::Hourglass.svg()) } @else { (Icon::Bolt.svg()) }
-                            (if list.def.id == JOB_CONFIG { "Jobs" } else { "Rules" }) " · " (m["label"].as_str().unwrap_or(""))
+                            (icon.svg())
+                            (short) " · " (m["label"].as_str().unwrap_or(""))
                         }
                         div class="value" { (m["value"]) }
                     }
@@ -200,9 +206,9 @@ async fn render(
                     "All" span class="count" { (total) }
                 }
                 @for list in &lists {
-                    @let class = if list.def.id == JOB_CONFIG { "job" } else { "rule" };
+                    @let (class, icon, _) = look(list.def.id);
                     a class={ "filter " (class) } href=(filter_href(Some(list.def.id))) aria-current=[(selected == Some(list.def.id)).then_some("true")] {
-                        @if list.def.id == JOB_CONFIG { (Icon::Hourglass.svg()) } @else { (Icon::Bolt.svg()) }
+                        (icon.svg())
                         (list.def.label) "s" span class="count" { (list.items.len()) }
                     }
                 }
@@ -254,6 +260,15 @@ fn retrying_text(e: &ExecutionView, tz: &jiff::tz::TimeZone) -> String {
         .map(|t| format!(" at {}", t.to_zoned(tz.clone()).strftime("%H:%M:%S %Z")))
         .unwrap_or_default();
     format!("Retrying (attempt {}{of}{at})", e.attempts + 1)
+}
+
+/// A type's CSS class, icon and short plural name.
+fn look(type_id: &str) -> (&'static str, Icon, &'static str) {
+    match type_id {
+        JOB_CONFIG => ("job", Icon::Hourglass, "Jobs"),
+        CALENDAR => ("calendar", Icon::EventBusy, "Calendars"),
+        _ => ("rule", Icon::Bolt, "Rules"),
+    }
 }
 
 fn last_text(e: &ExecutionView) -> String {
@@ -321,6 +336,7 @@ async fn job_card(
     state: &AppState,
     user: &ConsoleUser,
     item: &Value,
+    calendars: &Calendars,
     now: jiff::Timestamp,
     back: &str,
     notice: Option<&str>,
@@ -330,7 +346,7 @@ async fn job_card(
     let Ok(p) = serde_json::from_value::<JobConfigPayload>(item["payload"].clone()) else {
         return html! { article class="card card--job-config" { div class="card-tier2" { "Unreadable configuration " (id) } } };
     };
-    let derived = p.derived(now);
+    let derived = p.derived_with(id, now, calendars);
     let stored: Option<grove_store::StoredObject> =
         serde_json::from_value(json!({"meta": item["meta"], "payload": item["payload"]})).ok();
     let execs = match &stored {
@@ -361,10 +377,17 @@ async fn job_card(
                 div class="card-sub mono" { (p.job_type.to_string()) }
                 div class="facts" {
                     div { span class="k" { "Next: " }
-                        @match derived.next_run_at {
-                            Some(t) => { span data-next { (when(t, &tz, now)) } }
-                            None => { span { "— (schedule off)" } }
+                        @match (derived.next_run_at, p.schedule.run_at) {
+                            (Some(t), _) => { span data-next { (when(t, &tz, now)) } }
+                            (None, Some(_)) if p.schedule.is_enabled => { span { "— (one-off run done)" } }
+                            (None, _) => { span { "— (schedule off)" } }
                         }
+                    }
+                    @if let Some(until) = p.schedule.paused_until.filter(|u| *u > now) {
+                        div class="paused-note" { (Icon::Pause.svg()) " Paused until " (when(until, &tz, now)) }
+                    }
+                    @if let Some(at) = p.schedule.run_at.filter(|a| *a <= now) {
+                        div { (Icon::Check.svg()) " Ran once at " (when(at, &tz, now)) }
                     }
                     div { span class="k" { "Last: " }
                         @match (execs.first(), retrying) {
@@ -385,7 +408,10 @@ async fn job_card(
                     }
                 }
                 div class="chips" {
-                    @let (chip, unit) = schedule_chip(p.schedule.cron_text());
+                    @let (chip, unit) = match p.schedule.run_at {
+                        Some(at) => (at.to_zoned(tz.clone()).strftime("%-d %b %H:%M").to_string(), "once"),
+                        None => schedule_chip(p.schedule.cron_text()),
+                    };
                     div class="chip" title=(derived.schedule_text) { b { (chip) } span { (unit) } }
                     div class="chip" { b { (p.limits.batch_size) } span { "batch" } }
                     div class="chip" { b { (p.retry.max_attempts) } span { "attempts" } }
@@ -406,6 +432,34 @@ async fn job_card(
                         }
                     }
                     a class="btn btn-small" href={ "/console/jobs/" (id) } { (Icon::Tune.svg()) "Configure" }
+                }
+            }
+        }
+    }
+}
+
+fn calendar_card(item: &Value) -> Markup {
+    let id = item["meta"]["id"].as_str().unwrap_or("");
+    let title = item["meta"]["title"].as_str().unwrap_or(id);
+    let Ok(p) = serde_json::from_value::<CalendarPayload>(item["payload"].clone()) else {
+        return html! { article class="card card--calendar" { div class="card-tier2" { "Unreadable calendar " (id) } } };
+    };
+    html! {
+        article class="card card--calendar" data-id=(id) aria-labelledby={ "t-" (id) } {
+            div class="card-tier1" {
+                span class="card-type" { (Icon::EventBusy.svg()) "Calendar" }
+            }
+            div class="card-tier2" {
+                h2 class="card-title" id={ "t-" (id) } { a href={ "/console/calendars/" (id) } { (title) } }
+                div class="card-sub mono" { (id) }
+                div class="facts" {
+                    div { (super::calendar_editor::summary(&p)) }
+                    div { span class="k" { "Zone: " } @match &p.timezone { Some(tz) => { (tz) }, None => { "each job's own" } } }
+                }
+            }
+            div class="card-tier3" {
+                div class="right" {
+                    a class="btn btn-small" href={ "/console/calendars/" (id) } { (Icon::Tune.svg()) "Configure" }
                 }
             }
         }

@@ -8,11 +8,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use grove_app::AppError;
 use grove_app::objects::{CopyNames, object_type};
+use grove_core::job_config::ScheduleConfig;
 use grove_core::job_config::{
     AlertThreshold, Channel, CleanupEntity, EventType, HealthCheckKind, JobConfigPayload, JobType,
     MisfirePolicy, OverlapPolicy, SignalPeriod, bounds,
 };
 use grove_core::lifecycle::{DEFAULT_MODEL, MODELS};
+use grove_core::plan::{Calendars, JobPlan};
 use grove_core::registry::{JOB_CONFIG, TypeDef};
 use grove_core::render::{ExecutionView, format_duration, status_tree};
 use grove_core::retry::BackoffStrategy;
@@ -66,7 +68,8 @@ fn num(pointer: &'static str, label: &'static str, unit: &'static str, b: (i64, 
 }
 
 /// The form of a job type: every payload field, in the brief's order.
-pub fn sections(job_type: JobType, new: bool) -> Vec<Section> {
+/// `calendars` are the (id, label) choices of Exclude Calendars.
+pub fn sections(job_type: JobType, new: bool, calendars: &[(String, String)]) -> Vec<Section> {
     let mut general = vec![
         FieldSpec::new(
             "/meta/title",
@@ -205,10 +208,27 @@ pub fn sections(job_type: JobType, new: bool) -> Vec<Section> {
         Section {
             title: "Schedule",
             fields: vec![
-                FieldSpec::new("/payload/schedule/cronExpression", "Cron Expression", Control::Cron),
+                FieldSpec::new("/payload/schedule/cronExpression", "Cron Expression", Control::Cron)
+                    .optional(),
+                FieldSpec::new("/payload/schedule/runAt", "Run Once At", Control::Text { placeholder: "2027-01-15T09:00:00-05:00" })
+                    .optional()
+                    .hint("Instead of a cron expression: one run at this instant (RFC 3339, with its offset). Leave empty for a repeating schedule."),
                 FieldSpec::new("/payload/schedule/timezone", "Timezone", Control::Timezone)
                     .hint("An IANA zone; every time shown for this job is in it."),
                 FieldSpec::new("/payload/schedule/isEnabled", "Schedule Active", Control::Toggle),
+                FieldSpec::new("/payload/schedule/excludeCalendars", "Exclude Calendars", Control::Checks(calendars.to_vec()))
+                    .optional()
+                    .hint(if calendars.is_empty() {
+                        "No calendars yet: create one (New calendar on the grid) to skip holidays or maintenance windows."
+                    } else {
+                        "A slot that falls in a checked calendar's excluded times does not run and is not recorded."
+                    }),
+                FieldSpec::new("/payload/schedule/pausedUntil", "Paused Until", Control::Text { placeholder: "2026-12-28T06:00:00Z" })
+                    .optional()
+                    .hint("No slot before this instant runs, and missed runs are not made up; the job resumes by itself. Clear it to resume now."),
+                num("/payload/schedule/jitterSeconds", "Jitter", "sec", bounds::JITTER_SECONDS)
+                    .optional()
+                    .hint("Each run is due up to this many seconds after its slot, the same on every instance, to spread load; 0 = on the slot."),
                 FieldSpec::new("/payload/schedule/misfirePolicy", "Missed Runs", Control::Radio(options::<MisfirePolicy>()))
                     .hint("Runs missed while the service was down: run once (within the starting deadline) or skip."),
                 num("/payload/schedule/startingDeadlineSeconds", "Starting Deadline", "sec", bounds::STARTING_DEADLINE_SECONDS),
@@ -276,7 +296,7 @@ pub fn job_type_description(t: JobType) -> &'static str {
 
 /// Reads a posted editor form into `{meta, payload}`.
 pub fn read_form(job_type: JobType, new: bool, form: &FormData) -> Value {
-    let mut v = read(&sections(job_type, new), form);
+    let mut v = read(&sections(job_type, new, &[]), form);
     v["payload"]["jobType"] = json!(job_type.name());
     v["payload"]["parameters"]["jobType"] = json!(job_type.name());
     v
@@ -289,8 +309,29 @@ fn job_type_of(text: Option<&str>) -> Option<JobType> {
         .find(|t| Some(t.name()) == text)
 }
 
-/// Next runs for the preview, from the values in the form.
-fn preview(values: &Value, now: jiff::Timestamp) -> Markup {
+/// Next runs for the preview, from the values in the form: the job's
+/// whole plan (calendars struck through, the pause, jitter, a one-off
+/// run) when the schedule reads, else the bare expression.
+fn preview(values: &Value, calendars: &Calendars, now: jiff::Timestamp) -> Markup {
+    let config = values
+        .pointer("/payload/schedule")
+        .cloned()
+        .and_then(|v| serde_json::from_value::<ScheduleConfig>(v).ok());
+    let id = values
+        .pointer("/meta/id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if let Some((config, plan)) = config
+        .as_ref()
+        .and_then(|c| JobPlan::new(id, c, calendars).map(|p| (c, p)))
+    {
+        return html! {
+            div class="preview" id="cron-preview" aria-live="polite" {
+                div class="human" { (config.text()) }
+                (upcoming_list(&plan, config, 5, now))
+            }
+        };
+    }
     let cron = values
         .pointer("/payload/schedule/cronExpression")
         .and_then(Value::as_str)
@@ -316,8 +357,57 @@ fn preview(values: &Value, now: jiff::Timestamp) -> Markup {
                         @for t in s.upcoming(now).take(5) { li { (when(t, s.timezone(), now)) } }
                     }
                 }
-                None => { div class="hint" { "Enter a valid expression and time zone to see the next runs." } }
+                None => { div class="hint" { "Enter a valid expression (or a Run Once At instant) and time zone to see the next runs." } }
             }
+        }
+    }
+}
+
+/// The next `count` runs of a plan with the excluded slots among them
+/// struck through, and the pause and jitter in words.
+fn upcoming_list(
+    plan: &JobPlan,
+    config: &ScheduleConfig,
+    count: usize,
+    now: jiff::Timestamp,
+) -> Markup {
+    let tz = plan.zone().clone();
+    let up = plan.upcoming(now, count);
+    // Runs and excluded slots in time order.
+    let mut rows: Vec<(jiff::Timestamp, Result<jiff::Timestamp, &str>)> = up
+        .runs
+        .iter()
+        .map(|r| (r.scheduled_for, Ok(r.due_at)))
+        .chain(
+            up.excluded
+                .iter()
+                .map(|e| (e.scheduled_for, Err(e.calendar.as_str()))),
+        )
+        .collect();
+    rows.sort_by_key(|(t, _)| *t);
+    html! {
+        @if let Some(until) = config.paused_until.filter(|u| *u > now) {
+            div class="hint paused-note" { (Icon::Pause.svg()) " Paused until " (when(until, &tz, now)) "; no slot before it runs." }
+        }
+        @if rows.is_empty() {
+            div class="hint" { @if config.run_at.is_some() { "Its one run is behind it: nothing more is scheduled." } @else { "No run ahead." } }
+        } @else {
+            ol aria-label={ "Next " (up.runs.len()) " runs" } {
+                @for (slot, what) in &rows {
+                    @match what {
+                        Ok(due) => li {
+                            (when(*slot, &tz, now))
+                            @if due != slot { span class="hint" { " · due +" (due.as_second() - slot.as_second()) " s (jitter)" } }
+                        },
+                        Err(calendar) => li class="excluded" {
+                            s { (when(*slot, &tz, now)) } " excluded by calendar " (calendar)
+                        },
+                    }
+                }
+            }
+        }
+        @if config.jitter_seconds > 0 {
+            div class="hint" { "Each run is due up to " (config.jitter_seconds) " s after its slot (jitter)." }
         }
     }
 }
@@ -336,14 +426,18 @@ struct EditorView<'a> {
 
 async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Markup {
     let new = v.stored.is_none();
-    let secs = sections(v.job_type, new);
+    let (calendar_choices, calendars) = super::calendar_editor::choices(state).await;
+    let secs = sections(v.job_type, new, &calendar_choices);
     let now = state.clock.now();
     let errors = super::form::humanize(v.errors, &secs);
     let fields = Fields {
         values: v.values,
         errors: &errors,
         disabled: !user.can_edit(),
-        after: Some(("/payload/schedule/cronExpression", preview(v.values, now))),
+        after: Some((
+            "/payload/schedule/cronExpression",
+            preview(v.values, &calendars, now),
+        )),
     };
     let name = v
         .stored
@@ -434,7 +528,7 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
                 details class="panel" id="status" open {
                     summary { (Icon::History.svg()) "Status" }
                     div class="panel-body padded" {
-                        (status_panel(user, o, p, &executions, now))
+                        (status_panel(user, o, p, &executions, &calendars, now))
                     }
                 }
             } @else if new {
@@ -460,9 +554,11 @@ fn status_panel(
     obj: &StoredObject,
     p: &JobConfigPayload,
     executions: &[ExecutionView],
+    calendars: &Calendars,
     now: jiff::Timestamp,
 ) -> Markup {
     let tz = zone(&p.schedule.timezone);
+    let plan = JobPlan::new(&obj.meta.id, &p.schedule, calendars);
     let ctx = RenderContext {
         tz: tz.clone(),
         now,
@@ -474,11 +570,22 @@ fn status_panel(
         status: executions.first().map(|e| e.status),
     };
     let tree = status_tree(executions.first(), p, now);
-    let derived = p.derived(now);
+    let derived = p.derived_with(&obj.meta.id, now, calendars);
     html! {
         h2 { "Latest run" }
         (render_tree(&tree, &ctx))
         p class="hint" { "Schedule: " (derived.schedule_text) }
+        @if let Some(at) = p.schedule.run_at.filter(|a| *a <= now) {
+            p { (Icon::Check.svg()) " Ran once at " (when(at, &tz, now)) "; nothing more is scheduled." }
+        }
+        @if p.schedule.is_enabled {
+            @if let Some(plan) = &plan {
+                h2 class="spaced" { "Next runs" }
+                div id="upcoming" { (upcoming_list(plan, &p.schedule, 5, now)) }
+            }
+        } @else {
+            p class="hint" { "The schedule is off: nothing runs until Schedule Active is turned on." }
+        }
         h2 class="spaced" { "Execution history" }
         @if executions.is_empty() {
             p class="empty" { "No runs yet." }
@@ -868,10 +975,10 @@ pub(crate) async fn duplicate_object(
 
 /// The delete confirmation page (works without JavaScript).
 pub(crate) fn delete_confirmation(user: &ConsoleUser, kind: &str, obj: &StoredObject) -> Markup {
-    let nav = if kind == "jobs" {
-        Nav::Jobs
-    } else {
-        Nav::Rules
+    let nav = match kind {
+        "jobs" => Nav::Jobs,
+        "rules" => Nav::Rules,
+        _ => Nav::Grid,
     };
     let body = html! {
         div class="crumbs" { a href={ "/console/" (kind) "/" (obj.meta.id) } { (obj.meta.title) } " / delete" }
@@ -917,6 +1024,13 @@ pub(crate) async fn delete_object(
     let expected = form.get("version").and_then(|v| v.parse::<i64>().ok());
     match state.app.delete(def, id, expected, by).await {
         Ok(()) => Redirect::to(&format!("/console?type={}&notice=deleted", def.id)).into_response(),
+        // Refused for what the object is, not its version (a calendar that
+        // jobs exclude): the message says why.
+        Err(AppError::Conflict {
+            current: None,
+            message,
+            ..
+        }) => refusal(StatusCode::CONFLICT, "Not deleted", &message),
         Err(AppError::Conflict { current, .. }) => {
             let now_at = current.map_or_else(
                 || "a newer version".to_owned(),

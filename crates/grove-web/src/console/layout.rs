@@ -27,6 +27,8 @@ pub enum Icon {
     Help,
     Circle,
     Timeline,
+    /// A calendar with a cross: excluded times.
+    EventBusy,
 }
 
 impl Icon {
@@ -66,6 +68,9 @@ impl Icon {
             }
             Self::Circle => {
                 "M12 2C6.48 2 2 6.48 2 12s4.48 10 10 10 10-4.48 10-10S17.52 2 12 2zm0 18c-4.41 0-8-3.59-8-8s3.59-8 8-8 8 3.59 8 8-3.59 8-8 8z"
+            }
+            Self::EventBusy => {
+                "M9.31 17l2.44-2.44L14.19 17l1.06-1.06-2.44-2.44 2.44-2.44L14.19 10l-2.44 2.44L9.31 10l-1.06 1.06 2.44 2.44-2.44 2.44L9.31 17zM19 3h-1V1h-2v2H8V1H6v2H5c-1.11 0-1.99.9-1.99 2L3 19c0 1.1.89 2 2 2h14c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2zm0 16H5V8h14v11z"
             }
             Self::Timeline => {
                 "M23 8c0 1.1-.9 2-2 2-.18 0-.35-.02-.51-.07l-3.56 3.55c.05.16.07.34.07.52 0 1.1-.9 2-2 2s-2-.9-2-2c0-.18.02-.36.07-.52l-2.55-2.55c-.16.05-.34.07-.52.07s-.36-.02-.52-.07l-4.55 4.56c.05.16.07.33.07.51 0 1.1-.9 2-2 2s-2-.9-2-2 .9-2 2-2c.18 0 .35.02.51.07l4.56-4.55C8.02 9.36 8 9.18 8 9c0-1.1.9-2 2-2s2 .9 2 2c0 .18-.02.36-.07.52l2.55 2.55c.16-.05.34-.07.52-.07s.36.02.52.07l3.55-3.56C19.02 8.35 19 8.18 19 8c0-1.1.9-2 2-2s2 .9 2 2z"
@@ -161,6 +166,7 @@ pub fn notice(code: Option<&str>) -> Markup {
     let (class, icon, text) = match code {
         Some("saved") => ("", Icon::Check, "Schedule updated"),
         Some("rule-saved") => ("", Icon::Check, "Rule updated"),
+        Some("calendar-saved") => ("", Icon::Check, "Calendar updated"),
         Some("created") => ("", Icon::Check, "Created"),
         Some("duplicated") => (
             "",

@@ -6,6 +6,7 @@
 //! - [`layout`]: the page shell, icons, badges and time formatting.
 //! - [`grid`]: `/console`, the cards of every object with filters and metrics.
 //! - [`job_editor`], [`rule_editor`]: the tabbed editors (Configuration | Status).
+//! - [`calendar_editor`]: calendars, the excluded times jobs skip.
 //! - [`execution`]: one execution, live over SSE; Run Now and Retry.
 //!
 //! Pages read from the store and write through the use cases of
@@ -19,6 +20,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod calendar_editor;
 pub mod execution;
 pub mod form;
 pub mod grid;
@@ -78,6 +80,20 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/console/rules/{id}/enabled",
             post(rule_editor::set_enabled),
+        )
+        .route("/console/calendars", post(calendar_editor::create))
+        .route("/console/calendars/new", get(calendar_editor::new_page))
+        .route(
+            "/console/calendars/{id}",
+            get(calendar_editor::page).post(calendar_editor::save),
+        )
+        .route(
+            "/console/calendars/{id}/duplicate",
+            post(calendar_editor::duplicate),
+        )
+        .route(
+            "/console/calendars/{id}/delete",
+            get(calendar_editor::delete_page).post(calendar_editor::delete),
         )
         .route("/console/{kind}/{id}/revisions", get(revisions::page))
         .route(

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use grove_app::objects::object_type;
-use grove_core::registry::{ADVANCEMENT_RULE, JOB_CONFIG, TypeDef};
+use grove_core::registry::{ADVANCEMENT_RULE, CALENDAR, JOB_CONFIG, TypeDef};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ fn kind_def(kind: &str) -> Option<&'static TypeDef> {
     match kind {
         "jobs" => object_type(JOB_CONFIG).ok(),
         "rules" => object_type(ADVANCEMENT_RULE).ok(),
+        "calendars" => object_type(CALENDAR).ok(),
         _ => None,
     }
 }
@@ -131,7 +132,6 @@ pub async fn page(
     let selected = q
         .diff
         .and_then(|v| revisions.iter().find(|r| r.version == v));
-    let is_job = def.id == JOB_CONFIG;
     let body = html! {
         div class="crumbs" { a href={ "/console/" (kind) "/" (id) } { (current.meta.title) } " / revisions" }
         h1 { (Icon::History.svg()) "Revisions of " (current.meta.title) }
@@ -168,8 +168,16 @@ pub async fn page(
     layout::page(
         "Revisions",
         &user,
-        if is_job { Nav::Jobs } else { Nav::Rules },
-        if is_job { "job-page" } else { "rule-page" },
+        match def.id {
+            JOB_CONFIG => Nav::Jobs,
+            ADVANCEMENT_RULE => Nav::Rules,
+            _ => Nav::Grid,
+        },
+        match def.id {
+            JOB_CONFIG => "job-page",
+            ADVANCEMENT_RULE => "rule-page",
+            _ => "calendar-page",
+        },
         body,
     )
     .into_response()

@@ -4,6 +4,7 @@
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use grove_core::job_config::JobConfigPayload;
+use grove_core::plan::JobPlan;
 use grove_core::registry::JOB_CONFIG;
 use jiff::{SignedDuration, Timestamp};
 use maud::html;
@@ -25,7 +26,10 @@ pub struct TimelineQuery {
 struct Row {
     id: String,
     name: String,
+    /// When each run is due (its slot plus jitter).
     runs: Vec<Timestamp>,
+    /// Slots a calendar excludes, with the calendar's id (drawn struck through).
+    excluded: Vec<(Timestamp, String)>,
     more: bool,
     schedule_text: String,
 }
@@ -52,6 +56,7 @@ pub async fn page(
             );
         }
     };
+    let calendars = state.app.calendars().await.unwrap_or_default();
     let mut rows = Vec::new();
     for o in &objects {
         let Ok(p) = serde_json::from_value::<JobConfigPayload>(o.payload.clone()) else {
@@ -60,21 +65,31 @@ pub async fn page(
         if !p.schedule.is_enabled {
             continue;
         }
-        let Some(schedule) = p.schedule.schedule() else {
+        // The same plan the scheduler fires: calendars, pause, jitter, runAt.
+        let Some(plan) = JobPlan::new(&o.meta.id, &p.schedule, &calendars) else {
             continue;
         };
-        let mut runs: Vec<Timestamp> = schedule
-            .upcoming(now)
-            .take_while(|t| *t <= end)
-            .take(MAX_MARKS + 1)
+        let upcoming = plan.upcoming(now, MAX_MARKS + 1);
+        let mut runs: Vec<Timestamp> = upcoming
+            .runs
+            .iter()
+            .map(|r| r.due_at)
+            .filter(|t| *t <= end)
             .collect();
         let more = runs.len() > MAX_MARKS;
         runs.truncate(MAX_MARKS);
+        let excluded = upcoming
+            .excluded
+            .into_iter()
+            .filter(|e| e.scheduled_for <= end)
+            .map(|e| (e.scheduled_for, e.calendar))
+            .collect();
         rows.push(Row {
             id: o.meta.id.clone(),
             name: p.display_name.clone(),
-            schedule_text: p.derived(now).schedule_text,
+            schedule_text: p.schedule.text(),
             runs,
+            excluded,
             more,
         });
     }
@@ -112,13 +127,23 @@ pub async fn page(
         }
         tick += SignedDuration::from_hours(1);
     }
-    let upcoming: Vec<(Timestamp, &Row)> = {
-        let mut all: Vec<(Timestamp, &Row)> = rows
+    // The next 25 runs of all jobs, with the excluded slots among them.
+    let upcoming: Vec<(Timestamp, &Row, Option<&str>)> = {
+        let mut all: Vec<(Timestamp, &Row, Option<&str>)> = rows
             .iter()
-            .flat_map(|r| r.runs.iter().map(move |t| (*t, r)))
+            .flat_map(|r| r.runs.iter().map(move |t| (*t, r, None)))
             .collect();
-        all.sort_by_key(|(t, _)| *t);
-        all.into_iter().take(25).collect()
+        all.sort_by_key(|(t, _, _)| *t);
+        all.truncate(25);
+        let last = all.last().map(|(t, _, _)| *t).unwrap_or(end);
+        all.extend(rows.iter().flat_map(|r| {
+            r.excluded
+                .iter()
+                .filter(move |(t, _)| *t <= last)
+                .map(move |(t, c)| (*t, r, Some(c.as_str())))
+        }));
+        all.sort_by_key(|(t, _, _)| *t);
+        all
     };
     let body = html! {
         div class="editor-head" {
@@ -150,6 +175,9 @@ pub async fn page(
                             @for t in &r.runs {
                                 span class={ "tl-mark " (at_pct(at(*t))) @if dense { " dense" } } title={ (r.name) " · " (when(*t, &tz, now)) } {}
                             }
+                            @for (t, calendar) in &r.excluded {
+                                span class={ "tl-mark excluded " (at_pct(at(*t))) } title={ (r.name) " · " (when(*t, &tz, now)) " · excluded by calendar " (calendar) } {}
+                            }
                         }
                     }
                     @if r.more { div class="hint" { (r.name) ": more than " (MAX_MARKS) " runs; the first " (MAX_MARKS) " are drawn." } }
@@ -160,8 +188,15 @@ pub async fn page(
             table class="revs upcoming" {
                 thead { tr { th { "When" } th { "Job" } th { "Schedule" } } }
                 tbody {
-                    @for (t, r) in &upcoming {
-                        tr { td { (when(*t, &tz, now)) } td { a href={ "/console/jobs/" (r.id) } { (r.name) } } td { (r.schedule_text) } }
+                    @for (t, r, excluded) in &upcoming {
+                        @match excluded {
+                            None => tr { td { (when(*t, &tz, now)) } td { a href={ "/console/jobs/" (r.id) } { (r.name) } } td { (r.schedule_text) } },
+                            Some(calendar) => tr class="excluded" {
+                                td { s { (when(*t, &tz, now)) } }
+                                td { a href={ "/console/jobs/" (r.id) } { (r.name) } }
+                                td { "Excluded by calendar " a href={ "/console/calendars/" (calendar) } { (calendar) } }
+                            },
+                        }
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! `GET /api/v1/schedule/preview`: what a cron expression means in a zone;
 //! `GET /api/v1/jobs/{id}/upcoming`: when a job runs next.
 
-use grove_core::schedule::{Preview, PreviewRun};
+use grove_core::schedule::{Preview, PreviewExcluded, PreviewRun};
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -47,6 +47,30 @@ pub struct SchedulePreview {
     pub notes: Vec<String>,
     /// The runs' instants alone, in UTC.
     pub next: Vec<Timestamp>,
+    /// Slots the excluded calendars remove, within the span of the runs
+    /// (empty without `excludeCalendars`).
+    pub excluded: Vec<PreviewExcludedOut>,
+}
+
+/// A slot an excluded calendar removes from a preview.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PreviewExcludedOut {
+    pub utc: Timestamp,
+    #[schema(example = "Fri 25 Dec 2026, 09:00 EST")]
+    pub display: String,
+    /// The calendar's id.
+    #[schema(example = "us-holidays")]
+    pub calendar: String,
+}
+
+impl From<&PreviewExcluded> for PreviewExcludedOut {
+    fn from(e: &PreviewExcluded) -> Self {
+        Self {
+            utc: e.utc,
+            display: e.display.clone(),
+            calendar: e.calendar.clone(),
+        }
+    }
 }
 
 impl From<&Preview> for SchedulePreview {
@@ -58,6 +82,7 @@ impl From<&Preview> for SchedulePreview {
             runs: p.runs.iter().map(PreviewRunOut::from).collect(),
             notes: p.notes.clone(),
             next: p.runs.iter().map(|r| r.utc).collect(),
+            excluded: p.excluded.iter().map(PreviewExcludedOut::from).collect(),
         }
     }
 }

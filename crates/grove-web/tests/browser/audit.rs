@@ -11,8 +11,9 @@
 
 use std::path::PathBuf;
 
+use axum::http::Method;
 use fantoccini::{Client, Locator};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{WIDTHS, available, browser, history, login, serve, shot, start_driver};
 use crate::common::{ADMIN, TestApp};
@@ -203,6 +204,9 @@ const PAGES: &[(&str, &str, &str)] = &[
         ".diff .add",
     ),
     ("rule", "/console/rules/seed-to-sprout", ".cond-row"),
+    ("calendar", "/console/calendars/quiet-hours", "main h1"),
+    ("new-calendar", "/console/calendars/new", "main h1"),
+    ("grid-calendars", "/console?type=calendar", ".grid"),
     ("new-rule", "/console/rules/new", ".cond-row"),
 ];
 
@@ -219,6 +223,25 @@ async fn every_page_passes_axe_and_fits_its_width() {
     let driver = start_driver().await;
     let app = TestApp::seeded().await;
     history(&app).await;
+    // A calendar that a job excludes: its card, its editor, and struck
+    // slots on the timeline and in the editor's preview.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/objects/calendar",
+            Some(json!({"meta": {"id": "quiet-hours", "title": "Quiet hours"},
+                        "payload": {"weekly": [{"days": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], "from": "14:00", "to": "15:00"}]}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/objects/job-config/health-check",
+            Some(json!({"payload": {"schedule": {"excludeCalendars": ["quiet-hours"]}}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
     let base = serve(&app).await;
     let mut problems = Vec::new();
     for size in WIDTHS {
