@@ -509,10 +509,13 @@ pub fn status_tree(
     RenderNode::root(children)
 }
 
-/// "23 s", "2 m 34 s", "1 h 02 m".
+/// "30 ms", "2.5 s", "23 s", "2 m 34 s", "1 h 02 m".
 pub fn format_duration(seconds: f64) -> String {
     let s = seconds.round() as u64;
-    if seconds < 10.0 && seconds.fract() != 0.0 {
+    if seconds < 1.0 {
+        // "30 ms", never "0.0 s".
+        format!("{} ms", (seconds.max(0.0) * 1000.0).round() as u64)
+    } else if seconds < 10.0 && seconds.fract() != 0.0 {
         format!("{seconds:.1} s")
     } else if s < 60 {
         format!("{s} s")

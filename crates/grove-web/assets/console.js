@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // Controls that need this script are shown only with it.
+  document.documentElement.classList.add("js");
+
   // Confirmations on destructive or expensive actions.
   document.addEventListener("click", function (ev) {
     var el = ev.target.closest("[data-confirm]");
@@ -156,7 +159,13 @@
   if (live) {
     var runUrl = live.getAttribute("data-run");
     var zoneName = live.getAttribute("data-tz") || "UTC";
-    var labels = { queued: "Queued", running: "Running", retrying: "Retrying", complete: "Complete", failed: "Failed" };
+    // The zone's abbreviation as the server writes it ("CET", not "GMT+1").
+    var zoneAbbr = live.getAttribute("data-tz-abbr");
+    // The reloaded page shows the newest LOG_TAIL lines; so does this one.
+    var tail = parseInt(live.getAttribute("data-log-tail") || "20", 10);
+    // One word per state: a finished phase says what the status badge says.
+    var labels = { queued: "Queued", running: "Running", retrying: "Retrying", complete: "Complete", failed: "Failed",
+      success: "Success", partial: "Partial", skipped: "Skipped", cancelled: "Cancelled" };
     var finals = ["success", "partial", "failed", "cancelled", "skipped"];
     var done = false;
     var src = null;
@@ -183,7 +192,7 @@
       if (!fmt || isNaN(d.getTime())) { return raw || ""; }
       var p = {};
       fmt.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
-      return p.day + " " + p.month + " " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+      return p.day + " " + p.month + " " + p.hour + ":" + p.minute + " " + (zoneAbbr || p.timeZoneName);
     };
     var showPhase = function (phase) {
       var box = live.querySelector(".phase");
@@ -191,11 +200,12 @@
       var cls = phase === "success" ? "complete" : phase;
       if (box.className.indexOf("phase-" + cls) < 0) {
         box.className = "phase phase-" + cls;
-        set(".phase .name", labels[cls] || phase);
+        set(".phase .name", labels[phase] || labels[cls] || phase);
       }
     };
     var showCounts = function (processed, total, failed) {
-      total = total || 0;
+      // As the server renders it: no total known means processed of processed.
+      total = total || processed || 0;
       var pct = total ? Math.min(100, Math.round(processed * 1000 / total) / 10) : 0;
       var bar = live.querySelector(".progress > div");
       if (bar) { bar.style.width = pct + "%"; }
@@ -218,15 +228,27 @@
       }
       return log;
     };
-    var seen = {};
-    var addLine = function (d) {
-      var key = (d.timestamp || "") + "\u0000" + (d.message || "");
-      if (seen[key]) { return; }
-      seen[key] = true;
-      var log = logBox();
+    // The log as a reload would show it: the lines the store holds, in its
+    // order, then the lines heard live that it does not hold yet; the
+    // newest `tail` of them. A line heard live and read back is one line:
+    // the same message at the same millisecond (the store keeps
+    // milliseconds, live events nanoseconds).
+    var msKey = function (ts) {
+      var m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(ts || "");
+      if (!m) { return ts || ""; }
+      return m[1] + "." + ((m[2] || "") + "000").slice(0, 3) + "Z";
+    };
+    var keyOf = function (d) { return msKey(d.timestamp) + "\u0000" + (d.message || ""); };
+    var stored = [];
+    var storedKeys = {};
+    var pending = [];
+    var lastSeq = 0;
+    var shown = "";
+    var lineOf = function (d) {
       var line = document.createElement("div");
       line.className = "log-line";
       line.setAttribute("data-component", "JobLogEntry");
+      line.setAttribute("data-ts", d.timestamp || "");
       var lvl = (d.level || "info").toLowerCase();
       if (lvl === "warning") { lvl = "warn"; }
       if (lvl !== "warn" && lvl !== "error") { lvl = "info"; }
@@ -236,23 +258,59 @@
         s.textContent = p[0];
         line.appendChild(s);
       });
-      log.appendChild(line);
-      log.scrollTop = log.scrollHeight;
+      return line;
     };
-    // Lines written before the stream connected (or while it was down).
-    var catchUp = function () {
-      if (!runUrl) { return; }
-      fetch(runUrl + "/logs", { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
-        .then(function (body) { (body.items || []).forEach(addLine); })
-        .catch(function () {});
+    var showLog = function () {
+      pending = pending.filter(function (d) { return !storedKeys[keyOf(d)]; });
+      var lines = stored.concat(pending).slice(-tail);
+      var now = lines.map(keyOf).join("\u0001");
+      if (now === shown) { return; }
+      shown = now;
+      var log = logBox();
+      var stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+      log.textContent = "";
+      lines.forEach(function (d) { log.appendChild(lineOf(d)); });
+      if (stick) { log.scrollTop = log.scrollHeight; }
+    };
+    var addLine = function (d) {
+      var k = keyOf(d);
+      if (storedKeys[k] || pending.some(function (p) { return keyOf(p) === k; })) { return; }
+      pending.push(d);
+      showLog();
     };
     live.querySelectorAll(".log .log-line").forEach(function (line) {
-      // Lines rendered by the server: remember them so none repeats.
-      var ts = line.getAttribute("data-ts");
+      // Lines rendered by the server: the store's newest, in order.
+      var lvl = line.querySelector(".lvl");
       var msg = line.querySelector(".msg");
-      if (ts && msg) { seen[ts + "\u0000" + msg.textContent] = true; }
+      var d = { timestamp: line.getAttribute("data-ts"), level: lvl ? lvl.textContent : "info", message: msg ? msg.textContent : "" };
+      stored.push(d);
+      storedKeys[keyOf(d)] = true;
     });
+    shown = stored.map(keyOf).join("\u0001");
+    // Lines written before the stream connected, while it was down, or
+    // that an overloaded stream skipped: read back from the store after
+    // the last one already read (the first read replaces what the server
+    // rendered, which is the same lines or fewer).
+    var catchUp = function () {
+      if (!runUrl) { return; }
+      var from = lastSeq;
+      fetch(runUrl + "/logs?after=" + from, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (!body || from !== lastSeq) { return; }
+          var items = body.items || [];
+          if (from === 0) { stored = []; storedKeys = {}; }
+          items.forEach(function (d) {
+            if (typeof d.seq === "number" && d.seq > lastSeq) { lastSeq = d.seq; }
+            var k = keyOf(d);
+            if (!storedKeys[k]) { storedKeys[k] = true; stored.push(d); }
+          });
+          if (stored.length > tail) { stored = stored.slice(-tail); }
+          showLog();
+          if (items.length >= 5000) { catchUp(); }
+        })
+        .catch(function () {});
+    };
     var onSnapshot = function (d) {
       if (finals.indexOf(d.status) >= 0) { reload(); return; }
       if (d.status !== live.getAttribute("data-live-status")) { reload(); return; }
@@ -295,12 +353,68 @@
       if (done || !runUrl) { return; }
       fetch(runUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (d) { if (d && finals.indexOf(d.status) >= 0) { reload(); } })
+        .then(function (d) {
+          if (d && finals.indexOf(d.status) >= 0) { reload(); return; }
+          // Lines an overloaded stream skipped come back from the store.
+          catchUp();
+        })
         .catch(function () {})
         .then(function () { window.setTimeout(poll, 2000); });
     };
     window.setTimeout(poll, 2000);
   }
+
+  // Rule conditions: Add condition (up to the most a rule may have) and
+  // Remove on each row; ids and labels follow the rows' order.
+  document.querySelectorAll(".cond-add").forEach(function (add) {
+    var set = add.closest("fieldset");
+    var max = parseInt(add.getAttribute("data-max") || "20", 10);
+    var rows = function () { return set.querySelectorAll(".cond-row"); };
+    var parts = [["cond.signal", "cs", "Signal "], ["cond.operator", "co", "Operator "], ["cond.threshold", "ct", "Threshold "]];
+    var renumber = function () {
+      rows().forEach(function (row, i) {
+        row.setAttribute("data-row", String(i));
+        parts.forEach(function (p) {
+          var el = row.querySelector("[name='" + p[0] + "']");
+          if (!el) { return; }
+          var label = row.querySelector("label[for='" + el.id + "']");
+          el.id = p[1] + i;
+          if (label) { label.setAttribute("for", el.id); label.textContent = p[2] + (i + 1); }
+        });
+        var rm = row.querySelector(".cond-remove");
+        if (rm) { rm.setAttribute("aria-label", "Remove condition " + (i + 1)); }
+      });
+      add.disabled = rows().length >= max;
+    };
+    add.addEventListener("click", function () {
+      var all = rows();
+      if (all.length >= max) { return; }
+      var last = all[all.length - 1];
+      var copy = last.cloneNode(true);
+      copy.querySelector("[name='cond.signal']").selectedIndex = 0;
+      copy.querySelector("[name='cond.operator']").value = ">=";
+      copy.querySelector("[name='cond.threshold']").value = "";
+      last.parentNode.insertBefore(copy, last.nextSibling);
+      renumber();
+      copy.querySelector("select").focus();
+    });
+    set.addEventListener("click", function (ev) {
+      var rm = ev.target.closest(".cond-remove");
+      if (!rm) { return; }
+      var row = rm.closest(".cond-row");
+      var next = row.nextElementSibling && row.nextElementSibling.classList.contains("cond-row") ? row.nextElementSibling : null;
+      if (rows().length > 1) {
+        row.parentNode.removeChild(row);
+      } else {
+        row.querySelector("[name='cond.signal']").selectedIndex = 0;
+        row.querySelector("[name='cond.threshold']").value = "";
+        next = row;
+      }
+      renumber();
+      (next ? next.querySelector("select") : add).focus();
+    });
+    renumber();
+  });
 
   // Selects marked data-autosubmit submit their form on change.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {

@@ -17,6 +17,8 @@ use serde_json::{Map, Value, json};
 
 use crate::common::{OPERATOR, TestApp};
 
+mod audit;
+
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -298,7 +300,7 @@ async fn notice(c: &Client) -> String {
         .expect("text")
 }
 
-/// US-1 (cron → "Schedule updated"), US-2 (batch size) and US-4 (disable →
+/// US-1 (cron → "Saved — version 2. Schedule updated: next run …"), US-2 (batch size) and US-4 (disable →
 /// the card says "Disabled") at desktop, tablet and phone widths.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_schedule_batch_size_and_disable_at_three_widths() {
@@ -340,7 +342,12 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
         shot(&c, "editor", width).await;
         set_field(&c, "cron", "0 3 * * *").await;
         save_changes(&c).await;
-        assert_eq!(notice(&c).await, "Schedule updated");
+        let said = notice(&c).await;
+        assert!(
+            said.starts_with("Saved — version 2. Schedule updated: next run ")
+                && said.contains("3:00 AM UTC"),
+            "{said}"
+        );
         assert_eq!(
             stored(&app, "advancement-batch").await["schedule"]["cronExpression"],
             "0 3 * * *"
@@ -381,7 +388,7 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
         // US-2: batch size 100 → 50.
         set_field(&c, "f-payload-limits-batchSize", "50").await;
         save_changes(&c).await;
-        assert_eq!(notice(&c).await, "Schedule updated");
+        assert_eq!(notice(&c).await, "Saved — version 3");
         assert_eq!(
             stored(&app, "advancement-batch").await["limits"]["batchSize"],
             50
@@ -429,7 +436,10 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
         .expect("scroll");
         switch.click().await.expect("toggle off");
         save_changes(&c).await;
-        assert_eq!(notice(&c).await, "Schedule updated");
+        assert_eq!(
+            notice(&c).await,
+            "Saved — version 4. Schedule updated: the schedule is off, so no run is planned."
+        );
         assert_eq!(
             stored(&app, "advancement-batch").await["schedule"]["isEnabled"],
             false
@@ -505,6 +515,87 @@ async fn edit_schedule_batch_size_and_disable_at_three_widths() {
     }
 }
 
+/// Issue 13, problem 5: a card's switch on "All" comes back to "All", at
+/// the card, with a neutral notice on that card naming the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_switch_stays_in_its_tab_and_place() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let app = TestApp::seeded().await;
+    history(&app).await;
+    let base = serve(&app).await;
+    let size = WIDTHS[2];
+    let c = browser(&driver, size).await;
+    login(&c, &base).await;
+    c.goto(&format!("{base}/console?sort=schedule"))
+        .await
+        .expect("grid");
+    let switch = c
+        .find(Locator::Css("[data-id=notification-digest] button.switch"))
+        .await
+        .expect("the card's switch");
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&switch).expect("element")],
+    )
+    .await
+    .expect("scroll");
+    assert_eq!(
+        switch.attr("aria-checked").await.expect("attr").as_deref(),
+        Some("true")
+    );
+    click_and_wait(&c, switch).await;
+    let url = c.current_url().await.expect("url");
+    assert_eq!(url.path(), "/console", "{url}");
+    assert!(
+        !url.query().unwrap_or("").contains("type="),
+        "still on All: {url}"
+    );
+    assert!(
+        url.query().unwrap_or("").contains("sort=schedule"),
+        "the sort is kept: {url}"
+    );
+    assert_eq!(url.fragment(), Some("card-notification-digest"));
+    let note = c
+        .find(Locator::Css(
+            "#card-notification-digest .notice[role=status]",
+        ))
+        .await
+        .expect("the notice on the card");
+    let text = note.text().await.expect("text");
+    assert!(
+        text.starts_with("Daily Operator Digest is disabled."),
+        "{text}"
+    );
+    let class = note.attr("class").await.expect("class").unwrap_or_default();
+    assert!(
+        class.contains("status--info"),
+        "neutral, not success green: {class}"
+    );
+    let in_view: Value = c
+        .execute(
+            "var r = document.getElementById('card-notification-digest').getBoundingClientRect();
+             return window.scrollY > 0 && r.top >= -1 && r.top < window.innerHeight;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(in_view, json!(true), "the page is at the card");
+    assert_eq!(
+        stored(&app, "notification-digest").await["schedule"]["isEnabled"],
+        false
+    );
+    // No second notice at the top of the page.
+    let notices = c
+        .find_all(Locator::Css(".notice[role=status]"))
+        .await
+        .expect("notices");
+    assert_eq!(notices.len(), 1);
+    c.close().await.expect("close");
+}
+
 /// A job that takes about a second, reporting progress and log lines as it
 /// goes; the first run of a config with batch size 13 fails.
 #[derive(Debug, Default)]
@@ -522,6 +613,28 @@ impl grove_engine::JobHandler for Paced {
         if ctx.batch_size == 13 && !self.failed_once.swap(true, Ordering::SeqCst) {
             ctx.log.error("the upstream answered 503");
             return Err(grove_engine::JobFailure::new("the upstream answered 503"));
+        }
+        if ctx.batch_size == 11 {
+            // Lines at every level, progress, then a long pause: a page can
+            // be compared live and reloaded while the run goes on.
+            ctx.progress.set_total(4);
+            ctx.log.info("started: 4 items to check");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            ctx.log.warn("item 1 was slow to answer");
+            ctx.progress.add(1, 0);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            ctx.log.error("item 2 failed: 503 from the upstream");
+            ctx.progress.add(1, 1);
+            ctx.log.info("halfway: 2 of 4 items");
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            ctx.progress.add(2, 0);
+            ctx.log.info("done");
+            return Ok(grove_engine::JobOutcome {
+                processed: 4,
+                total: Some(4),
+                succeeded: 3,
+                ..Default::default()
+            });
         }
         if ctx.batch_size == 7 {
             ctx.log.info("fast check done");
@@ -713,6 +826,15 @@ async fn run_now_live_to_success_and_retry_a_failed_run_at_three_widths() {
         let e = app.get(&format!("/api/v1/executions/{new_id}")).await;
         assert_eq!(e.body["trigger"], "retry");
         assert_eq!(e.body["status"], "success");
+        // The retry links to the run it retried; its phase says the
+        // status's word.
+        c.find(Locator::Css(&format!("a[data-retry-of='{failed_id}']")))
+            .await
+            .expect("a link to the retried run");
+        assert_eq!(
+            texts(&c, "[data-component=JobPhaseIndicator] .name").await,
+            ["Success"]
+        );
 
         c.close().await.expect("close");
         engine.cancel();
@@ -782,6 +904,129 @@ async fn ten_fast_runs_in_a_row_each_reach_their_final_state() {
     engine.cancel();
 }
 
+/// What a run's page shows of the run: phase, progress text, metrics and
+/// every log line as the operator reads it.
+async fn run_page_text(c: &Client) -> Value {
+    c.execute(
+        "var t = function (s) { var e = document.querySelector(s); return e ? e.textContent.trim() : null; };
+         return {
+           phase: t('[data-component=JobPhaseIndicator] .name'),
+           progress: t('.progress-text'),
+           valuenow: (document.querySelector('[role=progressbar]') || {getAttribute: function () { return null; }}).getAttribute('aria-valuenow'),
+           processed: t('[data-metric=processed] .value'),
+           lines: Array.prototype.map.call(document.querySelectorAll('.log .log-line'), function (l) {
+             return Array.prototype.map.call(l.children, function (s) { return s.textContent; }).join(' | ');
+           }),
+           emptyBoxes: Array.prototype.filter.call(document.querySelectorAll('.log'), function (l) {
+             return l.children.length === 0 && l.offsetParent !== null;
+           }).length
+         };",
+        vec![],
+    )
+    .await
+    .expect("script")
+}
+
+/// Issue 13, problem 4: the live log tail equals the reloaded one — the
+/// same lines in the same order, every time in the job's zone as the
+/// server writes it ("3 Mar 14:05 CET"), the progress text with its
+/// "items", and no empty log box before the first line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_log_tail_equals_the_reloaded_one() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let (app, engine) = app_with_engine().await;
+    create_job(&app, "chatty", 11).await;
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/objects/job-config/chatty",
+            Some(json!({"payload": {"schedule": {"timezone": "Europe/Berlin"}}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+    c.goto(&format!("{base}/console/jobs/chatty"))
+        .await
+        .expect("editor");
+    confirm_everything(&c).await;
+    let run = c
+        .find(Locator::Css(
+            "button[formaction='/console/jobs/chatty/run']",
+        ))
+        .await
+        .expect("Run Now");
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&run).expect("element")],
+    )
+    .await
+    .expect("scroll");
+    click_and_wait(&c, run).await;
+    let first = run_page_text(&c).await;
+    assert_eq!(first["emptyBoxes"], 0, "no empty log box: {first}");
+    let mut live = Value::Null;
+    for _ in 0..100 {
+        live = run_page_text(&c).await;
+        if live["lines"].as_array().map_or(0, Vec::len) == 5
+            && live["progress"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("3 / 4 items"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        live["lines"].as_array().map_or(0, Vec::len),
+        5,
+        "the engine's first line and the job's four: {live}"
+    );
+    assert!(
+        live["lines"][4]
+            .as_str()
+            .is_some_and(|l| l.ends_with("halfway: 2 of 4 items")),
+        "in the order they were written: {live}"
+    );
+    assert!(
+        live["progress"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("3 / 4 items")),
+        "{live}"
+    );
+    for line in live["lines"].as_array().expect("lines") {
+        let line = line.as_str().unwrap_or("");
+        assert!(
+            line.contains(" CET | ") || line.contains(" CEST | "),
+            "times name the job's zone as the server writes it: {line}"
+        );
+        let ts = line.split(" | ").next().unwrap_or("");
+        assert!(
+            ts.split(' ').count() == 4 && ts.contains(':') && !ts.contains('Z'),
+            "one time format (\"1 Mar 13:00 CET\"), no raw timestamps: {line}"
+        );
+    }
+    // Let the engine store what it has (it flushes with its heartbeat).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    c.refresh().await.expect("reload");
+    c.wait()
+        .for_element(Locator::Css("[data-events]"))
+        .await
+        .expect("still live after the reload");
+    let reloaded = run_page_text(&c).await;
+    assert_eq!(live, reloaded, "live and reloaded pages differ");
+    let axe = audit::axe_source();
+    let problems = audit::audit(&c, axe.as_deref(), "a live run", 1280).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    phase_becomes(&c, "complete").await;
+    c.close().await.expect("close");
+    engine.cancel();
+}
+
 /// Issue 13, problem 2: between a failed attempt and the next one the run
 /// is "Retrying" (an amber Warning) with the next attempt's number and
 /// time and the failed attempt's error, on the run's page and the Status
@@ -845,6 +1090,9 @@ async fn a_failed_attempt_waiting_for_the_next_shows_retrying() {
             .contains("c-amber")
     );
     shot(&c, "execution-retrying", 1280).await;
+    let axe = audit::axe_source();
+    let problems = audit::audit(&c, axe.as_deref(), "a retrying run", 1280).await;
+    assert!(problems.is_empty(), "{problems:?}");
     c.goto(&format!("{base}/console/jobs/flaky#status"))
         .await
         .expect("status tab");
@@ -856,6 +1104,19 @@ async fn a_failed_attempt_waiting_for_the_next_shows_retrying() {
         .await
         .expect("text");
     assert!(tab.contains("Retrying"), "{tab}");
+    // The card says so too, with the next attempt and the error.
+    c.goto(&format!("{base}/console?type=job-config"))
+        .await
+        .expect("grid");
+    let badge = texts(&c, "[data-id=flaky] .badge").await;
+    assert_eq!(badge, ["Retrying"]);
+    let facts = texts(&c, "[data-id=flaky] .facts").await.join(" ");
+    assert!(facts.contains("Retrying (attempt 2 of 3 at "), "{facts}");
+    assert!(facts.contains("the upstream answered 503"), "{facts}");
+    assert!(!facts.contains("Last: Queued"), "{facts}");
+    let axe = audit::axe_source();
+    let problems = audit::audit(&c, axe.as_deref(), "grid with a retrying job", 1280).await;
+    assert!(problems.is_empty(), "{problems:?}");
     c.close().await.expect("close");
     engine.cancel();
 }
@@ -923,6 +1184,208 @@ async fn refused_save_focuses_the_summary_and_live_cron_errors_mark_the_field() 
     assert!(
         ratio.as_f64().unwrap_or(0.0) >= 4.5,
         "Save Changes contrast {ratio}"
+    );
+    c.close().await.expect("close");
+}
+
+/// The texts of the elements `css` matches.
+async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let v: Value = c
+        .execute(
+            "return Array.prototype.map.call(document.querySelectorAll(arguments[0]), function (e) { return e.textContent.trim(); });",
+            vec![json!(css)],
+        )
+        .await
+        .expect("script");
+    serde_json::from_value(v).expect("strings")
+}
+
+/// Issue 13, problems 9 and 10: the digest form has one place for each
+/// setting with a sentence saying which does what; the history chart runs
+/// newest first like the table, with its longest time and a legend; 30 ms
+/// is "30 ms"; "1 error"; an every-minute chip; errors name fields by
+/// label; a new job says "Create job" and what comes next; the job types
+/// say what they do; thresholds read "10"; conditions can be added and
+/// removed; a finished phase says the status's word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_smaller_things_an_operator_noticed() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let app = TestApp::seeded().await;
+    history(&app).await;
+    crate::common::record_run(
+        &app.store,
+        "notification-digest",
+        &json!({"startedAt": "2026-03-01T11:30:00Z", "completedAt": "2026-03-01T11:30:00.030Z",
+               "status": "success", "itemsProcessed": 3, "errors": 0,
+               "runId": "0195a1c2-7e4f-7000-8000-0000000000aa", "error": null}),
+    )
+    .await;
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/objects/job-config/health-check",
+            Some(json!({"payload": {"schedule": {"cronExpression": "* * * * *"}}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/objects/advancement-rule",
+            Some(json!({"meta": {"id": "sprout-to-sapling", "title": "sprout → sapling"},
+                        "payload": {"fromTier": "sprout", "toTier": "sapling", "match": "all",
+                                    "conditions": [{"signal": "citations", "operator": ">=", "threshold": 10.0}]}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+
+    // Problem 9: one place for each, each saying what it is for.
+    c.goto(&format!("{base}/console/jobs/notification-digest"))
+        .await
+        .expect("digest editor");
+    let labels = texts(&c, ".field > .label").await;
+    for (label, n) in [
+        ("Channels", 0),
+        ("Webhook URL", 0),
+        ("Digest Channels", 1),
+        ("Alert Channels", 1),
+        ("Digest Webhook URL", 1),
+        ("Alert Webhook URL", 1),
+        ("Title", 1),
+        ("Display Name", 1),
+    ] {
+        assert_eq!(
+            labels.iter().filter(|l| *l == label).count(),
+            n,
+            "{label}: {labels:?}"
+        );
+    }
+    for id in [
+        "f-payload-parameters-channels",
+        "f-payload-notifications-channels",
+        "f-meta-title",
+        "f-payload-displayName",
+    ] {
+        let hint = texts(
+            &c,
+            &format!("[data-pointer] :is(#{id}-label, label[for={id}]) ~ .hint"),
+        )
+        .await;
+        assert_eq!(hint.len(), 1, "{id} says what it is for");
+    }
+    // Problem 10: the chart, durations, "1 error".
+    let head = texts(&c, ".chart-head span").await;
+    assert_eq!(head, ["Duration, last 2 runs", "longest 25 s"], "{head:?}");
+    assert_eq!(texts(&c, ".chart-axis span").await, ["newest", "older"]);
+    assert_eq!(texts(&c, ".legend li").await.len(), 4);
+    let bars = texts(&c, ".chart rect title").await;
+    assert_eq!(bars, ["Success: 30 ms", "Success: 25 s"], "newest first");
+    let durations = texts(&c, ".history td.opt").await;
+    assert_eq!(durations, ["30 ms", "25 s"], "the table in the same order");
+    c.goto(&format!("{base}/console/jobs/health-check"))
+        .await
+        .expect("health-check");
+    let items = texts(&c, ".history tbody td:nth-child(3)").await;
+    assert_eq!(items, ["2 (1 error)"]);
+    // A one-word phase per state.
+    c.goto(&format!(
+        "{base}/console/executions/0195a1c2-7e4f-7000-8000-0000000000aa"
+    ))
+    .await
+    .expect("run page");
+    assert_eq!(
+        texts(&c, "[data-component=JobPhaseIndicator] .name").await,
+        ["Success"]
+    );
+    assert_eq!(texts(&c, "[data-metric=duration] .value").await, ["30 ms"]);
+    // The every-minute chip.
+    c.goto(&format!("{base}/console?type=job-config"))
+        .await
+        .expect("grid");
+    let chip = texts(&c, "[data-id=health-check] .chip:first-child").await;
+    assert_eq!(chip, ["1 minevery"], "{chip:?}");
+    // An error names the field by its label.
+    c.goto(&format!("{base}/console/jobs/advancement-batch"))
+        .await
+        .expect("editor");
+    set_field(&c, "f-payload-retry-initialDelaySeconds", "600").await;
+    set_field(&c, "f-payload-retry-maxDelaySeconds", "60").await;
+    save_changes(&c).await;
+    let errors = texts(&c, ".field-error").await.join(" ");
+    assert!(errors.contains("“Max Delay”"), "{errors}");
+    assert!(!errors.contains("maxDelaySeconds"), "{errors}");
+    // A new job: the types say what they do; "Create job", a full page.
+    c.goto(&format!("{base}/console/jobs/new"))
+        .await
+        .expect("picker");
+    let what = texts(&c, ".picker a .what").await;
+    assert_eq!(what.len(), 5);
+    assert!(what.iter().all(|w| w.len() > 30), "{what:?}");
+    c.goto(&format!("{base}/console/jobs/new?jobType=health-check"))
+        .await
+        .expect("new job");
+    assert_eq!(texts(&c, ".actions-bar .btn-primary").await, ["Create job"]);
+    let about = texts(&c, "#about").await.join(" ");
+    assert!(
+        about.contains("About health-check jobs") && about.contains("Checks the database"),
+        "the other half says what the job does and what comes next: {about}"
+    );
+    // Thresholds read as written; conditions can be added and removed.
+    c.goto(&format!("{base}/console/rules/sprout-to-sapling"))
+        .await
+        .expect("rule");
+    let threshold = c
+        .find(Locator::Id("ct0"))
+        .await
+        .expect("threshold")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(threshold.as_deref(), Some("10"));
+    assert_eq!(texts(&c, ".cond-row").await.len(), 2);
+    let add = c
+        .find(Locator::Css(".cond-add"))
+        .await
+        .expect("Add condition");
+    assert!(add.is_displayed().await.expect("shown"));
+    add.click().await.expect("add");
+    assert_eq!(texts(&c, ".cond-row").await.len(), 3);
+    c.execute(
+        "document.getElementById('cs2').value = 'retrievals'; document.getElementById('ct2').value = '7';",
+        vec![],
+    )
+    .await
+    .expect("fill the new row");
+    let remove = c
+        .find(Locator::Css(".cond-row[data-row='1'] .cond-remove"))
+        .await
+        .expect("Remove");
+    remove.click().await.expect("remove the empty row");
+    assert_eq!(texts(&c, ".cond-row").await.len(), 2);
+    assert_eq!(
+        texts(&c, "label[for=cs1]").await,
+        ["Signal 2"],
+        "labels follow the rows"
+    );
+    save_changes(&c).await;
+    let conds = app
+        .store
+        .object_get("advancement-rule", "sprout-to-sapling")
+        .await
+        .expect("get")
+        .expect("rule")
+        .payload["conditions"]
+        .clone();
+    assert_eq!(
+        conds,
+        json!([{"signal": "citations", "operator": ">=", "threshold": 10.0},
+               {"signal": "retrievals", "operator": ">=", "threshold": 7.0}])
     );
     c.close().await.expect("close");
 }

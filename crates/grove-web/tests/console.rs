@@ -347,14 +347,38 @@ async fn saving_the_cron_says_schedule_updated() {
     );
     let r = s.post("/console/jobs/advancement-batch", &f).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert_eq!(location(&r), "/console/jobs/advancement-batch?notice=saved");
+    assert_eq!(
+        location(&r),
+        "/console/jobs/advancement-batch?notice=saved&v=2&schedule=changed"
+    );
     let v = stored(&app, "advancement-batch").await;
     assert_eq!(v["payload"]["schedule"]["cronExpression"], "0 3 * * *");
     assert_eq!(v["payload"]["limits"]["batchSize"], 50);
     assert_eq!(v["meta"]["version"], 2);
     assert_eq!(v["meta"]["updatedBy"], "ops");
     let r = s.get(location(&r)).await;
-    assert!(r.text.contains("Schedule updated"));
+    assert!(
+        r.text
+            .contains("Saved — version 2. Schedule updated: next run "),
+        "{}",
+        r.text
+    );
+    // A save that leaves the schedule alone says only what was saved.
+    let f = advancement_form(
+        "2",
+        &[
+            ("/payload/schedule/cronExpression", "0 3 * * *"),
+            ("/payload/limits/batchSize", "60"),
+        ],
+    );
+    let r = s.post("/console/jobs/advancement-batch", &f).await;
+    assert_eq!(
+        location(&r),
+        "/console/jobs/advancement-batch?notice=saved&v=3"
+    );
+    let r = s.get(location(&r)).await;
+    assert!(r.text.contains("Saved — version 3</p>"), "{}", r.text);
+    assert!(!r.text.contains("Schedule updated"));
 }
 
 #[tokio::test]
@@ -383,7 +407,7 @@ async fn validation_problems_show_at_their_fields_and_keep_the_input() {
     assert!(field_html(html, "/payload/limits/batchSize").contains("field-error"));
     assert!(
         field_html(html, "/payload/retry/initialDelaySeconds")
-            .contains("must not be greater than maxDelaySeconds")
+            .contains("must not be greater than “Max Delay”")
     );
     assert!(!field_html(html, "/payload/limits/timeoutSeconds").contains("field-error"));
     // Nothing was saved.
@@ -479,7 +503,10 @@ async fn the_enabled_switch_disables_a_job_and_the_card_says_disabled() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(location(&r), "/console?type=job-config&notice=disabled");
+    assert_eq!(
+        location(&r),
+        "/console?type=job-config&notice=disabled&item=advancement-batch#card-advancement-batch"
+    );
     assert_eq!(
         stored(&app, "advancement-batch").await["payload"]["schedule"]["isEnabled"],
         false
@@ -692,7 +719,7 @@ async fn rules_editor_creates_saves_and_validates_conditions() {
         .await;
     assert_eq!(
         location(&r),
-        "/console?type=advancement-rule&notice=disabled"
+        "/console?type=advancement-rule&notice=disabled&item=seed-to-sprout#card-seed-to-sprout"
     );
     let r = s
         .post(
@@ -702,7 +729,7 @@ async fn rules_editor_creates_saves_and_validates_conditions() {
         .await;
     assert_eq!(
         location(&r),
-        "/console/rules/seed-to-sprout?notice=rule-saved"
+        "/console/rules/seed-to-sprout?notice=rule-saved&v=3"
     );
 }
 
@@ -761,10 +788,10 @@ async fn timeline_draws_the_next_24_hours_in_the_chosen_zone() {
     let r = s.get("/console/timeline?tz=America/Los_Angeles").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text.contains("tl-mark"));
-    assert!(r.text.contains("When (America/Los_Angeles)"));
+    assert!(r.text.contains("Times in America/Los_Angeles."));
     assert!(r.text.contains("PST"), "times name their zone");
     let r = s.get("/console/timeline?tz=Nowhere/Else").await;
-    assert!(r.text.contains("When (UTC)"));
+    assert!(r.text.contains("Times in UTC."));
 }
 
 #[tokio::test]

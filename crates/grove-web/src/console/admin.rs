@@ -96,7 +96,7 @@ async fn tokens_view(
         @if let Some(e) = error {
             div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (e) } }
         }
-        div class="table-scroll" {
+        div class="table-scroll" role="region" aria-label="API tokens" tabindex="0" {
             table class="history" {
                 thead { tr { th { "Name" } th { "Role" } th { "Id" } th { "Created" } th { "Last used" } th { span class="sr-only" { "Actions" } } } }
                 tbody {
@@ -253,7 +253,7 @@ pub async fn audit_page(
         @if records.is_empty() {
             p class="empty" { "Nothing recorded matches." }
         } @else {
-            div class="table-scroll" {
+            div class="table-scroll" role="region" aria-label="Audit trail" tabindex="0" {
                 table class="history" {
                     thead { tr { th { "When" } th { "Actor" } th { "Action" } th { "Object" } th { "Version" } th { "From" } } }
                     tbody {

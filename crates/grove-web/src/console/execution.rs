@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use grove_core::job_config::JobConfigPayload;
-use grove_core::render::{ExecutionView, execution_to_render_tree, format_duration};
+use grove_core::render::{ExecutionView, LOG_TAIL, execution_to_render_tree, format_duration};
 use grove_store::StoredObject;
 use maud::html;
 
@@ -91,6 +91,11 @@ pub async fn page(
             &format!("There is no execution with run id \"{run_id}\"."),
         );
     };
+    // A retry links to the run it retried.
+    let retry_of = match state.store.execution_get(&exec.run_id).await {
+        Ok(Some(e)) => e.retry_of,
+        _ => None,
+    };
     let now = state.clock.now();
     let ctx = RenderContext {
         tz: layout::zone(&payload.schedule.timezone),
@@ -98,6 +103,7 @@ pub async fn page(
         retry_action: (user.can_edit() && config_exists)
             .then(|| format!("/console/executions/{}/retry", exec.run_id)),
         csrf: user.csrf.clone(),
+        status: Some(exec.status),
     };
     let tree = execution_to_render_tree(&exec, &payload, now);
     let live = !exec.status.is_finished();
@@ -122,10 +128,13 @@ pub async fn page(
         }
         p class="subtitle" {
             (payload.display_name) " · trigger: " (exec.trigger)
+            @if let Some(of) = &retry_of {
+                " of " a href={ "/console/executions/" (of) } data-retry-of=(of) { "run " code { (of.chars().take(8).collect::<String>()) } }
+            }
             @if let Some(d) = exec.duration_seconds() { " · took " (format_duration(d)) }
         }
         div class="panel" {
-            div class="panel-body padded" data-events=[live.then_some(events.as_str())] data-run=[live.then_some(run_api.as_str())] data-tz=(payload.schedule.timezone) data-live-status=(exec.status.name()) {
+            div class="panel-body padded" data-events=[live.then_some(events.as_str())] data-run=[live.then_some(run_api.as_str())] data-tz=(payload.schedule.timezone) data-tz-abbr=(now.to_zoned(ctx.tz.clone()).strftime("%Z").to_string()) data-log-tail=(LOG_TAIL) data-live-status=(exec.status.name()) {
                 (render_tree(&tree, &ctx))
                 @if exec.logs.is_empty() {
                     @if live { div class="log" role="log" aria-label="Log" tabindex="0" {} }

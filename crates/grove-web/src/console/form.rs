@@ -407,6 +407,59 @@ pub fn csrf_input(token: &str) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
 }
 
+/// The problems with every field name the schema uses ("maxDelaySeconds")
+/// written as the form labels it ("Max Delay").
+pub fn humanize(errors: &[Problem], sections: &[Section]) -> Vec<Problem> {
+    let names: Vec<(&str, &str)> = sections
+        .iter()
+        .flat_map(|s| &s.fields)
+        .filter_map(|f| {
+            let name = f.pointer.rsplit('/').next()?;
+            name.chars()
+                .any(|c| c.is_ascii_uppercase())
+                .then_some((name, f.label))
+        })
+        .collect();
+    errors
+        .iter()
+        .map(|p| {
+            let mut message = p.message.clone();
+            for (name, label) in &names {
+                message = replace_word(&message, name, &format!("\u{201c}{label}\u{201d}"));
+            }
+            Problem::new(p.pointer.clone(), message)
+        })
+        .collect()
+}
+
+/// `text` with each whole-word `word` replaced.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + word.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if before.is_some_and(is_word) || after.is_some_and(is_word) {
+            out.push_str(word);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A number as people write it: "10", not "10.0".
+pub fn number_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        _ => n.to_string(),
+    }
+}
+
 /// All problems, linking to their fields (those without a field are listed too).
 pub fn error_summary(errors: &[Problem], sections: &[Section]) -> Markup {
     let target = |p: &Problem| -> Option<(String, String)> {

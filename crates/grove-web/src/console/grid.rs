@@ -30,6 +30,8 @@ pub struct GridQuery {
     /// A sort option's label in lower case: "last run", "schedule", "name".
     sort: Option<String>,
     notice: Option<String>,
+    /// The object a notice is about (the card's switch): its card shows it.
+    item: Option<String>,
 }
 
 /// The sort field for a type, by label; name when the type lacks it.
@@ -99,17 +101,45 @@ async fn render(
     }
     let now = state.clock.now();
     let calendars = state.app.calendars().await.unwrap_or_default();
+    // A switch's notice shows on its card, which the page is anchored to.
+    let switched = match query.notice.as_deref() {
+        Some(code @ ("enabled" | "disabled")) => query.item.as_deref().map(|i| (i, code)),
+        _ => None,
+    };
+    let card_notice = |id: &str| switched.filter(|(i, _)| *i == id).map(|(_, c)| c);
     let total: usize = lists.iter().map(|l| l.items.len()).sum();
+    // Where a card's switch comes back to: this tab, search and sort.
+    let back = {
+        let mut parts = Vec::new();
+        if let Some(t) = selected {
+            parts.push(format!("type={t}"));
+        }
+        if !q.is_empty() {
+            parts.push(format!("q={}", super::session::url_encode(&q)));
+        }
+        if sort != "name" {
+            parts.push(format!("sort={}", super::session::url_encode(&sort)));
+        }
+        if parts.is_empty() {
+            "/console".to_owned()
+        } else {
+            format!("/console?{}", parts.join("&"))
+        }
+    };
     let mut cards = Vec::new();
+    let mut on_a_card = false;
     for list in lists
         .iter()
         .filter(|l| selected.is_none_or(|s| s == l.def.id))
     {
         for item in &list.items {
+            let id = item["meta"]["id"].as_str().unwrap_or("");
+            let notice = card_notice(id);
+            on_a_card |= notice.is_some();
             cards.push(match list.def.id {
-                JOB_CONFIG => job_card(state, user, item, &calendars, now).await,
+                JOB_CONFIG => job_card(state, user, item, &calendars, now, &back, notice).await,
                 CALENDAR => calendar_card(item),
-                _ => rule_card(user, item),
+                _ => rule_card(user, item, &back, notice),
             });
         }
     }
@@ -142,7 +172,7 @@ async fn render(
         .collect();
     let body = html! {
         (layout::legacy_banner(legacy_configuration_in_use(state)))
-        (layout::notice(query.notice.as_deref()))
+        @if !on_a_card { (layout::notice(query.notice.as_deref())) }
         div class="editor-head" {
             div {
                 h1 { "Configurations" }
@@ -205,6 +235,33 @@ async fn render(
     Ok(layout::page("Console", user, nav, "", body))
 }
 
+/// The notice on a card whose switch was just used, naming the object.
+fn switch_notice(code: Option<&str>, name: &str, what: &str) -> Markup {
+    let Some(code) = code else {
+        return html! {};
+    };
+    html! {
+        div class="notice status--info card-notice" role="status" {
+            @if code == "enabled" { (Icon::Play.svg()) } @else { (Icon::Pause.svg()) }
+            p { strong { (name) } " is " (code) ". " (what) }
+        }
+    }
+}
+
+/// "Retrying (attempt 2 of 3 at 14:05:10 UTC)", as on the run's page.
+fn retrying_text(e: &ExecutionView, tz: &jiff::tz::TimeZone) -> String {
+    let of = if e.max_attempts > 0 {
+        format!(" of {}", e.max_attempts)
+    } else {
+        String::new()
+    };
+    let at = e
+        .next_attempt_at
+        .map(|t| format!(" at {}", t.to_zoned(tz.clone()).strftime("%H:%M:%S %Z")))
+        .unwrap_or_default();
+    format!("Retrying (attempt {}{of}{at})", e.attempts + 1)
+}
+
 /// A type's CSS class, icon and short plural name.
 fn look(type_id: &str) -> (&'static str, Icon, &'static str) {
     match type_id {
@@ -241,7 +298,17 @@ fn schedule_chip(cron: &str) -> (String, &'static str) {
         };
         format!("{h12}:{m:02} {ampm}")
     };
+    match cron.trim() {
+        "@hourly" => return (":00".to_owned(), "hourly"),
+        "@daily" | "@midnight" => return (time(0, 0), "daily"),
+        "@weekly" => return (format!("SUN {}", time(0, 0)), "weekly"),
+        "@monthly" => return (format!("1st {}", time(0, 0)), "monthly"),
+        _ => {}
+    }
     if f.len() == 5 {
+        if f.iter().all(|x| *x == "*") {
+            return ("1 min".to_owned(), "every");
+        }
         match (num(f[0]), num(f[1]), f[2], f[3], f[4]) {
             (Some(m), Some(h), "*", "*", "*") => return (time(h, m), "daily"),
             (Some(m), Some(h), "*", "*", dow) if !dow.contains(['/', ',']) => {
@@ -261,8 +328,8 @@ fn schedule_chip(cron: &str) -> (String, &'static str) {
             return (format!("{step} h :{m:02}"), "every");
         }
     }
-    let short: String = cron.chars().take(14).collect();
-    (short, "cron")
+    // Anything else: "custom"; the chip's title has the whole schedule.
+    ("custom".to_owned(), "schedule")
 }
 
 async fn job_card(
@@ -271,6 +338,8 @@ async fn job_card(
     item: &Value,
     calendars: &Calendars,
     now: jiff::Timestamp,
+    back: &str,
+    notice: Option<&str>,
 ) -> Markup {
     let id = item["meta"]["id"].as_str().unwrap_or("");
     let version = item["meta"]["version"].as_i64().unwrap_or(0);
@@ -285,6 +354,8 @@ async fn job_card(
         None => Vec::new(),
     };
     let running = is_running(&execs);
+    // Between a failed attempt and the next one.
+    let retrying = execs.first().filter(|e| e.is_retrying());
     let tz = zone(&p.schedule.timezone);
     let critical = p.auto_disabled.is_some() && !p.schedule.is_enabled;
     let last_failed = p
@@ -292,10 +363,14 @@ async fn job_card(
         .as_ref()
         .is_some_and(|l| l.status == RunStatus::Failed);
     html! {
-        article class={ "card card--job-config" @if critical { " status--critical" } } data-id=(id) aria-labelledby={ "t-" (id) } {
+        article class={ "card card--job-config" @if critical { " status--critical" } } id={ "card-" (id) } data-id=(id) aria-labelledby={ "t-" (id) } {
             div class="card-tier1" {
                 span class="card-type" { (Icon::Hourglass.svg()) "Job" }
-                (health_badge(derived.health, running))
+                @if retrying.is_some() {
+                    span class="badge badge-warning" data-status="Retrying" { (Icon::Warning.svg()) "Retrying" }
+                } @else {
+                    (health_badge(derived.health, running))
+                }
             }
             div class="card-tier2" {
                 h2 class="card-title" id={ "t-" (id) } { a href={ "/console/jobs/" (id) } { (p.display_name) } }
@@ -315,14 +390,18 @@ async fn job_card(
                         div { (Icon::Check.svg()) " Ran once at " (when(at, &tz, now)) }
                     }
                     div { span class="k" { "Last: " }
-                        @match execs.first() {
-                            Some(e) => { span class={ "s-" (e.status.name()) } { (last_text(e)) } }
-                            None => { span { "never run" } }
+                        @match (execs.first(), retrying) {
+                            (_, Some(e)) => { span class="s-retrying" { (retrying_text(e, &tz)) } }
+                            (Some(e), None) => { span class={ "s-" (e.status.name()) } { (last_text(e)) } }
+                            (None, None) => { span { "never run" } }
                         }
+                    }
+                    @if let Some(err) = retrying.and_then(|e| e.error.as_deref()) {
+                        div class="s-failed" { (Icon::Error.svg()) " The last attempt failed: " (err) }
                     }
                     @if critical {
                         div class="s-failed" { (Icon::Error.svg()) " Disabled after repeated failures" }
-                    } @else if last_failed {
+                    } @else if last_failed && retrying.is_none() {
                         @if let Some(err) = p.last_execution.as_ref().and_then(|l| l.error.as_deref()) {
                             div class="s-failed" { (Icon::Error.svg()) " " (err) }
                         }
@@ -338,8 +417,13 @@ async fn job_card(
                     div class="chip" { b { (p.retry.max_attempts) } span { "attempts" } }
                 }
             }
+            (switch_notice(notice, &p.display_name, &match derived.next_run_at {
+                Some(t) if p.schedule.is_enabled => format!("Next run {}.", when(t, &tz, now)),
+                _ if p.schedule.is_enabled => "No run is planned.".to_owned(),
+                _ => "Its schedule is off; Run Now still works.".to_owned(),
+            }))
             div class="card-tier3" {
-                (enabled_toggle(user, &format!("/console/jobs/{id}/enabled"), p.schedule.is_enabled, version, &p.display_name))
+                (enabled_toggle(user, &format!("/console/jobs/{id}/enabled"), p.schedule.is_enabled, version, &p.display_name, back))
                 div class="right" {
                     @if user.can_edit() {
                         form method="post" action={ "/console/jobs/" (id) "/run" } {
@@ -389,10 +473,12 @@ pub fn enabled_toggle(
     enabled: bool,
     version: i64,
     name: &str,
+    back: &str,
 ) -> Markup {
     html! {
         form method="post" action=(action) {
             (csrf_input(&user.csrf))
+            input type="hidden" name="back" value=(back);
             input type="hidden" name="version" value=(version);
             input type="hidden" name="enabled" value=(if enabled { "false" } else { "true" });
             button type="submit" class="switch" role="switch" aria-checked=(enabled)
@@ -404,7 +490,7 @@ pub fn enabled_toggle(
     }
 }
 
-fn rule_card(user: &ConsoleUser, item: &Value) -> Markup {
+fn rule_card(user: &ConsoleUser, item: &Value, back: &str, notice: Option<&str>) -> Markup {
     let id = item["meta"]["id"].as_str().unwrap_or("");
     let title = item["meta"]["title"].as_str().unwrap_or(id);
     let version = item["meta"]["version"].as_i64().unwrap_or(0);
@@ -413,7 +499,7 @@ fn rule_card(user: &ConsoleUser, item: &Value) -> Markup {
     };
     let n = p.conditions.len();
     html! {
-        article class="card card--advancement-rule" data-id=(id) aria-labelledby={ "t-" (id) } {
+        article class="card card--advancement-rule" id={ "card-" (id) } data-id=(id) aria-labelledby={ "t-" (id) } {
             div class="card-tier1" {
                 span class="card-type" { (Icon::Bolt.svg()) "Rule" }
                 @if p.is_enabled {
@@ -434,8 +520,9 @@ fn rule_card(user: &ConsoleUser, item: &Value) -> Markup {
                     }
                 }
             }
+            (switch_notice(notice, title, if p.is_enabled { "The advancement job applies it from its next run." } else { "The advancement job skips it until it is enabled again." }))
             div class="card-tier3" {
-                (enabled_toggle(user, &format!("/console/rules/{id}/enabled"), p.is_enabled, version, title))
+                (enabled_toggle(user, &format!("/console/rules/{id}/enabled"), p.is_enabled, version, title, back))
                 div class="right" {
                     a class="btn btn-small" href={ "/console/rules/" (id) } { (Icon::Tune.svg()) "Configure" }
                 }

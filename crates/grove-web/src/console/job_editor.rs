@@ -77,14 +77,16 @@ pub fn sections(job_type: JobType, new: bool, calendars: &[(String, String)]) ->
             Control::Text {
                 placeholder: "Daily Advancement",
             },
-        ),
+        )
+        .hint("The configuration's name in revisions, the audit trail and the API."),
         FieldSpec::new(
             "/payload/displayName",
             "Display Name",
             Control::Text {
                 placeholder: "Shown on cards",
             },
-        ),
+        )
+        .hint("What operators see: cards, the timeline, run pages and notifications."),
         FieldSpec::new("/meta/description", "Description", Control::Textarea).optional(),
     ];
     if new {
@@ -148,16 +150,17 @@ pub fn sections(job_type: JobType, new: bool, calendars: &[(String, String)]) ->
             .hint("Operator ids, one per line."),
             FieldSpec::new(
                 "/payload/parameters/channels",
-                "Channels",
+                "Digest Channels",
                 Control::Checks(options::<Channel>()),
-            ),
+            )
+            .hint("Where the digest itself is delivered to the recipients."),
             FieldSpec::new(
                 "/payload/parameters/webhookUrl",
-                "Webhook URL",
+                "Digest Webhook URL",
                 Control::Url,
             )
             .optional()
-            .hint("Required when the webhook channel is checked."),
+            .hint("Receives the digest; required when the digest's webhook channel is checked."),
         ],
         JobType::OrphanCleanup => vec![
             FieldSpec::new(
@@ -261,11 +264,34 @@ pub fn sections(job_type: JobType, new: bool, calendars: &[(String, String)]) ->
             fields: vec![
                 FieldSpec::new("/payload/notifications/onSuccess", "On Success", Control::Toggle),
                 FieldSpec::new("/payload/notifications/onFailure", "On Failure", Control::Toggle),
-                FieldSpec::new("/payload/notifications/channels", "Channels", Control::Checks(options::<Channel>())),
-                FieldSpec::new("/payload/notifications/webhookUrl", "Webhook URL", Control::Url).optional(),
+                FieldSpec::new("/payload/notifications/channels", "Alert Channels", Control::Checks(options::<Channel>()))
+                    .hint("Where messages about this job's own runs go (On Success, On Failure)."),
+                FieldSpec::new("/payload/notifications/webhookUrl", "Alert Webhook URL", Control::Url).optional()
+                    .hint("Receives those run messages when the webhook channel is checked."),
             ],
         },
     ]
+}
+
+/// What a job type does, for the new-job picker.
+pub fn job_type_description(t: JobType) -> &'static str {
+    match t {
+        JobType::AdvancementBatch => {
+            "Moves sprouts to the next tier when the advancement rules say their signals are enough."
+        }
+        JobType::SignalAggregation => {
+            "Adds up retrievals and citations per sprout over the chosen periods, for the rules to read."
+        }
+        JobType::NotificationDigest => {
+            "Sends operators one digest of recent events (failures, advancements, changes) to the log, the outbox or a webhook."
+        }
+        JobType::OrphanCleanup => {
+            "Archives signals, advancement events and sprouts left without an owner for longer than a threshold in days."
+        }
+        JobType::HealthCheck => {
+            "Checks the database, storage, the API and the RAG service, and alerts at or above a threshold."
+        }
+    }
 }
 
 /// Reads a posted editor form into `{meta, payload}`.
@@ -393,6 +419,8 @@ struct EditorView<'a> {
     job_type: JobType,
     version: i64,
     notice: Option<&'a str>,
+    /// The notice after a save ([`saved_notice`]).
+    saved: Option<Markup>,
     conflict: Option<String>,
 }
 
@@ -401,9 +429,10 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
     let (calendar_choices, calendars) = super::calendar_editor::choices(state).await;
     let secs = sections(v.job_type, new, &calendar_choices);
     let now = state.clock.now();
+    let errors = super::form::humanize(v.errors, &secs);
     let fields = Fields {
         values: v.values,
-        errors: v.errors,
+        errors: &errors,
         disabled: !user.can_edit(),
         after: Some((
             "/payload/schedule/cronExpression",
@@ -452,6 +481,7 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
             }
         }
         (layout::notice(v.notice))
+        @if let Some(n) = &v.saved { (n) }
         @if let Some(c) = &v.conflict {
             div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (c) " " a href={ "/console/jobs/" (id) } { "Load the current version" } } }
         }
@@ -465,7 +495,7 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
                 }
             }
         }
-        (error_summary(v.errors, &secs))
+        (error_summary(&errors, &secs))
         nav class="tabs" role="tablist" aria-label="Editor" {
             a href="#config" role="tab" aria-selected="true" aria-controls="config" { (Icon::Tune.svg()) "Configuration" }
             @if !new { a href="#status" role="tab" aria-selected="false" aria-controls="status" { (Icon::History.svg()) "Status" } }
@@ -482,7 +512,7 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
                     }
                     @if user.can_edit() {
                         div class="actions-bar" {
-                            button type="submit" class="btn btn-primary" { "Save Changes" }
+                            button type="submit" class="btn btn-primary" { @if new { "Create job" } @else { "Save Changes" } }
                             @if !new {
                                 button type="submit" class="btn" formaction={ "/console/jobs/" (id) "/duplicate" } { "Duplicate" }
                                 button type="submit" class="btn" formaction={ "/console/jobs/" (id) "/run" } data-confirm={ "Run " (name) " now with the saved configuration?" } { (Icon::Play.svg()) "Run Now" }
@@ -499,6 +529,18 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
                     summary { (Icon::History.svg()) "Status" }
                     div class="panel-body padded" {
                         (status_panel(user, o, p, &executions, &calendars, now))
+                    }
+                }
+            } @else if new {
+                aside class="panel" id="about" aria-labelledby="about-title" {
+                    div class="panel-body padded" {
+                        h2 id="about-title" { "About " (v.job_type.name()) " jobs" }
+                        p { (job_type_description(v.job_type)) }
+                        ul class="steps" {
+                            li { "The form starts with this type's defaults: change what you need, then " strong { "Create job" } "." }
+                            li { "The schedule runs only while " strong { "Schedule Active" } " is on; Run Now works either way." }
+                            li { "Once created, the " strong { "Status" } " tab shows its runs and history, and every save is kept in " strong { "Revisions" } "." }
+                        }
                     }
                 }
             }
@@ -525,6 +567,7 @@ fn status_panel(
             .filter(|_| user.can_edit())
             .map(|e| format!("/console/executions/{}/retry", e.run_id)),
         csrf: user.csrf.clone(),
+        status: executions.first().map(|e| e.status),
     };
     let tree = status_tree(executions.first(), p, now);
     let derived = p.derived_with(&obj.meta.id, now, calendars);
@@ -555,7 +598,7 @@ fn status_panel(
                         tr {
                             td { (run_status(e.status.name())) }
                             td { @if let Some(t) = e.started_at { (short(t, &tz)) } @else { "—" } }
-                            td { (e.items_processed) @if e.errors > 0 { " (" (e.errors) " errors)" } }
+                            td { (e.items_processed) @if e.errors > 0 { " (" (e.errors) " error" @if e.errors != 1 { "s" } ")" } }
                             td class="opt" { @if let Some(d) = e.duration_seconds() { (format_duration(d)) } @else { "—" } }
                             td class="actions" {
                                 a class="btn btn-small btn-ghost" href={ "/console/executions/" (e.run_id) } { "View Logs" }
@@ -575,23 +618,49 @@ fn status_panel(
     }
 }
 
-/// Bars of recent durations, oldest left, coloured by status (with titles).
+/// Bars of recent durations, newest on the left like the table below it,
+/// coloured by status, with the tallest bar's time and a legend.
 fn duration_chart(executions: &[ExecutionView]) -> Markup {
-    let runs: Vec<&ExecutionView> = executions.iter().take(10).rev().collect();
+    let runs: Vec<&ExecutionView> = executions.iter().take(10).collect();
     let max = runs
         .iter()
         .filter_map(|e| e.duration_seconds())
-        .fold(1.0_f64, f64::max);
+        .fold(0.0_f64, f64::max);
+    let scale = max.max(0.001);
     let w = 100.0 / runs.len().max(10) as f64;
+    let color = |status: &str| match status {
+        "success" => "#2E7D32",
+        "failed" | "cancelled" => "#D32F2F",
+        "partial" => "#FFA000",
+        _ => "#1565C0",
+    };
+    let label = format!(
+        "Durations of the last {} run{}, newest on the left; the longest took {}",
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        format_duration(max)
+    );
     html! {
-        svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label="Durations of recent runs" {
-            @for (i, e) in runs.iter().enumerate() {
-                @let d = e.duration_seconds().unwrap_or(0.0);
-                @let h = (d / max * 36.0).max(1.5);
-                @let color = match e.status.name() { "success" => "#2E7D32", "failed" | "cancelled" => "#D32F2F", "partial" => "#FFA000", _ => "#1565C0" };
-                rect x=(format!("{:.2}", i as f64 * w + w * 0.15)) y=(format!("{:.2}", 40.0 - h)) width=(format!("{:.2}", w * 0.7)) height=(format!("{h:.2}")) fill=(color) {
-                    title { (e.status.name()) ": " (format_duration(d)) }
+        figure class="chart-box" {
+            figcaption class="chart-head" {
+                span { "Duration, last " (runs.len()) @if runs.len() == 1 { " run" } @else { " runs" } }
+                span class="chart-max" { "longest " (format_duration(max)) }
+            }
+            svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label=(label) {
+                @for (i, e) in runs.iter().enumerate() {
+                    @let d = e.duration_seconds().unwrap_or(0.0);
+                    @let h = (d / scale * 36.0).max(1.5);
+                    rect x=(format!("{:.2}", i as f64 * w + w * 0.15)) y=(format!("{:.2}", 40.0 - h)) width=(format!("{:.2}", w * 0.7)) height=(format!("{h:.2}")) fill=(color(e.status.name())) {
+                        title { (e.status.label()) ": " (format_duration(d)) }
+                    }
                 }
+            }
+            div class="chart-axis" aria-hidden="true" { span { "newest" } span { "older" } }
+            ul class="legend" aria-label="Colours" {
+                li { span class="sw sw-success" {} "Success" }
+                li { span class="sw sw-failed" {} "Failed or cancelled" }
+                li { span class="sw sw-partial" {} "Partial" }
+                li { span class="sw sw-running" {} "Queued or running" }
             }
         }
     }
@@ -602,6 +671,38 @@ pub struct PageQuery {
     notice: Option<String>,
     #[serde(rename = "jobType")]
     job_type: Option<String>,
+    /// After a save: the version saved, and `schedule=changed` when the
+    /// schedule is not what it was.
+    v: Option<i64>,
+    schedule: Option<String>,
+}
+
+/// "Saved — version 7", then "Schedule updated: next run …" when the
+/// save changed the schedule.
+async fn saved_notice(state: &AppState, obj: &StoredObject, q: &PageQuery) -> Option<Markup> {
+    if q.notice.as_deref() != Some("saved") {
+        return None;
+    }
+    let version = q.v.unwrap_or(obj.meta.version);
+    let schedule = if q.schedule.as_deref() == Some("changed") {
+        let now = state.clock.now();
+        let p = serde_json::from_value::<JobConfigPayload>(obj.payload.clone()).ok()?;
+        let calendars = state.app.calendars().await.unwrap_or_default();
+        let next = p.derived_with(&obj.meta.id, now, &calendars).next_run_at;
+        Some(match next {
+            Some(t) => format!(
+                "Schedule updated: next run {}.",
+                when(t, &zone(&p.schedule.timezone), now)
+            ),
+            None if !p.schedule.is_enabled => {
+                "Schedule updated: the schedule is off, so no run is planned.".to_owned()
+            }
+            None => "Schedule updated: no run is planned.".to_owned(),
+        })
+    } else {
+        None
+    };
+    Some(layout::saved_notice(version, schedule.as_deref()))
 }
 
 fn values_of(obj: &StoredObject) -> Value {
@@ -635,6 +736,7 @@ pub async fn page(
         );
     };
     let values = values_of(&obj);
+    let saved = saved_notice(&state, &obj, &q).await;
     editor(
         &state,
         &user,
@@ -644,7 +746,12 @@ pub async fn page(
             errors: &[],
             job_type,
             version: obj.meta.version,
-            notice: q.notice.as_deref(),
+            notice: if saved.is_some() {
+                None
+            } else {
+                q.notice.as_deref()
+            },
+            saved,
             conflict: None,
         },
     )
@@ -671,6 +778,7 @@ pub async fn new_page(
                     @let d = JobConfigPayload::default_for(*t);
                     a href={ "/console/jobs/new?jobType=" (t.name()) } {
                         b { (Icon::Hourglass.svg()) " " (d.display_name) }
+                        span class="what" { (job_type_description(*t)) }
                         span class="mono hint" { (t.name()) }
                     }
                 }
@@ -690,6 +798,7 @@ pub async fn new_page(
             job_type,
             version: 0,
             notice: None,
+            saved: None,
             conflict: None,
         },
     )
@@ -729,6 +838,7 @@ pub async fn create(State(state): State<AppState>, user: ConsoleUser, form: Form
             job_type,
             version: 0,
             notice: None,
+            saved: None,
             conflict: None,
         },
     )
@@ -764,8 +874,22 @@ pub async fn save_handler(
         .replace(def(), id, &values, Some(expected), &user.actor.caller())
         .await;
     let (status, errors, conflict) = match saved {
-        Ok(_) => {
-            return Redirect::to(&format!("/console/jobs/{id}?notice=saved")).into_response();
+        Ok(saved) => {
+            // Say what was saved: the version always, the schedule only
+            // when it changed.
+            let schedule = |o: &StoredObject| {
+                o.payload.get("schedule").cloned().map(|v| {
+                    serde_json::from_value::<grove_core::job_config::ScheduleConfig>(v.clone())
+                        .map_err(|_| v)
+                })
+            };
+            let changed = schedule(&obj) != schedule(&saved);
+            return Redirect::to(&format!(
+                "/console/jobs/{id}?notice=saved&v={}{}",
+                saved.meta.version,
+                if changed { "&schedule=changed" } else { "" }
+            ))
+            .into_response();
         }
         Err(AppError::Conflict { current, .. }) => {
             let (v, by) = current
@@ -797,6 +921,7 @@ pub async fn save_handler(
             job_type,
             version: expected,
             notice: None,
+            saved: None,
             conflict,
         },
     )
@@ -990,6 +1115,24 @@ pub(crate) async fn set_flag(
     }
 }
 
+/// After a card's switch: back to the grid tab, search and sort it was on
+/// (the form's `back`, only ever a `/console` grid address), anchored to
+/// the card, whose notice names the object.
+pub(crate) fn switched(form: &FormData, default_back: &str, id: &str, on: bool) -> Response {
+    let back = form
+        .get("back")
+        .filter(|b| *b == "/console" || b.starts_with("/console?"))
+        .filter(|b| b.chars().all(|c| c.is_ascii_graphic() && c != '#'))
+        .unwrap_or(default_back);
+    let sep = if back.contains('?') { '&' } else { '?' };
+    let item = super::session::url_encode(id);
+    Redirect::to(&format!(
+        "{back}{sep}notice={}&item={item}#card-{item}",
+        if on { "enabled" } else { "disabled" }
+    ))
+    .into_response()
+}
+
 /// `POST /console/jobs/{id}/enabled`: the card's Enabled switch.
 pub async fn set_enabled(
     State(state): State<AppState>,
@@ -1010,11 +1153,7 @@ pub async fn set_enabled(
     )
     .await
     {
-        Ok(on) => Redirect::to(&format!(
-            "/console?type=job-config&notice={}",
-            if on { "enabled" } else { "disabled" }
-        ))
-        .into_response(),
+        Ok(on) => switched(&form, "/console?type=job-config", &id, on),
         Err(r) => r,
     }
 }

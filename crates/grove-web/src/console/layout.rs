@@ -175,8 +175,8 @@ pub fn notice(code: Option<&str>) -> Markup {
         ),
         Some("deleted") => ("", Icon::Check, "Deleted"),
         Some("restored") => ("", Icon::Check, "Restored as a new version"),
-        Some("enabled") => ("", Icon::Check, "Enabled"),
-        Some("disabled") => ("", Icon::Pause, "Disabled"),
+        Some("enabled") => ("status--info", Icon::Play, "Enabled"),
+        Some("disabled") => ("status--info", Icon::Pause, "Disabled"),
         Some("run-requested") => ("", Icon::Play, "Run requested"),
         Some("engine-unavailable") => (
             "status--warning",
@@ -187,6 +187,16 @@ pub fn notice(code: Option<&str>) -> Markup {
     };
     html! {
         div class={ "notice " (class) } role="status" { (icon.svg()) p { (text) } }
+    }
+}
+
+/// "Saved — version 7", and what the save did to the schedule, if anything.
+pub fn saved_notice(version: i64, schedule: Option<&str>) -> Markup {
+    html! {
+        div class="notice" role="status" {
+            (Icon::Check.svg())
+            p { "Saved — version " (version) @if let Some(s) = schedule { ". " (s) } }
+        }
     }
 }
 

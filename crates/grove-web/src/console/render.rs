@@ -3,8 +3,8 @@
 //! rendered; an invalid tree renders as an error alert naming the problems.
 
 use grove_core::render::{
-    Component, LogLevel, MetricColor, MetricValue, Phase, RenderTree, format_duration,
-    validate_tree,
+    Component, ExecutionStatus, LogLevel, MetricColor, MetricValue, Phase, RenderTree,
+    format_duration, validate_tree,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -22,6 +22,9 @@ pub struct RenderContext {
     /// Where the error alert's Retry button posts, when the viewer may retry.
     pub retry_action: Option<String>,
     pub csrf: String,
+    /// The status of the run the tree shows: a finished run's phase says
+    /// the same word as its status badge ("Success", not "Complete").
+    pub status: Option<ExecutionStatus>,
 }
 
 pub type Renderer = fn(&Component, &RenderContext) -> Markup;
@@ -111,6 +114,10 @@ fn phase_indicator(c: &Component, ctx: &RenderContext) -> Markup {
         Phase::Retrying => ("retrying", Icon::Warning, "Retrying"),
         Phase::Complete => ("complete", Icon::Check, "Complete"),
         Phase::Failed => ("failed", Icon::Error, "Failed"),
+    };
+    let text = match ctx.status {
+        Some(s) if s.is_finished() && s.phase() == p.phase => s.label(),
+        _ => text,
     };
     html! {
         div class={ "phase phase-" (class) } data-component="JobPhaseIndicator" role="status" aria-live="polite" {

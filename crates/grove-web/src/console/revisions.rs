@@ -83,7 +83,7 @@ fn diff_view(old: &Value, new: &Value) -> Markup {
     html! {
         @if !changed { p class="empty" { "No differences: this revision has the same content as the current version." } }
         @else {
-            div class="diff" role="region" aria-label="Differences" {
+            div class="diff" role="region" aria-label="Differences" tabindex="0" {
                 @for (k, l) in &lines {
                     @match k {
                         '+' => div class="add" { "+ " (l) },
@@ -144,7 +144,7 @@ pub async fn page(
                         td { "v" (r.version) @if r.version == current.meta.version { " (current)" } }
                         td { (short(r.at, &tz)) }
                         td { (r.actor.clone().unwrap_or_else(|| "—".to_owned())) }
-                        td {
+                        td class="actions" {
                             @if r.version != current.meta.version {
                                 a class="btn btn-small btn-ghost" href={ "/console/" (kind) "/" (id) "/revisions?diff=" (r.version) "#diff" } { "Diff with current" }
                                 @if user.can_edit() {

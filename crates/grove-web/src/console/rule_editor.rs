@@ -116,7 +116,9 @@ fn conditions_editor(values: &Value, errors: &[Problem], disabled: bool) -> Mark
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let rows = (conds.len() + 2).min(MAX_CONDITIONS);
+    // The rows there are and one empty one to add a condition without
+    // JavaScript; with it, Add condition and Remove change the rows.
+    let rows = (conds.len() + 1).clamp(1, MAX_CONDITIONS);
     let errs: Vec<&Problem> = errors
         .iter()
         .filter(|p| p.pointer.starts_with("/payload/conditions"))
@@ -124,12 +126,12 @@ fn conditions_editor(values: &Value, errors: &[Problem], disabled: bool) -> Mark
     html! {
         fieldset class="section" disabled[disabled] id="f-payload-conditions" {
             legend { "Conditions" }
-            p class="hint" { "Signal, comparison and threshold. Leave a row's signal empty to drop it." }
+            p class="hint" { "Signal, comparison and threshold; at most " (MAX_CONDITIONS) ". Leave a row's signal empty to drop it." }
             @for i in 0..rows {
                 @let c = conds.get(i);
                 @let sig = c.and_then(|c| c["signal"].as_str()).unwrap_or("");
                 @let op = c.and_then(|c| c["operator"].as_str()).unwrap_or(">=");
-                @let th = c.map(|c| match &c["threshold"] { Value::Number(n) => n.to_string(), Value::String(s) => s.clone(), _ => String::new() }).unwrap_or_default();
+                @let th = c.map(|c| match &c["threshold"] { Value::Number(n) => super::form::number_text(n), Value::String(s) => s.clone(), _ => String::new() }).unwrap_or_default();
                 div class="cond-row" data-row=(i) {
                     label class="sr-only" for={ "cs" (i) } { "Signal " (i + 1) }
                     select id={ "cs" (i) } name="cond.signal" {
@@ -144,8 +146,10 @@ fn conditions_editor(values: &Value, errors: &[Problem], disabled: bool) -> Mark
                     }
                     label class="sr-only" for={ "ct" (i) } { "Threshold " (i + 1) }
                     input type="number" id={ "ct" (i) } name="cond.threshold" value=(th) step="any" min="0" inputmode="decimal";
+                    button type="button" class="btn btn-ghost js-only cond-remove" aria-label={ "Remove condition " (i + 1) } title="Remove this condition" { "×" }
                 }
             }
+            button type="button" class="btn js-only cond-add" data-max=(MAX_CONDITIONS) { "+ Add condition" }
             @if !errs.is_empty() {
                 div class="field invalid" { p class="field-error full-row" role="alert" {
                     (Icon::Error.svg()) span { @for (i, e) in errs.iter().enumerate() { @if i > 0 { "; " } "condition " (e.pointer.split('/').nth(3).and_then(|n| n.parse::<usize>().ok()).map(|n| (n + 1).to_string()).unwrap_or_default()) " " (e.message) } }
@@ -161,15 +165,17 @@ struct View<'a> {
     errors: &'a [Problem],
     version: i64,
     notice: Option<&'a str>,
+    saved: Option<Markup>,
     conflict: Option<String>,
 }
 
 fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
     let new = v.stored.is_none();
     let secs = sections(new);
+    let errors = super::form::humanize(v.errors, &secs);
     let fields = Fields {
         values: v.values,
-        errors: v.errors,
+        errors: &errors,
         disabled: !user.can_edit(),
         after: None,
     };
@@ -195,10 +201,11 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
             }
         }
         (layout::notice(v.notice))
+        @if let Some(n) = &v.saved { (n) }
         @if let Some(c) = &v.conflict {
             div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (c) " " a href={ "/console/rules/" (id) } { "Load the current version" } } }
         }
-        (error_summary(v.errors, &secs))
+        (error_summary(&errors, &secs))
         nav class="tabs" role="tablist" aria-label="Editor" {
             a href="#config" role="tab" aria-selected="true" { (Icon::Tune.svg()) "Configuration" }
             @if !new { a href="#status" role="tab" aria-selected="false" { (Icon::Bolt.svg()) "Status" } }
@@ -211,11 +218,11 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
                     input type="hidden" name="version" value=(v.version);
                     div class="panel-body" {
                         @for s in &secs { (fields.section(s, None)) }
-                        (conditions_editor(v.values, v.errors, !user.can_edit()))
+                        (conditions_editor(v.values, &errors, !user.can_edit()))
                     }
                     @if user.can_edit() {
                         div class="actions-bar" {
-                            button type="submit" class="btn btn-primary" { "Save Changes" }
+                            button type="submit" class="btn btn-primary" { @if new { "Create rule" } @else { "Save Changes" } }
                             @if !new {
                                 button type="submit" class="btn" formaction={ "/console/rules/" (id) "/duplicate" } { "Duplicate" }
                                 a class="btn btn-danger" href={ "/console/rules/" (id) "/delete" } { "Delete" }
@@ -240,6 +247,18 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
                         p class="hint" { "Rules are evaluated by the advancement-batch job over the signal period it is configured with." }
                     }
                 }
+            } @else if new {
+                aside class="panel" id="about" aria-labelledby="about-title" {
+                    div class="panel-body padded" {
+                        h2 id="about-title" { "About advancement rules" }
+                        p { "A rule moves a sprout from one tier to the next when its signals reach the thresholds: all of the conditions, or any of them." }
+                        ul class="steps" {
+                            li { "Each condition compares a signal (retrievals, citations, …) with a threshold; add up to " (MAX_CONDITIONS) "." }
+                            li { "The advancement-batch job applies enabled rules each time it runs, over the signal period it is configured with." }
+                            li { "Every save is kept in " strong { "Revisions" } "." }
+                        }
+                    }
+                }
             }
         }
     };
@@ -249,6 +268,8 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     notice: Option<String>,
+    /// After a save: the version saved.
+    v: Option<i64>,
 }
 
 fn api_error(e: impl Into<ApiError>) -> Response {
@@ -266,6 +287,8 @@ pub async fn page(
     match state.app.object(def(), &id).await {
         Ok(obj) => {
             let values = json!({"meta": obj.meta, "payload": obj.payload});
+            let saved = (q.notice.as_deref() == Some("rule-saved"))
+                .then(|| layout::saved_notice(q.v.unwrap_or(obj.meta.version), None));
             editor(
                 &user,
                 View {
@@ -273,7 +296,12 @@ pub async fn page(
                     values: &values,
                     errors: &[],
                     version: obj.meta.version,
-                    notice: q.notice.as_deref(),
+                    notice: if saved.is_some() {
+                        None
+                    } else {
+                        q.notice.as_deref()
+                    },
+                    saved,
                     conflict: None,
                 },
             )
@@ -297,6 +325,7 @@ pub async fn new_page(user: ConsoleUser) -> Response {
             errors: &[],
             version: 0,
             notice: None,
+            saved: None,
             conflict: None,
         },
     )
@@ -328,6 +357,7 @@ pub async fn create(State(state): State<AppState>, user: ConsoleUser, form: Form
                 errors: &problems,
                 version: 0,
                 notice: None,
+                saved: None,
                 conflict: None,
             },
         ),
@@ -362,8 +392,12 @@ pub async fn save(
         .replace(def(), &id, &values, Some(expected), &user.actor.caller())
         .await;
     let (status, errors, conflict) = match saved {
-        Ok(_) => {
-            return Redirect::to(&format!("/console/rules/{id}?notice=rule-saved")).into_response();
+        Ok(saved) => {
+            return Redirect::to(&format!(
+                "/console/rules/{id}?notice=rule-saved&v={}",
+                saved.meta.version
+            ))
+            .into_response();
         }
         Err(AppError::Conflict { current, .. }) => {
             let v = current.map_or(expected, |c| c.meta.version);
@@ -388,6 +422,7 @@ pub async fn save(
                 errors: &errors,
                 version: expected,
                 notice: None,
+                saved: None,
                 conflict,
             },
         ),
@@ -452,11 +487,7 @@ pub async fn set_enabled(
         return r;
     }
     match set_flag(&state, &user, def(), &id, "/payload/isEnabled", &form).await {
-        Ok(on) => Redirect::to(&format!(
-            "/console?type=advancement-rule&notice={}",
-            if on { "enabled" } else { "disabled" }
-        ))
-        .into_response(),
+        Ok(on) => super::job_editor::switched(&form, "/console?type=advancement-rule", &id, on),
         Err(r) => r,
     }
 }

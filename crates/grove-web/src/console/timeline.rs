@@ -111,7 +111,18 @@ pub async fn page(
         if tick >= now {
             let z = tick.to_zoned(tz.clone());
             if z.hour() % 3 == 0 {
-                ticks.push((at(tick), z.strftime("%-I %p").to_string()));
+                // Phones label every other tick; labels at the ends stay inside.
+                let x = at(tick);
+                let mut class = at_pct(x);
+                if z.hour() % 6 != 0 {
+                    class.push_str(" minor");
+                }
+                if x > 94.0 {
+                    class.push_str(" edge-r");
+                } else if x < 6.0 {
+                    class.push_str(" edge-l");
+                }
+                ticks.push((x, class, z.strftime("%-I %p").to_string()));
             }
         }
         tick += SignedDuration::from_hours(1);
@@ -152,14 +163,14 @@ pub async fn page(
         } @else {
             div class="timeline" role="region" aria-label="Timeline of scheduled runs" {
                 div class="tl-row" aria-hidden="true" {
-                    div {}
-                    div class="tl-axis" { @for (x, label) in &ticks { span class=(at_pct(*x)) { (label) } } }
+                    div class="tl-gap" {}
+                    div class="tl-axis" { @for (_, class, label) in &ticks { span class=(class) { (label) } } }
                 }
                 @for r in &rows {
                     div class="tl-row" {
                         div class="tl-name" { (Icon::Hourglass.svg()) a href={ "/console/jobs/" (r.id) } { (r.name) } }
                         div class="tl-track" title=(r.schedule_text) {
-                            @for (x, _) in &ticks { span class={ "tl-tick " (at_pct(*x)) } {} }
+                            @for (x, _, _) in &ticks { span class={ "tl-tick " (at_pct(*x)) } {} }
                             @let dense = r.runs.len() > 48;
                             @for t in &r.runs {
                                 span class={ "tl-mark " (at_pct(at(*t))) @if dense { " dense" } } title={ (r.name) " · " (when(*t, &tz, now)) } {}
@@ -173,8 +184,9 @@ pub async fn page(
                 }
             }
             h2 class="spaced" { "Upcoming runs" }
-            table class="revs" {
-                thead { tr { th { "When (" (tz_name) ")" } th { "Job" } th { "Schedule" } } }
+            p class="subtitle" { "Times in " (tz_name) "." }
+            table class="revs upcoming" {
+                thead { tr { th { "When" } th { "Job" } th { "Schedule" } } }
                 tbody {
                     @for (t, r, excluded) in &upcoming {
                         @match excluded {
