@@ -39,6 +39,9 @@ macro_rules! executions_suite {
             $crate::executions_test!($fresh, prune_keeps_newest_per_config);
             $crate::executions_test!($fresh, logs_are_listed_in_order);
             $crate::executions_test!($fresh, list_is_newest_first);
+            $crate::executions_test!($fresh, backfilled_slots_meet_recorded_ones);
+            $crate::executions_test!($fresh, chained_runs_start_once_with_the_end_of_their_parent);
+            $crate::executions_test!($fresh, a_rescued_last_attempt_starts_on_failure_targets);
         }
     };
 }
@@ -590,4 +593,145 @@ pub async fn list_is_newest_first(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(ids, ["e2", "e1"]);
     assert!(store.execution_get("missing").await.unwrap().is_none());
+}
+
+/// A job config `id` whose schedule is `enabled` or not.
+async fn job_config(store: &Arc<dyn Store>, id: &str, enabled: bool) {
+    use grove_core::job_config::{JobConfigPayload, JobType};
+    let mut p = JobConfigPayload::default_for(JobType::HealthCheck);
+    p.schedule.is_enabled = enabled;
+    store
+        .object_insert(grove_store::ObjectInsert {
+            object_type: grove_core::registry::JOB_CONFIG.to_owned(),
+            id: id.to_owned(),
+            title: id.to_owned(),
+            description: None,
+            tags: vec![],
+            payload: p.to_value(),
+            actor: None,
+            now: t0(),
+        })
+        .await
+        .unwrap();
+}
+
+/// A slot fired by the scheduler and the same slot backfilled are one
+/// execution; a backfill keeps its overrides.
+pub async fn backfilled_slots_meet_recorded_ones(store: Arc<dyn Store>) {
+    let slot = t0() - secs(3600);
+    store
+        .execution_insert(insert("s1", "c1", Some(slot)))
+        .await
+        .unwrap();
+    let mut b1 = insert("b1", "c1", Some(slot));
+    b1.trigger = Trigger::Backfill;
+    let mut b2 = insert("b2", "c1", Some(slot - secs(3600)));
+    b2.trigger = Trigger::Backfill;
+    b2.overrides = Some(json!({"limits": {"batchSize": 7}}));
+    let out = store.execution_insert_slots(vec![b1, b2]).await.unwrap();
+    assert_eq!(out[0], InsertOutcome::Duplicate);
+    let InsertOutcome::Queued(e) = &out[1] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(e.trigger, Trigger::Backfill);
+    assert_eq!(e.scheduled_for, Some(slot - secs(3600)));
+    let read = store.execution_get("b2").await.unwrap().unwrap();
+    assert_eq!(read.overrides, Some(json!({"limits": {"batchSize": 7}})));
+    assert_eq!(store.execution_get("s1").await.unwrap().unwrap().overrides, None);
+}
+
+/// A run that ends starts the jobs its snapshot chains to, in the same
+/// transaction: once per target and parent, with the parent's slot; a
+/// disabled target is recorded as skipped; a failed attempt that will be
+/// retried starts nothing yet.
+pub async fn chained_runs_start_once_with_the_end_of_their_parent(store: Arc<dyn Store>) {
+    job_config(&store, "after", true).await;
+    job_config(&store, "off", false).await;
+    job_config(&store, "alarm", true).await;
+    let slot = t0() - secs(60);
+    let mut parent = insert("p1", "report", Some(slot));
+    parent.payload = json!({"jobType": "health-check",
+        "triggers": {"onSuccess": ["after", "off", "deleted"], "onFailure": ["alarm"]}});
+    parent.retry = retry(2);
+    store.execution_insert(parent).await.unwrap();
+    // Attempt 1 fails: retried later, nothing chained.
+    store.execution_claim(claim(t0(), 5)).await.unwrap();
+    let e = store
+        .execution_finish(finish(
+            "p1",
+            1,
+            t0(),
+            outcome(AttemptStatus::Failed, Some(AttemptReason::Error)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(e.status, ExecutionStatus::Queued);
+    for target in ["after", "off", "alarm"] {
+        assert!(store.execution_list(target, 10).await.unwrap().is_empty());
+    }
+    // Attempt 2 succeeds: onSuccess targets start.
+    store
+        .execution_claim(claim(t0() + secs(3600), 5))
+        .await
+        .unwrap();
+    let done = store
+        .execution_finish(finish(
+            "p1",
+            2,
+            t0() + secs(3600),
+            outcome(AttemptStatus::Success, None),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(done.status, ExecutionStatus::Success);
+    let after = store.execution_list("after", 10).await.unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].trigger, Trigger::Chain);
+    assert_eq!(after[0].status, ExecutionStatus::Queued);
+    assert_eq!(after[0].parent_run_id.as_deref(), Some("p1"));
+    assert_eq!(after[0].scheduled_for, Some(slot), "the parent's slot");
+    let off = store.execution_list("off", 10).await.unwrap();
+    assert_eq!(off.len(), 1);
+    assert_eq!(off[0].status, ExecutionStatus::Skipped);
+    assert_eq!(off[0].reason.as_deref(), Some("disabled"));
+    assert!(store.execution_list("alarm", 10).await.unwrap().is_empty());
+    // The chained run does not take the target's own slot: its scheduler
+    // can still fire that instant.
+    let own = store
+        .execution_insert(insert("own", "after", Some(slot)))
+        .await
+        .unwrap();
+    assert!(matches!(own, InsertOutcome::Queued(_)), "{own:?}");
+    // The same parent cannot start a target twice.
+    let mut again = insert("again", "after", Some(slot));
+    again.trigger = Trigger::Chain;
+    again.parent_run_id = Some("p1".to_owned());
+    assert_eq!(
+        store.execution_insert(again).await.unwrap(),
+        InsertOutcome::Duplicate
+    );
+}
+
+/// A last attempt whose worker vanished fails on rescue, and that failure
+/// starts the onFailure targets like any other.
+pub async fn a_rescued_last_attempt_starts_on_failure_targets(store: Arc<dyn Store>) {
+    job_config(&store, "alarm", true).await;
+    let mut parent = insert("p1", "report", None);
+    parent.payload = json!({"jobType": "health-check", "triggers": {"onFailure": ["alarm"]}});
+    parent.retry = retry(1);
+    store.execution_insert(parent).await.unwrap();
+    store.execution_claim(claim(t0(), 5)).await.unwrap();
+    let rescued = store
+        .lease_rescue(LeaseRescue {
+            now: t0() + secs(31),
+            all_running: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(rescued.len(), 1);
+    assert_eq!(rescued[0].execution.status, ExecutionStatus::Failed);
+    let alarm = store.execution_list("alarm", 10).await.unwrap();
+    assert_eq!(alarm.len(), 1, "{alarm:?}");
+    assert_eq!(alarm[0].parent_run_id.as_deref(), Some("p1"));
+    assert_eq!(alarm[0].scheduled_for, None);
 }
