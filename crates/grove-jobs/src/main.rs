@@ -68,6 +68,8 @@ enum Command {
     },
     /// Run a job config now: queue a manual run for the serving instance(s) to pick up.
     Run(run_cmd::RunArgs),
+    /// Backfill: queue one run per slot of the job's schedule in [--from, --to) not yet recorded.
+    Backfill(run_cmd::BackfillArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
     /// Cron expressions: next runs in a time zone, human text.
@@ -162,6 +164,7 @@ async fn run_async(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Run(args) => run_cmd::run(args).await,
+        Command::Backfill(args) => run_cmd::backfill(args).await,
         Command::Migrate(db) => {
             serve::init_tracing();
             let store = grove_store::open(&db.database_url).await?;

@@ -637,7 +637,10 @@ pub async fn backfilled_slots_meet_recorded_ones(store: Arc<dyn Store>) {
     assert_eq!(e.scheduled_for, Some(slot - secs(3600)));
     let read = store.execution_get("b2").await.unwrap().unwrap();
     assert_eq!(read.overrides, Some(json!({"limits": {"batchSize": 7}})));
-    assert_eq!(store.execution_get("s1").await.unwrap().unwrap().overrides, None);
+    assert_eq!(
+        store.execution_get("s1").await.unwrap().unwrap().overrides,
+        None
+    );
 }
 
 /// A run that ends starts the jobs its snapshot chains to, in the same
