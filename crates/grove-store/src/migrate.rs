@@ -65,6 +65,11 @@ pub const SQLITE: &[Migration] = &[
         name: "calendars reach the change feed",
         sql: include_str!("../migrations/sqlite/0010_calendar_changes.sql"),
     },
+    Migration {
+        version: 12,
+        name: "journal: entries by subject",
+        sql: include_str!("../migrations/sqlite/0012_journal_by_subject.sql"),
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -121,6 +126,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 10,
         name: "calendars reach the change feed",
         sql: include_str!("../migrations/postgres/0010_calendar_changes.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "journal: entries by subject",
+        sql: include_str!("../migrations/postgres/0012_journal_by_subject.sql"),
     },
 ];
 

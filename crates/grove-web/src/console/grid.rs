@@ -320,6 +320,7 @@ async fn job_card(
                             None => { span { "never run" } }
                         }
                     }
+                    (layout::alert_note(&p, &tz, now))
                     @if critical {
                         div class="s-failed" { (Icon::Error.svg()) " Disabled after repeated failures" }
                     } @else if last_failed {
