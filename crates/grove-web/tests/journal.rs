@@ -117,7 +117,9 @@ async fn alerts_are_saved_validated_and_shown_in_health_metrics_and_cards() {
         .call(
             Method::POST,
             "/api/v1/objects/job-config",
-            Some(job(json!({"maxLatenessSeconds": 0, "maxSilenceSeconds": "1h"}))),
+            Some(job(
+                json!({"maxLatenessSeconds": 0, "maxSilenceSeconds": "1h"}),
+            )),
         )
         .await;
     assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
@@ -132,7 +134,9 @@ async fn alerts_are_saved_validated_and_shown_in_health_metrics_and_cards() {
         .call(
             Method::POST,
             "/api/v1/objects/job-config",
-            Some(job(json!({"maxLatenessSeconds": 300, "maxSilenceSeconds": 86400}))),
+            Some(job(
+                json!({"maxLatenessSeconds": 300, "maxSilenceSeconds": 86400}),
+            )),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -192,10 +196,7 @@ async fn alerts_are_saved_validated_and_shown_in_health_metrics_and_cards() {
     assert_eq!(put.status, StatusCode::OK, "{}", put.text);
     assert_eq!(put.body["derived"]["health"], "silent");
 
-    let session = app
-        .sign_in(crate::common::VIEWER)
-        .await
-        .expect("a session");
+    let session = app.sign_in(crate::common::VIEWER).await.expect("a session");
     let page = app
         .send(
             axum::http::Request::builder()
@@ -234,6 +235,9 @@ fn late_slots_are_a_counter_per_config() {
         "grove_jobs_late_slots_total{config_id=\"hourly\"} 3",
         "grove_jobs_silent{config_id=\"daily\"} 0",
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
     }
 }
