@@ -52,6 +52,8 @@ choice_enum!(
         Advancement => "advancement",
         ConfigChanged => "config.changed",
         HealthAlert => "health.alert",
+        JobLate => "job.late",
+        JobSilent => "job.silent",
     }
 );
 
@@ -94,6 +96,8 @@ pub mod bounds {
     pub const STARTING_DEADLINE_SECONDS: (i64, i64) = (0, 604_800);
     pub const AUTO_DISABLE: (i64, i64) = (0, 10_000);
     pub const JITTER_SECONDS: (i64, i64) = (0, 3_600);
+    /// `alerts.maxLatenessSeconds` and `alerts.maxSilenceSeconds`: a second to a year.
+    pub const ALERT_SECONDS: (i64, i64) = (1, 31_536_000);
     pub const ORPHAN_THRESHOLD_DAYS: (i64, i64) = (1, 36_500);
     pub const TITLE_LEN: usize = 200;
     pub const TEXT_LEN: usize = 2_000;
@@ -288,6 +292,50 @@ impl Triggers {
     }
 }
 
+/// The dead-man's switch (`alerts`): what counts as a late slot and as a
+/// job gone silent. Both optional; absent means no alert of that kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertSettings {
+    /// A scheduled slot whose first attempt starts more than this many
+    /// seconds after its due instant (slot plus jitter), or that is
+    /// recorded as missed, raises `job.late`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lateness_seconds: Option<u64>,
+    /// An enabled job with no `success` or `partial` run for this many
+    /// seconds raises `job.silent`, once, until its next success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_silence_seconds: Option<u64>,
+}
+
+/// The latest late slot (`lateSlot`), written by the engine; cleared when a
+/// later slot starts in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LateSlot {
+    pub run_id: String,
+    pub scheduled_for: Timestamp,
+    pub due_at: Timestamp,
+    /// Seconds from the due instant to the start, or to when the slot was
+    /// recorded as missed.
+    pub lateness_seconds: u64,
+    pub missed: bool,
+    pub at: Timestamp,
+}
+
+/// Set by the engine when it raised `job.silent` (`silence`); cleared by
+/// the next `success` or `partial` run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Silence {
+    /// When the alert was raised.
+    pub at: Timestamp,
+    /// Where the silence was counted from: the last success, or when the
+    /// watch began (the alert set, the job enabled).
+    pub since: Timestamp,
+    pub max_silence_seconds: u64,
+}
+
 /// The latest finished execution, written by the engine (never by clients).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -325,14 +373,30 @@ pub struct JobConfigPayload {
     /// Jobs chained after this one's runs.
     #[serde(default, skip_serializing_if = "Triggers::is_empty")]
     pub triggers: Triggers,
+    /// The dead-man's switch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_execution: Option<LastExecution>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_disabled: Option<AutoDisabled>,
+    /// When the latest `success` or `partial` run ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_slot: Option<LateSlot>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<Silence>,
 }
 
 /// Payload fields written by the engine; accepted from clients and ignored.
-pub const ENGINE_FIELDS: &[&str] = &["lastExecution", "autoDisabled"];
+pub const ENGINE_FIELDS: &[&str] = &[
+    "lastExecution",
+    "autoDisabled",
+    "lastSuccessAt",
+    "lateSlot",
+    "silence",
+];
 
 const PAYLOAD_FIELDS: &[&str] = &[
     "jobType",
@@ -343,6 +407,7 @@ const PAYLOAD_FIELDS: &[&str] = &[
     "parameters",
     "notifications",
     "triggers",
+    "alerts",
 ];
 const SCHEDULE_FIELDS: &[&str] = &[
     "cronExpression",
@@ -367,6 +432,7 @@ const RETRY_FIELDS: &[&str] = &[
 const LIMIT_FIELDS: &[&str] = &["batchSize", "timeoutSeconds", "maxConcurrent"];
 const NOTIFICATION_FIELDS: &[&str] = &["onSuccess", "onFailure", "channels", "webhookUrl"];
 const TRIGGER_FIELDS: &[&str] = &["onSuccess", "onFailure"];
+const ALERT_FIELDS: &[&str] = &["maxLatenessSeconds", "maxSilenceSeconds"];
 
 impl JobConfigPayload {
     /// Decodes and validates a client's payload at `/payload`, filling in
@@ -393,6 +459,7 @@ impl JobConfigPayload {
         let parameters = job_type.and_then(|jt| decode_parameters(c, &obj, jt));
         let notifications = decode_notifications(c, &obj);
         let triggers = decode_triggers(c, &obj);
+        let alerts = decode_alerts(c, &obj);
         Some(Self {
             job_type: job_type?,
             display_name: display_name?,
@@ -402,8 +469,12 @@ impl JobConfigPayload {
             parameters: parameters?,
             notifications: notifications?,
             triggers: triggers?,
+            alerts: alerts?,
             last_execution: None,
             auto_disabled: None,
+            last_success_at: None,
+            late_slot: None,
+            silence: None,
         })
     }
 
@@ -520,8 +591,12 @@ impl JobConfigPayload {
             parameters,
             notifications: NotificationSettings::default(),
             triggers: Triggers::default(),
+            alerts: None,
             last_execution: None,
             auto_disabled: None,
+            last_success_at: None,
+            late_slot: None,
+            silence: None,
         }
     }
 
@@ -758,6 +833,29 @@ fn decode_notifications(c: &mut Checker, payload: &Obj<'_>) -> Option<Notificati
         channels: channels?,
         webhook_url: webhook_url?,
     })
+}
+
+/// `alerts`: optional, and so is each of its fields; absent or `null` is
+/// no alert (an empty object is kept as none).
+fn decode_alerts(c: &mut Checker, payload: &Obj<'_>) -> Option<Option<AlertSettings>> {
+    if payload.map.get("alerts").is_none_or(Value::is_null) {
+        return Some(None);
+    }
+    let obj = c.nested(payload, "alerts", true, ALERT_FIELDS, &[])?;
+    let mut seconds = |key: &str| -> Option<Option<u64>> {
+        if obj.map.get(key).is_none_or(Value::is_null) {
+            return Some(None);
+        }
+        let n = range(c, &obj, key, true, bounds::ALERT_SECONDS)?;
+        u64::try_from(n).ok().map(Some)
+    };
+    let lateness = seconds("maxLatenessSeconds");
+    let silence = seconds("maxSilenceSeconds");
+    let alerts = AlertSettings {
+        max_lateness_seconds: lateness?,
+        max_silence_seconds: silence?,
+    };
+    Some((alerts != AlertSettings::default()).then_some(alerts))
 }
 
 /// `webhookUrl`: required when `channels` includes `webhook`, an http(s) URL.
@@ -1051,6 +1149,14 @@ fn decode_health(c: &mut Checker, obj: &Obj<'_>) -> Option<HealthCheckParams> {
 }
 
 /// Health of a job config, as the console and API show it.
+///
+/// One state, by precedence: a disabled schedule is `critical` (the engine
+/// disabled it) or `disabled`; then the dead-man's switch, which the
+/// operator asked to hear about — `silent` (no success for
+/// `alerts.maxSilenceSeconds`), then `late` (the latest slot started late
+/// or was missed, `alerts.maxLatenessSeconds`); then the last run:
+/// `error` (failed), `warning` (partial or cancelled), `healthy`, or
+/// `never-run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Health {
@@ -1060,6 +1166,8 @@ pub enum Health {
     Error,
     Critical,
     Disabled,
+    Late,
+    Silent,
 }
 
 /// Read-only fields computed for every job config response.
@@ -1080,6 +1188,13 @@ impl JobConfigPayload {
             } else {
                 Health::Disabled
             };
+        }
+        let alerts = self.alerts.unwrap_or_default();
+        if alerts.max_silence_seconds.is_some() && self.silence.is_some() {
+            return Health::Silent;
+        }
+        if alerts.max_lateness_seconds.is_some() && self.late_slot.is_some() {
+            return Health::Late;
         }
         match &self.last_execution {
             None => Health::NeverRun,

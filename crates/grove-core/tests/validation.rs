@@ -427,3 +427,120 @@ fn a_stored_schedule_with_a_since_refused_zone_keeps_running() {
     let v = with("/payload/schedule/timezone", json!("US/Pacific"));
     problem_at(&problems(&v), "/payload/schedule/timezone");
 }
+
+#[test]
+fn alerts_are_optional_and_bounded_at_their_pointers() {
+    // Without alerts (every stored payload so far): valid, and none added.
+    let out = job_config().validate(&valid()).unwrap();
+    assert!(out.payload.get("alerts").is_none());
+    // Either field alone, both, or an empty object (no alert).
+    for (alerts, kept) in [
+        (
+            json!({"maxLatenessSeconds": 300}),
+            json!({"maxLatenessSeconds": 300}),
+        ),
+        (
+            json!({"maxSilenceSeconds": 86400}),
+            json!({"maxSilenceSeconds": 86400}),
+        ),
+        (
+            json!({"maxLatenessSeconds": 1, "maxSilenceSeconds": 31_536_000}),
+            json!({"maxLatenessSeconds": 1, "maxSilenceSeconds": 31_536_000}),
+        ),
+        (json!({}), Value::Null),
+        (Value::Null, Value::Null),
+    ] {
+        let mut v = valid();
+        v["payload"]["alerts"] = alerts.clone();
+        let out = job_config().validate(&v).unwrap();
+        assert_eq!(
+            out.payload.get("alerts").cloned().unwrap_or(Value::Null),
+            kept,
+            "{alerts}"
+        );
+    }
+    let bad = |alerts: Value| {
+        let mut v = valid();
+        v["payload"]["alerts"] = alerts;
+        problems(&v)
+            .into_iter()
+            .map(|p| p.pointer)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        bad(json!({"maxLatenessSeconds": 0})),
+        ["/payload/alerts/maxLatenessSeconds"]
+    );
+    assert_eq!(
+        bad(json!({"maxSilenceSeconds": 31_536_001})),
+        ["/payload/alerts/maxSilenceSeconds"]
+    );
+    assert_eq!(
+        bad(json!({"maxLatenessSeconds": "5m", "maxSilenceSeconds": -1})),
+        [
+            "/payload/alerts/maxLatenessSeconds",
+            "/payload/alerts/maxSilenceSeconds"
+        ]
+    );
+    assert_eq!(
+        bad(json!({"maxLateness": 60})),
+        ["/payload/alerts/maxLateness"]
+    );
+    assert_eq!(bad(json!(60)), ["/payload/alerts"]);
+}
+
+#[test]
+fn health_shows_the_dead_mans_switch_by_precedence() {
+    use grove_core::job_config::{
+        AlertSettings, AutoDisabled, Health, LastExecution, LateSlot, RunStatus, Silence,
+    };
+    let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    let mut p = JobConfigPayload::default_for(JobType::HealthCheck);
+    p.schedule.is_enabled = true;
+    p.last_execution = Some(LastExecution {
+        started_at: None,
+        completed_at: None,
+        status: RunStatus::Failed,
+        items_processed: 0,
+        errors: 1,
+        run_id: "r".to_owned(),
+        error: None,
+        consecutive_failures: 1,
+    });
+    let late = LateSlot {
+        run_id: "r".to_owned(),
+        scheduled_for: at("2026-03-01T01:00:00Z"),
+        due_at: at("2026-03-01T01:00:00Z"),
+        lateness_seconds: 300,
+        missed: false,
+        at: at("2026-03-01T01:05:00Z"),
+    };
+    let silence = Silence {
+        at: at("2026-03-02T00:00:00Z"),
+        since: at("2026-03-01T00:00:00Z"),
+        max_silence_seconds: 86_400,
+    };
+    p.late_slot = Some(late);
+    p.silence = Some(silence);
+    // Engine state without the alert that raised it says nothing.
+    assert_eq!(p.health(), Health::Error);
+    p.alerts = Some(AlertSettings {
+        max_lateness_seconds: Some(60),
+        max_silence_seconds: None,
+    });
+    assert_eq!(p.health(), Health::Late, "late over a failed run");
+    p.alerts = Some(AlertSettings {
+        max_lateness_seconds: Some(60),
+        max_silence_seconds: Some(86_400),
+    });
+    assert_eq!(p.health(), Health::Silent, "silent over late");
+    p.schedule.is_enabled = false;
+    assert_eq!(p.health(), Health::Disabled, "disabled over silent");
+    p.auto_disabled = Some(AutoDisabled {
+        at: at("2026-03-02T00:00:00Z"),
+        reason: "failures".to_owned(),
+    });
+    assert_eq!(p.health(), Health::Critical);
+    assert_eq!(serde_json::to_value(Health::Late).unwrap(), "late");
+    assert_eq!(serde_json::to_value(Health::Silent).unwrap(), "silent");
+}

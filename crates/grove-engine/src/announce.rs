@@ -1,7 +1,8 @@
 //! What the engine tells others when an execution ends: the event journal
 //! that notification digests read (`job.succeeded`, `job.failed`,
 //! `job.disabled`), and the job config's own immediate notifications
-//! (`notifications.onSuccess` / `onFailure` through its `channels`).
+//! (`notifications.onSuccess` / `onFailure` through its `channels`), which
+//! the dead-man's switch's alerts use too (see `deadman`).
 //!
 //! Best effort by design: the run's outcome is already stored; a journal or
 //! delivery problem is logged (on the execution and to tracing) and never
@@ -9,9 +10,9 @@
 
 use std::sync::Arc;
 
-use grove_core::job_config::{Channel, EventType, JobConfigPayload};
+use grove_core::job_config::{Channel, EventType, JobConfigPayload, NotificationSettings};
 use grove_store::{Execution, ExecutionStatus, LogInsert, LogLevel, Notification};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::jobs::digest::{HttpWebhook, RunHeaders, WebhookPolicy, deliver_webhook};
@@ -78,8 +79,6 @@ pub(crate) async fn job_disabled(shared: &Arc<Shared>, config_id: &str, reason: 
 }
 
 async fn notify(shared: &Arc<Shared>, e: &Execution, payload: &JobConfigPayload, message: &str) {
-    let settings = &payload.notifications;
-    let mut notes: Vec<(LogLevel, String)> = Vec::new();
     let body = json!({
         "subject": message,
         "jobId": e.config_id,
@@ -89,22 +88,55 @@ async fn notify(shared: &Arc<Shared>, e: &Execution, payload: &JobConfigPayload,
         "itemsProcessed": e.counts.processed,
         "completedAt": e.completed_at,
     });
+    let note = Note {
+        id: format!("{}:run", e.id),
+        config_id: &e.config_id,
+        subject: message,
+        body,
+        run: Some(e),
+    };
+    deliver(shared, &payload.notifications, note).await;
+}
+
+/// One immediate notification of a job config.
+pub(crate) struct Note<'a> {
+    /// Deterministic, so the outbox keeps one however often it is sent.
+    pub id: String,
+    pub config_id: &'a str,
+    pub subject: &'a str,
+    pub body: Value,
+    /// The execution it is about, whose log records the delivery.
+    pub run: Option<&'a Execution>,
+}
+
+/// Sends an alert of the dead-man's switch (`job.late`, `job.silent`)
+/// through the config's channels, when `notifications.onFailure` is on.
+pub(crate) async fn alert(shared: &Arc<Shared>, payload: &JobConfigPayload, note: Note<'_>) {
+    if payload.notifications.on_failure {
+        deliver(shared, &payload.notifications, note).await;
+    }
+}
+
+async fn deliver(shared: &Arc<Shared>, settings: &NotificationSettings, note: Note<'_>) {
+    let mut notes: Vec<(LogLevel, String)> = Vec::new();
+    let (config_id, message, body) = (note.config_id, note.subject, &note.body);
+    let run_id = note.run.map(|e| e.id.as_str()).unwrap_or("");
     for channel in &settings.channels {
         match channel {
             Channel::Log => {
-                tracing::warn!(job = %e.config_id, run = %e.id, "notification: {message}");
+                tracing::warn!(job = %config_id, run = %run_id, "notification: {message}");
                 notes.push((LogLevel::Info, format!("notification (log): {message}")));
             }
             Channel::Outbox => {
                 let stored = shared
                     .store
                     .notification_insert(Notification {
-                        id: format!("{}:run", e.id),
+                        id: note.id.clone(),
                         recipient_id: RUN_NOTIFICATION_RECIPIENT.to_owned(),
                         channel: "outbox".to_owned(),
                         subject: message.to_owned(),
                         body: body.clone(),
-                        run_id: Some(e.id.clone()),
+                        run_id: note.run.map(|e| e.id.clone()),
                         created_at: shared.clock.now(),
                     })
                     .await;
@@ -125,19 +157,27 @@ async fn notify(shared: &Arc<Shared>, e: &Execution, payload: &JobConfigPayload,
                     "notification not sent: the webhook channel has no webhookUrl".to_owned(),
                 )),
                 Some(url) => {
-                    // Retries may take a while: never hold the executor.
-                    let (shared, e, url, body) =
-                        (shared.clone(), e.clone(), url.to_owned(), body.clone());
+                    // Retries may take a while: never hold the caller.
+                    let (shared, run, url, body) = (
+                        shared.clone(),
+                        note.run.cloned(),
+                        url.to_owned(),
+                        body.clone(),
+                    );
+                    let config_id = config_id.to_owned();
                     let sender = HttpWebhook::new(shared.settings.outbound.clone());
-                    let run = RunHeaders {
-                        run_id: e.id.clone(),
-                        scheduled_for: e.scheduled_for,
-                        attempt: e.attempt_count,
-                    };
+                    // An alert about no run names none.
+                    let headers = run
+                        .as_ref()
+                        .map(|e| RunHeaders {
+                            run_id: e.id.clone(),
+                            scheduled_for: e.scheduled_for,
+                            attempt: e.attempt_count,
+                        })
+                        .unwrap_or_default();
                     tokio::spawn(async move {
-                        let sent =
-                            deliver_webhook(&sender, &url, &body, &run, WebhookPolicy::default())
-                                .await;
+                        let policy = WebhookPolicy::default();
+                        let sent = deliver_webhook(&sender, &url, &body, &headers, policy).await;
                         let note = match sent {
                             Ok(()) => (LogLevel::Info, format!("notification posted to {url}")),
                             Err(err) => (
@@ -145,13 +185,34 @@ async fn notify(shared: &Arc<Shared>, e: &Execution, payload: &JobConfigPayload,
                                 format!("notification to {url} failed {err}"),
                             ),
                         };
-                        append(&shared, &e, vec![note]).await;
+                        record(&shared, &config_id, run.as_ref(), vec![note]).await;
                     });
                 }
             },
         }
     }
-    append(shared, e, notes).await;
+    record(shared, config_id, note.run, notes).await;
+}
+
+/// Records how a notification went: on its execution's log, or (about no
+/// execution) to tracing.
+async fn record(
+    shared: &Arc<Shared>,
+    config_id: &str,
+    run: Option<&Execution>,
+    notes: Vec<(LogLevel, String)>,
+) {
+    match run {
+        Some(e) => append(shared, e, notes).await,
+        None => {
+            for (level, message) in notes {
+                match level {
+                    LogLevel::Error => tracing::warn!(job = %config_id, "{message}"),
+                    _ => tracing::info!(job = %config_id, "{message}"),
+                }
+            }
+        }
+    }
 }
 
 /// Adds lines to the ended execution's log.

@@ -193,6 +193,13 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
         attempt,
         started,
     );
+    if crate::deadman::watches_lateness(&execution, attempt) {
+        tokio::spawn(crate::deadman::slot_started(
+            shared.clone(),
+            execution.clone(),
+            started,
+        ));
+    }
     shared.events.publish(
         &run_id,
         RunEvent::Phase {
@@ -560,6 +567,10 @@ pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execut
     );
     if matches!(status, RunStatus::Success | RunStatus::Partial) {
         state.insert("autoDisabled".to_owned(), Value::Null);
+        // The dead-man's switch: a success ends a silence.
+        let at = e.completed_at.unwrap_or_else(|| shared.clock.now());
+        state.insert("lastSuccessAt".to_owned(), json!(at));
+        state.insert("silence".to_owned(), Value::Null);
     }
     if let Err(err) = store
         .object_state_merge(JOB_CONFIG, &e.config_id, state)

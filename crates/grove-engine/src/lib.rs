@@ -18,8 +18,10 @@
 //! - `executor`: claims due executions (respecting `maxConcurrent`), runs
 //!   each attempt's handler with a deadline, heartbeats its lease, records
 //!   the outcome, `lastExecution` and auto-disable.
-//! - `maintenance`: lease rescue (at start-up and periodically) and
-//!   retention.
+//! - `maintenance`: lease rescue (at start-up and periodically),
+//!   retention and the silence check of the dead-man's switch.
+//! - `deadman`: the dead-man's switch (`payload.alerts`): `job.late` for
+//!   late and missed slots, `job.silent` for jobs without a success.
 //! - [`context`]: what a handler gets and returns.
 //! - [`handlers`]: the handler trait, the exhaustive registry, one file per
 //!   job type.
@@ -36,6 +38,7 @@
 mod announce;
 pub mod context;
 mod coordination;
+mod deadman;
 pub mod error;
 pub mod events;
 mod executor;

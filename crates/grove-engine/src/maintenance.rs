@@ -1,4 +1,5 @@
-//! Maintenance: lease rescue and retention, run by the leader only. On
+//! Maintenance: lease rescue, retention and the dead-man's switch's
+//! silence check (see `deadman`), run by the leader only. On
 //! SQLite (one process) this process always leads; with several instances
 //! on PostgreSQL they elect one through a lease row that the leader renews
 //! at each round and gives up at shutdown. Were two ever to run it at once
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use grove_store::{ExecutionPrune, LeaseRescue};
 use tokio_util::sync::CancellationToken;
 
+use crate::deadman::SilenceWatch;
 use crate::executor::record_outcome;
 use crate::{EngineError, Shared};
 
@@ -126,6 +128,7 @@ impl Maintenance {
 
     pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
         let mut leading = None;
+        let mut silence = SilenceWatch::default();
         loop {
             if !self.lead(&mut leading).await {
                 self.shared.events.collect();
@@ -143,6 +146,9 @@ impl Maintenance {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned old executions"),
                 Err(e) => tracing::warn!(error = %e, "pruning executions failed"),
+            }
+            if let Err(e) = silence.check(&self.shared).await {
+                tracing::warn!(error = %e, "the silence check (alerts.maxSilenceSeconds) failed");
             }
             self.shared.events.collect();
             tokio::select! {

@@ -3,6 +3,7 @@
 //! Process-local and reset at start, as Prometheus expects of counters;
 //! totals across instances are the sum over instances.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use grove_store::ExecutionStatus;
@@ -28,6 +29,8 @@ pub(crate) struct EngineMetrics {
     /// Cumulative counts per bucket, then the +Inf bucket.
     dispatch: [AtomicU64; DISPATCH_BUCKETS.len() + 1],
     dispatch_sum_micros: AtomicU64,
+    /// Late slots (`job.late`) raised in this process, by config id.
+    late_slots: parking_lot::Mutex<BTreeMap<String, u64>>,
 }
 
 impl EngineMetrics {
@@ -61,6 +64,15 @@ impl EngineMetrics {
         }
     }
 
+    /// A slot of `config_id` was late or missed (the dead-man's switch).
+    pub(crate) fn late_slot(&self, config_id: &str) {
+        *self
+            .late_slots
+            .lock()
+            .entry(config_id.to_owned())
+            .or_default() += 1;
+    }
+
     pub(crate) fn snapshot(&self, running: usize, scheduled: usize) -> MetricsSnapshot {
         let mut cumulative = 0;
         let dispatch_buckets = self
@@ -82,6 +94,12 @@ impl EngineMetrics {
             dispatch_sum_seconds: self.dispatch_sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
             running,
             scheduled,
+            late_slots: self
+                .late_slots
+                .lock()
+                .iter()
+                .map(|(id, n)| (id.clone(), *n))
+                .collect(),
         }
     }
 }
@@ -99,6 +117,8 @@ pub struct MetricsSnapshot {
     pub running: usize,
     /// Configs the scheduler holds a next slot for.
     pub scheduled: usize,
+    /// Late slots raised in this process, by config id (in id order).
+    pub late_slots: Vec<(String, u64)>,
 }
 
 #[cfg(test)]
@@ -129,5 +149,13 @@ mod tests {
             "only final statuses count"
         );
         assert_eq!((s.running, s.scheduled), (1, 7));
+        assert!(s.late_slots.is_empty());
+        m.late_slot("b");
+        m.late_slot("a");
+        m.late_slot("b");
+        assert_eq!(
+            m.snapshot(0, 0).late_slots,
+            vec![("a".to_owned(), 1), ("b".to_owned(), 2)]
+        );
     }
 }

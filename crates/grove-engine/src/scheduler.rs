@@ -625,6 +625,7 @@ impl Scheduler {
                 return;
             };
             self.shared.executor_wake.notify_one();
+            let mut skipped = Vec::new();
             for o in outcomes {
                 if let InsertOutcome::Skipped(e) = o {
                     self.shared.metrics.finished(e.status);
@@ -634,8 +635,10 @@ impl Scheduler {
                         reason = e.reason.as_deref().unwrap_or(""),
                         "slot skipped"
                     );
+                    skipped.push(e);
                 }
             }
+            crate::deadman::slots_missed(&self.shared, &skipped).await;
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod deadman;
 mod executing;
 mod handlers;
 mod health;

@@ -194,6 +194,18 @@ pub struct JournalAppend {
     pub data: Value,
 }
 
+/// Which journal entries to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct JournalFilter {
+    /// Only these event types (every type when empty).
+    pub types: Vec<String>,
+    /// Only entries about this subject (a job config id).
+    pub subject: Option<String>,
+    /// Only entries with `seq < before` (the next page).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
     /// Deterministic per run and recipient, so a retried run does not deliver twice.
@@ -337,6 +349,12 @@ pub trait GroveDataStore {
         after_seq: i64,
         types: &[String],
         limit: u32,
+    ) -> Result<Vec<grove_core::grove::JournalEvent>, StoreError>;
+
+    /// Entries matching `filter`, newest first.
+    async fn journal_list(
+        &self,
+        filter: JournalFilter,
     ) -> Result<Vec<grove_core::grove::JournalEvent>, StoreError>;
 
     async fn digest_cursor_get(&self, key: &str) -> Result<Option<i64>, StoreError>;

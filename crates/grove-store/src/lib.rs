@@ -50,9 +50,9 @@ pub use executions::{
 pub use grove_data::{
     AdvancementApply, AdvancementCandidate, AdvancementEvent, AdvancementEventFilter, Aggregate,
     AggregateIncrement, AggregateRebuildRange, AggregateStatus, ArchiveEntity, ArchiveOrphans,
-    ArchivedRow, GroveBulkLoad, GroveDataStore, JournalAppend, Notification, OrphanQuery,
-    RangeOutcome, SignalInsert, SignalOutcome, Sprout, SproutPage, SproutSignals, SproutUpsert,
-    UpsertOutcome,
+    ArchivedRow, GroveBulkLoad, GroveDataStore, JournalAppend, JournalFilter, Notification,
+    OrphanQuery, RangeOutcome, SignalInsert, SignalOutcome, Sprout, SproutPage, SproutSignals,
+    SproutUpsert, UpsertOutcome,
 };
 pub use objects::{ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoredObject};
 pub use tokens::{ApiToken, Role, TokenStore};

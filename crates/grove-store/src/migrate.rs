@@ -70,6 +70,11 @@ pub const SQLITE: &[Migration] = &[
         name: "executions: per-run overrides and chained runs",
         sql: include_str!("../migrations/sqlite/0011_runs_of_runs.sql"),
     },
+    Migration {
+        version: 12,
+        name: "journal: entries by subject",
+        sql: include_str!("../migrations/sqlite/0012_journal_by_subject.sql"),
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -131,6 +136,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 11,
         name: "executions: per-run overrides and chained runs",
         sql: include_str!("../migrations/postgres/0011_runs_of_runs.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "journal: entries by subject",
+        sql: include_str!("../migrations/postgres/0012_journal_by_subject.sql"),
     },
 ];
 

@@ -117,6 +117,7 @@ fn api_routes(request_timeout: std::time::Duration) -> Router<AppState> {
         )
         .route("/api/v1/advancement-events", get(grove::advancement_events))
         .route("/api/v1/notifications", get(grove::notifications))
+        .route("/api/v1/journal", get(api::journal::list))
         .route("/api/v1/render/catalog", get(api::render::catalog))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{id}", delete(tokens::revoke))

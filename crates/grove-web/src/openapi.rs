@@ -17,8 +17,9 @@ use crate::wire::execution::{
     LegacyConfiguration, LogLineOut, LogPage, RunAccepted, RunOptionsBody, RunResult,
 };
 use crate::wire::grove::{
-    AdvancementEventList, AdvancementEventOut, AggregateOut, IngestReport, NotificationList,
-    NotificationOut, RejectedItem, SignalBatch, SignalIn, SproutBatch, SproutIn, SproutOut,
+    AdvancementEventList, AdvancementEventOut, AggregateOut, IngestReport, JournalEntryOut,
+    JournalPage, NotificationList, NotificationOut, RejectedItem, SignalBatch, SignalIn,
+    SproutBatch, SproutIn, SproutOut,
 };
 use crate::wire::live::{CountsOut, RunEventOut};
 use crate::wire::object::{
@@ -52,7 +53,7 @@ impl Modify for BearerAuth {
         objects::list, objects::create, objects::get, objects::replace, objects::patch, objects::delete,
         objects::duplicate, objects::revisions, objects::restore,
         grove::upsert_sprouts, grove::insert_signals, grove::get_sprout, grove::advancement_events,
-        grove::notifications,
+        grove::notifications, crate::api::journal::list,
         crate::api::render::catalog,
         executions::run_now, executions::backfill, executions::history, executions::get, executions::logs,
         executions::retry, executions::cancel, executions::events, executions::engine_status,
@@ -67,7 +68,7 @@ impl Modify for BearerAuth {
         RunEventOut, CountsOut, EngineStatus, LegacyConfiguration,
         SproutIn, SignalIn, SproutBatch, SignalBatch, RejectedItem, IngestReport,
         AggregateOut, SproutOut, AdvancementEventOut, AdvancementEventList,
-        NotificationOut, NotificationList,
+        NotificationOut, NotificationList, JournalEntryOut, JournalPage,
         RenderNodeOut, PreviewExcludedOut, PreviewRunOut, SchedulePreview, UpcomingOut, UpcomingRunOut, ExcludedSlotOut,
         Liveness, Readiness, TypeMetrics, TypeRegistry,
         TokenOut, TokenList, TokenCreated, TokenRequest, AuditEntryOut, AuditPage,
@@ -337,6 +338,12 @@ fn query_bounds(doc: &mut Value) {
             "limit",
             1,
             u64::from(grove::MAX_LIMIT),
+        ),
+        (
+            "/api/v1/journal",
+            "limit",
+            1,
+            u64::from(crate::api::journal::MAX_LIMIT),
         ),
         (
             "/api/v1/schedule/preview",

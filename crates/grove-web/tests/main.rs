@@ -10,6 +10,7 @@ mod console_schedules;
 mod contract;
 mod executions;
 mod grove;
+mod journal;
 mod limits;
 mod objects;
 mod operations;

@@ -74,8 +74,11 @@ impl RunHeaders {
         }
     }
 
-    /// The header lines.
+    /// The header lines; none for a message about no run (an alert).
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        if self.run_id.is_empty() {
+            return Vec::new();
+        }
         let mut out = vec![("Grove-Run-Id", self.run_id.clone())];
         if let Some(slot) = self.scheduled_for {
             out.push(("Grove-Scheduled-For", slot.to_string()));

@@ -66,6 +66,17 @@ fn notification_from_row(r: &impl Row) -> Result<Notification, StoreError> {
     })
 }
 
+fn journal_from_row(r: &impl Row) -> Result<JournalEvent, StoreError> {
+    Ok(JournalEvent {
+        seq: r.get("seq")?,
+        event_type: r.get("event_type")?,
+        at: r.get("at")?,
+        subject: r.get("subject")?,
+        message: r.get("message")?,
+        data: r.get("data")?,
+    })
+}
+
 fn period_column(r: &impl Row) -> Result<SignalPeriod, StoreError> {
     r.choice("period")
 }
@@ -952,16 +963,30 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
         self.read_in_sequence("journal", statement)
             .await?
             .iter()
-            .map(|r| {
-                Ok(JournalEvent {
-                    seq: r.get("seq")?,
-                    event_type: r.get("event_type")?,
-                    at: r.get("at")?,
-                    subject: r.get("subject")?,
-                    message: r.get("message")?,
-                    data: r.get("data")?,
-                })
-            })
+            .map(journal_from_row)
+            .collect()
+    }
+
+    async fn journal_list(&self, f: JournalFilter) -> Result<Vec<JournalEvent>, StoreError> {
+        // One statement text whichever filters are given; the type list is
+        // bound whole, so an empty one means every type.
+        let any_type = f.types.is_empty();
+        let statement = sql(format!(
+            "SELECT seq, event_type, at, subject, message, data FROM journal \
+             WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR seq < $2) \
+             AND ($3 OR event_type {}) ORDER BY seq DESC LIMIT $5",
+            D::in_list(4)
+        ))
+        .bind(f.subject)
+        .bind(f.before)
+        .bind(any_type)
+        .bind(f.types)
+        .bind(f.limit);
+        let mut db = self.db.read().await?;
+        db.fetch_all(statement)
+            .await?
+            .iter()
+            .map(journal_from_row)
             .collect()
     }
 

@@ -5,8 +5,8 @@ use grove_store::demo::{self, DemoSize};
 use grove_store::{
     AdvancementApply, AdvancementCandidate, AdvancementEventFilter, AggregateIncrement,
     AggregateRebuildRange, AggregateStatus, ArchiveEntity, ArchiveOrphans, JournalAppend,
-    Notification, OrphanQuery, SignalInsert, SignalOutcome, SproutPage, SproutUpsert, Store,
-    UpsertOutcome,
+    JournalFilter, Notification, OrphanQuery, SignalInsert, SignalOutcome, SproutPage,
+    SproutUpsert, Store, UpsertOutcome,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -63,6 +63,14 @@ macro_rules! grove_data_suite {
                 $crate::conformance::run(
                     $fresh().await,
                     $crate::conformance::grove_data::journal_cursor_and_outbox,
+                )
+                .await
+            }
+            #[tokio::test]
+            async fn journal_lists_newest_first_by_type_and_subject() {
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::grove_data::journal_lists_newest_first_by_type_and_subject,
                 )
                 .await
             }
@@ -496,6 +504,75 @@ pub async fn advancement_applies_once_per_run_and_rule(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(by_rule.is_empty());
+}
+
+pub async fn journal_lists_newest_first_by_type_and_subject(store: Arc<dyn Store>) {
+    let append = |t: &str, subject: &str| JournalAppend {
+        event_type: t.to_owned(),
+        at: now(),
+        subject: subject.to_owned(),
+        message: format!("{t} about {subject}"),
+        data: json!({"subject": subject}),
+    };
+    let late_a = store.journal_append(append("job.late", "a")).await.unwrap();
+    let silent_a = store
+        .journal_append(append("job.silent", "a"))
+        .await
+        .unwrap();
+    let late_b = store.journal_append(append("job.late", "b")).await.unwrap();
+    let late_a2 = store.journal_append(append("job.late", "a")).await.unwrap();
+    let seqs = |events: Vec<grove_core::grove::JournalEvent>| -> Vec<i64> {
+        events.iter().map(|e| e.seq).collect()
+    };
+    let list =
+        |types: &[&str], subject: Option<&str>, before: Option<i64>, limit: u32| JournalFilter {
+            types: types.iter().map(|t| (*t).to_owned()).collect(),
+            subject: subject.map(str::to_owned),
+            before,
+            limit,
+        };
+    let all = store
+        .journal_list(list(&[], None, None, 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        seqs(all),
+        vec![late_a2, late_b, silent_a, late_a],
+        "newest first"
+    );
+    let late = store
+        .journal_list(list(&["job.late"], None, None, 100))
+        .await
+        .unwrap();
+    assert_eq!(seqs(late), vec![late_a2, late_b, late_a]);
+    let of_a = store
+        .journal_list(list(&[], Some("a"), None, 100))
+        .await
+        .unwrap();
+    assert_eq!(seqs(of_a), vec![late_a2, silent_a, late_a]);
+    let late_of_a = store
+        .journal_list(list(&["job.late", "job.silent"], Some("a"), None, 2))
+        .await
+        .unwrap();
+    assert_eq!(seqs(late_of_a), vec![late_a2, silent_a], "limited");
+    let page = store
+        .journal_list(list(&[], Some("a"), Some(silent_a), 100))
+        .await
+        .unwrap();
+    assert_eq!(seqs(page), vec![late_a], "before a sequence number");
+    assert!(
+        store
+            .journal_list(list(&["job.late"], Some("nobody"), None, 100))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = &store.journal_list(list(&[], None, None, 1)).await.unwrap()[0];
+    assert_eq!(
+        (first.event_type.as_str(), first.subject.as_str()),
+        ("job.late", "a")
+    );
+    assert_eq!(first.data, json!({"subject": "a"}));
 }
 
 pub async fn journal_cursor_and_outbox(store: Arc<dyn Store>) {

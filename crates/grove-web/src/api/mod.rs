@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod executions;
 pub mod grove;
+pub mod journal;
 pub mod meta;
 pub mod objects;
 pub mod prometheus;

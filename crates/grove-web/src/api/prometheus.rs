@@ -22,10 +22,15 @@ pub struct Scrape {
     pub configs_by_health: Vec<(String, u64)>,
     pub engine_running: bool,
     pub engine: Option<MetricsSnapshot>,
+    /// Configs that watch lateness (`alerts.maxLatenessSeconds`), in id order.
+    pub lateness_watched: Vec<String>,
+    /// `(config id, silent)` of configs that watch silence
+    /// (`alerts.maxSilenceSeconds`), in id order.
+    pub silence: Vec<(String, bool)>,
 }
 
 /// `GET /metrics`
-#[utoipa::path(get, path = "/metrics", tag = "health", security(()), responses((status = 200, content_type = "text/plain", description = "Prometheus metrics: grove_database_up, grove_job_configs{health}, grove_engine_running, grove_executions_finished_total{status}, grove_attempts_started_total, grove_attempts_running, grove_scheduler_configs, grove_dispatch_latency_seconds")))]
+#[utoipa::path(get, path = "/metrics", tag = "health", security(()), responses((status = 200, content_type = "text/plain", description = "Prometheus metrics: grove_database_up, grove_job_configs{health}, grove_engine_running, grove_executions_finished_total{status}, grove_attempts_started_total, grove_attempts_running, grove_scheduler_configs, grove_dispatch_latency_seconds, grove_jobs_late_slots_total{config_id}, grove_jobs_silent{config_id}")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut scrape = Scrape {
         engine_running: state.engine.is_running(),
@@ -36,8 +41,16 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         scrape.database_up = true;
         let mut counts: Vec<(String, u64)> = Vec::new();
         for obj in objects {
-            let health = serde_json::from_value::<JobConfigPayload>(obj.payload)
-                .ok()
+            let payload = serde_json::from_value::<JobConfigPayload>(obj.payload).ok();
+            let alerts = payload.as_ref().and_then(|p| p.alerts).unwrap_or_default();
+            if alerts.max_lateness_seconds.is_some() {
+                scrape.lateness_watched.push(obj.meta.id.clone());
+            }
+            if let (Some(p), Some(_)) = (&payload, alerts.max_silence_seconds) {
+                let silent = p.schedule.is_enabled && p.silence.is_some();
+                scrape.silence.push((obj.meta.id.clone(), silent));
+            }
+            let health = payload
                 .and_then(|p| serde_json::to_value(p.health()).ok())
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_else(|| "unreadable".to_owned());
@@ -56,6 +69,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         render(&scrape),
     )
+}
+
+/// A label value, escaped as the exposition format wants (config ids
+/// never need it; the escaping keeps the output valid whatever).
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -88,9 +110,47 @@ pub fn render(s: &Scrape) -> String {
         "Whether this process runs the scheduler and executor.",
     );
     let _ = writeln!(out, "grove_engine_running {}", u8::from(s.engine_running));
+    family(
+        &mut out,
+        "grove_jobs_silent",
+        "gauge",
+        "Whether a job that watches silence (alerts.maxSilenceSeconds) is silent now (job.silent raised, no success since).",
+    );
+    for (id, silent) in &s.silence {
+        let _ = writeln!(
+            out,
+            "grove_jobs_silent{{config_id=\"{}\"}} {}",
+            label(id),
+            u8::from(*silent)
+        );
+    }
     let Some(e) = &s.engine else {
         return out;
     };
+    family(
+        &mut out,
+        "grove_jobs_late_slots_total",
+        "counter",
+        "Slots that started later than alerts.maxLatenessSeconds after they were due, or were missed, raised in this process.",
+    );
+    let mut late: Vec<(&str, u64)> = e
+        .late_slots
+        .iter()
+        .map(|(id, n)| (id.as_str(), *n))
+        .collect();
+    for id in &s.lateness_watched {
+        if !late.iter().any(|(l, _)| l == id) {
+            late.push((id, 0));
+        }
+    }
+    late.sort();
+    for (id, n) in late {
+        let _ = writeln!(
+            out,
+            "grove_jobs_late_slots_total{{config_id=\"{}\"}} {n}",
+            label(id)
+        );
+    }
     family(
         &mut out,
         "grove_executions_finished_total",

@@ -399,6 +399,7 @@ async fn job_card(
                     @if let Some(err) = retrying.and_then(|e| e.error.as_deref()) {
                         div class="s-failed" { (Icon::Error.svg()) " The last attempt failed: " (err) }
                     }
+                    (layout::alert_note(&p, &tz, now))
                     @if critical {
                         div class="s-failed" { (Icon::Error.svg()) " Disabled after repeated failures" }
                     } @else if last_failed && retrying.is_none() {

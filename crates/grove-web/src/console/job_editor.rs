@@ -10,8 +10,8 @@ use grove_app::AppError;
 use grove_app::objects::{CopyNames, object_type};
 use grove_core::job_config::ScheduleConfig;
 use grove_core::job_config::{
-    AlertThreshold, Channel, CleanupEntity, EventType, HealthCheckKind, JobConfigPayload, JobType,
-    MisfirePolicy, OverlapPolicy, SignalPeriod, bounds,
+    AlertThreshold, Channel, CleanupEntity, EventType, Health, HealthCheckKind, JobConfigPayload,
+    JobType, MisfirePolicy, OverlapPolicy, SignalPeriod, bounds,
 };
 use grove_core::lifecycle::{DEFAULT_MODEL, MODELS};
 use grove_core::plan::{Calendars, JobPlan};
@@ -270,6 +270,17 @@ pub fn sections(job_type: JobType, new: bool, calendars: &[(String, String)]) ->
                     .hint("Receives those run messages when the webhook channel is checked."),
             ],
         },
+        Section {
+            title: "Alerts",
+            fields: vec![
+                num("/payload/alerts/maxLatenessSeconds", "Max Lateness", "sec", bounds::ALERT_SECONDS)
+                    .optional()
+                    .hint("A slot that starts more than this long after it was due, or is missed, raises job.late. Empty = no lateness alert."),
+                num("/payload/alerts/maxSilenceSeconds", "Max Silence", "sec", bounds::ALERT_SECONDS)
+                    .optional()
+                    .hint("No successful run for this long raises job.silent, once, until the next success. Empty = no silence alert."),
+            ],
+        },
     ]
 }
 
@@ -486,6 +497,11 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
             div class="notice status--error" role="alert" { (Icon::Error.svg()) p { (c) " " a href={ "/console/jobs/" (id) } { "Load the current version" } } }
         }
         @if let Some(p) = &stored_payload {
+            @if matches!(p.health(), Health::Late | Health::Silent) {
+                div class="notice status--warning" role="status" {
+                    (layout::alert_note(p, &zone(&p.schedule.timezone), now))
+                }
+            }
             @if p.auto_disabled.is_some() && !p.schedule.is_enabled {
                 div class="notice status--critical" role="alert" {
                     (Icon::Error.svg())

@@ -1,6 +1,6 @@
 //! The page shell, icons, status badges, notices and time formatting.
 
-use grove_core::job_config::Health;
+use grove_core::job_config::{Health, JobConfigPayload};
 use grove_core::validate::Choice;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -212,9 +212,42 @@ pub fn health_badge(health: Health, running: bool) -> Markup {
             Health::Critical => ("critical", Icon::Error, "Critical"),
             Health::Disabled => ("disabled", Icon::Pause, "Disabled"),
             Health::NeverRun => ("never-run", Icon::Circle, "Not run yet"),
+            Health::Late => ("late", Icon::Clock, "Late"),
+            Health::Silent => ("silent", Icon::Warning, "Silent"),
         }
     };
     html! { span class={ "badge badge-" (class) } data-status=(text) { (icon.svg()) (text) } }
+}
+
+/// What the dead-man's switch says about a job, in a line (none when it
+/// says nothing): "Silent: no successful run since …" or "Late: the
+/// 02:00 slot started 7 minutes after it was due".
+pub fn alert_note(p: &JobConfigPayload, tz: &TimeZone, now: Timestamp) -> Markup {
+    match p.health() {
+        Health::Silent => match &p.silence {
+            Some(s) => html! {
+                div class="s-failed alert-note" data-alert="silent" {
+                    (Icon::Warning.svg()) " Silent: no successful run since " (when(s.since, tz, now))
+                }
+            },
+            None => html! {},
+        },
+        Health::Late => match &p.late_slot {
+            Some(l) if l.missed => html! {
+                div class="s-partial alert-note" data-alert="late" {
+                    (Icon::Clock.svg()) " Late: the slot of " (when(l.scheduled_for, tz, now)) " was missed"
+                }
+            },
+            Some(l) => html! {
+                div class="s-partial alert-note" data-alert="late" {
+                    (Icon::Clock.svg()) " Late: the slot of " (when(l.scheduled_for, tz, now))
+                    " started " (grove_core::render::format_duration(l.lateness_seconds as f64)) " after it was due"
+                }
+            },
+            None => html! {},
+        },
+        _ => html! {},
+    }
 }
 
 /// The badge of an execution status.

@@ -1,6 +1,6 @@
 //! Grove data on the wire: sprout and signal batches, what happened to
-//! them, a sprout with its aggregates, advancement events and the
-//! notifications outbox.
+//! them, a sprout with its aggregates, advancement events, the
+//! notifications outbox and the journal.
 //!
 //! Batches are read as JSON and checked item by item by grove-core
 //! ([`grove_core::grove::decode_sprouts`]), so one bad item is answered
@@ -254,6 +254,52 @@ impl From<&Notification> for NotificationOut {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NotificationList {
     pub items: Vec<NotificationOut>,
+}
+
+/// One journal entry: something the service recorded as it happened
+/// (`job.failed`, `job.late`, `job.silent`, `config.changed`, …).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalEntryOut {
+    /// Increases with every entry: the newest has the highest.
+    pub seq: i64,
+    /// job.failed, job.succeeded, job.disabled, job.late, job.silent,
+    /// advancement, config.changed, health.alert
+    #[serde(rename = "type")]
+    #[schema(example = "job.late")]
+    pub event_type: String,
+    pub at: Timestamp,
+    /// What it is about: a job config id.
+    pub subject: String,
+    pub message: String,
+    /// Details by type; job.late: runId, scheduledFor, dueAt,
+    /// latenessSeconds, maxLatenessSeconds, missed; job.silent: since,
+    /// lastSuccessAt, silentForSeconds, maxSilenceSeconds.
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+impl From<&grove_core::grove::JournalEvent> for JournalEntryOut {
+    fn from(e: &grove_core::grove::JournalEvent) -> Self {
+        Self {
+            seq: e.seq,
+            event_type: e.event_type.clone(),
+            at: e.at,
+            subject: e.subject.clone(),
+            message: e.message.clone(),
+            data: e.data.clone(),
+        }
+    }
+}
+
+/// `GET /api/v1/journal`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalPage {
+    pub items: Vec<JournalEntryOut>,
+    /// Pass as `cursor` for the next (older) page; null on the last.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub struct Derived {
     pub next_run_at: Option<Timestamp>,
     #[schema(example = "Daily at 2:00 AM (UTC)")]
     pub schedule_text: String,
-    /// healthy, warning, error, critical, disabled, never-run
+    /// healthy, warning, error, critical, disabled, never-run, late, silent
     #[schema(value_type = String, example = "healthy")]
     pub health: Health,
 }
