@@ -282,3 +282,108 @@ async fn wait_for_chained(t: &EngineApp, target: &str, parent: &str) -> Value {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn the_status_tab_backfills_runs_with_options_and_links_chained_jobs() {
+    use crate::common::OPERATOR;
+    use crate::console::{Session, location};
+    let t = EngineApp::new().await;
+    t.create_job("nightly", 5).await;
+    t.create_job("cleanup", 5).await;
+    let r = t
+        .app
+        .call(
+            Method::PATCH,
+            "/api/v1/objects/job-config/nightly",
+            Some(json!({"payload": {"triggers": {"onSuccess": ["cleanup"]}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let s = Session::new(&t.app, OPERATOR).await;
+    let page = s.get("/console/jobs/nightly").await;
+    assert!(page.text.contains("Run with options…"), "{}", page.text);
+    assert!(page.text.contains("Backfill…"));
+    assert!(
+        page.text.contains("after each run that succeeds"),
+        "{}",
+        page.text
+    );
+    let downstream = s.get("/console/jobs/cleanup").await;
+    assert!(
+        downstream
+            .text
+            .contains("Started by <a href=\"/console/jobs/nightly\">nightly</a> when it succeeds"),
+        "{}",
+        downstream.text
+    );
+
+    // Backfill two days, in the job's zone (UTC).
+    let r = s
+        .post(
+            "/console/jobs/nightly/backfill",
+            &[("from", "2026-02-20T00:00"), ("to", "2026-02-22T00:00")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        location(&r),
+        "/console/jobs/nightly?queued=2&slots=2&recorded=0#status"
+    );
+    let page = s
+        .get("/console/jobs/nightly?queued=2&slots=2&recorded=0")
+        .await;
+    assert!(
+        page.text.contains("Backfill: 2 runs queued for 2 slots."),
+        "{}",
+        page.text
+    );
+    // A range reaching into the future is refused at its field, with the form again.
+    let r = s
+        .post(
+            "/console/jobs/nightly/backfill",
+            &[("from", "2026-02-20T00:00"), ("to", "2026-03-20T00:00")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("<code>/to</code>"), "{}", r.text);
+    assert!(r.text.contains("value=\"2026-03-20T00:00\""));
+
+    // Run with options: bad JSON is refused, good options open the run.
+    let r = s
+        .post(
+            "/console/jobs/nightly/run-with",
+            &[("options", "{\"limits\": ")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("is not JSON"), "{}", r.text);
+    let r = s
+        .post(
+            "/console/jobs/nightly/run-with",
+            &[("options", "{\"limits\": {\"batchSize\": 13}}")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let run_id = location(&r)
+        .trim_start_matches("/console/executions/")
+        .to_owned();
+    let run = t.wait_final(&run_id).await;
+    assert_eq!(run["overrides"], json!({"limits": {"batchSize": 13}}));
+    assert_eq!(run["status"], "failed");
+
+    // The chained run's page links to its parent.
+    let parent = t.run("nightly").await;
+    assert_eq!(t.wait_final(&parent).await["status"], "success");
+    let child = wait_for_chained(&t, "cleanup", &parent).await;
+    let page = s
+        .get(&format!(
+            "/console/executions/{}",
+            child["runId"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        page.text.contains(&format!("data-parent-run=\"{parent}\"")),
+        "{}",
+        page.text
+    );
+}

@@ -91,10 +91,20 @@ pub async fn page(
             &format!("There is no execution with run id \"{run_id}\"."),
         );
     };
-    // A retry links to the run it retried.
-    let retry_of = match state.store.execution_get(&exec.run_id).await {
-        Ok(Some(e)) => e.retry_of,
-        _ => None,
+    // A retry links to the run it retried, a chained run to its parent.
+    let (retry_of, parent) = match state.store.execution_get(&exec.run_id).await {
+        Ok(Some(e)) => (e.retry_of, e.parent_run_id),
+        _ => (None, None),
+    };
+    let parent_config = match &parent {
+        Some(id) => state
+            .store
+            .execution_get(id)
+            .await
+            .ok()
+            .flatten()
+            .map(|e| e.config_id),
+        None => None,
     };
     let now = state.clock.now();
     let ctx = RenderContext {
@@ -131,7 +141,26 @@ pub async fn page(
             @if let Some(of) = &retry_of {
                 " of " a href={ "/console/executions/" (of) } data-retry-of=(of) { "run " code { (of.chars().take(8).collect::<String>()) } }
             }
+            @if let Some(of) = &parent {
+                " after " a href={ "/console/executions/" (of) } data-parent-run=(of) { "run " code { (of.chars().take(8).collect::<String>()) } }
+                @if let Some(c) = &parent_config { " of " a href={ "/console/jobs/" (c) } { (c) } }
+            }
             @if let Some(d) = exec.duration_seconds() { " · took " (format_duration(d)) }
+        }
+        @if !payload.triggers.is_empty() {
+            p class="hint chain-links" {
+                "Chains to: "
+                @for (i, to) in payload.triggers.on_success.iter().enumerate() {
+                    @if i > 0 { ", " } a href={ "/console/jobs/" (to) } { (to) }
+                }
+                @if !payload.triggers.on_success.is_empty() { " on success" }
+                @if !payload.triggers.on_success.is_empty() && !payload.triggers.on_failure.is_empty() { "; " }
+                @for (i, to) in payload.triggers.on_failure.iter().enumerate() {
+                    @if i > 0 { ", " } a href={ "/console/jobs/" (to) } { (to) }
+                }
+                @if !payload.triggers.on_failure.is_empty() { " on failure" }
+                "."
+            }
         }
         div class="panel" {
             div class="panel-body padded" data-events=[live.then_some(events.as_str())] data-run=[live.then_some(run_api.as_str())] data-tz=(payload.schedule.timezone) data-tz-abbr=(now.to_zoned(ctx.tz.clone()).strftime("%Z").to_string()) data-log-tail=(LOG_TAIL) data-live-status=(exec.status.name()) {

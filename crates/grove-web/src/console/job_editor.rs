@@ -473,6 +473,10 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
         None => Vec::new(),
     };
     let running = is_running(&executions);
+    let upstream = match v.stored {
+        Some(o) => super::operations::upstream_of(state, &o.meta.id).await,
+        None => Vec::new(),
+    };
     let body = html! {
         (layout::legacy_banner(legacy_configuration_in_use(state) && v.job_type == JobType::AdvancementBatch))
         div class="crumbs" { a href="/console?type=job-config" { "Job Configurations" } " / " (if new { "new" } else { id.as_str() }) }
@@ -545,6 +549,11 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
                     summary { (Icon::History.svg()) "Status" }
                     div class="panel-body padded" {
                         (status_panel(user, o, p, &executions, &calendars, now))
+                        (super::operations::chain_links(&upstream, p))
+                        div class="operations" {
+                            (super::operations::options_form(user, &o.meta.id, p, &super::operations::OptionsForm::default()))
+                            (super::operations::backfill_form(user, &o.meta.id, &p.schedule.timezone, &super::operations::BackfillForm::default()))
+                        }
                     }
                 }
             } @else if new {
@@ -691,6 +700,10 @@ pub struct PageQuery {
     /// schedule is not what it was.
     v: Option<i64>,
     schedule: Option<String>,
+    /// After a backfill: runs queued, slots in the range, slots already recorded.
+    queued: Option<usize>,
+    slots: Option<usize>,
+    recorded: Option<usize>,
 }
 
 /// "Saved — version 7", then "Schedule updated: next run …" when the
@@ -752,7 +765,16 @@ pub async fn page(
         );
     };
     let values = values_of(&obj);
-    let saved = saved_notice(&state, &obj, &q).await;
+    let saved = match (q.queued, q.slots, q.recorded) {
+        (Some(queued), Some(slots), Some(recorded)) => Some(html! {
+            div class="notice" role="status" {
+                (Icon::History.svg())
+                p { "Backfill: " (queued) " run" @if queued != 1 { "s" } " queued for " (slots) " slot" @if slots != 1 { "s" }
+                    @if recorded > 0 { " (" (recorded) " already recorded, not run again)" } "." }
+            }
+        }),
+        _ => saved_notice(&state, &obj, &q).await,
+    };
     editor(
         &state,
         &user,

@@ -11,6 +11,7 @@
 //!
 //! Pages read from the store and write through the use cases of
 //! [`grove_app::App`], like the API; the two share only [`crate::views`].
+//! - [`operations`]: Backfill, Run with options… and chained-job links.
 //! - [`timeline`]: the next 24 hours of scheduled runs.
 //! - [`admin`]: API tokens and the audit trail (admins only).
 //! - [`revisions`]: history, diff and restore.
@@ -26,6 +27,7 @@ pub mod form;
 pub mod grid;
 pub mod job_editor;
 pub mod layout;
+pub mod operations;
 pub mod render;
 pub mod revisions;
 pub mod rule_editor;
@@ -62,6 +64,8 @@ pub fn routes() -> Router<AppState> {
             get(job_editor::delete_page).post(job_editor::delete),
         )
         .route("/console/jobs/{id}/run", post(job_editor::run_now))
+        .route("/console/jobs/{id}/run-with", post(operations::run_with))
+        .route("/console/jobs/{id}/backfill", post(operations::backfill))
         .route("/console/jobs/{id}/enabled", post(job_editor::set_enabled))
         .route("/console/rules", post(rule_editor::create))
         .route("/console/rules/new", get(rule_editor::new_page))
