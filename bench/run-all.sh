@@ -21,6 +21,7 @@ cargo build --release -p grove-jobs
 cargo build --release -p grove-bench --bins
 (cd bench/peers && cargo build --release)
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "==> grove-jobs (results in $out/grove.jsonl)" >&2
 target/release/dispatch --json "$@" | tee "$out/grove.jsonl" ||
     echo "some grove-jobs scenarios failed; the report shows the others" >&2
@@ -30,5 +31,7 @@ echo "==> tokio-cron-scheduler (results in $out/peers.jsonl)" >&2
 bench/peers/target/release/grove-bench-peers --json ${PEER_ARGS:-} | tee "$out/peers.jsonl" ||
     echo "some peer scenarios failed; the report shows the others" >&2
 
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 target/release/report --doc docs/benchmarks.md --svg docs/img/benchmarks.svg \
+    --note "Load average (1, 5, 15 min) $load_start before the run, $load_end after it." \
     "$out/grove.jsonl" "$out/peers.jsonl"

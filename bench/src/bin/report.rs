@@ -33,6 +33,9 @@ struct Args {
     /// The date of the run [default: today, UTC].
     #[arg(long)]
     date: Option<String>,
+    /// A sentence added after the machine (e.g. the load average).
+    #[arg(long)]
+    note: Option<String>,
     /// JSON-lines files (dispatch --json, peers --json).
     files: Vec<PathBuf>,
 }
