@@ -268,9 +268,13 @@ fn results_section(rows: &[Value], args: &Args, svg_rel: &str) -> String {
     let mut md = String::new();
     let date = args.date.clone().unwrap_or_else(today);
     let machine = args.machine.clone().unwrap_or_else(machine);
+    let note = args
+        .note
+        .as_deref()
+        .map_or(String::new(), |n| format!(" {n}"));
     let _ = writeln!(
         md,
-        "Measured {date} on {machine}, release build, one run of each scenario; both systems in the same session.\n"
+        "Measured {date} on {machine}, release build, one run of each scenario; both systems in the same session.{note}\n"
     );
     let _ = writeln!(
         md,
