@@ -289,6 +289,106 @@ fn three_instances_run_every_slot_exactly_once_through_a_kill() {
     rt().block_on(schema.drop());
 }
 
+/// Backfill and chained jobs across three instances: two backfills of
+/// overlapping ranges through different instances run each past slot
+/// once, and every parent run starts its chained job exactly once, with
+/// the parent's slot, whichever instances ran them.
+#[test]
+fn three_instances_backfill_each_slot_once_and_chain_once_per_parent() {
+    let Some(url) = database_url() else { return };
+    let schema = Schema::new(&url);
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let servers: Vec<Server> = dirs.iter().map(|d| serve(d.path(), &schema)).collect();
+    let probe = json!({"checks": ["database"], "alertThreshold": "error"});
+    // The child never fires on its own within the test (1 January only).
+    post(
+        &servers[0],
+        "/api/v1/objects/job-config",
+        &job("child", "0 0 1 1 *", true, probe.clone(), 30),
+    );
+    let mut parent = job("parent", "0 * * * *", false, probe, 30);
+    parent["payload"]["triggers"] = json!({"onSuccess": ["child"]});
+    parent["payload"]["limits"]["maxConcurrent"] = json!(3);
+    post(&servers[1], "/api/v1/objects/job-config", &parent);
+
+    // 40 hourly slots ending at the last full hour, asked for twice at once
+    // through two instances (20 slots overlap).
+    let now = Timestamp::now().as_second();
+    let hour = Timestamp::from_second(now - now % 3600).expect("hour");
+    let at = |h: i64| (hour - SignedDuration::from_hours(h)).to_string();
+    let first = json!({"from": at(40), "to": at(10)});
+    let second = json!({"from": at(30), "to": at(0)});
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| post(&servers[1], "/api/v1/jobs/parent/backfill", &first));
+        let b = s.spawn(|| post(&servers[2], "/api/v1/jobs/parent/backfill", &second));
+        (a.join().expect("a"), b.join().expect("b"))
+    });
+    assert_eq!(a["slots"], 30, "{a}");
+    assert_eq!(b["slots"], 30, "{b}");
+    let queued = a["runIds"].as_array().unwrap().len() + b["runIds"].as_array().unwrap().len();
+    let recorded = a["alreadyRecorded"].as_u64().unwrap() + b["alreadyRecorded"].as_u64().unwrap();
+    assert_eq!(queued, 40, "{a} {b}");
+    assert_eq!(recorded, 20, "{a} {b}");
+
+    rt().block_on(async {
+        let mut conn = schema.connect().await;
+        // Parents end, then the chained runs they started end.
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            settled(&mut conn).await;
+            let chained: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM executions WHERE config_id = 'child' AND trigger = 'chain'",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+            if chained >= 40 || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let parents = sqlx::query(
+            "SELECT id, scheduled_for, status FROM executions WHERE config_id = 'parent'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("parents");
+        assert_eq!(parents.len(), 40, "one execution per slot");
+        let mut slots: HashMap<String, i64> = HashMap::new();
+        for r in &parents {
+            let status: String = r.get("status");
+            assert_eq!(status, "success");
+            slots.insert(r.get("id"), r.get("scheduled_for"));
+        }
+        let distinct: std::collections::HashSet<i64> = slots.values().copied().collect();
+        assert_eq!(distinct.len(), 40, "each slot once");
+        let children = sqlx::query(
+            "SELECT parent_run_id, parent_scheduled_for, scheduled_for FROM executions \
+             WHERE config_id = 'child'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("children");
+        assert_eq!(children.len(), 40, "one chained run per parent");
+        let mut parents_seen = std::collections::HashSet::new();
+        for r in &children {
+            let parent: String = r.get("parent_run_id");
+            let slot: i64 = r.get("parent_scheduled_for");
+            let own: Option<i64> = r.get("scheduled_for");
+            assert_eq!(own, None, "outside the child's own slot key");
+            assert_eq!(slots.get(&parent), Some(&slot), "the parent's slot");
+            assert!(
+                parents_seen.insert(parent),
+                "a parent started the child twice"
+            );
+        }
+    });
+    for server in servers {
+        sigterm(server);
+    }
+    rt().block_on(schema.drop());
+}
+
 /// The instance running a long attempt dies; another one rescues the
 /// attempt once its lease expires and runs the execution's next attempt.
 #[test]
