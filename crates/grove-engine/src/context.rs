@@ -368,6 +368,20 @@ impl RunLogger {
         self.buffer.lock().clone()
     }
 
+    /// Takes the lines not stored yet, for a caller that stores them with
+    /// something else (the attempt's outcome); see [`Self::put_back`].
+    pub(crate) fn take(&self) -> Vec<LogInsert> {
+        std::mem::take(&mut *self.buffer.lock())
+    }
+
+    /// Returns lines [`Self::take`] took that could not be stored, ahead of
+    /// any logged since.
+    pub(crate) fn put_back(&self, lines: Vec<LogInsert>) {
+        let mut buf = self.buffer.lock();
+        let newer = std::mem::replace(&mut *buf, lines);
+        buf.extend(newer);
+    }
+
     /// Stores buffered lines; on a store error they are kept for the next try.
     pub(crate) async fn flush(&self) {
         let lines = std::mem::take(&mut *self.buffer.lock());

@@ -299,15 +299,27 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
             outcome.error.as_deref().unwrap_or("no error message")
         )),
     }
-    log.flush().await;
+    // The outcome and the attempt's last lines go in one transaction, in a
+    // batch with other attempts ending now (group commit).
+    let lines = log.take();
     let finish = ExecutionFinish {
         execution_id: run_id.clone(),
         attempt,
         owner: shared.owner.clone(),
         now: shared.clock.now(),
         outcome,
+        logs: lines.clone(),
     };
-    match shared.store.execution_finish(finish).await {
+    let finished = shared.completer.finish(&*shared.store, finish).await;
+    if finished
+        .as_ref()
+        .is_err_and(|e| !matches!(e, StoreError::LeaseLost))
+    {
+        // Nothing was written: keep the lines for the next flush.
+        log.put_back(lines);
+        log.flush().await;
+    }
+    match finished {
         Ok(after) => {
             if after.status.is_final() {
                 shared

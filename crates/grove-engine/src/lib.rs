@@ -36,6 +36,7 @@
 //! moving a `TestClock`). See `docs/state-machine.md`.
 
 mod announce;
+mod completer;
 pub mod context;
 mod coordination;
 mod deadman;
@@ -174,6 +175,8 @@ pub(crate) struct Shared {
     /// Set when changes may have been missed (the change feed reconnected):
     /// the scheduler re-reads every config at its next wake-up.
     pub resync_requested: AtomicBool,
+    /// Group commit of attempt outcomes.
+    pub completer: completer::Completer,
 }
 
 impl Shared {
@@ -228,6 +231,7 @@ impl Engine {
             stopped: CancellationToken::new(),
             metrics: metrics::EngineMetrics::default(),
             resync_requested: AtomicBool::new(false),
+            completer: completer::Completer::default(),
         });
         Self { shared, handlers }
     }

@@ -207,12 +207,14 @@ async fn a_failed_run_notifies_and_auto_disable_is_journaled() {
         "{}",
         outbox[0].subject
     );
-    let logs = h.store.log_list(&e.id, 0, 100).await.expect("logs");
-    assert!(
+    // The delivery notes reach the run's log after the outbox row.
+    eventually("the notification's note in the run's log", || async {
+        let logs = h.store.log_list(&e.id, 0, 100).await.expect("logs");
         logs.iter()
-            .any(|l| l.message.starts_with("notification (log)")),
-        "{logs:?}"
-    );
+            .any(|l| l.message.starts_with("notification (log)"))
+            .then_some(())
+    })
+    .await;
     let disabled = journal(&h, EventType::JobDisabled).await;
     assert_eq!(disabled[0].subject, "broken");
     h.stop().await;

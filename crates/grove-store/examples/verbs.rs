@@ -84,6 +84,7 @@ async fn main() {
         let s = Instant::now();
         store
             .execution_finish(ExecutionFinish {
+                logs: Vec::new(),
                 execution_id: id.clone(),
                 attempt: 1,
                 owner: "w".into(),

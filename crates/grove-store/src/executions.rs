@@ -214,6 +214,9 @@ pub struct ExecutionFinish {
     pub owner: String,
     pub now: Timestamp,
     pub outcome: AttemptOutcome,
+    /// The attempt's log lines not stored yet: stored in the same
+    /// transaction as the outcome (also when the lease was lost).
+    pub logs: Vec<LogInsert>,
 }
 
 /// What a cancel request did.
@@ -356,7 +359,20 @@ pub trait ExecutionStore {
 
     /// See [`ExecutionFinish`]; returns the execution afterwards, or
     /// `LeaseLost` when the attempt is no longer running under `owner`.
-    async fn execution_finish(&self, params: ExecutionFinish) -> Result<Execution, StoreError>;
+    async fn execution_finish(&self, params: ExecutionFinish) -> Result<Execution, StoreError> {
+        self.execution_finish_many(vec![params])
+            .await?
+            .pop()
+            .unwrap_or(Err(StoreError::NotFound))
+    }
+
+    /// Many finishes in one transaction (group commit): each answer is what
+    /// [`Self::execution_finish`] would have said for it; the outer error
+    /// means none was recorded.
+    async fn execution_finish_many(
+        &self,
+        finishes: Vec<ExecutionFinish>,
+    ) -> Result<Vec<Result<Execution, StoreError>>, StoreError>;
 
     /// Cancels a queued execution, or asks a running one to stop.
     async fn execution_cancel(&self, id: &str, now: Timestamp)

@@ -142,6 +142,7 @@ async fn scenario(store: &dyn Store) {
                 .unwrap();
             store
                 .execution_finish(ExecutionFinish {
+                    logs: Vec::new(),
                     execution_id: id.to_owned(),
                     attempt,
                     owner: "w".to_owned(),

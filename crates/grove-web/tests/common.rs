@@ -312,6 +312,7 @@ pub async fn record_run(store: &Arc<dyn Store>, config_id: &str, last: &Value) {
     };
     store
         .execution_finish(ExecutionFinish {
+            logs: Vec::new(),
             execution_id: run_id.clone(),
             attempt: 1,
             owner: "recorder".to_owned(),

@@ -313,6 +313,39 @@ async fn settle<E: Exec>(
     execution_from_row(&row)
 }
 
+/// One finish in a batch's transaction: `Ok(Err(LeaseLost))` (nothing
+/// written) when the attempt is no longer running under its owner.
+async fn finish_in<D: Dialect>(
+    tx: &mut D::Write,
+    p: &ExecutionFinish,
+) -> Result<Result<Execution, StoreError>, StoreError> {
+    // Locks the attempt row: a concurrent rescue either ran first (the
+    // attempt is no longer ours) or waits and then finds it ended.
+    let lock = D::LOCK_ROWS;
+    let owner: Option<String> = tx
+        .fetch_optional(
+            sql(format!(
+                "SELECT lease_owner FROM execution_attempts WHERE execution_id = $1 \
+                 AND attempt = $2 AND status = 'running'{lock}"
+            ))
+            .bind(&p.execution_id)
+            .bind(p.attempt),
+        )
+        .await?
+        .map(|r| r.get("lease_owner"))
+        .transpose()?
+        .flatten();
+    if owner.as_deref() != Some(p.owner.as_str()) {
+        return Ok(Err(StoreError::LeaseLost));
+    }
+    let Some(execution) = get_in(tx, &p.execution_id, "").await? else {
+        return Ok(Err(StoreError::NotFound));
+    };
+    let after = settle(tx, &execution, p.attempt, p.now, &p.outcome).await?;
+    chain_in::<D>(tx, &after, p.now).await?;
+    Ok(Ok(after))
+}
+
 /// Starts the jobs an execution that just became final chains to (its
 /// snapshot's `triggers`), in the transaction that made it final, so a
 /// crash cannot lose them: one execution per target, trigger `chain`, with
@@ -542,34 +575,22 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         Ok(HeartbeatReply { cancel_requested })
     }
 
-    async fn execution_finish(&self, p: ExecutionFinish) -> Result<Execution, StoreError> {
+    async fn execution_finish_many(
+        &self,
+        finishes: Vec<ExecutionFinish>,
+    ) -> Result<Vec<Result<Execution, StoreError>>, StoreError> {
         let mut tx = self.db.begin().await?;
-        // Locks the attempt row: a concurrent rescue either ran first (the
-        // attempt is no longer ours) or waits and then finds it ended.
-        let lock = D::LOCK_ROWS;
-        let owner: Option<String> = tx
-            .fetch_optional(
-                sql(format!(
-                    "SELECT lease_owner FROM execution_attempts WHERE execution_id = $1 \
-                     AND attempt = $2 AND status = 'running'{lock}"
-                ))
-                .bind(&p.execution_id)
-                .bind(p.attempt),
-            )
-            .await?
-            .map(|r| r.get("lease_owner"))
-            .transpose()?
-            .flatten();
-        if owner.as_deref() != Some(p.owner.as_str()) {
-            return Err(StoreError::LeaseLost);
+        // Every attempt's remaining lines in one multi-row insert per chunk.
+        let lines: Vec<LogInsert> = finishes.iter().flat_map(|f| f.logs.clone()).collect();
+        for chunk in lines.chunks(LOG_ROWS) {
+            tx.execute(log_insert(chunk)).await?;
         }
-        let execution = get_in(&mut tx, &p.execution_id, "")
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let after = settle(&mut tx, &execution, p.attempt, p.now, &p.outcome).await?;
-        chain_in::<D>(&mut tx, &after, p.now).await?;
+        let mut out = Vec::with_capacity(finishes.len());
+        for p in &finishes {
+            out.push(finish_in::<D>(&mut tx, p).await?);
+        }
         self.db.commit(tx).await?;
-        Ok(after)
+        Ok(out)
     }
 
     async fn execution_cancel(

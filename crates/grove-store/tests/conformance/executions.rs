@@ -42,6 +42,7 @@ macro_rules! executions_suite {
             $crate::executions_test!($fresh, backfilled_slots_meet_recorded_ones);
             $crate::executions_test!($fresh, chained_runs_start_once_with_the_end_of_their_parent);
             $crate::executions_test!($fresh, a_rescued_last_attempt_starts_on_failure_targets);
+            $crate::executions_test!($fresh, finishes_are_recorded_in_one_batch_each_answered);
         }
     };
 }
@@ -114,6 +115,7 @@ fn outcome(status: AttemptStatus, reason: Option<AttemptReason>) -> AttemptOutco
 
 fn finish(id: &str, attempt: u32, now: Timestamp, o: AttemptOutcome) -> ExecutionFinish {
     ExecutionFinish {
+        logs: Vec::new(),
         execution_id: id.to_owned(),
         attempt,
         owner: "me".to_owned(),
@@ -737,4 +739,77 @@ pub async fn a_rescued_last_attempt_starts_on_failure_targets(store: Arc<dyn Sto
     assert_eq!(alarm.len(), 1, "{alarm:?}");
     assert_eq!(alarm[0].parent_run_id.as_deref(), Some("p1"));
     assert_eq!(alarm[0].scheduled_for, None);
+}
+
+/// Many outcomes in one transaction with their last log lines: each gets
+/// its own answer, a lost lease among them included, and every line is
+/// stored.
+pub async fn finishes_are_recorded_in_one_batch_each_answered(store: Arc<dyn Store>) {
+    for id in ["a", "b", "c"] {
+        store
+            .execution_insert(insert(id, &format!("c-{id}"), None))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.execution_claim(claim(t0(), 5)).await.unwrap().len(),
+        3
+    );
+    let line = |id: &str| LogInsert {
+        execution_id: id.to_owned(),
+        attempt: 1,
+        at: t0(),
+        level: LogLevel::Info,
+        message: format!("last words of {id}"),
+    };
+    let mut a = finish(
+        "a",
+        1,
+        t0() + secs(1),
+        outcome(AttemptStatus::Success, None),
+    );
+    a.logs = vec![line("a")];
+    let mut stranger = finish(
+        "b",
+        1,
+        t0() + secs(1),
+        outcome(AttemptStatus::Success, None),
+    );
+    stranger.owner = "someone else".to_owned();
+    stranger.logs = vec![line("b")];
+    let mut c = finish(
+        "c",
+        1,
+        t0() + secs(1),
+        outcome(AttemptStatus::Failed, Some(AttemptReason::Error)),
+    );
+    c.logs = vec![line("c")];
+    let answers = store
+        .execution_finish_many(vec![a, stranger, c])
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 3);
+    assert_eq!(
+        answers[0].as_ref().unwrap().status,
+        ExecutionStatus::Success
+    );
+    assert!(
+        matches!(answers[1], Err(StoreError::LeaseLost)),
+        "{:?}",
+        answers[1]
+    );
+    assert_eq!(
+        answers[2].as_ref().unwrap().status,
+        ExecutionStatus::Queued,
+        "retried"
+    );
+    assert_eq!(
+        store.execution_get("b").await.unwrap().unwrap().status,
+        ExecutionStatus::Running
+    );
+    for id in ["a", "b", "c"] {
+        let logs = store.log_list(id, 0, 10).await.unwrap();
+        assert_eq!(logs.len(), 1, "{id}: {logs:?}");
+        assert_eq!(logs[0].message, format!("last words of {id}"));
+    }
 }

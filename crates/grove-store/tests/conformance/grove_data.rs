@@ -689,6 +689,7 @@ pub async fn executions_of_deleted_configs_archive_and_restore(store: Arc<dyn St
             .unwrap();
         store
             .execution_finish(ExecutionFinish {
+                logs: Vec::new(),
                 execution_id: run.clone(),
                 attempt: 1,
                 owner: "w".to_owned(),
