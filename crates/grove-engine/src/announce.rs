@@ -11,7 +11,8 @@
 use std::sync::Arc;
 
 use grove_core::job_config::{Channel, EventType, JobConfigPayload, NotificationSettings};
-use grove_store::{Execution, ExecutionStatus, LogInsert, LogLevel, Notification};
+use grove_core::validate::Choice;
+use grove_store::{Execution, ExecutionStatus, JournalAppend, LogInsert, LogLevel, Notification};
 use serde_json::{Value, json};
 
 use crate::Shared;
@@ -21,32 +22,49 @@ use crate::jobs::journal_event;
 /// The outbox recipient of a job config's immediate notifications.
 pub const RUN_NOTIFICATION_RECIPIENT: &str = "operators";
 
-/// Journals the end of `e` and sends the config's immediate notification.
-pub(crate) async fn execution_ended(shared: &Arc<Shared>, e: &Execution) {
+/// The words and the event of a run's end; `None` for ends nobody hears
+/// of (skipped, cancelled).
+fn ended(e: &Execution) -> Option<(EventType, String)> {
     let (event, verb) = match e.status {
         ExecutionStatus::Success | ExecutionStatus::Partial => {
             (EventType::JobSucceeded, "succeeded")
         }
         ExecutionStatus::Failed => (EventType::JobFailed, "failed"),
-        _ => return,
+        _ => return None,
     };
     let mut message = format!("job \"{}\" {verb} ({})", e.config_id, e.status);
     if let Some(error) = &e.error {
         message.push_str(&format!(": {error}"));
     }
-    let data = json!({
-        "runId": e.id,
-        "status": e.status,
-        "trigger": e.trigger,
-        "itemsProcessed": e.counts.processed,
-        "itemsFailed": e.counts.failed,
-        "error": e.error,
-    });
-    let now = shared.clock.now();
-    if let Err(err) = journal_event(&*shared.store, event, &e.config_id, &message, data, now).await
-    {
-        tracing::warn!(job = %e.config_id, run = %e.id, error = %err, "cannot journal the run's end");
-    }
+    Some((event, message))
+}
+
+/// The journal entry of the end of `e` (`job.succeeded`, `job.failed`),
+/// written with its `lastExecution`.
+pub(crate) fn journal_entry(e: &Execution, now: jiff::Timestamp) -> Option<JournalAppend> {
+    let (event, message) = ended(e)?;
+    Some(JournalAppend {
+        event_type: event.name().to_owned(),
+        at: now,
+        subject: e.config_id.clone(),
+        message,
+        data: json!({
+            "runId": e.id,
+            "status": e.status,
+            "trigger": e.trigger,
+            "itemsProcessed": e.counts.processed,
+            "itemsFailed": e.counts.failed,
+            "error": e.error,
+        }),
+    })
+}
+
+/// Sends the config's immediate notification of the end of `e`, if it
+/// wants one.
+pub(crate) async fn notify_ended(shared: &Arc<Shared>, e: &Execution) {
+    let Some((event, message)) = ended(e) else {
+        return;
+    };
     let Ok(payload) = serde_json::from_value::<JobConfigPayload>(e.payload.clone()) else {
         return;
     };

@@ -1,33 +1,37 @@
-//! Group commit of attempt outcomes. An executor hands its outcome (with
-//! the attempt's last log lines) to the completer; whichever executor finds
-//! nobody recording becomes the recorder and writes everything that has
-//! gathered meanwhile in one store transaction
-//! ([`grove_store::ExecutionStore::execution_finish_many`]), then the next
-//! gathering, until none is left. A burst of short runs so costs one commit
-//! per batch instead of two per run, with no timer and no added wait when
-//! runs are few. An outcome is acknowledged (its executor goes on) only
-//! after the commit that holds it.
+//! Group commit. Executors hand what they would write alone (an attempt's
+//! outcome with its last log lines; a finished run's `lastExecution` and
+//! journal entry) to a [`GroupCommit`]; whichever caller finds nobody
+//! recording becomes the recorder and writes everything that has gathered
+//! meanwhile in one store transaction, then the next gathering, until none
+//! is left. A burst of short runs so costs one commit per batch instead of
+//! one per run and step, with no timer and no added wait when runs are
+//! few. Each caller goes on only after the commit that holds its item.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use grove_store::{Execution, ExecutionFinish, Store, StoreError};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-/// Most outcomes one transaction records.
+/// Most items one transaction records.
 const MAX_BATCH: usize = 256;
 
+/// Items of type `I` waiting to be recorded, each with where its answer
+/// `A` goes.
 #[derive(Debug)]
-struct Pending {
-    finish: ExecutionFinish,
-    reply: oneshot::Sender<Result<Execution, StoreError>>,
+pub(crate) struct GroupCommit<I, A> {
+    pending: Mutex<Vec<(I, oneshot::Sender<A>)>>,
+    /// Whether a caller is recording a batch now.
+    recording: AtomicBool,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct Completer {
-    pending: Mutex<Vec<Pending>>,
-    /// Whether an executor is recording a batch now.
-    recording: AtomicBool,
+impl<I, A> Default for GroupCommit<I, A> {
+    fn default() -> Self {
+        Self {
+            pending: Mutex::new(Vec::new()),
+            recording: AtomicBool::new(false),
+        }
+    }
 }
 
 /// Gives the recorder's role back even when its future is dropped midway.
@@ -39,18 +43,18 @@ impl Drop for Recording<'_> {
     }
 }
 
-impl Completer {
-    /// Records one outcome, in a batch with whatever else is waiting; the
-    /// answer is what [`grove_store::ExecutionStore::execution_finish`]
-    /// would have given.
-    pub(crate) async fn finish(
-        &self,
-        store: &dyn Store,
-        finish: ExecutionFinish,
-    ) -> Result<Execution, StoreError> {
+impl<I, A> GroupCommit<I, A> {
+    /// Records `item` in a batch with whatever else is waiting; `record`
+    /// writes one batch and answers each item, in order. `None` when the
+    /// recorder that took the item went away before answering (its task
+    /// was dropped): the caller records it alone.
+    pub(crate) async fn submit<F, Fut>(&self, item: I, record: F) -> Option<A>
+    where
+        F: Fn(Vec<I>) -> Fut,
+        Fut: Future<Output = Vec<A>>,
+    {
         let (reply, answer) = oneshot::channel();
-        let retry = finish.clone();
-        self.pending.lock().push(Pending { finish, reply });
+        self.pending.lock().push((item, reply));
         while !self.pending.lock().is_empty()
             && self
                 .recording
@@ -59,7 +63,7 @@ impl Completer {
         {
             let _role = Recording(&self.recording);
             loop {
-                let batch: Vec<Pending> = {
+                let batch: Vec<(I, oneshot::Sender<A>)> = {
                     let mut pending = self.pending.lock();
                     let n = pending.len().min(MAX_BATCH);
                     pending.drain(..n).collect()
@@ -67,33 +71,49 @@ impl Completer {
                 if batch.is_empty() {
                     break;
                 }
-                record(store, batch).await;
+                let (items, replies): (Vec<I>, Vec<oneshot::Sender<A>>) = batch.into_iter().unzip();
+                for (reply, answer) in replies.into_iter().zip(record(items).await) {
+                    let _ = reply.send(answer);
+                }
             }
         }
-        match answer.await {
-            Ok(result) => result,
-            // The recorder went away with our outcome unrecorded (its
-            // task was dropped): record it alone.
-            Err(_) => store.execution_finish(retry).await,
-        }
+        answer.await.ok()
     }
 }
 
-async fn record(store: &dyn Store, batch: Vec<Pending>) {
-    let finishes: Vec<ExecutionFinish> = batch.iter().map(|p| p.finish.clone()).collect();
-    match store.execution_finish_many(finishes).await {
-        Ok(results) => {
-            for (pending, result) in batch.into_iter().zip(results) {
-                let _ = pending.reply.send(result);
-            }
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// Concurrent callers are answered, each with its own answer, in fewer
+    /// batches than items.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_items_share_batches_and_get_their_answers() {
+        let group: Arc<GroupCommit<u32, u32>> = Arc::default();
+        let batches = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..200_u32 {
+            let (group, batches) = (group.clone(), batches.clone());
+            tasks.push(tokio::spawn(async move {
+                group
+                    .submit(i, |items| {
+                        let batches = batches.clone();
+                        async move {
+                            batches.fetch_add(1, Ordering::Relaxed);
+                            tokio::task::yield_now().await;
+                            items.into_iter().map(|n| n * 2).collect()
+                        }
+                    })
+                    .await
+            }));
         }
-        // The transaction failed as a whole: each outcome alone, so each
-        // gets its own answer (and one bad outcome cannot block others).
-        Err(_) => {
-            for pending in batch {
-                let result = store.execution_finish(pending.finish).await;
-                let _ = pending.reply.send(result);
-            }
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap(), Some(i as u32 * 2));
         }
+        let n = batches.load(Ordering::Relaxed);
+        assert!((1..=200).contains(&n), "{n} batches");
     }
 }

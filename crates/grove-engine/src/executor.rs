@@ -25,7 +25,7 @@ use grove_core::job_config::{AutoDisabled, JobConfigPayload, LastExecution, RunS
 use grove_core::registry::JOB_CONFIG;
 use grove_store::{
     AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, Claimed, ExecutionClaim,
-    ExecutionFinish, ExecutionStatus, ObjectUpdate, StoreError,
+    ExecutionFinish, ExecutionStatus, ObjectUpdate, OutcomeRecord, Store, StoreError,
 };
 use jiff::SignedDuration;
 use serde_json::{Map, Value, json};
@@ -310,7 +310,16 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
         outcome,
         logs: lines.clone(),
     };
-    let finished = shared.completer.finish(&*shared.store, finish).await;
+    let store = &*shared.store;
+    let finished = match shared
+        .finishes
+        .submit(finish.clone(), |batch| record_finishes(store, batch))
+        .await
+    {
+        Some(answer) => answer,
+        // Its recorder went away: record it alone.
+        None => store.execution_finish(finish).await,
+    };
     if finished
         .as_ref()
         .is_err_and(|e| !matches!(e, StoreError::LeaseLost))
@@ -532,6 +541,40 @@ async fn supervise(
 /// `autoDisabled` is set, so health shows `critical`; a later `success` or
 /// `partial` clears `autoDisabled`. Skipped executions did not run and
 /// change nothing; a cancelled one keeps the failure count as it was.
+/// One batch of finishes in one transaction; if that fails as a whole,
+/// each alone, so each gets its own answer.
+async fn record_finishes(
+    store: &dyn Store,
+    batch: Vec<ExecutionFinish>,
+) -> Vec<Result<grove_store::Execution, StoreError>> {
+    if let Ok(answers) = store.execution_finish_many(batch.clone()).await {
+        return answers;
+    }
+    let mut answers = Vec::with_capacity(batch.len());
+    for finish in batch {
+        answers.push(store.execution_finish(finish).await);
+    }
+    answers
+}
+
+/// One batch of outcome records in one transaction; if that fails, each
+/// alone.
+async fn record_outcomes(store: &dyn Store, batch: Vec<OutcomeRecord>) -> Vec<Result<(), String>> {
+    if store.outcomes_record(batch.clone()).await.is_ok() {
+        return vec![Ok(()); batch.len()];
+    }
+    let mut answers = Vec::with_capacity(batch.len());
+    for record in batch {
+        answers.push(
+            store
+                .outcomes_record(vec![record])
+                .await
+                .map_err(|e| e.to_string()),
+        );
+    }
+    answers
+}
+
 pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execution) {
     shared.metrics.finished(e.status);
     let status = match e.status {
@@ -584,14 +627,29 @@ pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execut
         state.insert("lastSuccessAt".to_owned(), json!(at));
         state.insert("silence".to_owned(), Value::Null);
     }
-    if let Err(err) = store
-        .object_state_merge(JOB_CONFIG, &e.config_id, state)
+    // lastExecution and the run's journal entry, in a batch with other
+    // runs ending now (group commit).
+    let record = OutcomeRecord {
+        config_id: e.config_id.clone(),
+        state,
+        journal: crate::announce::journal_entry(e, shared.clock.now()),
+    };
+    let recorded = match shared
+        .outcomes
+        .submit(record.clone(), |batch| record_outcomes(&**store, batch))
         .await
     {
+        Some(answer) => answer,
+        None => store
+            .outcomes_record(vec![record])
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    if let Err(err) = recorded {
         tracing::warn!(job = %e.config_id, error = %err, "cannot record the last execution");
         return;
     }
-    crate::announce::execution_ended(shared, e).await;
+    crate::announce::notify_ended(shared, e).await;
     if status == RunStatus::Failed {
         auto_disable(shared, &e.config_id, failures, e.error.as_deref()).await;
     }

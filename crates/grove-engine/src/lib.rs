@@ -57,7 +57,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use grove_core::clock::Clock;
-use grove_store::{Change, Execution, ExecutionStatus, Store};
+use grove_store::{
+    Change, Execution, ExecutionFinish, ExecutionStatus, OutcomeRecord, Store, StoreError,
+};
 use jiff::Timestamp;
 use parking_lot::Mutex;
 use tokio::sync::{Notify, broadcast};
@@ -175,8 +177,10 @@ pub(crate) struct Shared {
     /// Set when changes may have been missed (the change feed reconnected):
     /// the scheduler re-reads every config at its next wake-up.
     pub resync_requested: AtomicBool,
-    /// Group commit of attempt outcomes.
-    pub completer: completer::Completer,
+    /// Group commit of attempt outcomes (with their last log lines)...
+    pub finishes: completer::GroupCommit<ExecutionFinish, Result<Execution, StoreError>>,
+    /// ...and of what a run's end writes about its config.
+    pub outcomes: completer::GroupCommit<OutcomeRecord, Result<(), String>>,
 }
 
 impl Shared {
@@ -231,7 +235,8 @@ impl Engine {
             stopped: CancellationToken::new(),
             metrics: metrics::EngineMetrics::default(),
             resync_requested: AtomicBool::new(false),
-            completer: completer::Completer::default(),
+            finishes: completer::GroupCommit::default(),
+            outcomes: completer::GroupCommit::default(),
         });
         Self { shared, handlers }
     }

@@ -219,6 +219,17 @@ pub struct ExecutionFinish {
     pub logs: Vec<LogInsert>,
 }
 
+/// What the engine writes about a job config when one of its runs ended:
+/// engine-written state (`lastExecution` and the like, merged as
+/// [`crate::ObjectStore::object_state_merge`] does) and the run's journal
+/// entry.
+#[derive(Debug, Clone)]
+pub struct OutcomeRecord {
+    pub config_id: String,
+    pub state: serde_json::Map<String, Value>,
+    pub journal: Option<crate::JournalAppend>,
+}
+
 /// What a cancel request did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CancelOutcome {
@@ -373,6 +384,10 @@ pub trait ExecutionStore {
         &self,
         finishes: Vec<ExecutionFinish>,
     ) -> Result<Vec<Result<Execution, StoreError>>, StoreError>;
+
+    /// Many [`OutcomeRecord`]s in one transaction (group commit). A config
+    /// deleted since gets its journal entry but no state.
+    async fn outcomes_record(&self, records: Vec<OutcomeRecord>) -> Result<(), StoreError>;
 
     /// Cancels a queued execution, or asks a running one to stop.
     async fn execution_cancel(&self, id: &str, now: Timestamp)

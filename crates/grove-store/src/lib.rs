@@ -45,7 +45,7 @@ pub use executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome,
     Claimed, Counts, Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune,
     ExecutionStatus, ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue,
-    LogInsert, LogLevel, LogLine, Rescued, SlotPosition, Trigger,
+    LogInsert, LogLevel, LogLine, OutcomeRecord, Rescued, SlotPosition, Trigger,
 };
 pub use grove_data::{
     AdvancementApply, AdvancementCandidate, AdvancementEvent, AdvancementEventFilter, Aggregate,

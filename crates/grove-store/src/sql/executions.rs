@@ -29,7 +29,7 @@ use crate::executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, CancelOutcome, Claimed, Counts, Execution,
     ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
     ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue, LogInsert,
-    LogLine, Rescued, Settlement, SlotPosition, Trigger, settlement,
+    LogLine, OutcomeRecord, Rescued, Settlement, SlotPosition, Trigger, settlement,
 };
 
 /// The columns [`execution_from_row`] reads, for SELECT and RETURNING.
@@ -591,6 +591,18 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         }
         self.db.commit(tx).await?;
         Ok(out)
+    }
+
+    async fn outcomes_record(&self, records: Vec<OutcomeRecord>) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        for r in records {
+            super::objects::state_merge_in::<D>(&mut tx, JOB_CONFIG, &r.config_id, r.state).await?;
+            if let Some(entry) = &r.journal {
+                super::grove_data::journal_insert_in(&mut tx, entry).await?;
+            }
+        }
+        self.db.commit(tx).await?;
+        Ok(())
     }
 
     async fn execution_cancel(

@@ -374,6 +374,27 @@ impl<D: Dialect> SqlStore<D> {
     }
 }
 
+/// Appends a journal entry in `exec`'s transaction; its `seq`.
+pub(crate) async fn journal_insert_in<E: Exec>(
+    exec: &mut E,
+    e: &JournalAppend,
+) -> Result<i64, StoreError> {
+    scalar(
+        exec,
+        sql(
+            "INSERT INTO journal (event_type, at, subject, message, data) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+        )
+        .bind(&e.event_type)
+        .bind(e.at)
+        .bind(&e.subject)
+        .bind(&e.message)
+        .bind_json(&e.data),
+        "seq",
+    )
+    .await
+}
+
 #[async_trait]
 impl<D: Dialect> GroveDataStore for SqlStore<D> {
     async fn sprout_upsert_batch(
@@ -920,21 +941,7 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
 
     async fn journal_append(&self, e: JournalAppend) -> Result<i64, StoreError> {
         let mut db = self.db.autocommit().await?;
-        let seq = scalar(
-            &mut db,
-            sql(
-                "INSERT INTO journal (event_type, at, subject, message, data) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING seq",
-            )
-            .bind(&e.event_type)
-            .bind(e.at)
-            .bind(&e.subject)
-            .bind(&e.message)
-            .bind_json(&e.data),
-            "seq",
-        )
-        .await?;
-        Ok(seq)
+        journal_insert_in(&mut db, &e).await
     }
 
     async fn journal_since(

@@ -91,6 +91,47 @@ async fn insert_revision<E: Exec>(
     Ok(())
 }
 
+/// Merges engine-written keys into an object's state in `tx`, without
+/// bumping its version (`null` removes a key): read, merge, write under a
+/// row lock, so concurrent merges of different keys all survive. `false`
+/// when the object is gone.
+pub(crate) async fn state_merge_in<D: Dialect>(
+    tx: &mut D::Write,
+    object_type: &str,
+    id: &str,
+    state: Map<String, Value>,
+) -> Result<bool, StoreError> {
+    let lock = D::LOCK_ROWS;
+    let Some(row) = tx
+        .fetch_optional(
+            sql(format!(
+                "SELECT state FROM objects WHERE object_type = $1 AND id = $2{lock}"
+            ))
+            .bind(object_type)
+            .bind(id),
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    let mut merged: Map<String, Value> = row.decode("state")?;
+    for (key, value) in state {
+        if value.is_null() {
+            merged.remove(&key);
+        } else {
+            merged.insert(key, value);
+        }
+    }
+    tx.execute(
+        sql("UPDATE objects SET state = $1 WHERE object_type = $2 AND id = $3")
+            .bind_json(&Value::Object(merged))
+            .bind(object_type)
+            .bind(id),
+    )
+    .await?;
+    Ok(true)
+}
+
 #[async_trait]
 impl<D: Dialect> ObjectStore for SqlStore<D> {
     async fn object_get(
@@ -216,34 +257,10 @@ impl<D: Dialect> ObjectStore for SqlStore<D> {
         id: &str,
         state: Map<String, Value>,
     ) -> Result<(), StoreError> {
-        // Read, merge, write under a row lock: concurrent merges of
-        // different keys all survive, and no version is bumped.
         let mut tx = self.db.begin().await?;
-        let lock = D::LOCK_ROWS;
-        let mut merged: Map<String, Value> = super::fetch_one(
-            &mut tx,
-            sql(format!(
-                "SELECT state FROM objects WHERE object_type = $1 AND id = $2{lock}"
-            ))
-            .bind(object_type)
-            .bind(id),
-        )
-        .await?
-        .decode("state")?;
-        for (key, value) in state {
-            if value.is_null() {
-                merged.remove(&key);
-            } else {
-                merged.insert(key, value);
-            }
+        if !state_merge_in::<D>(&mut tx, object_type, id, state).await? {
+            return Err(StoreError::NotFound);
         }
-        tx.execute(
-            sql("UPDATE objects SET state = $1 WHERE object_type = $2 AND id = $3")
-                .bind_json(&Value::Object(merged))
-                .bind(object_type)
-                .bind(id),
-        )
-        .await?;
         self.db.commit(tx).await?;
         Ok(())
     }

@@ -43,6 +43,7 @@ macro_rules! executions_suite {
             $crate::executions_test!($fresh, chained_runs_start_once_with_the_end_of_their_parent);
             $crate::executions_test!($fresh, a_rescued_last_attempt_starts_on_failure_targets);
             $crate::executions_test!($fresh, finishes_are_recorded_in_one_batch_each_answered);
+            $crate::executions_test!($fresh, outcome_records_merge_state_and_journal_together);
         }
     };
 }
@@ -812,4 +813,55 @@ pub async fn finishes_are_recorded_in_one_batch_each_answered(store: Arc<dyn Sto
         assert_eq!(logs.len(), 1, "{id}: {logs:?}");
         assert_eq!(logs[0].message, format!("last words of {id}"));
     }
+}
+
+/// A batch of outcome records merges each config's state and appends the
+/// journal entries; a config deleted since is passed over, the batch goes
+/// on.
+pub async fn outcome_records_merge_state_and_journal_together(store: Arc<dyn Store>) {
+    use grove_store::{JournalAppend, OutcomeRecord};
+    job_config(&store, "a", true).await;
+    job_config(&store, "b", true).await;
+    let record = |id: &str, n: u64| OutcomeRecord {
+        config_id: id.to_owned(),
+        state: serde_json::Map::from_iter([("lastExecution".to_owned(), json!({"n": n}))]),
+        journal: Some(JournalAppend {
+            event_type: "job.succeeded".to_owned(),
+            at: t0(),
+            subject: id.to_owned(),
+            message: format!("{id} {n}"),
+            data: json!({"n": n}),
+        }),
+    };
+    store
+        .outcomes_record(vec![
+            record("a", 1),
+            record("gone", 2),
+            record("b", 3),
+            record("a", 4),
+        ])
+        .await
+        .unwrap();
+    let a = store
+        .object_get(grove_core::registry::JOB_CONFIG, "a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        a.payload["lastExecution"],
+        json!({"n": 4}),
+        "the later record wins"
+    );
+    let b = store
+        .object_get(grove_core::registry::JOB_CONFIG, "b")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.payload["lastExecution"], json!({"n": 3}));
+    let journal = store
+        .journal_since(0, &["job.succeeded".to_owned()], 10)
+        .await
+        .unwrap();
+    let messages: Vec<&str> = journal.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages, ["a 1", "gone 2", "b 3", "a 4"]);
 }
