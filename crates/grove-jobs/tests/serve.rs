@@ -537,3 +537,80 @@ fn the_outbound_allow_list_opens_loopback_endpoints() {
         terminate(server);
     }
 }
+
+/// `grove-jobs run --set` and `grove-jobs backfill` against a serving
+/// instance's database: options are validated with pointers before
+/// anything is queued; a backfill runs past slots once.
+#[test]
+fn the_cli_runs_with_options_and_backfills() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path(), &[]);
+    let token = server.token.clone().expect("a token");
+
+    let refused = grove(
+        dir.path(),
+        &["run", "health-check", "--set", "limits.batchSize=0"],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("/limits/batchSize"), "{stderr}");
+
+    let out = grove(
+        dir.path(),
+        &["run", "health-check", "--set", "limits.batchSize=7"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let run_id = stdout
+        .split_whitespace()
+        .nth(1)
+        .expect("run <id>")
+        .to_owned();
+    let (status, body) = http(
+        &server.addr,
+        "GET",
+        &format!("/api/v1/executions/{run_id}"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let e: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        e["overrides"],
+        serde_json::json!({"limits": {"batchSize": 7}})
+    );
+
+    // The last six hours, twice: the second finds every slot recorded.
+    let now = jiff::Timestamp::now().as_second();
+    let to = jiff::Timestamp::from_second(now - now % 3600).expect("hour");
+    let from = to - jiff::SignedDuration::from_hours(6);
+    let (from, to) = (from.to_string(), to.to_string());
+    let args = ["backfill", "health-check", "--from", &from, "--to", &to];
+    let first = grove(dir.path(), &args);
+    let text = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(
+        first.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let number = |text: &str, after: &str| -> u64 {
+        text.split(after)
+            .next()
+            .and_then(|s| s.split_whitespace().last())
+            .and_then(|n| n.trim_start_matches("),").parse().ok())
+            .unwrap_or_else(|| panic!("no number before {after:?} in {text}"))
+    };
+    let slots = number(&text, " slot(s)");
+    assert!(slots > 0, "{text}");
+    assert_eq!(number(&text, " queued"), slots, "{text}");
+    let again = grove(dir.path(), &args);
+    let text = String::from_utf8_lossy(&again.stdout).to_string();
+    assert_eq!(number(&text, " queued"), 0, "{text}");
+    assert_eq!(number(&text, " already recorded"), slots, "{text}");
+    let bad = grove(
+        dir.path(),
+        &["backfill", "health-check", "--from", &to, "--to", &from],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/to"));
+}
