@@ -1389,3 +1389,57 @@ async fn the_smaller_things_an_operator_noticed() {
     );
     c.close().await.expect("close");
 }
+
+/// The live preview follows the Schedule section's Exclude Calendars box:
+/// ticking a calendar strikes its slots through, naming it, as the
+/// scheduler will skip them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_preview_strikes_excluded_slots_through() {
+    if !available() {
+        return;
+    }
+    let driver = start_driver().await;
+    let app = TestApp::seeded().await;
+    let r = app
+        .call(
+            axum::http::Method::POST,
+            "/api/v1/objects/calendar",
+            Some(json!({"meta": {"id": "holidays", "title": "Holidays"},
+                        "payload": {"dates": ["2026-03-03"]}})),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
+    let base = serve(&app).await;
+    let c = browser(&driver, WIDTHS[0]).await;
+    login(&c, &base).await;
+    c.goto(&format!("{base}/console/jobs/advancement-batch"))
+        .await
+        .expect("editor");
+    // Now is Sun 1 Mar 2026 12:00 UTC; the job runs daily at 02:00.
+    let tick = c
+        .find(Locator::Css(
+            "input[name='/payload/schedule/excludeCalendars'][value=holidays]",
+        ))
+        .await
+        .expect("the holidays box");
+    tick.click().await.expect("tick");
+    let mut struck = Vec::new();
+    for _ in 0..60 {
+        struck = texts(&c, "#cron-preview li.excluded").await;
+        if !struck.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        struck,
+        ["Tue 3 Mar 2026, 02:00 UTC excluded by calendar holidays"],
+        "the excluded slot, struck through"
+    );
+    let s = texts(&c, "#cron-preview li.excluded s").await;
+    assert_eq!(s, ["Tue 3 Mar 2026, 02:00 UTC"]);
+    let runs = texts(&c, "#cron-preview li:not(.excluded)").await;
+    assert_eq!(runs.len(), 5, "{runs:?}");
+    assert!(runs.iter().all(|r| !r.contains("3 Mar")), "{runs:?}");
+    c.close().await.expect("close");
+}
