@@ -580,10 +580,10 @@ fn the_cli_runs_with_options_and_backfills() {
         serde_json::json!({"limits": {"batchSize": 7}})
     );
 
-    // The last six hours, twice: the second finds every slot recorded.
+    // The last hour, twice: the second finds every slot recorded.
     let now = jiff::Timestamp::now().as_second();
     let to = jiff::Timestamp::from_second(now - now % 3600).expect("hour");
-    let from = to - jiff::SignedDuration::from_hours(6);
+    let from = to - jiff::SignedDuration::from_hours(1);
     let (from, to) = (from.to_string(), to.to_string());
     let args = ["backfill", "health-check", "--from", &from, "--to", &to];
     let first = grove(dir.path(), &args);
