@@ -173,6 +173,16 @@ async fn settled(conn: &mut PgConnection) {
     }
 }
 
+/// The multi-instance tests run one at a time: each starts up to three
+/// instances on the 2-core machine, and two clusters at once starve each
+/// other's schedulers (what these tests measure is correctness, not load).
+fn one_cluster_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    CLUSTER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -185,6 +195,7 @@ fn rt() -> tokio::runtime::Runtime {
 #[test]
 fn three_instances_run_every_slot_exactly_once_through_a_kill() {
     let Some(url) = database_url() else { return };
+    let _one_at_a_time = one_cluster_at_a_time();
     let schema = Schema::new(&url);
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
     // The first start migrates; the others find the schema ready.
@@ -216,6 +227,26 @@ fn three_instances_run_every_slot_exactly_once_through_a_kill() {
     std::thread::sleep(Duration::from_secs(12));
     let window_end =
         Timestamp::now().round(jiff::Unit::Second).expect("round") - SignedDuration::from_secs(1);
+    // On a loaded machine the schedulers may run a few seconds behind the
+    // clock (they record every slot, late): let them reach the window's
+    // end before the schedules stop, or its last slots would never be due.
+    rt().block_on(async {
+        let mut conn = schema.connect().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let reached: i64 = sqlx::query_scalar(
+                "SELECT COUNT(DISTINCT config_id) FROM executions WHERE scheduled_for = $1",
+            )
+            .bind(window_end.as_millisecond())
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+            if reached == JOBS as i64 || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
     // Stop the schedules through one instance; the others follow.
     for i in 0..JOBS {
         let server = servers[0].as_ref().expect("running");
@@ -296,6 +327,7 @@ fn three_instances_run_every_slot_exactly_once_through_a_kill() {
 #[test]
 fn three_instances_backfill_each_slot_once_and_chain_once_per_parent() {
     let Some(url) = database_url() else { return };
+    let _one_at_a_time = one_cluster_at_a_time();
     let schema = Schema::new(&url);
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
     let servers: Vec<Server> = dirs.iter().map(|d| serve(d.path(), &schema)).collect();
@@ -394,6 +426,7 @@ fn three_instances_backfill_each_slot_once_and_chain_once_per_parent() {
 #[test]
 fn an_attempt_of_a_killed_instance_is_recovered_after_its_lease() {
     let Some(url) = database_url() else { return };
+    let _one_at_a_time = one_cluster_at_a_time();
     let schema = Schema::new(&url);
     // Accepts connections and never answers: the rag probe hangs.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -530,6 +563,7 @@ impl Proxy {
 #[test]
 fn a_database_outage_makes_the_instance_unready_and_loses_no_slot() {
     let Some(url) = database_url() else { return };
+    let _one_at_a_time = one_cluster_at_a_time();
     let options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
     let upstream = format!("{}:{}", options.get_host(), options.get_port())
         .parse()
