@@ -279,17 +279,6 @@ impl Triggers {
     pub fn is_empty(&self) -> bool {
         self.on_success.is_empty() && self.on_failure.is_empty()
     }
-
-    /// Every target, `onSuccess` first, each once.
-    pub fn targets(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for id in self.on_success.iter().chain(&self.on_failure) {
-            if !out.contains(&id.as_str()) {
-                out.push(id);
-            }
-        }
-        out
-    }
 }
 
 /// The dead-man's switch (`alerts`): what counts as a late slot and as a

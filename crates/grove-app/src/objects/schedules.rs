@@ -175,7 +175,7 @@ impl App {
     }
 
     /// The job configs that exclude calendar `id`, by id.
-    pub(crate) async fn jobs_excluding(&self, id: &str) -> Result<Vec<String>, AppError> {
+    pub async fn jobs_excluding(&self, id: &str) -> Result<Vec<String>, AppError> {
         Ok(self
             .store
             .object_list(JOB_CONFIG)

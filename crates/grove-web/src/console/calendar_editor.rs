@@ -9,7 +9,7 @@ use grove_app::AppError;
 use grove_app::objects::object_type;
 use grove_core::calendar::{CalendarPayload, DayName};
 use grove_core::plan::Calendars;
-use grove_core::registry::{CALENDAR, JOB_CONFIG, TypeDef};
+use grove_core::registry::{CALENDAR, TypeDef};
 use grove_core::validate::{Choice, Problem};
 use grove_store::StoredObject;
 use maud::{Markup, html};
@@ -19,8 +19,7 @@ use serde_json::{Value, json};
 use super::form::{Control, FieldSpec, Fields, FormData, Section, csrf_input, error_summary, read};
 use super::job_editor::{delete_confirmation, delete_object, duplicate_object};
 use super::layout::{self, Icon, Nav};
-use super::session::{ConsoleUser, refusal};
-use crate::error::ApiError;
+use super::session::{ConsoleUser, api_error};
 use crate::state::AppState;
 
 fn def() -> &'static TypeDef {
@@ -330,31 +329,9 @@ pub fn summary(p: &CalendarPayload) -> String {
     }
 }
 
-/// Ids of the job configs whose schedule excludes calendar `id`.
-pub async fn jobs_excluding(state: &AppState, id: &str) -> Vec<String> {
-    state
-        .store
-        .object_list(JOB_CONFIG)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|o| {
-            o.payload["schedule"]["excludeCalendars"]
-                .as_array()
-                .is_some_and(|ids| ids.iter().any(|v| v.as_str() == Some(id)))
-        })
-        .map(|o| o.meta.id)
-        .collect()
-}
-
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     notice: Option<String>,
-}
-
-fn api_error(e: impl Into<ApiError>) -> Response {
-    let e = e.into();
-    refusal(e.status(), "Something went wrong", &e.to_string())
 }
 
 /// `GET /console/calendars/{id}`
@@ -367,7 +344,7 @@ pub async fn page(
     match state.app.object(def(), &id).await {
         Ok(obj) => {
             let values = json!({"meta": obj.meta, "payload": obj.payload});
-            let used_by = jobs_excluding(&state, &id).await;
+            let used_by = state.app.jobs_excluding(&id).await.unwrap_or_default();
             editor(
                 &user,
                 View {
@@ -484,7 +461,7 @@ pub async fn save(
         Err(AppError::Validation(p)) => (StatusCode::UNPROCESSABLE_ENTITY, p, None),
         Err(e) => return api_error(e),
     };
-    let used_by = jobs_excluding(&state, &id).await;
+    let used_by = state.app.jobs_excluding(&id).await.unwrap_or_default();
     (
         status,
         editor(

@@ -31,7 +31,7 @@ use super::form::{
 };
 use super::layout::{self, Icon, Nav, health_badge, run_status, short, when, zone};
 use super::render::{RenderContext, render_tree};
-use super::session::{ConsoleUser, refusal};
+use super::session::{ConsoleUser, api_error, refusal};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -736,11 +736,6 @@ async fn saved_notice(state: &AppState, obj: &StoredObject, q: &PageQuery) -> Op
 
 fn values_of(obj: &StoredObject) -> Value {
     json!({"meta": obj.meta, "payload": obj.payload})
-}
-
-fn api_error(e: impl Into<ApiError>) -> Response {
-    let e = e.into();
-    refusal(e.status(), "Something went wrong", &e.to_string())
 }
 
 /// `GET /console/jobs/{id}`

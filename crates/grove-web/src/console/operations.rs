@@ -16,8 +16,7 @@ use serde_json::{Value, json};
 
 use super::form::{FormData, csrf_input};
 use super::layout::{self, Icon, Nav, zone};
-use super::session::{ConsoleUser, refusal};
-use crate::error::ApiError;
+use super::session::{ConsoleUser, api_error, refusal};
 use crate::state::AppState;
 
 /// What the backfill form shows: its inputs and what was wrong with them.
@@ -166,11 +165,6 @@ async fn job(state: &AppState, id: &str) -> Result<JobConfigPayload, Response> {
             &e.to_string(),
         )
     })
-}
-
-fn api_error(e: impl Into<ApiError>) -> Response {
-    let e = e.into();
-    refusal(e.status(), "Something went wrong", &e.to_string())
 }
 
 /// A refused operation: the form again, with its problems.

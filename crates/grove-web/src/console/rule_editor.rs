@@ -23,8 +23,7 @@ use super::form::{
 use super::grid::pretty_op;
 use super::job_editor::{delete_confirmation, delete_object, duplicate_object, set_flag};
 use super::layout::{self, Icon, Nav};
-use super::session::{ConsoleUser, refusal};
-use crate::error::ApiError;
+use super::session::{ConsoleUser, api_error};
 use crate::state::AppState;
 
 fn def() -> &'static TypeDef {
@@ -270,11 +269,6 @@ pub struct PageQuery {
     notice: Option<String>,
     /// After a save: the version saved.
     v: Option<i64>,
-}
-
-fn api_error(e: impl Into<ApiError>) -> Response {
-    let e = e.into();
-    refusal(e.status(), "Something went wrong", &e.to_string())
 }
 
 /// `GET /console/rules/{id}`

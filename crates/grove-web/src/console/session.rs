@@ -347,3 +347,9 @@ pub fn url_encode(s: &str) -> String {
     }
     out
 }
+
+/// A failed use case as a console page, with the API's status and words.
+pub(crate) fn api_error(e: impl Into<crate::error::ApiError>) -> Response {
+    let e = e.into();
+    refusal(e.status(), "Something went wrong", &e.to_string())
+}
