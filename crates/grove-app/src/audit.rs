@@ -97,7 +97,7 @@ impl App {
             version_before: target.before,
             version_after: target.after,
         };
-        if let Err(error) = self.store.audit_append(entry).await {
+        if let Err(error) = self.append_audit(entry).await {
             tracing::error!(
                 %error,
                 action = action.name(),

@@ -43,8 +43,8 @@ use grove_core::job_config::outbound_urls;
 use grove_core::outbound::OutboundPolicy;
 use grove_core::registry::{JOB_CONFIG, TypeDef, ValidObject};
 use grove_core::validate::Problem;
-use grove_engine::EngineHandle;
-use grove_store::{Change, Store};
+use grove_engine::{EngineHandle, GroupCommit};
+use grove_store::{AuditAppend, Change, ExecutionInsert, InsertOutcome, Store, StoreError};
 
 pub use audit::{AuditAction, Caller};
 pub use error::AppError;
@@ -71,6 +71,18 @@ pub struct App {
     /// Where configs may make the service send requests; a literal address
     /// outside it is refused at validation.
     outbound: Arc<OutboundPolicy>,
+    /// Writes of concurrent requests gathered into shared transactions.
+    batches: Arc<Batches>,
+}
+
+/// Group commit for the writes every Run Now makes (its execution and its
+/// audit line): concurrent requests share one transaction each, on
+/// SQLite's single writer instead of queueing one commit apiece. Each
+/// request is answered only after the commit that holds its write.
+#[derive(Debug, Default)]
+struct Batches {
+    runs: GroupCommit<ExecutionInsert, Result<InsertOutcome, StoreError>>,
+    audit: GroupCommit<AuditAppend, Result<(), StoreError>>,
 }
 
 impl App {
@@ -84,6 +96,7 @@ impl App {
             engine,
             runner: Runner::ThisProcess,
             outbound: Arc::default(),
+            batches: Arc::default(),
         }
     }
 
@@ -137,6 +150,49 @@ impl App {
             engine: EngineHandle::new(),
             runner: Runner::OtherProcesses,
             outbound: Arc::default(),
+            batches: Arc::default(),
+        }
+    }
+
+    /// Inserts an execution in a transaction shared with other requests'
+    /// (group commit); if that batch fails as a whole, each alone, so each
+    /// request gets its own answer.
+    async fn insert_run(&self, insert: ExecutionInsert) -> Result<InsertOutcome, StoreError> {
+        let store = &*self.store;
+        let record = |batch: Vec<ExecutionInsert>| async move {
+            if let Ok(outcomes) = store.execution_insert_slots(batch.clone()).await {
+                return outcomes.into_iter().map(Ok).collect();
+            }
+            let mut answers = Vec::with_capacity(batch.len());
+            for insert in batch {
+                answers.push(store.execution_insert(insert).await);
+            }
+            answers
+        };
+        match self.batches.runs.submit(insert.clone(), record).await {
+            Some(answer) => answer,
+            // Its recorder went away: insert it alone.
+            None => store.execution_insert(insert).await,
+        }
+    }
+
+    /// Appends an audit line in a transaction shared with other requests'
+    /// (group commit), each alone if that batch fails.
+    async fn append_audit(&self, entry: AuditAppend) -> Result<(), StoreError> {
+        let store = &*self.store;
+        let record = |batch: Vec<AuditAppend>| async move {
+            if store.audit_append_many(batch.clone()).await.is_ok() {
+                return batch.iter().map(|_| Ok(())).collect();
+            }
+            let mut answers = Vec::with_capacity(batch.len());
+            for entry in batch {
+                answers.push(store.audit_append(entry).await);
+            }
+            answers
+        };
+        match self.batches.audit.submit(entry.clone(), record).await {
+            Some(answer) => answer,
+            None => store.audit_append(entry).await,
         }
     }
 

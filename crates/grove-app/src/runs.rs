@@ -338,8 +338,7 @@ impl App {
         let (version, stored) = self.runnable(config_id).await?;
         let payload = options.apply(&stored)?;
         let outcome = self
-            .store
-            .execution_insert(ExecutionInsert {
+            .insert_run(ExecutionInsert {
                 id: grove_engine::new_run_id(),
                 config_id: config_id.to_owned(),
                 trigger,

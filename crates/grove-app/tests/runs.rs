@@ -159,3 +159,45 @@ async fn cancel_of_a_running_execution_asks_it_to_stop() {
     assert_eq!(asked.status, ExecutionStatus::Running);
     assert!(asked.cancel_requested);
 }
+
+/// Concurrent Run Now requests share transactions (group commit): each is
+/// answered with its own execution, every execution and audit line is
+/// stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_run_nows_each_get_their_own_stored_run_and_audit_line() {
+    const N: usize = 64;
+    let t = TestApp::new().await;
+    t.job("off", false).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let app = t.app.clone();
+        tasks.spawn(async move {
+            app.run_now("off", &Caller::named(&format!("user-{i}")))
+                .await
+                .map(|run| (i, run))
+        });
+    }
+    let mut ids = std::collections::HashSet::new();
+    while let Some(answer) = tasks.join_next().await {
+        let (i, run) = answer.expect("task").expect("run now");
+        assert_eq!(run.actor.as_deref(), Some(format!("user-{i}").as_str()));
+        assert_eq!(run.status, ExecutionStatus::Queued);
+        assert!(ids.insert(run.id), "one id per request");
+    }
+    let stored = t.store.execution_list("off", 1000).await.expect("list");
+    assert_eq!(stored.len(), N);
+    assert!(stored.iter().all(|e| ids.contains(&e.id)));
+    let audit = t
+        .store
+        .audit_list(grove_store::AuditFilter {
+            action: Some("run".to_owned()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), N);
+    let actors: std::collections::HashSet<_> =
+        audit.iter().filter_map(|a| a.entry.actor.clone()).collect();
+    assert_eq!(actors.len(), N, "one line per caller");
+}

@@ -486,19 +486,67 @@ pub struct ValidObject {
 
 /// Evaluates every metric of a type over the given objects (`{meta, payload}`).
 pub fn evaluate_metrics(def: &TypeDef, objects: &[Value]) -> Result<Vec<Value>, QueryError> {
-    def.metrics
-        .iter()
-        .map(|m| {
-            let q = m.parsed()?;
-            Ok(json!({
-                "id": m.id,
-                "label": m.label,
-                "icon": m.icon,
-                "query": m.query,
-                "value": q.count(objects),
-            }))
+    let mut tally = MetricTally::new(def)?;
+    tally.add(objects);
+    Ok(tally.finish())
+}
+
+/// A type's metrics counted over its documents a page at a time, so that
+/// thousands of objects need not be in memory at once.
+#[derive(Debug)]
+pub struct MetricTally<'d> {
+    def: &'d TypeDef,
+    queries: Vec<MetricQuery>,
+    counts: Vec<usize>,
+    total: usize,
+}
+
+impl<'d> MetricTally<'d> {
+    /// Fails when one of the type's metric queries does not parse.
+    pub fn new(def: &'d TypeDef) -> Result<Self, QueryError> {
+        let queries = def
+            .metrics
+            .iter()
+            .map(MetricDef::parsed)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            def,
+            counts: vec![0; queries.len()],
+            queries,
+            total: 0,
         })
-        .collect()
+    }
+
+    /// Counts a page of documents.
+    pub fn add(&mut self, documents: &[Value]) {
+        self.total += documents.len();
+        for (query, count) in self.queries.iter().zip(&mut self.counts) {
+            *count += query.count(documents);
+        }
+    }
+
+    /// Documents counted so far.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Each metric with its value, as the API reports them.
+    pub fn finish(self) -> Vec<Value> {
+        self.def
+            .metrics
+            .iter()
+            .zip(self.counts)
+            .map(|(m, value)| {
+                json!({
+                    "id": m.id,
+                    "label": m.label,
+                    "icon": m.icon,
+                    "query": m.query,
+                    "value": value,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Names of a choice type, for registries and forms.

@@ -1,4 +1,5 @@
-//! Group commit. Executors hand what they would write alone (an attempt's
+//! Group commit. Executors (and the application's Run Now and audit
+//! trail) hand what they would write alone (an attempt's
 //! outcome with its last log lines; a finished run's `lastExecution` and
 //! journal entry) to a [`GroupCommit`]; whichever caller finds nobody
 //! recording becomes the recorder and writes everything that has gathered
@@ -19,7 +20,7 @@ const MAX_BATCH: usize = 256;
 /// Items of type `I` waiting to be recorded, each with where its answer
 /// `A` goes.
 #[derive(Debug)]
-pub(crate) struct GroupCommit<I, A> {
+pub struct GroupCommit<I, A> {
     pending: Mutex<Vec<(I, oneshot::Sender<A>)>>,
     /// Whether a caller is recording a batch now.
     recording: AtomicBool,
@@ -48,7 +49,7 @@ impl<I, A> GroupCommit<I, A> {
     /// writes one batch and answers each item, in order. `None` when the
     /// recorder that took the item went away before answering (its task
     /// was dropped): the caller records it alone.
-    pub(crate) async fn submit<F, Fut>(&self, item: I, record: F) -> Option<A>
+    pub async fn submit<F, Fut>(&self, item: I, record: F) -> Option<A>
     where
         F: Fn(Vec<I>) -> Fut,
         Fut: Future<Output = Vec<A>>,

@@ -30,13 +30,16 @@ use std::sync::Arc;
 
 use grove_core::job_config::{EventType, JobConfigPayload, LateSlot, Silence};
 use grove_core::registry::JOB_CONFIG;
-use grove_store::{Execution, StoredObject, Trigger};
+use grove_store::{Execution, ObjectPages, StoredObject, Trigger};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::announce::{self, Note};
 use crate::jobs::journal_event;
 use crate::{EngineError, Shared};
+
+/// Job configs read at a time by the silence check.
+const CHECK_PAGE: usize = 500;
 
 fn max_lateness(e: &Execution) -> Option<u64> {
     e.payload
@@ -238,36 +241,45 @@ fn watching(payload: &Value) -> bool {
 impl SilenceWatch {
     /// One round of the silence check over every job config.
     pub(crate) async fn check(&mut self, shared: &Arc<Shared>) -> Result<(), EngineError> {
-        let objects = shared.store.object_list(JOB_CONFIG).await?;
         let mut seen = HashSet::new();
-        for obj in &objects {
-            let Ok(payload) = serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
-            else {
-                continue;
-            };
-            let max = payload
-                .alerts
-                .and_then(|a| a.max_silence_seconds)
-                .filter(|_| payload.schedule.is_enabled);
-            let Some(max) = max else {
-                // Not watched (any more): a raised alert ends with the watch.
-                if payload.silence.is_some() {
-                    merge(shared, &obj.meta.id, "silence", Value::Null).await;
+        // A page at a time: thousands of configs are never all in memory.
+        let mut pages = ObjectPages::new(&*shared.store, JOB_CONFIG, CHECK_PAGE);
+        while let Some(page) = pages.next_page().await? {
+            for obj in &page {
+                if obj.payload.pointer("/alerts/maxSilenceSeconds").is_none()
+                    && obj.payload.get("silence").is_none_or(Value::is_null)
+                {
+                    // Neither watched nor raised: nothing to decode.
+                    continue;
                 }
-                continue;
-            };
-            seen.insert(obj.meta.id.clone());
-            if payload.silence.is_some() {
-                // Raised; only the next success clears it.
-                continue;
-            }
-            let since = self.since(shared, obj).await?;
-            let last_success = last_success(&payload);
-            let from = last_success.map_or(since, |s| s.max(since));
-            let silent_for = shared.clock.now().duration_since(from);
-            let limit = SignedDuration::from_secs(i64::try_from(max).unwrap_or(i64::MAX));
-            if silent_for >= limit {
-                raise_silent(shared, &obj.meta.id, max, from).await?;
+                let Ok(payload) = serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
+                else {
+                    continue;
+                };
+                let max = payload
+                    .alerts
+                    .and_then(|a| a.max_silence_seconds)
+                    .filter(|_| payload.schedule.is_enabled);
+                let Some(max) = max else {
+                    // Not watched (any more): a raised alert ends with the watch.
+                    if payload.silence.is_some() {
+                        merge(shared, &obj.meta.id, "silence", Value::Null).await;
+                    }
+                    continue;
+                };
+                seen.insert(obj.meta.id.clone());
+                if payload.silence.is_some() {
+                    // Raised; only the next success clears it.
+                    continue;
+                }
+                let since = self.since(shared, obj).await?;
+                let last_success = last_success(&payload);
+                let from = last_success.map_or(since, |s| s.max(since));
+                let silent_for = shared.clock.now().duration_since(from);
+                let limit = SignedDuration::from_secs(i64::try_from(max).unwrap_or(i64::MAX));
+                if silent_for >= limit {
+                    raise_silent(shared, &obj.meta.id, max, from).await?;
+                }
             }
         }
         self.since.retain(|id, _| seen.contains(id));

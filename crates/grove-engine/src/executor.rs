@@ -25,7 +25,8 @@ use grove_core::job_config::{AutoDisabled, JobConfigPayload, LastExecution, RunS
 use grove_core::registry::JOB_CONFIG;
 use grove_store::{
     AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, Claimed, ExecutionClaim,
-    ExecutionFinish, ExecutionStatus, ObjectUpdate, OutcomeRecord, Store, StoreError,
+    ExecutionFinish, ExecutionStatus, FailureStreak, ObjectUpdate, OutcomeRecord, Store,
+    StoreError,
 };
 use jiff::SignedDuration;
 use serde_json::{Map, Value, json};
@@ -534,13 +535,6 @@ async fn supervise(
     })
 }
 
-/// After an execution ended: `lastExecution` (with `consecutiveFailures`)
-/// on the config, merged as engine state (no version bump, cannot clobber
-/// an operator's edit); at `autoDisableAfterFailures` consecutive failures
-/// the schedule is disabled by actor `engine` (a new version) and
-/// `autoDisabled` is set, so health shows `critical`; a later `success` or
-/// `partial` clears `autoDisabled`. Skipped executions did not run and
-/// change nothing; a cancelled one keeps the failure count as it was.
 /// One batch of finishes in one transaction; if that fails as a whole,
 /// each alone, so each gets its own answer.
 async fn record_finishes(
@@ -559,52 +553,48 @@ async fn record_finishes(
 
 /// One batch of outcome records in one transaction; if that fails, each
 /// alone.
-async fn record_outcomes(store: &dyn Store, batch: Vec<OutcomeRecord>) -> Vec<Result<(), String>> {
-    if store.outcomes_record(batch.clone()).await.is_ok() {
-        return vec![Ok(()); batch.len()];
+async fn record_outcomes(
+    store: &dyn Store,
+    batch: Vec<OutcomeRecord>,
+) -> Vec<Result<Option<u32>, String>> {
+    if let Ok(answers) = store.outcomes_record(batch.clone()).await {
+        return answers.into_iter().map(Ok).collect();
     }
     let mut answers = Vec::with_capacity(batch.len());
     for record in batch {
-        answers.push(
-            store
-                .outcomes_record(vec![record])
-                .await
-                .map_err(|e| e.to_string()),
-        );
+        answers.push(record_alone(store, record).await);
     }
     answers
 }
 
+async fn record_alone(store: &dyn Store, record: OutcomeRecord) -> Result<Option<u32>, String> {
+    match store.outcomes_record(vec![record]).await {
+        Ok(answers) => Ok(answers.into_iter().next().flatten()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// After an execution ended: `lastExecution` (with `consecutiveFailures`)
+/// on the config, merged as engine state (no version bump, cannot clobber
+/// an operator's edit); at `autoDisableAfterFailures` consecutive failures
+/// the schedule is disabled by actor `engine` (a new version) and
+/// `autoDisabled` is set, so health shows `critical`; a later `success` or
+/// `partial` clears `autoDisabled`. Skipped executions did not run and
+/// change nothing; a cancelled one keeps the failure count as it was.
 pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execution) {
     shared.metrics.finished(e.status);
-    let status = match e.status {
-        ExecutionStatus::Success => RunStatus::Success,
-        ExecutionStatus::Partial => RunStatus::Partial,
-        ExecutionStatus::Failed => RunStatus::Failed,
-        ExecutionStatus::Cancelled => RunStatus::Cancelled,
+    let (status, streak) = match e.status {
+        ExecutionStatus::Success => (RunStatus::Success, FailureStreak::Reset),
+        ExecutionStatus::Partial => (RunStatus::Partial, FailureStreak::Reset),
+        ExecutionStatus::Failed => (RunStatus::Failed, FailureStreak::Extend),
+        ExecutionStatus::Cancelled => (RunStatus::Cancelled, FailureStreak::Keep),
         ExecutionStatus::Skipped | ExecutionStatus::Queued | ExecutionStatus::Running => return,
     };
+    if e.config_id == LEGACY_CONFIG_ID {
+        // Legacy defaults are no stored config: nothing to record on.
+        return;
+    }
     let store = &shared.store;
-    let obj = match store.object_get(JOB_CONFIG, &e.config_id).await {
-        Ok(Some(obj)) => obj,
-        Ok(None) => return,
-        Err(err) => {
-            tracing::warn!(job = %e.config_id, error = %err, "cannot read the config to record its last execution");
-            return;
-        }
-    };
-    let previous = obj
-        .payload
-        .get("lastExecution")
-        .and_then(|l| l.get("consecutiveFailures"))
-        .and_then(Value::as_u64)
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(0);
-    let failures = match status {
-        RunStatus::Failed => previous.saturating_add(1),
-        RunStatus::Success | RunStatus::Partial => 0,
-        RunStatus::Cancelled | RunStatus::Skipped => previous,
-    };
     let last = LastExecution {
         started_at: e.started_at,
         completed_at: e.completed_at,
@@ -613,7 +603,8 @@ pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execut
         errors: e.counts.failed,
         run_id: e.id.clone(),
         error: e.error.clone(),
-        consecutive_failures: failures,
+        // Counted by the store from the stored count (`streak`).
+        consecutive_failures: 0,
     };
     let mut state = Map::new();
     state.insert(
@@ -632,6 +623,7 @@ pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execut
     let record = OutcomeRecord {
         config_id: e.config_id.clone(),
         state,
+        streak,
         journal: crate::announce::journal_entry(e, shared.clock.now()),
     };
     let recorded = match shared
@@ -640,15 +632,17 @@ pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execut
         .await
     {
         Some(answer) => answer,
-        None => store
-            .outcomes_record(vec![record])
-            .await
-            .map_err(|e| e.to_string()),
+        None => record_alone(&**store, record).await,
     };
-    if let Err(err) = recorded {
-        tracing::warn!(job = %e.config_id, error = %err, "cannot record the last execution");
-        return;
-    }
+    let failures = match recorded {
+        Ok(Some(failures)) => failures,
+        // Deleted since: nobody to tell, nothing to disable.
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(job = %e.config_id, error = %err, "cannot record the last execution");
+            return;
+        }
+    };
     crate::announce::notify_ended(shared, e).await;
     if status == RunStatus::Failed {
         auto_disable(shared, &e.config_id, failures, e.error.as_deref()).await;

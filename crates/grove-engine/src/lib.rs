@@ -66,6 +66,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 pub use announce::RUN_NOTIFICATION_RECIPIENT;
+pub use completer::GroupCommit;
 pub use context::{ConfigSource, JobContext, JobFailure, JobOutcome, Progress, RunLogger};
 pub use error::EngineError;
 pub use events::RunEvent;
@@ -180,7 +181,7 @@ pub(crate) struct Shared {
     /// Group commit of attempt outcomes (with their last log lines)...
     pub finishes: completer::GroupCommit<ExecutionFinish, Result<Execution, StoreError>>,
     /// ...and of what a run's end writes about its config.
-    pub outcomes: completer::GroupCommit<OutcomeRecord, Result<(), String>>,
+    pub outcomes: completer::GroupCommit<OutcomeRecord, Result<Option<u32>, String>>,
 }
 
 impl Shared {

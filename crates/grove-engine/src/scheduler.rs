@@ -24,8 +24,11 @@ use grove_core::job_config::{
 };
 use grove_core::plan::{Calendars, JobPlan, Slot};
 use grove_core::registry::{CALENDAR, JOB_CONFIG};
+use grove_core::retry::RetryPolicy;
 use grove_core::schedule::DstPolicy;
-use grove_store::{ExecutionInsert, InsertDisposition, InsertOutcome, StoredObject, Trigger};
+use grove_store::{
+    ExecutionInsert, InsertDisposition, InsertOutcome, ObjectPages, StoredObject, Trigger,
+};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -40,19 +43,52 @@ const BATCH: usize = 16;
 const INSERT_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
 const INSERT_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A config the scheduler follows.
+/// Stored objects read at a time when following every config: memory
+/// holds one page of decoded objects at start-up and resync, not all.
+const LOAD_PAGE: usize = 500;
+
+/// A config the scheduler follows. Thousands are held at once, so it
+/// keeps only what firing needs, and the snapshot as compact text.
 #[derive(Debug)]
 struct Entry {
     /// When it runs: schedule, calendars, pause, jitter.
     plan: JobPlan,
     /// The run the heap holds for it.
     next: Slot,
-    payload: JobConfigPayload,
-    /// The operator payload as stored (snapshotted on executions).
-    snapshot: Value,
+    policy: Policy,
+    /// The operator payload as stored (snapshotted on executions), as
+    /// compact JSON: a fraction of the memory of a `Value`.
+    snapshot: Box<str>,
     version: i64,
     /// Bumped on every change, so stale heap items are ignored.
     generation: u64,
+}
+
+/// The parts of a job config that decide how its slots are recorded.
+#[derive(Debug)]
+struct Policy {
+    job_type: JobType,
+    overlap: OverlapPolicy,
+    misfire: MisfirePolicy,
+    starting_deadline_seconds: u64,
+    exclude_calendars: Vec<String>,
+    retry: RetryPolicy,
+    max_concurrent: u32,
+}
+
+impl Policy {
+    fn of(payload: &JobConfigPayload) -> Self {
+        let s = &payload.schedule;
+        Self {
+            job_type: payload.job_type,
+            overlap: s.overlap_policy,
+            misfire: s.misfire_policy,
+            starting_deadline_seconds: s.starting_deadline_seconds,
+            exclude_calendars: s.exclude_calendars.clone(),
+            retry: payload.retry,
+            max_concurrent: payload.limits.max_concurrent,
+        }
+    }
 }
 
 pub(crate) struct Scheduler {
@@ -112,6 +148,18 @@ fn decode(obj: &StoredObject, calendars: &Calendars) -> Option<(JobConfigPayload
             None
         }
     }
+}
+
+/// What executions snapshot of a stored config: its operator payload,
+/// without the fields the engine maintains, as compact JSON.
+fn snapshot_of(payload: &Value) -> Box<str> {
+    let mut snapshot = payload.clone();
+    if let Value::Object(map) = &mut snapshot {
+        for f in grove_core::job_config::ENGINE_FIELDS {
+            map.remove(*f);
+        }
+    }
+    snapshot.to_string().into_boxed_str()
 }
 
 /// Every stored calendar; one that does not decode excludes nothing.
@@ -188,22 +236,26 @@ impl Scheduler {
             .map(|p| (p.config_id, p.last_scheduled_for))
             .collect();
         self.calendars = load_calendars(&self.shared).await?;
-        let objects = self.shared.store.object_list(JOB_CONFIG).await?;
         let now = self.shared.clock.now();
-        let mut misfires = Vec::new();
-        for obj in &objects {
-            if let Some(window) = self.upsert(obj, now) {
-                misfires.extend(self.misfires(obj, window, now));
+        let store = self.shared.store.clone();
+        let mut pages = ObjectPages::new(&*store, JOB_CONFIG, LOAD_PAGE);
+        while let Some(page) = pages.next_page().await? {
+            let mut misfires = Vec::new();
+            for obj in &page {
+                if let Some(window) = self.upsert(obj, now) {
+                    misfires.extend(self.misfires(obj, window, now));
+                }
+            }
+            // Recorded a page at a time, so they are never all in memory.
+            if !misfires.is_empty() {
+                tracing::info!(
+                    count = misfires.len(),
+                    "recording slots missed while the service was down"
+                );
+                self.insert(misfires).await;
             }
         }
         self.update_legacy(now);
-        if !misfires.is_empty() {
-            tracing::info!(
-                count = misfires.len(),
-                "recording slots missed while the service was down"
-            );
-            self.insert(misfires).await;
-        }
         tracing::info!(configs = self.entries.len(), "scheduler started");
         Ok(())
     }
@@ -218,16 +270,26 @@ impl Scheduler {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "scheduler resync could not read calendars"),
         }
-        let objects = match self.shared.store.object_list(JOB_CONFIG).await {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::warn!(error = %e, "scheduler resync failed");
-                return;
-            }
-        };
         let now = self.shared.clock.now();
-        let seen: std::collections::HashSet<&str> =
-            objects.iter().map(|o| o.meta.id.as_str()).collect();
+        let mut seen = std::collections::HashSet::new();
+        let store = self.shared.store.clone();
+        let mut pages = ObjectPages::new(&*store, JOB_CONFIG, LOAD_PAGE);
+        loop {
+            match pages.next_page().await {
+                Ok(Some(page)) => {
+                    for obj in &page {
+                        seen.insert(obj.meta.id.clone());
+                        self.upsert(obj, now);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // Nothing is removed on a partial read.
+                    tracing::warn!(error = %e, "scheduler resync failed");
+                    return;
+                }
+            }
+        }
         let gone: Vec<String> = self
             .entries
             .keys()
@@ -236,9 +298,6 @@ impl Scheduler {
             .collect();
         for id in gone {
             self.remove(&id);
-        }
-        for obj in &objects {
-            self.upsert(obj, now);
         }
         self.update_legacy(now);
     }
@@ -270,7 +329,7 @@ impl Scheduler {
                     let using: Vec<String> = self
                         .entries
                         .iter()
-                        .filter(|(_, e)| e.payload.schedule.exclude_calendars.contains(&calendar))
+                        .filter(|(_, e)| e.policy.exclude_calendars.contains(&calendar))
                         .map(|(id, _)| id.clone())
                         .collect();
                     for id in using {
@@ -352,17 +411,11 @@ impl Scheduler {
             self.remove(&obj.meta.id);
             return None;
         };
-        let mut snapshot = obj.payload.clone();
-        if let Value::Object(map) = &mut snapshot {
-            for f in grove_core::job_config::ENGINE_FIELDS {
-                map.remove(*f);
-            }
-        }
         self.put(
             obj.meta.id.clone(),
             plan,
-            payload,
-            snapshot,
+            &payload,
+            snapshot_of(&obj.payload),
             obj.meta.version,
             next,
         );
@@ -382,8 +435,8 @@ impl Scheduler {
         &mut self,
         id: String,
         plan: JobPlan,
-        payload: JobConfigPayload,
-        snapshot: Value,
+        payload: &JobConfigPayload,
+        snapshot: Box<str>,
         version: i64,
         next: Slot,
     ) {
@@ -397,7 +450,7 @@ impl Scheduler {
             Entry {
                 plan,
                 next,
-                payload,
+                policy: Policy::of(payload),
                 snapshot,
                 version,
                 generation,
@@ -410,7 +463,7 @@ impl Scheduler {
     fn update_legacy(&mut self, now: Timestamp) {
         let wanted = self.shared.settings.legacy_fallback
             && !self.entries.iter().any(|(id, e)| {
-                id != LEGACY_CONFIG_ID && e.payload.job_type == JobType::AdvancementBatch
+                id != LEGACY_CONFIG_ID && e.policy.job_type == JobType::AdvancementBatch
             });
         let mut since = self.shared.legacy_since.lock();
         match (wanted, self.entries.contains_key(LEGACY_CONFIG_ID)) {
@@ -430,11 +483,11 @@ impl Scheduler {
                     *since = Some(now);
                 }
                 drop(since);
-                let snapshot = payload.to_value();
+                let snapshot = snapshot_of(&payload.to_value());
                 self.put(
                     LEGACY_CONFIG_ID.to_owned(),
                     plan,
-                    payload,
+                    &payload,
                     snapshot,
                     0,
                     next,
@@ -485,12 +538,12 @@ impl Scheduler {
                 earlier.remove(0);
             }
         }
-        let policy = &entry.payload.schedule;
+        let policy = &entry.policy;
         let deadline = SignedDuration::from_secs(
             i64::try_from(policy.starting_deadline_seconds).unwrap_or(i64::MAX),
         );
-        let run_latest = policy.misfire_policy == MisfirePolicy::RunOnce
-            && now.duration_since(latest) <= deadline;
+        let run_latest =
+            policy.misfire == MisfirePolicy::RunOnce && now.duration_since(latest) <= deadline;
         let mut out: Vec<ExecutionInsert> = earlier
             .into_iter()
             .map(|slot| {
@@ -517,7 +570,7 @@ impl Scheduler {
         now: Timestamp,
         skip: Option<&str>,
     ) -> ExecutionInsert {
-        let disposition = match (skip, entry.payload.schedule.overlap_policy) {
+        let disposition = match (skip, entry.policy.overlap) {
             (Some(reason), _) => InsertDisposition::Skip(reason.to_owned()),
             (None, OverlapPolicy::Skip) => InsertDisposition::SkipWhenBusy,
             (None, OverlapPolicy::Queue) => InsertDisposition::Queue,
@@ -529,10 +582,11 @@ impl Scheduler {
             scheduled_for: Some(run.scheduled_for),
             due_at: Some(run.due_at),
             late: false,
-            payload: entry.snapshot.clone(),
+            // Our own serialization: it always parses.
+            payload: serde_json::from_str(&entry.snapshot).unwrap_or(Value::Null),
             config_version: entry.version,
-            retry: entry.payload.retry,
-            max_concurrent: entry.payload.limits.max_concurrent,
+            retry: entry.policy.retry,
+            max_concurrent: entry.policy.max_concurrent,
             retry_of: None,
             parent_run_id: None,
             overrides: None,

@@ -208,6 +208,52 @@ async fn misfire_skip_records_every_missed_slot() {
     h.stop().await;
 }
 
+/// More configs than the scheduler reads in one page (500): start-up
+/// follows every one and records each one's missed slot.
+#[tokio::test]
+async fn configs_beyond_one_page_are_all_followed_and_their_misfires_recorded() {
+    const N: usize = 1_101;
+    let mut h = Harness::new("2026-03-01T00:00:00Z").await;
+    let mut p = health("0 * * * *");
+    p.schedule.misfire_policy = MisfirePolicy::Skip;
+    for i in 0..N {
+        let id = format!("job-{i:04}");
+        h.insert_config(&id, &p).await;
+        h.store
+            .slot_position_advance(&id, at("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+    }
+    h.clock.set(at("2026-03-01T01:30:00Z"));
+    h.start(uniform(Arc::new(Succeed::default())), settings());
+    let skipped = |m: &grove_engine::metrics::MetricsSnapshot| {
+        m.finished
+            .iter()
+            .find(|(s, _)| *s == ExecutionStatus::Skipped)
+            .map_or(0, |(_, n)| *n)
+    };
+    eventually(
+        "every config followed, every missed slot recorded",
+        || async {
+            let m = h.handle.metrics()?;
+            (m.scheduled == N && skipped(&m) == N as u64).then_some(())
+        },
+    )
+    .await;
+    for id in ["job-0000", "job-0499", "job-0500", "job-1100"] {
+        assert_eq!(
+            h.handle.next_slot(id),
+            Some(at("2026-03-01T02:00:00Z")),
+            "{id}"
+        );
+        let list = h.executions(id).await;
+        assert_eq!(list.len(), 1, "{id}: {list:?}");
+        assert_eq!(list[0].scheduled_for, Some(at("2026-03-01T01:00:00Z")));
+        assert_eq!(list[0].reason.as_deref(), Some("missed"));
+    }
+    h.stop().await;
+}
+
 #[tokio::test]
 async fn legacy_fallback_runs_the_advancement_job_on_legacy_defaults() {
     let mut h = Harness::new("2026-03-01T01:00:00Z").await;

@@ -86,6 +86,10 @@ pub trait AccessStore {
 
     async fn audit_append(&self, entry: AuditAppend) -> Result<(), StoreError>;
 
+    /// Many lines in one transaction (group commit), in order; the error
+    /// means none was written.
+    async fn audit_append_many(&self, entries: Vec<AuditAppend>) -> Result<(), StoreError>;
+
     /// Lines matching the filter, newest first.
     async fn audit_list(&self, filter: AuditFilter) -> Result<Vec<AuditRecord>, StoreError>;
 }

@@ -227,7 +227,33 @@ pub struct ExecutionFinish {
 pub struct OutcomeRecord {
     pub config_id: String,
     pub state: serde_json::Map<String, Value>,
+    /// How the run changes `lastExecution.consecutiveFailures`: counted in
+    /// the same transaction from the stored count, so runs of one config
+    /// ending together count each failure once, with no read beforehand.
+    pub streak: FailureStreak,
     pub journal: Option<crate::JournalAppend>,
+}
+
+/// What a run's end does to its config's consecutive failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureStreak {
+    /// A success: back to zero.
+    Reset,
+    /// A failure: one more.
+    Extend,
+    /// Neither (a cancelled run): as it was.
+    Keep,
+}
+
+impl FailureStreak {
+    /// The count after a run, from the count before it.
+    pub fn after(self, before: u32) -> u32 {
+        match self {
+            Self::Reset => 0,
+            Self::Extend => before.saturating_add(1),
+            Self::Keep => before,
+        }
+    }
 }
 
 /// What a cancel request did.
@@ -347,9 +373,10 @@ pub fn retry_at(retry: &RetryPolicy, attempt: u32, now: Timestamp) -> Option<Tim
 
 #[async_trait]
 pub trait ExecutionStore {
-    /// Inserts a scheduled slot (unique on config and slot) and advances
-    /// the config's scheduler position, for a batch of slots in one
-    /// transaction; one outcome per insert, in order.
+    /// Inserts executions in one transaction, as `execution_insert` does
+    /// one: a scheduled slot is unique on config and slot and advances the
+    /// config's scheduler position. For batches of slots and of Run Now
+    /// requests (group commit); one outcome per insert, in order.
     async fn execution_insert_slots(
         &self,
         inserts: Vec<ExecutionInsert>,
@@ -385,9 +412,14 @@ pub trait ExecutionStore {
         finishes: Vec<ExecutionFinish>,
     ) -> Result<Vec<Result<Execution, StoreError>>, StoreError>;
 
-    /// Many [`OutcomeRecord`]s in one transaction (group commit). A config
-    /// deleted since gets its journal entry but no state.
-    async fn outcomes_record(&self, records: Vec<OutcomeRecord>) -> Result<(), StoreError>;
+    /// Many [`OutcomeRecord`]s in one transaction (group commit), in
+    /// order. Each answer is the config's `consecutiveFailures` as
+    /// written, or `None` for a config deleted since: it gets its journal
+    /// entry but no state.
+    async fn outcomes_record(
+        &self,
+        records: Vec<OutcomeRecord>,
+    ) -> Result<Vec<Option<u32>>, StoreError>;
 
     /// Cancels a queued execution, or asks a running one to stop.
     async fn execution_cancel(&self, id: &str, now: Timestamp)

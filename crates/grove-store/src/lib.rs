@@ -44,8 +44,9 @@ pub use error::{Corrupt, StoreError};
 pub use executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome,
     Claimed, Counts, Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune,
-    ExecutionStatus, ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue,
-    LogInsert, LogLevel, LogLine, OutcomeRecord, Rescued, SlotPosition, Trigger,
+    ExecutionStatus, ExecutionStore, FailureStreak, HeartbeatReply, InsertDisposition,
+    InsertOutcome, LeaseRescue, LogInsert, LogLevel, LogLine, OutcomeRecord, Rescued, SlotPosition,
+    Trigger,
 };
 pub use grove_data::{
     AdvancementApply, AdvancementCandidate, AdvancementEvent, AdvancementEventFilter, Aggregate,
@@ -54,7 +55,7 @@ pub use grove_data::{
     OrphanQuery, RangeOutcome, SignalInsert, SignalOutcome, Sprout, SproutPage, SproutSignals,
     SproutUpsert, UpsertOutcome,
 };
-pub use objects::{ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoredObject};
+pub use objects::{ObjectInsert, ObjectPages, ObjectStore, ObjectUpdate, Revision, StoredObject};
 pub use tokens::{ApiToken, Role, TokenStore};
 
 /// Everything the service stores.

@@ -63,6 +63,21 @@ pub trait ObjectStore {
     /// Every object of a type, ordered by id.
     async fn object_list(&self, object_type: &str) -> Result<Vec<StoredObject>, StoreError>;
 
+    /// `object_list` a page at a time: up to `limit` objects of a type,
+    /// ordered by id, from those whose ids sort after `after` (all when
+    /// `None`) less the first `skip`. Walk every object by `after` (see
+    /// [`ObjectPages`]); `skip` serves offset cursors.
+    async fn object_list_page(
+        &self,
+        object_type: &str,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// How many objects of a type are stored.
+    async fn object_count(&self, object_type: &str) -> Result<u64, StoreError>;
+
     /// Inserts version 1 and its revision; `AlreadyExists` if the id is taken.
     async fn object_insert(&self, params: ObjectInsert) -> Result<StoredObject, StoreError>;
 
@@ -97,4 +112,52 @@ pub trait ObjectStore {
         id: &str,
         version: i64,
     ) -> Result<Option<Revision>, StoreError>;
+}
+
+/// Every object of a type, read a page at a time with
+/// [`ObjectStore::object_list_page`], so that walking thousands of
+/// objects holds one page in memory.
+#[derive(Debug)]
+pub struct ObjectPages<'a, S: ?Sized> {
+    store: &'a S,
+    object_type: &'a str,
+    page: usize,
+    /// The last id read; `None` before the first page.
+    after: Option<String>,
+    done: bool,
+}
+
+impl<'a, S: ObjectStore + ?Sized + Sync> ObjectPages<'a, S> {
+    /// Objects ordered by id, `page` (at least 1) at a time.
+    pub fn new(store: &'a S, object_type: &'a str, page: usize) -> Self {
+        Self {
+            store,
+            object_type,
+            page: page.max(1),
+            after: None,
+            done: false,
+        }
+    }
+
+    /// The next page; `None` once every object was read. An error leaves
+    /// the cursor where it was, so the same page can be asked for again.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<StoredObject>>, StoreError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .store
+            .object_list_page(self.object_type, self.after.as_deref(), 0, self.page)
+            .await?;
+        if page.len() < self.page {
+            self.done = true;
+        }
+        match page.last() {
+            Some(last) => {
+                self.after = Some(last.meta.id.clone());
+                Ok(Some(page))
+            }
+            None => Ok(None),
+        }
+    }
 }

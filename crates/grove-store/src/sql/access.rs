@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::tokens::{TOUCH_EVERY, token_from_row};
-use super::{Dialect, Exec, RowExt, SqlStore, sql};
+use super::{Dialect, Exec, RowExt, SqlStore, Statement, sql};
 use crate::{
     AccessStore, ApiToken, AuditAppend, AuditFilter, AuditRecord, SessionCheck, SessionInsert,
     StoreError,
@@ -82,26 +82,16 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
     }
 
     async fn audit_append(&self, e: AuditAppend) -> Result<(), StoreError> {
-        self.db
-            .autocommit()
-            .await?
-            .execute(
-                sql(
-                    "INSERT INTO audit_log (at, actor, token_id, client_addr, action, \
-                     object_type, object_id, version_before, version_after) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(e.at)
-                .bind(e.actor)
-                .bind(e.token_id)
-                .bind(e.client_addr)
-                .bind(e.action)
-                .bind(e.object_type)
-                .bind(e.object_id)
-                .bind(e.version_before)
-                .bind(e.version_after),
-            )
-            .await?;
+        self.db.autocommit().await?.execute(audit_insert(e)).await?;
+        Ok(())
+    }
+
+    async fn audit_append_many(&self, entries: Vec<AuditAppend>) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        for e in entries {
+            tx.execute(audit_insert(e)).await?;
+        }
+        self.db.commit(tx).await?;
         Ok(())
     }
 
@@ -142,4 +132,21 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
         })
         .collect()
     }
+}
+
+fn audit_insert(e: AuditAppend) -> Statement {
+    sql(
+        "INSERT INTO audit_log (at, actor, token_id, client_addr, action, \
+         object_type, object_id, version_before, version_after) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(e.at)
+    .bind(e.actor)
+    .bind(e.token_id)
+    .bind(e.client_addr)
+    .bind(e.action)
+    .bind(e.object_type)
+    .bind(e.object_id)
+    .bind(e.version_before)
+    .bind(e.version_after)
 }

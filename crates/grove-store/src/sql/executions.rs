@@ -593,16 +593,42 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         Ok(out)
     }
 
-    async fn outcomes_record(&self, records: Vec<OutcomeRecord>) -> Result<(), StoreError> {
+    async fn outcomes_record(
+        &self,
+        records: Vec<OutcomeRecord>,
+    ) -> Result<Vec<Option<u32>>, StoreError> {
         let mut tx = self.db.begin().await?;
+        let mut answers = Vec::with_capacity(records.len());
         for r in records {
-            super::objects::state_merge_in::<D>(&mut tx, JOB_CONFIG, &r.config_id, r.state).await?;
-            if let Some(entry) = &r.journal {
+            let mut failures = 0;
+            let OutcomeRecord {
+                config_id,
+                mut state,
+                streak,
+                journal,
+            } = r;
+            let found =
+                super::objects::state_update_in::<D>(&mut tx, JOB_CONFIG, &config_id, |stored| {
+                    let before = stored
+                        .get("lastExecution")
+                        .and_then(|l| l.get("consecutiveFailures"))
+                        .and_then(serde_json::Value::as_u64)
+                        .and_then(|n| u32::try_from(n).ok())
+                        .unwrap_or(0);
+                    failures = streak.after(before);
+                    if let Some(serde_json::Value::Object(last)) = state.get_mut("lastExecution") {
+                        last.insert("consecutiveFailures".to_owned(), failures.into());
+                    }
+                    super::objects::apply_state(stored, state);
+                })
+                .await?;
+            if let Some(entry) = &journal {
                 super::grove_data::journal_insert_in(&mut tx, entry).await?;
             }
+            answers.push(found.then_some(failures));
         }
         self.db.commit(tx).await?;
-        Ok(())
+        Ok(answers)
     }
 
     async fn execution_cancel(

@@ -101,6 +101,28 @@ pub(crate) async fn state_merge_in<D: Dialect>(
     id: &str,
     state: Map<String, Value>,
 ) -> Result<bool, StoreError> {
+    state_update_in::<D>(tx, object_type, id, |stored| apply_state(stored, state)).await
+}
+
+/// Engine state merged over the stored state: a null removes its key.
+pub(crate) fn apply_state(stored: &mut Map<String, Value>, state: Map<String, Value>) {
+    for (key, value) in state {
+        if value.is_null() {
+            stored.remove(&key);
+        } else {
+            stored.insert(key, value);
+        }
+    }
+}
+
+/// Reads an object's engine state (locked), lets `change` edit it and
+/// writes it back; `false` when the object does not exist.
+pub(crate) async fn state_update_in<D: Dialect>(
+    tx: &mut D::Write,
+    object_type: &str,
+    id: &str,
+    change: impl FnOnce(&mut Map<String, Value>),
+) -> Result<bool, StoreError> {
     let lock = D::LOCK_ROWS;
     let Some(row) = tx
         .fetch_optional(
@@ -114,17 +136,11 @@ pub(crate) async fn state_merge_in<D: Dialect>(
     else {
         return Ok(false);
     };
-    let mut merged: Map<String, Value> = row.decode("state")?;
-    for (key, value) in state {
-        if value.is_null() {
-            merged.remove(&key);
-        } else {
-            merged.insert(key, value);
-        }
-    }
+    let mut stored: Map<String, Value> = row.decode("state")?;
+    change(&mut stored);
     tx.execute(
         sql("UPDATE objects SET state = $1 WHERE object_type = $2 AND id = $3")
-            .bind_json(&Value::Object(merged))
+            .bind_json(&Value::Object(stored))
             .bind(object_type)
             .bind(id),
     )
@@ -165,6 +181,42 @@ impl<D: Dialect> ObjectStore for SqlStore<D> {
         .iter()
         .map(object_from_row)
         .collect()
+    }
+
+    async fn object_list_page(
+        &self,
+        object_type: &str,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let mut db = self.db.read().await?;
+        // The empty id sorts before every id: no id is empty.
+        db.fetch_all(
+            sql(format!(
+                "SELECT {COLUMNS} FROM objects WHERE object_type = $1 AND id > $2 \
+                 ORDER BY id LIMIT $3 OFFSET $4"
+            ))
+            .bind(object_type)
+            .bind(after.unwrap_or(""))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(skip).unwrap_or(i64::MAX)),
+        )
+        .await?
+        .iter()
+        .map(object_from_row)
+        .collect()
+    }
+
+    async fn object_count(&self, object_type: &str) -> Result<u64, StoreError> {
+        let mut db = self.db.read().await?;
+        let row = super::fetch_one(
+            &mut db,
+            sql("SELECT COUNT(*) AS n FROM objects WHERE object_type = $1").bind(object_type),
+        )
+        .await?;
+        let n: i64 = row.get("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn object_insert(&self, p: ObjectInsert) -> Result<StoredObject, StoreError> {

@@ -816,15 +816,17 @@ pub async fn finishes_are_recorded_in_one_batch_each_answered(store: Arc<dyn Sto
 }
 
 /// A batch of outcome records merges each config's state and appends the
-/// journal entries; a config deleted since is passed over, the batch goes
-/// on.
+/// journal entries, in order; consecutive failures are counted from the
+/// stored count, record after record; a config deleted since is passed
+/// over, the batch goes on.
 pub async fn outcome_records_merge_state_and_journal_together(store: Arc<dyn Store>) {
-    use grove_store::{JournalAppend, OutcomeRecord};
+    use grove_store::{FailureStreak, JournalAppend, OutcomeRecord};
     job_config(&store, "a", true).await;
     job_config(&store, "b", true).await;
-    let record = |id: &str, n: u64| OutcomeRecord {
+    let record = |id: &str, n: u64, streak: FailureStreak| OutcomeRecord {
         config_id: id.to_owned(),
         state: serde_json::Map::from_iter([("lastExecution".to_owned(), json!({"n": n}))]),
+        streak,
         journal: Some(JournalAppend {
             event_type: "job.succeeded".to_owned(),
             at: t0(),
@@ -833,15 +835,16 @@ pub async fn outcome_records_merge_state_and_journal_together(store: Arc<dyn Sto
             data: json!({"n": n}),
         }),
     };
-    store
+    let answers = store
         .outcomes_record(vec![
-            record("a", 1),
-            record("gone", 2),
-            record("b", 3),
-            record("a", 4),
+            record("a", 1, FailureStreak::Extend),
+            record("gone", 2, FailureStreak::Extend),
+            record("b", 3, FailureStreak::Keep),
+            record("a", 4, FailureStreak::Extend),
         ])
         .await
         .unwrap();
+    assert_eq!(answers, vec![Some(1), None, Some(0), Some(2)]);
     let a = store
         .object_get(grove_core::registry::JOB_CONFIG, "a")
         .await
@@ -849,19 +852,31 @@ pub async fn outcome_records_merge_state_and_journal_together(store: Arc<dyn Sto
         .unwrap();
     assert_eq!(
         a.payload["lastExecution"],
-        json!({"n": 4}),
-        "the later record wins"
+        json!({"n": 4, "consecutiveFailures": 2}),
+        "the later record wins, counting both failures"
     );
     let b = store
         .object_get(grove_core::registry::JOB_CONFIG, "b")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(b.payload["lastExecution"], json!({"n": 3}));
+    assert_eq!(
+        b.payload["lastExecution"],
+        json!({"n": 3, "consecutiveFailures": 0})
+    );
     let journal = store
         .journal_since(0, &["job.succeeded".to_owned()], 10)
         .await
         .unwrap();
     let messages: Vec<&str> = journal.iter().map(|e| e.message.as_str()).collect();
     assert_eq!(messages, ["a 1", "gone 2", "b 3", "a 4"]);
+    // Kept, then reset.
+    let answers = store
+        .outcomes_record(vec![
+            record("a", 5, FailureStreak::Keep),
+            record("a", 6, FailureStreak::Reset),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(answers, vec![Some(2), Some(0)]);
 }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use grove_store::{ObjectInsert, ObjectUpdate, Store, StoreError};
+use grove_store::{ObjectInsert, ObjectPages, ObjectUpdate, Store, StoreError};
 use serde_json::{Map, json};
 
 use super::at;
@@ -63,6 +63,14 @@ macro_rules! objects_suite {
                 $crate::conformance::run(
                     $fresh().await,
                     $crate::conformance::objects::list_orders_ids_byte_by_byte,
+                )
+                .await
+            }
+            #[tokio::test]
+            async fn pages_walk_every_object_once() {
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::pages_walk_every_object_once,
                 )
                 .await
             }
@@ -348,6 +356,49 @@ pub async fn list_orders_ids_byte_by_byte(store: Arc<dyn Store>) {
         .map(|o| o.meta.id)
         .collect();
     assert_eq!(ids, vec!["B", "_x", "a-2", "a10", "a2", "b", "é"]);
+}
+
+/// Pages by id, by offset and the count agree with `object_list`, and
+/// see only their type.
+pub async fn pages_walk_every_object_once(store: Arc<dyn Store>) {
+    for id in ["b", "é", "_x", "B", "a-2", "a10", "a2"] {
+        store.object_insert(insert(id, json!({}))).await.unwrap();
+    }
+    let mut other = insert("a3", json!({}));
+    other.object_type = "calendar".to_owned();
+    store.object_insert(other).await.unwrap();
+    let all = vec!["B", "_x", "a-2", "a10", "a2", "b", "é"];
+    assert_eq!(store.object_count("job-config").await.unwrap(), 7);
+    assert_eq!(store.object_count("calendar").await.unwrap(), 1);
+    assert_eq!(store.object_count("advancement-rule").await.unwrap(), 0);
+    for size in [1, 2, 3, 7, 8] {
+        let mut pages = ObjectPages::new(&*store, "job-config", size);
+        let mut ids = Vec::new();
+        while let Some(page) = pages.next_page().await.unwrap() {
+            assert!(!page.is_empty() && page.len() <= size, "page of {size}");
+            ids.extend(page.into_iter().map(|o| o.meta.id));
+        }
+        assert_eq!(ids, all, "pages of {size}");
+        assert!(pages.next_page().await.unwrap().is_none());
+    }
+    let ids = |page: Vec<grove_store::StoredObject>| -> Vec<String> {
+        page.into_iter().map(|o| o.meta.id).collect()
+    };
+    let page = store
+        .object_list_page("job-config", None, 2, 3)
+        .await
+        .unwrap();
+    assert_eq!(ids(page), vec!["a-2", "a10", "a2"]);
+    let page = store
+        .object_list_page("job-config", Some("a10"), 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(page), vec!["b", "é"]);
+    let page = store
+        .object_list_page("job-config", None, 7, 10)
+        .await
+        .unwrap();
+    assert!(page.is_empty());
 }
 
 /// Operators read back their payload as written: keys keep their order in

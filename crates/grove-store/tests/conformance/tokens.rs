@@ -262,9 +262,9 @@ pub async fn the_audit_trail_reads_newest_first_with_filters_and_a_cursor(store:
         line(3, "ada", "delete", Some("weekly")),
         line(4, "bob", "login.failed", None),
     ];
-    for l in &lines {
-        store.audit_append(l.clone()).await.unwrap();
-    }
+    // One alone, the rest in one transaction: both keep their order.
+    store.audit_append(lines[0].clone()).await.unwrap();
+    store.audit_append_many(lines[1..].to_vec()).await.unwrap();
     let read = |filter: AuditFilter| {
         let store = store.clone();
         async move {

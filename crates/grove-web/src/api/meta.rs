@@ -4,7 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use grove_app::objects::{document, object_type};
-use grove_core::registry::{self, evaluate_metrics};
+use grove_core::registry::{self, MetricTally};
+use grove_store::ObjectPages;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
@@ -17,6 +18,9 @@ use crate::wire::service::{Liveness, Readiness, TypeMetrics, TypeRegistry};
 pub async fn healthz() -> Json<Liveness> {
     Json(Liveness { status: "ok" })
 }
+
+/// Objects read at a time when counting a type's metrics.
+const METRICS_PAGE: usize = 500;
 
 /// How long `/readyz` waits for the database.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -55,17 +59,16 @@ pub async fn metrics(
 ) -> ApiResult<Json<TypeMetrics>> {
     let def = object_type(&type_id)?;
     let now = state.clock.now();
-    let objects: Vec<Value> = state
-        .store
-        .object_list(def.id)
-        .await?
-        .iter()
-        .map(|o| document(o, now))
-        .collect();
-    let metrics = evaluate_metrics(def, &objects).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut tally = MetricTally::new(def).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // A page at a time: thousands of objects are never all in memory.
+    let mut pages = ObjectPages::new(&*state.store, def.id, METRICS_PAGE);
+    while let Some(page) = pages.next_page().await? {
+        let documents: Vec<Value> = page.iter().map(|o| document(o, now)).collect();
+        tally.add(&documents);
+    }
     Ok(Json(TypeMetrics {
         r#type: def.id,
-        total: objects.len(),
-        metrics,
+        total: tally.total(),
+        metrics: tally.finish(),
     }))
 }

@@ -11,8 +11,12 @@ use axum::response::IntoResponse;
 use grove_core::job_config::JobConfigPayload;
 use grove_core::registry::JOB_CONFIG;
 use grove_engine::metrics::{DISPATCH_BUCKETS, MetricsSnapshot};
+use grove_store::ObjectPages;
 
 use crate::state::AppState;
+
+/// Job configs read at a time for one scrape.
+const SCRAPE_PAGE: usize = 500;
 
 /// What one scrape reports.
 #[derive(Debug, Default)]
@@ -37,10 +41,16 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         engine: state.engine.metrics(),
         ..Scrape::default()
     };
-    if let Ok(objects) = state.store.object_list(JOB_CONFIG).await {
-        scrape.database_up = true;
-        let mut counts: Vec<(String, u64)> = Vec::new();
-        for obj in objects {
+    // A page at a time: thousands of configs are never all in memory.
+    let mut pages = ObjectPages::new(&*state.store, JOB_CONFIG, SCRAPE_PAGE);
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    scrape.database_up = loop {
+        let page = match pages.next_page().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break true,
+            Err(_) => break false,
+        };
+        for obj in page {
             let payload = serde_json::from_value::<JobConfigPayload>(obj.payload).ok();
             let alerts = payload.as_ref().and_then(|p| p.alerts).unwrap_or_default();
             if alerts.max_lateness_seconds.is_some() {
@@ -59,8 +69,14 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 None => counts.push((health, 1)),
             }
         }
+    };
+    if scrape.database_up {
         counts.sort();
         scrape.configs_by_health = counts;
+    } else {
+        // A partial read would under-count: report no configs instead.
+        scrape.lateness_watched.clear();
+        scrape.silence.clear();
     }
     (
         [(
