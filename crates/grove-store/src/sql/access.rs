@@ -82,14 +82,18 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
     }
 
     async fn audit_append(&self, e: AuditAppend) -> Result<(), StoreError> {
-        self.db.autocommit().await?.execute(audit_insert(e)).await?;
+        self.db
+            .autocommit()
+            .await?
+            .execute(audit_insert(std::slice::from_ref(&e)))
+            .await?;
         Ok(())
     }
 
     async fn audit_append_many(&self, entries: Vec<AuditAppend>) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
-        for e in entries {
-            tx.execute(audit_insert(e)).await?;
+        for chunk in entries.chunks(super::ROWS_PER_INSERT) {
+            tx.execute(audit_insert(chunk)).await?;
         }
         self.db.commit(tx).await?;
         Ok(())
@@ -134,19 +138,24 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
     }
 }
 
-fn audit_insert(e: AuditAppend) -> Statement {
-    sql(
+/// One multi-row insert of audit lines.
+fn audit_insert(lines: &[AuditAppend]) -> Statement {
+    let mut insert = sql(format!(
         "INSERT INTO audit_log (at, actor, token_id, client_addr, action, \
-         object_type, object_id, version_before, version_after) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(e.at)
-    .bind(e.actor)
-    .bind(e.token_id)
-    .bind(e.client_addr)
-    .bind(e.action)
-    .bind(e.object_type)
-    .bind(e.object_id)
-    .bind(e.version_before)
-    .bind(e.version_after)
+         object_type, object_id, version_before, version_after) VALUES {}",
+        super::values(lines.len(), 9, 1)
+    ));
+    for e in lines {
+        insert = insert
+            .bind(e.at)
+            .bind(&e.actor)
+            .bind(&e.token_id)
+            .bind(&e.client_addr)
+            .bind(&e.action)
+            .bind(&e.object_type)
+            .bind(&e.object_id)
+            .bind(e.version_before)
+            .bind(e.version_after);
+    }
+    insert
 }

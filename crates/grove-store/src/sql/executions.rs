@@ -102,22 +102,9 @@ pub(crate) fn attempt_from_row(row: &impl Row) -> Result<Attempt, StoreError> {
 
 /// One multi-row insert of log lines.
 fn log_insert(lines: &[LogInsert]) -> Statement {
-    let values: Vec<String> = (0..lines.len())
-        .map(|i| {
-            let n = 5 * i;
-            format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5
-            )
-        })
-        .collect();
     let mut insert = sql(format!(
         "INSERT INTO execution_logs (execution_id, attempt, at, level, message) VALUES {}",
-        values.join(", ")
+        super::values(lines.len(), 5, 1)
     ));
     for l in lines {
         insert = insert
@@ -179,26 +166,14 @@ async fn advance_position<E: Exec>(
     Ok(())
 }
 
-async fn insert_in<D: Dialect>(
-    tx: &mut D::Write,
-    p: ExecutionInsert,
-) -> Result<InsertOutcome, StoreError> {
-    let skip_reason = match &p.disposition {
-        InsertDisposition::Queue => None,
-        InsertDisposition::Skip(reason) => Some(reason.clone()),
-        InsertDisposition::SkipWhenBusy => {
-            lock_configs::<D>(tx, [&p.config_id]).await?;
-            let active: i64 = fetch_one(
-                tx,
-                sql("SELECT COUNT(*) AS n FROM executions WHERE config_id = $1 \
-                     AND status IN ('queued', 'running')")
-                .bind(&p.config_id),
-            )
-            .await?
-            .get("n")?;
-            (active >= i64::from(p.max_concurrent)).then(|| "overlap".to_owned())
-        }
-    };
+/// Columns of an execution insert, in the order [`bind_insert`] binds.
+const INSERT_COLUMNS: &str = "id, config_id, trigger, status, reason, late, scheduled_for, \
+     created_at, completed_at, available_at, max_concurrent, config_version, payload, retry, \
+     retry_of, actor, due_at, parent_run_id, parent_scheduled_for, overrides";
+const INSERT_WIDTH: usize = 20;
+
+/// Binds one row of [`INSERT_COLUMNS`]: queued, or skipped for `skip_reason`.
+fn bind_insert(statement: Statement, p: &ExecutionInsert, skip_reason: Option<&str>) -> Statement {
     let status = if skip_reason.is_some() {
         ExecutionStatus::Skipped
     } else {
@@ -209,56 +184,178 @@ async fn insert_in<D: Dialect>(
         Trigger::Chain => (None, p.scheduled_for),
         _ => (p.scheduled_for, None),
     };
-    // Either key may be taken: the slot (another instance fired it, or a
-    // backfill meets a recorded slot) or the chain (this parent already
-    // started this target).
-    let row = tx
-        .fetch_optional(
-            sql(format!(
-                "INSERT INTO executions (id, config_id, trigger, status, reason, late, \
-                 scheduled_for, created_at, completed_at, available_at, max_concurrent, \
-                 config_version, payload, retry, retry_of, actor, due_at, parent_run_id, \
-                 parent_scheduled_for, overrides) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, $8), $11, $12, $13, \
-                 $14, $15, $16, $10, $17, $18, $19) \
-                 ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-            ))
-            .bind(&p.id)
-            .bind(&p.config_id)
-            .bind(p.trigger.name())
-            .bind(status.name())
-            .bind(&skip_reason)
-            .bind(p.late)
-            .bind(slot)
-            .bind(p.now)
-            .bind(skip_reason.as_ref().map(|_| p.now))
-            .bind(p.due_at)
-            .bind(p.max_concurrent)
-            .bind(p.config_version)
-            .bind_json(&p.payload)
-            .bind_json(&serde_json::to_value(p.retry).unwrap_or_default())
-            .bind(&p.retry_of)
-            .bind(&p.actor)
-            .bind(&p.parent_run_id)
-            .bind(parent_slot)
-            .bind(match &p.overrides {
-                Some(v) => Arg::json(v),
-                None => Arg::Json(String::from("null")),
-            }),
-        )
-        .await?;
-    if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {
-        advance_position(tx, &p.config_id, slot).await?;
+    statement
+        .bind(&p.id)
+        .bind(&p.config_id)
+        .bind(p.trigger.name())
+        .bind(status.name())
+        .bind(skip_reason)
+        .bind(p.late)
+        .bind(slot)
+        .bind(p.now)
+        .bind(skip_reason.map(|_| p.now))
+        .bind(p.due_at.unwrap_or(p.now))
+        .bind(p.max_concurrent)
+        .bind(p.config_version)
+        .bind_json(&p.payload)
+        .bind_json(&serde_json::to_value(p.retry).unwrap_or_default())
+        .bind(&p.retry_of)
+        .bind(&p.actor)
+        .bind(p.due_at)
+        .bind(&p.parent_run_id)
+        .bind(parent_slot)
+        .bind(match &p.overrides {
+            Some(v) => Arg::json(v),
+            None => Arg::Json(String::from("null")),
+        })
+}
+
+/// Why an insert is recorded as skipped rather than queued, given how
+/// many of its config's executions are queued or running.
+fn skip_reason(p: &ExecutionInsert, active: impl FnOnce() -> i64) -> Option<String> {
+    match &p.disposition {
+        InsertDisposition::Queue => None,
+        InsertDisposition::Skip(reason) => Some(reason.clone()),
+        InsertDisposition::SkipWhenBusy => {
+            (active() >= i64::from(p.max_concurrent)).then(|| "overlap".to_owned())
+        }
     }
+}
+
+/// The outcome of an insert from the row it returned (none: a key was
+/// taken).
+fn insert_outcome(row: Option<&impl Row>, skipped: bool) -> Result<InsertOutcome, StoreError> {
     let Some(row) = row else {
         return Ok(InsertOutcome::Duplicate);
     };
-    let execution = execution_from_row(&row)?;
-    Ok(if skip_reason.is_some() {
+    let execution = execution_from_row(row)?;
+    Ok(if skipped {
         InsertOutcome::Skipped(execution)
     } else {
         InsertOutcome::Queued(execution)
     })
+}
+
+async fn insert_in<D: Dialect>(
+    tx: &mut D::Write,
+    p: ExecutionInsert,
+) -> Result<InsertOutcome, StoreError> {
+    let mut active = 0;
+    if p.disposition == InsertDisposition::SkipWhenBusy {
+        lock_configs::<D>(tx, [&p.config_id]).await?;
+        active = fetch_one(
+            tx,
+            sql("SELECT COUNT(*) AS n FROM executions WHERE config_id = $1 \
+                 AND status IN ('queued', 'running')")
+            .bind(&p.config_id),
+        )
+        .await?
+        .get("n")?;
+    }
+    let skip = skip_reason(&p, || active);
+    // Either key may be taken: the slot (another instance fired it, or a
+    // backfill meets a recorded slot) or the chain (this parent already
+    // started this target).
+    let row = tx
+        .fetch_optional(bind_insert(
+            sql(format!(
+                "INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
+                 ON CONFLICT DO NOTHING RETURNING {COLUMNS}",
+                super::values(1, INSERT_WIDTH, 1)
+            )),
+            &p,
+            skip.as_deref(),
+        ))
+        .await?;
+    if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {
+        advance_position(tx, &p.config_id, slot).await?;
+    }
+    insert_outcome(row.as_ref(), skip.is_some())
+}
+
+/// Many inserts as `insert_in` makes them, in a few set-based statements:
+/// one count of the busy configs, a multi-row insert per
+/// [`super::ROWS_PER_INSERT`], one multi-row position upsert. A batch that
+/// names a config twice goes one insert at a time, so that each sees the
+/// one before (its overlap count, its slot key).
+async fn insert_many_in<D: Dialect>(
+    tx: &mut D::Write,
+    inserts: Vec<ExecutionInsert>,
+) -> Result<Vec<InsertOutcome>, StoreError> {
+    let configs: BTreeSet<&String> = inserts.iter().map(|p| &p.config_id).collect();
+    if inserts.len() < 2 || configs.len() < inserts.len() {
+        let mut out = Vec::with_capacity(inserts.len());
+        for p in inserts {
+            out.push(insert_in::<D>(tx, p).await?);
+        }
+        return Ok(out);
+    }
+    // Sorted, as every claimer locks them.
+    let busy: BTreeSet<String> = inserts
+        .iter()
+        .filter(|p| p.disposition == InsertDisposition::SkipWhenBusy)
+        .map(|p| p.config_id.clone())
+        .collect();
+    let mut active: HashMap<String, i64> = HashMap::new();
+    if !busy.is_empty() {
+        lock_configs::<D>(tx, &busy).await?;
+        let mut count = sql(format!(
+            "SELECT config_id, COUNT(*) AS n FROM executions \
+             WHERE status IN ('queued', 'running') AND config_id IN {} GROUP BY config_id",
+            placeholders(1, busy.len())
+        ));
+        for id in &busy {
+            count = count.bind(id);
+        }
+        for row in tx.fetch_all(count).await? {
+            active.insert(row.get("config_id")?, row.get("n")?);
+        }
+    }
+    let skips: Vec<Option<String>> = inserts
+        .iter()
+        .map(|p| skip_reason(p, || active.get(&p.config_id).copied().unwrap_or(0)))
+        .collect();
+    let mut rows: HashMap<String, _> = HashMap::with_capacity(inserts.len());
+    for (chunk, chunk_skips) in inserts
+        .chunks(super::ROWS_PER_INSERT)
+        .zip(skips.chunks(super::ROWS_PER_INSERT))
+    {
+        let mut insert = sql(format!(
+            "INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
+             ON CONFLICT DO NOTHING RETURNING {COLUMNS}",
+            super::values(chunk.len(), INSERT_WIDTH, 1)
+        ));
+        for (p, skip) in chunk.iter().zip(chunk_skips) {
+            insert = bind_insert(insert, p, skip.as_deref());
+        }
+        for row in tx.fetch_all(insert).await? {
+            rows.insert(row.get::<String>("id")?, row);
+        }
+    }
+    // Every config here appears once: one position per row.
+    let positions: Vec<(&String, Timestamp)> = inserts
+        .iter()
+        .filter(|p| p.trigger == Trigger::Schedule)
+        .filter_map(|p| p.scheduled_for.map(|slot| (&p.config_id, slot)))
+        .collect();
+    for chunk in positions.chunks(super::ROWS_PER_INSERT) {
+        let mut upsert = sql(format!(
+            "INSERT INTO slot_positions AS p (config_id, last_scheduled_for) VALUES {} \
+             ON CONFLICT (config_id) DO UPDATE SET last_scheduled_for = \
+             CASE WHEN excluded.last_scheduled_for > p.last_scheduled_for \
+             THEN excluded.last_scheduled_for ELSE p.last_scheduled_for END",
+            super::values(chunk.len(), 2, 1)
+        ));
+        for (config_id, slot) in chunk {
+            upsert = upsert.bind(*config_id).bind(*slot);
+        }
+        tx.execute(upsert).await?;
+    }
+    inserts
+        .iter()
+        .zip(&skips)
+        .map(|(p, skip)| insert_outcome(rows.get(&p.id), skip.is_some()))
+        .collect()
 }
 
 /// Ends running attempt `attempt` with `outcome` and moves its execution
@@ -421,10 +518,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         inserts: Vec<ExecutionInsert>,
     ) -> Result<Vec<InsertOutcome>, StoreError> {
         let mut tx = self.db.begin().await?;
-        let mut out = Vec::with_capacity(inserts.len());
-        for p in inserts {
-            out.push(insert_in::<D>(&mut tx, p).await?);
-        }
+        let out = insert_many_in::<D>(&mut tx, inserts).await?;
         self.db.commit(tx).await?;
         Ok(out)
     }
@@ -598,35 +692,43 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         records: Vec<OutcomeRecord>,
     ) -> Result<Vec<Option<u32>>, StoreError> {
         let mut tx = self.db.begin().await?;
+        // Each config's state is read once and written once, however many
+        // of its runs the batch holds (coalesced per config); the journal
+        // entries go in multi-row inserts.
+        let ids: BTreeSet<String> = records.iter().map(|r| r.config_id.clone()).collect();
+        let mut states = super::objects::states_in::<D>(&mut tx, JOB_CONFIG, &ids).await?;
+        let mut changed = BTreeSet::new();
         let mut answers = Vec::with_capacity(records.len());
-        for r in records {
-            let mut failures = 0;
-            let OutcomeRecord {
-                config_id,
-                mut state,
-                streak,
-                journal,
-            } = r;
-            let found =
-                super::objects::state_update_in::<D>(&mut tx, JOB_CONFIG, &config_id, |stored| {
-                    let before = stored
-                        .get("lastExecution")
-                        .and_then(|l| l.get("consecutiveFailures"))
-                        .and_then(serde_json::Value::as_u64)
-                        .and_then(|n| u32::try_from(n).ok())
-                        .unwrap_or(0);
-                    failures = streak.after(before);
-                    if let Some(serde_json::Value::Object(last)) = state.get_mut("lastExecution") {
-                        last.insert("consecutiveFailures".to_owned(), failures.into());
-                    }
-                    super::objects::apply_state(stored, state);
-                })
-                .await?;
-            if let Some(entry) = &journal {
-                super::grove_data::journal_insert_in(&mut tx, entry).await?;
+        let mut journal = Vec::new();
+        for r in &records {
+            if let Some(entry) = &r.journal {
+                journal.push(entry);
             }
-            answers.push(found.then_some(failures));
+            let Some(stored) = states.get_mut(&r.config_id) else {
+                answers.push(None);
+                continue;
+            };
+            let before = stored
+                .get("lastExecution")
+                .and_then(|l| l.get("consecutiveFailures"))
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0);
+            let failures = r.streak.after(before);
+            let mut state = r.state.clone();
+            if let Some(serde_json::Value::Object(last)) = state.get_mut("lastExecution") {
+                last.insert("consecutiveFailures".to_owned(), failures.into());
+            }
+            super::objects::apply_state(stored, state);
+            changed.insert(r.config_id.as_str());
+            answers.push(Some(failures));
         }
+        for id in changed {
+            if let Some(state) = states.remove(id) {
+                super::objects::state_write_in::<D>(&mut tx, JOB_CONFIG, id, state).await?;
+            }
+        }
+        super::grove_data::journal_insert_many_in(&mut tx, &journal).await?;
         self.db.commit(tx).await?;
         Ok(answers)
     }

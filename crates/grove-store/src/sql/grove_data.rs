@@ -17,7 +17,9 @@ use serde_json::Value;
 use super::archive::{
     self, AdvancementEventDoc, AttemptDoc, ExecutionDoc, LogDoc, SignalDoc, SproutDoc,
 };
-use super::{Dialect, Exec, Row, RowExt, SqlStore, Statement, count, fetch_one, scalar, sql};
+use super::{
+    Dialect, Exec, Row, RowExt, SqlStore, Statement, count, fetch_one, scalar, sql, values,
+};
 use crate::StoreError;
 use crate::grove_data::*;
 
@@ -114,19 +116,6 @@ fn table_of(entity: ArchiveEntity) -> &'static str {
         ArchiveEntity::AdvancementEvents => "advancement_events",
         ArchiveEntity::Executions => "executions",
     }
-}
-
-/// Placeholders `($first, …)` for `rows` rows of `columns` parameters each.
-fn values(rows: usize, columns: usize, first: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (0..columns)
-                .map(|c| format!("${}", first + r * columns + c))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The archive documents of rows `ids` of `entity`, in id order.
@@ -375,6 +364,30 @@ impl<D: Dialect> SqlStore<D> {
 }
 
 /// Appends a journal entry in `exec`'s transaction; its `seq`.
+/// Journal entries in multi-row inserts (a statement per
+/// [`super::ROWS_PER_INSERT`]), in order.
+pub(crate) async fn journal_insert_many_in<E: Exec>(
+    exec: &mut E,
+    entries: &[&JournalAppend],
+) -> Result<(), StoreError> {
+    for chunk in entries.chunks(super::ROWS_PER_INSERT) {
+        let mut insert = sql(format!(
+            "INSERT INTO journal (event_type, at, subject, message, data) VALUES {}",
+            values(chunk.len(), 5, 1)
+        ));
+        for e in chunk {
+            insert = insert
+                .bind(&e.event_type)
+                .bind(e.at)
+                .bind(&e.subject)
+                .bind(&e.message)
+                .bind_json(&e.data);
+        }
+        exec.execute(insert).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn journal_insert_in<E: Exec>(
     exec: &mut E,
     e: &JournalAppend,

@@ -393,6 +393,24 @@ impl<D: Dialect> SqlStore<D> {
 }
 
 /// `($first, …, $(first + n - 1))`: a list of `n` parameters of their own.
+/// Rows one multi-row insert carries at most: well under every backend's
+/// limit on parameters (SQLite 32,766; PostgreSQL 65,535) at 20 columns.
+pub(crate) const ROWS_PER_INSERT: usize = 100;
+
+/// Placeholders `($first, …), (…)` for `rows` rows of `columns`
+/// parameters each: a multi-row `VALUES` list.
+pub(crate) fn values(rows: usize, columns: usize, first: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (0..columns)
+                .map(|c| format!("${}", first + r * columns + c))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     let list: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
     format!("({})", list.join(", "))

@@ -2,6 +2,8 @@
 //! (its key order survives); engine-written state lives in `state` and is
 //! merged in on read.
 
+use std::collections::{BTreeSet, HashMap};
+
 use async_trait::async_trait;
 use grove_core::object::ObjectMeta;
 use grove_core::registry::merge_state;
@@ -138,14 +140,51 @@ pub(crate) async fn state_update_in<D: Dialect>(
     };
     let mut stored: Map<String, Value> = row.decode("state")?;
     change(&mut stored);
+    state_write_in::<D>(tx, object_type, id, stored).await?;
+    Ok(true)
+}
+
+/// The engine state of the objects among `ids` that exist, locked, in one
+/// statement.
+pub(crate) async fn states_in<D: Dialect>(
+    tx: &mut D::Write,
+    object_type: &str,
+    ids: &BTreeSet<String>,
+) -> Result<HashMap<String, Map<String, Value>>, StoreError> {
+    let mut states = HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(states);
+    }
+    let lock = D::LOCK_ROWS;
+    let mut select = sql(format!(
+        "SELECT id, state FROM objects WHERE object_type = $1 AND id IN {}{lock}",
+        super::placeholders(2, ids.len())
+    ))
+    .bind(object_type);
+    for id in ids {
+        select = select.bind(id);
+    }
+    for row in tx.fetch_all(select).await? {
+        states.insert(row.get("id")?, row.decode("state")?);
+    }
+    Ok(states)
+}
+
+/// Replaces an object's engine state.
+pub(crate) async fn state_write_in<D: Dialect>(
+    tx: &mut D::Write,
+    object_type: &str,
+    id: &str,
+    state: Map<String, Value>,
+) -> Result<(), StoreError> {
     tx.execute(
         sql("UPDATE objects SET state = $1 WHERE object_type = $2 AND id = $3")
-            .bind_json(&Value::Object(stored))
+            .bind_json(&Value::Object(state))
             .bind(object_type)
             .bind(id),
     )
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 #[async_trait]

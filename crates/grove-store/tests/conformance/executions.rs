@@ -29,6 +29,7 @@ macro_rules! executions_suite {
             use super::*;
             $crate::executions_test!($fresh, slots_are_unique_and_advance_the_position);
             $crate::executions_test!($fresh, busy_slot_is_skipped_with_overlap);
+            $crate::executions_test!($fresh, a_batch_of_many_configs_is_recorded_as_one_by_one);
             $crate::executions_test!($fresh, claim_respects_max_concurrent_and_due_time);
             $crate::executions_test!($fresh, failed_attempt_is_retried_after_the_policy_delay);
             $crate::executions_test!($fresh, success_and_partial_are_final);
@@ -192,6 +193,68 @@ pub async fn busy_slot_is_skipped_with_overlap(store: Arc<dyn Store>) {
     free.disposition = InsertDisposition::SkipWhenBusy;
     let out = store.execution_insert_slots(vec![free]).await.unwrap();
     assert!(matches!(&out[0], InsertOutcome::Queued(_)));
+}
+
+/// A batch naming many configs (recorded with set-based statements) gives
+/// each insert the outcome it would get alone: overlap, skip, duplicate
+/// slot, queued with its due time; every slot advances its position.
+pub async fn a_batch_of_many_configs_is_recorded_as_one_by_one(store: Arc<dyn Store>) {
+    store
+        .execution_insert(insert("busy-run", "busy", None))
+        .await
+        .unwrap();
+    store
+        .execution_insert_slots(vec![insert("old", "dup", Some(t0()))])
+        .await
+        .unwrap();
+    let mut batch = Vec::new();
+    let mut busy = insert("b", "busy", Some(t0()));
+    busy.disposition = InsertDisposition::SkipWhenBusy;
+    batch.push(busy);
+    let mut missed = insert("m", "missed", Some(t0()));
+    missed.disposition = InsertDisposition::Skip("missed".to_owned());
+    batch.push(missed);
+    batch.push(insert("d", "dup", Some(t0())));
+    let mut free = insert("f", "free", Some(t0()));
+    free.disposition = InsertDisposition::SkipWhenBusy;
+    free.due_at = Some(t0() + secs(5));
+    batch.push(free);
+    batch.push(insert("manual", "hand", None));
+    // More than one multi-row statement holds.
+    for i in 0..250 {
+        batch.push(insert(&format!("x{i}"), &format!("cfg-{i}"), Some(t0())));
+    }
+    let out = store.execution_insert_slots(batch).await.unwrap();
+    assert_eq!(out.len(), 255);
+    assert!(
+        matches!(&out[0], InsertOutcome::Skipped(e) if e.id == "b" && e.reason.as_deref() == Some("overlap")),
+        "{:?}",
+        out[0]
+    );
+    assert!(
+        matches!(&out[1], InsertOutcome::Skipped(e) if e.id == "m" && e.reason.as_deref() == Some("missed") && e.completed_at.is_some())
+    );
+    assert_eq!(out[2], InsertOutcome::Duplicate);
+    let InsertOutcome::Queued(f) = &out[3] else {
+        panic!("{:?}", out[3])
+    };
+    assert_eq!(f.id, "f");
+    assert_eq!(f.due_at, Some(t0() + secs(5)));
+    assert_eq!(f.available_at, t0() + secs(5));
+    assert!(
+        matches!(&out[4], InsertOutcome::Queued(e) if e.id == "manual" && e.trigger == Trigger::Manual)
+    );
+    for (i, o) in out[5..].iter().enumerate() {
+        assert!(
+            matches!(o, InsertOutcome::Queued(e) if e.id == format!("x{i}") && e.config_id == format!("cfg-{i}")),
+            "{o:?}"
+        );
+    }
+    assert!(store.execution_get("d").await.unwrap().is_none());
+    let positions = store.slot_positions().await.unwrap();
+    // busy, missed, dup, free and the 250; not the manual run.
+    assert_eq!(positions.len(), 254);
+    assert!(positions.iter().all(|p| p.last_scheduled_for == t0()));
 }
 
 pub async fn claim_respects_max_concurrent_and_due_time(store: Arc<dyn Store>) {
