@@ -83,6 +83,10 @@ struct Args {
     /// Run Now requests in the throughput scenario.
     #[arg(long, default_value_t = 5000)]
     runs: usize,
+    /// Concurrent callers asking for those runs in the throughput scenario
+    /// (each asks for its next run once its last was accepted).
+    #[arg(long, default_value_t = 8)]
+    callers: usize,
     /// Concurrent HTTP clients in api-load.
     #[arg(long, default_value_t = 32)]
     api_clients: usize,
@@ -565,7 +569,7 @@ async fn second(backend: &Backend, n: usize, seconds: u64) -> anyhow::Result<Out
     Ok(out)
 }
 
-async fn throughput(backend: &Backend, runs: usize) -> anyhow::Result<Outcome> {
+async fn throughput(backend: &Backend, runs: usize, callers: usize) -> anyhow::Result<Outcome> {
     const CONFIGS: usize = 100;
     let stores = fresh_stores(backend).await?;
     insert_configs(&stores.stores[0], "bench-t", CONFIGS, "0 0 1 1 *", false).await?;
@@ -574,8 +578,9 @@ async fn throughput(backend: &Backend, runs: usize) -> anyhow::Result<Outcome> {
     let _ = sqlcount::take();
     let began = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    let per_task = runs.div_ceil(8);
-    for t in 0..8 {
+    let callers = callers.max(1);
+    let per_task = runs.div_ceil(callers);
+    for t in 0..callers {
         // Requests arrive at every instance.
         let app = run.apps[t % run.apps.len()].clone();
         let count = per_task.min(runs.saturating_sub(t * per_task));
@@ -638,6 +643,7 @@ async fn throughput(backend: &Backend, runs: usize) -> anyhow::Result<Outcome> {
     let mut out = Outcome::new(lat.len(), runs, lat);
     out.executions_per_s = Some(runs as f64 / total.as_secs_f64());
     out.statements = Some(counted);
+    out.extra.insert("callers".to_owned(), json!(callers));
     out.extra.insert(
         "enqueued_s".to_owned(),
         json!(round2(enqueued.as_secs_f64())),
@@ -1040,7 +1046,7 @@ async fn run_one(args: &Args, scenario: &Scenario, backend: &Backend) -> anyhow:
     match scenario {
         Scenario::Minute(n) => minute(backend, *n).await,
         Scenario::Second(n) => second(backend, *n, args.seconds).await,
-        Scenario::Throughput => throughput(backend, args.runs).await,
+        Scenario::Throughput => throughput(backend, args.runs, args.callers).await,
         Scenario::ApiLoad => api_load(backend, args).await,
         Scenario::Rss(n) => rss(backend, args, *n).await,
     }
