@@ -92,7 +92,7 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
 
     async fn audit_append_many(&self, entries: Vec<AuditAppend>) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
-        for chunk in entries.chunks(super::ROWS_PER_INSERT) {
+        for chunk in entries.chunks(super::BULK_ROWS) {
             tx.execute(audit_insert(chunk)).await?;
         }
         self.db.commit(tx).await?;

@@ -275,7 +275,7 @@ async fn insert_in<D: Dialect>(
 
 /// Many inserts as `insert_in` makes them, in a few set-based statements:
 /// one count of the busy configs, a multi-row insert per
-/// [`super::ROWS_PER_INSERT`], one multi-row position upsert. A batch that
+/// [`super::BULK_ROWS`], one multi-row position upsert. A batch that
 /// names a config twice goes one insert at a time, so that each sees the
 /// one before (its overlap count, its slot key).
 async fn insert_many_in<D: Dialect>(
@@ -317,8 +317,8 @@ async fn insert_many_in<D: Dialect>(
         .collect();
     let mut rows: HashMap<String, _> = HashMap::with_capacity(inserts.len());
     for (chunk, chunk_skips) in inserts
-        .chunks(super::ROWS_PER_INSERT)
-        .zip(skips.chunks(super::ROWS_PER_INSERT))
+        .chunks(super::BULK_ROWS)
+        .zip(skips.chunks(super::BULK_ROWS))
     {
         let mut insert = sql(format!(
             "INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
@@ -338,7 +338,7 @@ async fn insert_many_in<D: Dialect>(
         .filter(|p| p.trigger == Trigger::Schedule)
         .filter_map(|p| p.scheduled_for.map(|slot| (&p.config_id, slot)))
         .collect();
-    for chunk in positions.chunks(super::ROWS_PER_INSERT) {
+    for chunk in positions.chunks(super::BULK_ROWS) {
         let mut upsert = sql(format!(
             "INSERT INTO slot_positions AS p (config_id, last_scheduled_for) VALUES {} \
              ON CONFLICT (config_id) DO UPDATE SET last_scheduled_for = \

@@ -3,7 +3,7 @@
 //!
 //! Lists are bound whole ([`Dialect::in_list`]), so a batch never runs into
 //! a bound-parameter limit; bulk loads use multi-row `INSERT`s of
-//! [`BULK_ROWS`] rows.
+//! [`super::BULK_ROWS`] rows.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -18,14 +18,11 @@ use super::archive::{
     self, AdvancementEventDoc, AttemptDoc, ExecutionDoc, LogDoc, SignalDoc, SproutDoc,
 };
 use super::{
-    Dialect, Exec, Row, RowExt, SqlStore, Statement, count, fetch_one, scalar, sql, values,
+    BULK_ROWS, Dialect, Exec, Row, RowExt, SqlStore, Statement, count, fetch_one, scalar, sql,
+    values,
 };
 use crate::StoreError;
 use crate::grove_data::*;
-
-/// Rows per multi-row insert (6 parameters a row stays below both
-/// databases' parameter limits).
-const BULK_ROWS: usize = 1000;
 
 fn sprout_from_row(r: &impl Row) -> Result<Sprout, StoreError> {
     Ok(Sprout {
@@ -365,12 +362,12 @@ impl<D: Dialect> SqlStore<D> {
 
 /// Appends a journal entry in `exec`'s transaction; its `seq`.
 /// Journal entries in multi-row inserts (a statement per
-/// [`super::ROWS_PER_INSERT`]), in order.
+/// [`BULK_ROWS`]), in order.
 pub(crate) async fn journal_insert_many_in<E: Exec>(
     exec: &mut E,
     entries: &[&JournalAppend],
 ) -> Result<(), StoreError> {
-    for chunk in entries.chunks(super::ROWS_PER_INSERT) {
+    for chunk in entries.chunks(BULK_ROWS) {
         let mut insert = sql(format!(
             "INSERT INTO journal (event_type, at, subject, message, data) VALUES {}",
             values(chunk.len(), 5, 1)

@@ -393,9 +393,10 @@ impl<D: Dialect> SqlStore<D> {
 }
 
 /// `($first, …, $(first + n - 1))`: a list of `n` parameters of their own.
-/// Rows one multi-row insert carries at most: well under every backend's
-/// limit on parameters (SQLite 32,766; PostgreSQL 65,535) at 20 columns.
-pub(crate) const ROWS_PER_INSERT: usize = 100;
+/// Rows one multi-row insert carries at most: at 20 parameters a row (the
+/// widest, an execution) 20,000 parameters, below both databases' limits
+/// (SQLite 32,766; PostgreSQL 65,535).
+pub(crate) const BULK_ROWS: usize = 1000;
 
 /// Placeholders `($first, …), (…)` for `rows` rows of `columns`
 /// parameters each: a multi-row `VALUES` list.

@@ -220,12 +220,12 @@ pub async fn a_batch_of_many_configs_is_recorded_as_one_by_one(store: Arc<dyn St
     free.due_at = Some(t0() + secs(5));
     batch.push(free);
     batch.push(insert("manual", "hand", None));
-    // More than one multi-row statement holds.
-    for i in 0..250 {
+    // More than one multi-row statement holds (1,000 rows each).
+    for i in 0..1_050 {
         batch.push(insert(&format!("x{i}"), &format!("cfg-{i}"), Some(t0())));
     }
     let out = store.execution_insert_slots(batch).await.unwrap();
-    assert_eq!(out.len(), 255);
+    assert_eq!(out.len(), 1_055);
     assert!(
         matches!(&out[0], InsertOutcome::Skipped(e) if e.id == "b" && e.reason.as_deref() == Some("overlap")),
         "{:?}",
@@ -252,8 +252,8 @@ pub async fn a_batch_of_many_configs_is_recorded_as_one_by_one(store: Arc<dyn St
     }
     assert!(store.execution_get("d").await.unwrap().is_none());
     let positions = store.slot_positions().await.unwrap();
-    // busy, missed, dup, free and the 250; not the manual run.
-    assert_eq!(positions.len(), 254);
+    // busy, missed, dup, free and the 1,050; not the manual run.
+    assert_eq!(positions.len(), 1_054);
     assert!(positions.iter().all(|p| p.last_scheduled_for == t0()));
 }
 
