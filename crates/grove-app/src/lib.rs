@@ -155,45 +155,38 @@ impl App {
     }
 
     /// Inserts an execution in a transaction shared with other requests'
-    /// (group commit); if that batch fails as a whole, each alone, so each
-    /// request gets its own answer.
+    /// (group commit).
     async fn insert_run(&self, insert: ExecutionInsert) -> Result<InsertOutcome, StoreError> {
         let store = &*self.store;
-        let record = |batch: Vec<ExecutionInsert>| async move {
-            if let Ok(outcomes) = store.execution_insert_slots(batch.clone()).await {
-                return outcomes.into_iter().map(Ok).collect();
-            }
-            let mut answers = Vec::with_capacity(batch.len());
-            for insert in batch {
-                answers.push(store.execution_insert(insert).await);
-            }
-            answers
-        };
-        match self.batches.runs.submit(insert.clone(), record).await {
-            Some(answer) => answer,
-            // Its recorder went away: insert it alone.
-            None => store.execution_insert(insert).await,
-        }
+        self.batches
+            .runs
+            .write(
+                insert,
+                |batch| async move {
+                    let outcomes = store.execution_insert_slots(batch).await.ok()?;
+                    Some(outcomes.into_iter().map(Ok).collect())
+                },
+                |insert| store.execution_insert(insert),
+            )
+            .await
     }
 
     /// Appends an audit line in a transaction shared with other requests'
-    /// (group commit), each alone if that batch fails.
+    /// (group commit).
     async fn append_audit(&self, entry: AuditAppend) -> Result<(), StoreError> {
         let store = &*self.store;
-        let record = |batch: Vec<AuditAppend>| async move {
-            if store.audit_append_many(batch.clone()).await.is_ok() {
-                return batch.iter().map(|_| Ok(())).collect();
-            }
-            let mut answers = Vec::with_capacity(batch.len());
-            for entry in batch {
-                answers.push(store.audit_append(entry).await);
-            }
-            answers
-        };
-        match self.batches.audit.submit(entry.clone(), record).await {
-            Some(answer) => answer,
-            None => store.audit_append(entry).await,
-        }
+        self.batches
+            .audit
+            .write(
+                entry,
+                |batch| async move {
+                    let n = batch.len();
+                    store.audit_append_many(batch).await.ok()?;
+                    Some((0..n).map(|_| Ok(())).collect())
+                },
+                |entry| store.audit_append(entry),
+            )
+            .await
     }
 
     /// The store, for reads.

@@ -80,6 +80,36 @@ impl<I, A> GroupCommit<I, A> {
         }
         answer.await.ok()
     }
+
+    /// [`Self::submit`] for store writes: `together` writes a whole batch
+    /// in one transaction (`None` when it failed as a whole), `alone` one
+    /// item in its own. A failed batch is written again item by item, so
+    /// that each item gets its own answer, and an item whose recorder went
+    /// away is written alone.
+    pub async fn write<T, TF, L, LF>(&self, item: I, together: T, alone: L) -> A
+    where
+        I: Clone,
+        T: Fn(Vec<I>) -> TF,
+        TF: Future<Output = Option<Vec<A>>>,
+        L: Fn(I) -> LF,
+        LF: Future<Output = A>,
+    {
+        let (together, alone) = (&together, &alone);
+        let record = move |batch: Vec<I>| async move {
+            if let Some(answers) = together(batch.clone()).await {
+                return answers;
+            }
+            let mut answers = Vec::with_capacity(batch.len());
+            for item in batch {
+                answers.push(alone(item).await);
+            }
+            answers
+        };
+        match self.submit(item.clone(), record).await {
+            Some(answer) => answer,
+            None => alone(item).await,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +146,36 @@ mod tests {
         }
         let n = batches.load(Ordering::Relaxed);
         assert!((1..=200).contains(&n), "{n} batches");
+    }
+
+    /// A batch that fails as a whole is written item by item: every
+    /// caller still gets its own answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_batch_is_written_item_by_item() {
+        let group: Arc<GroupCommit<u32, u32>> = Arc::default();
+        let alone = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..50_u32 {
+            let (group, alone) = (group.clone(), alone.clone());
+            tasks.push(tokio::spawn(async move {
+                group
+                    .write(
+                        i,
+                        |_| async {
+                            tokio::task::yield_now().await;
+                            None
+                        },
+                        |n| {
+                            alone.fetch_add(1, Ordering::Relaxed);
+                            async move { n + 1 }
+                        },
+                    )
+                    .await
+            }));
+        }
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap(), i as u32 + 1);
+        }
+        assert_eq!(alone.load(Ordering::Relaxed), 50);
     }
 }

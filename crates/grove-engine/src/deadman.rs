@@ -30,16 +30,13 @@ use std::sync::Arc;
 
 use grove_core::job_config::{EventType, JobConfigPayload, LateSlot, Silence};
 use grove_core::registry::JOB_CONFIG;
-use grove_store::{Execution, ObjectPages, StoredObject, Trigger};
+use grove_store::{Execution, OBJECT_PAGE, ObjectPages, StoredObject, Trigger};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::announce::{self, Note};
 use crate::jobs::journal_event;
 use crate::{EngineError, Shared};
-
-/// Job configs read at a time by the silence check.
-const CHECK_PAGE: usize = 500;
 
 fn max_lateness(e: &Execution) -> Option<u64> {
     e.payload
@@ -243,7 +240,7 @@ impl SilenceWatch {
     pub(crate) async fn check(&mut self, shared: &Arc<Shared>) -> Result<(), EngineError> {
         let mut seen = HashSet::new();
         // A page at a time: thousands of configs are never all in memory.
-        let mut pages = ObjectPages::new(&*shared.store, JOB_CONFIG, CHECK_PAGE);
+        let mut pages = ObjectPages::new(&*shared.store, JOB_CONFIG, OBJECT_PAGE);
         while let Some(page) = pages.next_page().await? {
             for obj in &page {
                 if obj.payload.pointer("/alerts/maxSilenceSeconds").is_none()

@@ -312,15 +312,14 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
         logs: lines.clone(),
     };
     let store = &*shared.store;
-    let finished = match shared
+    let finished = shared
         .finishes
-        .submit(finish.clone(), |batch| record_finishes(store, batch))
-        .await
-    {
-        Some(answer) => answer,
-        // Its recorder went away: record it alone.
-        None => store.execution_finish(finish).await,
-    };
+        .write(
+            finish,
+            |batch| async move { store.execution_finish_many(batch).await.ok() },
+            |finish| store.execution_finish(finish),
+        )
+        .await;
     if finished
         .as_ref()
         .is_err_and(|e| !matches!(e, StoreError::LeaseLost))
@@ -535,38 +534,7 @@ async fn supervise(
     })
 }
 
-/// One batch of finishes in one transaction; if that fails as a whole,
-/// each alone, so each gets its own answer.
-async fn record_finishes(
-    store: &dyn Store,
-    batch: Vec<ExecutionFinish>,
-) -> Vec<Result<grove_store::Execution, StoreError>> {
-    if let Ok(answers) = store.execution_finish_many(batch.clone()).await {
-        return answers;
-    }
-    let mut answers = Vec::with_capacity(batch.len());
-    for finish in batch {
-        answers.push(store.execution_finish(finish).await);
-    }
-    answers
-}
-
-/// One batch of outcome records in one transaction; if that fails, each
-/// alone.
-async fn record_outcomes(
-    store: &dyn Store,
-    batch: Vec<OutcomeRecord>,
-) -> Vec<Result<Option<u32>, String>> {
-    if let Ok(answers) = store.outcomes_record(batch.clone()).await {
-        return answers.into_iter().map(Ok).collect();
-    }
-    let mut answers = Vec::with_capacity(batch.len());
-    for record in batch {
-        answers.push(record_alone(store, record).await);
-    }
-    answers
-}
-
+/// One outcome record in its own transaction.
 async fn record_alone(store: &dyn Store, record: OutcomeRecord) -> Result<Option<u32>, String> {
     match store.outcomes_record(vec![record]).await {
         Ok(answers) => Ok(answers.into_iter().next().flatten()),
@@ -626,14 +594,17 @@ pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execut
         streak,
         journal: crate::announce::journal_entry(e, shared.clock.now()),
     };
-    let recorded = match shared
+    let recorded = shared
         .outcomes
-        .submit(record.clone(), |batch| record_outcomes(&**store, batch))
-        .await
-    {
-        Some(answer) => answer,
-        None => record_alone(&**store, record).await,
-    };
+        .write(
+            record,
+            |batch| async move {
+                let answers = store.outcomes_record(batch).await.ok()?;
+                Some(answers.into_iter().map(Ok).collect())
+            },
+            |record| record_alone(&**store, record),
+        )
+        .await;
     let failures = match recorded {
         Ok(Some(failures)) => failures,
         // Deleted since: nobody to tell, nothing to disable.

@@ -27,7 +27,8 @@ use grove_core::registry::{CALENDAR, JOB_CONFIG};
 use grove_core::retry::RetryPolicy;
 use grove_core::schedule::DstPolicy;
 use grove_store::{
-    ExecutionInsert, InsertDisposition, InsertOutcome, ObjectPages, StoredObject, Trigger,
+    ExecutionInsert, InsertDisposition, InsertOutcome, OBJECT_PAGE, ObjectPages, StoredObject,
+    Trigger,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -42,10 +43,6 @@ const BATCH: usize = 16;
 /// Back-off bounds for recording slots while the database is unreachable.
 const INSERT_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
 const INSERT_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Stored objects read at a time when following every config: memory
-/// holds one page of decoded objects at start-up and resync, not all.
-const LOAD_PAGE: usize = 500;
 
 /// A config the scheduler follows. Thousands are held at once, so it
 /// keeps only what firing needs, and the snapshot as compact text.
@@ -238,7 +235,7 @@ impl Scheduler {
         self.calendars = load_calendars(&self.shared).await?;
         let now = self.shared.clock.now();
         let store = self.shared.store.clone();
-        let mut pages = ObjectPages::new(&*store, JOB_CONFIG, LOAD_PAGE);
+        let mut pages = ObjectPages::new(&*store, JOB_CONFIG, OBJECT_PAGE);
         while let Some(page) = pages.next_page().await? {
             let mut misfires = Vec::new();
             for obj in &page {
@@ -273,7 +270,7 @@ impl Scheduler {
         let now = self.shared.clock.now();
         let mut seen = std::collections::HashSet::new();
         let store = self.shared.store.clone();
-        let mut pages = ObjectPages::new(&*store, JOB_CONFIG, LOAD_PAGE);
+        let mut pages = ObjectPages::new(&*store, JOB_CONFIG, OBJECT_PAGE);
         loop {
             match pages.next_page().await {
                 Ok(Some(page)) => {

@@ -55,7 +55,9 @@ pub use grove_data::{
     OrphanQuery, RangeOutcome, SignalInsert, SignalOutcome, Sprout, SproutPage, SproutSignals,
     SproutUpsert, UpsertOutcome,
 };
-pub use objects::{ObjectInsert, ObjectPages, ObjectStore, ObjectUpdate, Revision, StoredObject};
+pub use objects::{
+    OBJECT_PAGE, ObjectInsert, ObjectPages, ObjectStore, ObjectUpdate, Revision, StoredObject,
+};
 pub use tokens::{ApiToken, Role, TokenStore};
 
 /// Everything the service stores.

@@ -114,6 +114,11 @@ pub trait ObjectStore {
     ) -> Result<Option<Revision>, StoreError>;
 }
 
+/// Objects per page for those that walk a whole type (the scheduler, the
+/// silence check, metrics): memory holds this many decoded objects, not
+/// thousands.
+pub const OBJECT_PAGE: usize = 500;
+
 /// Every object of a type, read a page at a time with
 /// [`ObjectStore::object_list_page`], so that walking thousands of
 /// objects holds one page in memory.

@@ -360,7 +360,6 @@ impl<D: Dialect> SqlStore<D> {
     }
 }
 
-/// Appends a journal entry in `exec`'s transaction; its `seq`.
 /// Journal entries in multi-row inserts (a statement per
 /// [`BULK_ROWS`]), in order.
 pub(crate) async fn journal_insert_many_in<E: Exec>(
@@ -385,6 +384,7 @@ pub(crate) async fn journal_insert_many_in<E: Exec>(
     Ok(())
 }
 
+/// Appends a journal entry in `exec`'s transaction; its `seq`.
 pub(crate) async fn journal_insert_in<E: Exec>(
     exec: &mut E,
     e: &JournalAppend,

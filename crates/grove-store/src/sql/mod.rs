@@ -392,7 +392,6 @@ impl<D: Dialect> SqlStore<D> {
     }
 }
 
-/// `($first, …, $(first + n - 1))`: a list of `n` parameters of their own.
 /// Rows one multi-row insert carries at most: at 20 parameters a row (the
 /// widest, an execution) 20,000 parameters, below both databases' limits
 /// (SQLite 32,766; PostgreSQL 65,535).
@@ -412,6 +411,7 @@ pub(crate) fn values(rows: usize, columns: usize, first: usize) -> String {
         .join(", ")
 }
 
+/// `($first, …, $(first + n - 1))`: a list of `n` parameters of their own.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     let list: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
     format!("({})", list.join(", "))

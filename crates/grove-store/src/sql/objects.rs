@@ -103,28 +103,6 @@ pub(crate) async fn state_merge_in<D: Dialect>(
     id: &str,
     state: Map<String, Value>,
 ) -> Result<bool, StoreError> {
-    state_update_in::<D>(tx, object_type, id, |stored| apply_state(stored, state)).await
-}
-
-/// Engine state merged over the stored state: a null removes its key.
-pub(crate) fn apply_state(stored: &mut Map<String, Value>, state: Map<String, Value>) {
-    for (key, value) in state {
-        if value.is_null() {
-            stored.remove(&key);
-        } else {
-            stored.insert(key, value);
-        }
-    }
-}
-
-/// Reads an object's engine state (locked), lets `change` edit it and
-/// writes it back; `false` when the object does not exist.
-pub(crate) async fn state_update_in<D: Dialect>(
-    tx: &mut D::Write,
-    object_type: &str,
-    id: &str,
-    change: impl FnOnce(&mut Map<String, Value>),
-) -> Result<bool, StoreError> {
     let lock = D::LOCK_ROWS;
     let Some(row) = tx
         .fetch_optional(
@@ -139,9 +117,20 @@ pub(crate) async fn state_update_in<D: Dialect>(
         return Ok(false);
     };
     let mut stored: Map<String, Value> = row.decode("state")?;
-    change(&mut stored);
+    apply_state(&mut stored, state);
     state_write_in::<D>(tx, object_type, id, stored).await?;
     Ok(true)
+}
+
+/// Engine state merged over the stored state: a null removes its key.
+pub(crate) fn apply_state(stored: &mut Map<String, Value>, state: Map<String, Value>) {
+    for (key, value) in state {
+        if value.is_null() {
+            stored.remove(&key);
+        } else {
+            stored.insert(key, value);
+        }
+    }
 }
 
 /// The engine state of the objects among `ids` that exist, locked, in one
@@ -249,13 +238,13 @@ impl<D: Dialect> ObjectStore for SqlStore<D> {
 
     async fn object_count(&self, object_type: &str) -> Result<u64, StoreError> {
         let mut db = self.db.read().await?;
-        let row = super::fetch_one(
+        let n = super::scalar(
             &mut db,
             sql("SELECT COUNT(*) AS n FROM objects WHERE object_type = $1").bind(object_type),
+            "n",
         )
         .await?;
-        let n: i64 = row.get("n")?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(super::count(n))
     }
 
     async fn object_insert(&self, p: ObjectInsert) -> Result<StoredObject, StoreError> {

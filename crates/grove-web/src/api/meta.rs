@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use grove_app::objects::{document, object_type};
 use grove_core::registry::{self, MetricTally};
-use grove_store::ObjectPages;
+use grove_store::{OBJECT_PAGE, ObjectPages};
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
@@ -18,9 +18,6 @@ use crate::wire::service::{Liveness, Readiness, TypeMetrics, TypeRegistry};
 pub async fn healthz() -> Json<Liveness> {
     Json(Liveness { status: "ok" })
 }
-
-/// Objects read at a time when counting a type's metrics.
-const METRICS_PAGE: usize = 500;
 
 /// How long `/readyz` waits for the database.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -61,7 +58,7 @@ pub async fn metrics(
     let now = state.clock.now();
     let mut tally = MetricTally::new(def).map_err(|e| ApiError::Internal(e.to_string()))?;
     // A page at a time: thousands of objects are never all in memory.
-    let mut pages = ObjectPages::new(&*state.store, def.id, METRICS_PAGE);
+    let mut pages = ObjectPages::new(&*state.store, def.id, OBJECT_PAGE);
     while let Some(page) = pages.next_page().await? {
         let documents: Vec<Value> = page.iter().map(|o| document(o, now)).collect();
         tally.add(&documents);

@@ -11,12 +11,9 @@ use axum::response::IntoResponse;
 use grove_core::job_config::JobConfigPayload;
 use grove_core::registry::JOB_CONFIG;
 use grove_engine::metrics::{DISPATCH_BUCKETS, MetricsSnapshot};
-use grove_store::ObjectPages;
+use grove_store::{OBJECT_PAGE, ObjectPages};
 
 use crate::state::AppState;
-
-/// Job configs read at a time for one scrape.
-const SCRAPE_PAGE: usize = 500;
 
 /// What one scrape reports.
 #[derive(Debug, Default)]
@@ -42,7 +39,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         ..Scrape::default()
     };
     // A page at a time: thousands of configs are never all in memory.
-    let mut pages = ObjectPages::new(&*state.store, JOB_CONFIG, SCRAPE_PAGE);
+    let mut pages = ObjectPages::new(&*state.store, JOB_CONFIG, OBJECT_PAGE);
     let mut counts: Vec<(String, u64)> = Vec::new();
     scrape.database_up = loop {
         let page = match pages.next_page().await {
