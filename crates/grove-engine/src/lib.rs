@@ -18,6 +18,8 @@
 //! - `executor`: claims due executions (respecting `maxConcurrent`), runs
 //!   each attempt's handler with a deadline, heartbeats its lease, records
 //!   the outcome, `lastExecution` and auto-disable.
+//! - `membership`: the live instances, registered with a lease, among
+//!   which the firing of slots is divided (rendezvous hashing).
 //! - `maintenance`: lease rescue (at start-up and periodically),
 //!   retention and the silence check of the dead-man's switch.
 //! - `deadman`: the dead-man's switch (`payload.alerts`): `job.late` for
@@ -47,13 +49,14 @@ pub mod handlers;
 mod http;
 pub mod jobs;
 mod maintenance;
+mod membership;
 pub mod metrics;
 mod scheduler;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use grove_core::clock::Clock;
@@ -174,6 +177,10 @@ pub(crate) struct Shared {
     pub stopped: CancellationToken,
     /// The next slot of every config the scheduler follows.
     pub next_slots: Mutex<HashMap<String, Timestamp>>,
+    /// The live instances, which divide the firing of slots (`membership`).
+    pub members: Mutex<membership::Members>,
+    /// How many of the followed configs this instance fires (its share).
+    pub owned_configs: AtomicUsize,
     pub metrics: metrics::EngineMetrics,
     /// Set when changes may have been missed (the change feed reconnected):
     /// the scheduler re-reads every config at its next wake-up.
@@ -233,6 +240,8 @@ impl Engine {
             legacy_since: Mutex::default(),
             started: AtomicBool::new(false),
             next_slots: Mutex::default(),
+            members: Mutex::new(Arc::from([])),
+            owned_configs: AtomicUsize::new(0),
             stopped: CancellationToken::new(),
             metrics: metrics::EngineMetrics::default(),
             resync_requested: AtomicBool::new(false),
@@ -267,6 +276,7 @@ impl Engine {
         let single_node = shared.store.backend() == "sqlite";
         let started = async {
             maintenance::rescue(&shared, single_node).await?;
+            membership::join(&shared).await?;
             scheduler::Scheduler::start(shared.clone(), shutdown.clone()).await
         }
         .await;
@@ -309,11 +319,12 @@ impl RunningEngine {
         } = self;
         let executor = executor::Executor::new(shared.clone(), handlers);
         let maintenance = maintenance::Maintenance::new(shared.clone());
-        let (s, e, m, ()) = tokio::join!(
+        let (s, e, m, (), ()) = tokio::join!(
             scheduler.run(),
             executor.run(shutdown.clone()),
             maintenance.run(shutdown.clone()),
-            coordination::follow(shared.clone(), shutdown.clone())
+            coordination::follow(shared.clone(), shutdown.clone()),
+            membership::run(shared.clone(), shutdown.clone())
         );
         shared.stop();
         s.and(e).and(m)
@@ -407,7 +418,9 @@ impl EngineHandle {
         self.shared.as_ref().map(|s| {
             let running = s.running.lock().len();
             let scheduled = s.next_slots.lock().len();
-            s.metrics.snapshot(running, scheduled)
+            let owned = s.owned_configs.load(Ordering::Relaxed);
+            let instances = s.members.lock().len();
+            s.metrics.snapshot(running, scheduled, owned, instances)
         })
     }
 

@@ -73,7 +73,13 @@ impl EngineMetrics {
             .or_default() += 1;
     }
 
-    pub(crate) fn snapshot(&self, running: usize, scheduled: usize) -> MetricsSnapshot {
+    pub(crate) fn snapshot(
+        &self,
+        running: usize,
+        scheduled: usize,
+        owned: usize,
+        instances: usize,
+    ) -> MetricsSnapshot {
         let mut cumulative = 0;
         let dispatch_buckets = self
             .dispatch
@@ -94,6 +100,8 @@ impl EngineMetrics {
             dispatch_sum_seconds: self.dispatch_sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
             running,
             scheduled,
+            owned,
+            instances,
             late_slots: self
                 .late_slots
                 .lock()
@@ -117,6 +125,11 @@ pub struct MetricsSnapshot {
     pub running: usize,
     /// Configs the scheduler holds a next slot for.
     pub scheduled: usize,
+    /// Of those, the configs whose slots this instance fires: its share
+    /// among the live instances (all of them on SQLite).
+    pub owned: usize,
+    /// Live instances, this one included, as last read.
+    pub instances: usize,
     /// Late slots raised in this process, by config id (in id order).
     pub late_slots: Vec<(String, u64)>,
 }
@@ -139,7 +152,7 @@ mod tests {
         m.attempt_started(None, 1, ts("2026-03-01T02:05:00Z"));
         m.finished(ExecutionStatus::Failed);
         m.finished(ExecutionStatus::Running);
-        let s = m.snapshot(1, 7);
+        let s = m.snapshot(1, 7, 3, 2);
         assert_eq!(s.attempts_started, 4);
         assert_eq!(s.dispatch_buckets, vec![0, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2]);
         assert!((s.dispatch_sum_seconds - 2.003).abs() < 1e-9);
@@ -148,13 +161,13 @@ mod tests {
             1,
             "only final statuses count"
         );
-        assert_eq!((s.running, s.scheduled), (1, 7));
+        assert_eq!((s.running, s.scheduled, s.owned, s.instances), (1, 7, 3, 2));
         assert!(s.late_slots.is_empty());
         m.late_slot("b");
         m.late_slot("a");
         m.late_slot("b");
         assert_eq!(
-            m.snapshot(0, 0).late_slots,
+            m.snapshot(0, 0, 0, 1).late_slots,
             vec![("a".to_owned(), 1), ("b".to_owned(), 2)]
         );
     }

@@ -11,6 +11,11 @@
 //! `schedule.misfirePolicy`: `run-once` runs the latest missed slot once,
 //! marked late, if it is within `startingDeadlineSeconds`; everything else
 //! missed is recorded as `skipped` with reason `missed`.
+//!
+//! With several instances, each follows every config but fires only its
+//! share (`membership`); when the live set changes, the configs it gains
+//! get the same misfire handling from their stored positions, since the
+//! instance that fired them may have died with slots unfired.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -34,6 +39,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use crate::membership::{self, Members};
 use crate::{EngineError, LEGACY_CONFIG_ID, Shared, new_run_id, until};
 
 /// Slots inserted per transaction; the executor is woken after each batch.
@@ -57,9 +63,15 @@ struct Entry {
     /// compact JSON: a fraction of the memory of a `Value`.
     snapshot: Box<str>,
     version: i64,
+    /// When the config was last saved: no slot before it is a misfire.
+    saved_at: Timestamp,
     /// Bumped on every change, so stale heap items are ignored.
     generation: u64,
 }
+
+/// Configs whose missed slots are prepared and recorded at a time when
+/// this instance takes over a share: their inserts are never all in memory.
+const TAKEOVER_PAGE: usize = 100;
 
 /// The parts of a job config that decide how its slots are recorded.
 #[derive(Debug)]
@@ -96,6 +108,11 @@ pub(crate) struct Scheduler {
     /// Every calendar, by id (the plans' exclusions).
     calendars: Calendars,
     generation: u64,
+    /// The live set whose share this scheduler fires.
+    members: Members,
+    /// Set when the followed configs or the live set changed: the count of
+    /// owned configs is published again.
+    recount: bool,
     /// Ends retries of slot inserts at shutdown.
     shutdown: CancellationToken,
 }
@@ -125,6 +142,11 @@ impl std::fmt::Debug for Scheduler {
             .field("entries", &self.entries.len())
             .finish()
     }
+}
+
+/// The live set as `membership` last read it.
+fn shared_members(shared: &Shared) -> Members {
+    shared.members.lock().clone()
 }
 
 fn decode(obj: &StoredObject, calendars: &Calendars) -> Option<(JobConfigPayload, JobPlan)> {
@@ -181,6 +203,7 @@ impl Scheduler {
         shared: Arc<Shared>,
         shutdown: CancellationToken,
     ) -> Result<Self, EngineError> {
+        let members = shared_members(&shared);
         let mut scheduler = Self {
             shared,
             entries: HashMap::new(),
@@ -188,6 +211,8 @@ impl Scheduler {
             positions: HashMap::new(),
             calendars: Calendars::default(),
             generation: 0,
+            members,
+            recount: true,
             shutdown,
         };
         scheduler.load().await?;
@@ -207,7 +232,9 @@ impl Scheduler {
                 next_resync = tokio::time::Instant::now() + resync;
             }
             self.apply_changes().await;
+            self.follow_members().await;
             self.fire_due().await;
+            self.publish_owned();
             let sleep = self
                 .heap
                 .peek()
@@ -239,8 +266,10 @@ impl Scheduler {
         while let Some(page) = pages.next_page().await? {
             let mut misfires = Vec::new();
             for obj in &page {
-                if let Some(window) = self.upsert(obj, now) {
-                    misfires.extend(self.misfires(obj, window, now));
+                if let Some(window) = self.upsert(obj, now)
+                    && self.owns(&obj.meta.id)
+                {
+                    misfires.extend(self.misfires(&obj.meta.id, window, now, None));
                 }
             }
             // Recorded a page at a time, so they are never all in memory.
@@ -413,10 +442,84 @@ impl Scheduler {
             plan,
             &payload,
             snapshot_of(&obj.payload),
-            obj.meta.version,
+            (obj.meta.version, obj.meta.updated_at),
             next,
         );
         window
+    }
+
+    /// Whether this instance fires `id`'s slots: its member of the live set
+    /// (rendezvous hashing); every config while the set is unknown.
+    fn owns(&self, id: &str) -> bool {
+        membership::owner(&self.members, id).is_none_or(|o| o == self.shared.owner)
+    }
+
+    /// Publishes how many followed configs this instance fires, when that
+    /// may have changed.
+    fn publish_owned(&mut self) {
+        if std::mem::take(&mut self.recount) {
+            let owned = self.entries.keys().filter(|id| self.owns(id)).count();
+            self.shared.owned_configs.store(owned, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes the live set over from `membership` when it changed. The
+    /// configs this instance gains were another's, which may have died
+    /// with slots unfired: their slots since the stored position (the
+    /// latest anyone recorded) are misfires, as after downtime. The slots
+    /// of an instance that is alive after all are already recorded, and a
+    /// slot is unique per config and instant, so nothing runs twice.
+    async fn follow_members(&mut self) {
+        let members = shared_members(&self.shared);
+        if Arc::ptr_eq(&members, &self.members) {
+            return;
+        }
+        let before = std::mem::replace(&mut self.members, members);
+        self.recount = true;
+        let me = self.shared.owner.as_str();
+        let gained: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|id| self.owns(id) && membership::owner(&before, id).is_some_and(|o| o != me))
+            .cloned()
+            .collect();
+        if gained.is_empty() {
+            return;
+        }
+        let stored: HashMap<String, Timestamp> = match self.shared.store.slot_positions().await {
+            Ok(p) => p
+                .into_iter()
+                .map(|p| (p.config_id, p.last_scheduled_for))
+                .collect(),
+            Err(e) => {
+                // Tried again at the next wake-up; until then the gained
+                // configs stay unfired, as they would with the old view.
+                tracing::warn!(error = %e, "cannot read the positions of the configs taken over");
+                self.members = before;
+                return;
+            }
+        };
+        tracing::info!(
+            configs = gained.len(),
+            "taking over the slots of instances that left"
+        );
+        let now = self.shared.clock.now();
+        for page in gained.chunks(TAKEOVER_PAGE) {
+            let mut misfires = Vec::new();
+            for id in page {
+                let (Some(position), Some(entry)) = (stored.get(id), self.entries.get(id)) else {
+                    continue;
+                };
+                self.positions.insert(id.clone(), *position);
+                let window = (*position).max(entry.saved_at);
+                // Slots from the one the heap holds on are fired as usual.
+                let before = entry.next.scheduled_for;
+                misfires.extend(self.misfires(id, window, now, Some(before)));
+            }
+            if !misfires.is_empty() {
+                self.insert(misfires).await;
+            }
+        }
     }
 
     fn slots(&self) -> parking_lot::MutexGuard<'_, HashMap<String, Timestamp>> {
@@ -424,7 +527,9 @@ impl Scheduler {
     }
 
     fn remove(&mut self, id: &str) {
-        self.entries.remove(id);
+        if self.entries.remove(id).is_some() {
+            self.recount = true;
+        }
         self.slots().remove(id);
     }
 
@@ -434,9 +539,10 @@ impl Scheduler {
         plan: JobPlan,
         payload: &JobConfigPayload,
         snapshot: Box<str>,
-        version: i64,
+        (version, saved_at): (i64, Timestamp),
         next: Slot,
     ) {
+        self.recount = true;
         self.generation += 1;
         let generation = self.generation;
         self.heap
@@ -450,6 +556,7 @@ impl Scheduler {
                 policy: Policy::of(payload),
                 snapshot,
                 version,
+                saved_at,
                 generation,
             },
         );
@@ -486,7 +593,7 @@ impl Scheduler {
                     plan,
                     &payload,
                     snapshot,
-                    0,
+                    (0, now),
                     next,
                 );
             }
@@ -502,23 +609,24 @@ impl Scheduler {
         }
     }
 
-    /// Missed slots of a config in `(window, now]`.
+    /// Missed slots of a config in `(window, now]`, and before `before`
+    /// when given (a slot the heap fires anyway is not missed).
     fn misfires(
         &self,
-        obj: &StoredObject,
+        id: &str,
         window: Timestamp,
         now: Timestamp,
+        before: Option<Timestamp>,
     ) -> Vec<ExecutionInsert> {
-        let Some(entry) = self.entries.get(&obj.meta.id) else {
+        let Some(entry) = self.entries.get(id) else {
             return Vec::new();
         };
         // Missed runs, as the plan has them: excluded and paused slots
         // were never going to run, so they are not misfires.
         let plan = &entry.plan;
-        let Some(latest) = plan
-            .prev_before(now + SignedDuration::from_millis(1))
-            .filter(|l| *l > window)
-        else {
+        let end = now + SignedDuration::from_millis(1);
+        let end = before.map_or(end, |b| b.min(end));
+        let Some(latest) = plan.prev_before(end).filter(|l| *l > window) else {
             return Vec::new();
         };
         let limit = self.shared.settings.missed_record_limit;
@@ -543,12 +651,10 @@ impl Scheduler {
             policy.misfire == MisfirePolicy::RunOnce && now.duration_since(latest) <= deadline;
         let mut out: Vec<ExecutionInsert> = earlier
             .into_iter()
-            .map(|slot| {
-                self.slot_insert(&obj.meta.id, entry, plan.run_of(slot), now, Some("missed"))
-            })
+            .map(|slot| self.slot_insert(id, entry, plan.run_of(slot), now, Some("missed")))
             .collect();
         let mut last = self.slot_insert(
-            &obj.meta.id,
+            id,
             entry,
             plan.run_of(latest),
             now,
@@ -612,7 +718,10 @@ impl Scheduler {
             }
             let run = entry.next;
             let next = entry.plan.next_after(run.scheduled_for);
-            due.push(self.slot_insert(&id, entry, run, now, None));
+            // Another live instance fires the rest; this one only moves on.
+            if self.owns(&id) {
+                due.push(self.slot_insert(&id, entry, run, now, None));
+            }
             match next {
                 Some(next) => {
                     self.generation += 1;

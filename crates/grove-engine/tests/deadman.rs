@@ -290,7 +290,7 @@ macro_rules! on_both_backends {
         mod postgres {
             $(#[tokio::test]
             async fn $name() {
-                let Some(store) = super::postgres_store(stringify!($name)).await else {
+                let Some(store) = crate::support::postgres_store(&format!("deadman {}", stringify!($name))).await else {
                     return;
                 };
                 super::$name(store).await;
@@ -305,33 +305,3 @@ on_both_backends!(
     silence_raises_job_silent_once_until_a_success,
     the_watch_counts_from_when_the_alert_was_set,
 );
-
-/// A migrated PostgreSQL store in a schema of its own, or `None` outside
-/// CI without `GROVE_TEST_DATABASE_URL`.
-async fn postgres_store(test: &str) -> Option<Arc<dyn Store>> {
-    let url = match std::env::var("GROVE_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var("CI").is_ok_and(|ci| !matches!(ci.as_str(), "" | "0" | "false")) => {
-            panic!(
-                "GROVE_TEST_DATABASE_URL is not set but CI is: the PostgreSQL engine test must run"
-            )
-        }
-        _ => return None,
-    };
-    let tag: String = test
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(12)
-        .collect();
-    let schema = format!(
-        "engine_deadman_{tag}_{}_{}",
-        std::process::id(),
-        jiff::Timestamp::now().as_millisecond()
-    );
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let store = grove_store::open(&format!("{url}{sep}schema={schema}"))
-        .await
-        .expect("open postgres");
-    store.migrate().await.expect("migrate");
-    Some(store)
-}

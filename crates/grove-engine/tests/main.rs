@@ -7,6 +7,7 @@
 mod support;
 
 mod deadman;
+mod division;
 mod executing;
 mod handlers;
 mod health;

@@ -158,33 +158,8 @@ async fn the_scheduler_fires_what_upcoming_says_on_sqlite() {
 
 #[tokio::test]
 async fn the_scheduler_fires_what_upcoming_says_on_postgres() {
-    let Some(store) = postgres_store().await else {
+    let Some(store) = postgres_store("plans").await else {
         return;
     };
     fires_what_upcoming_says(store).await;
-}
-
-/// A migrated PostgreSQL store in a schema of its own, or `None` outside
-/// CI without `GROVE_TEST_DATABASE_URL`.
-async fn postgres_store() -> Option<Arc<dyn Store>> {
-    let url = match std::env::var("GROVE_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var("CI").is_ok_and(|ci| !matches!(ci.as_str(), "" | "0" | "false")) => {
-            panic!(
-                "GROVE_TEST_DATABASE_URL is not set but CI is: the PostgreSQL engine test must run"
-            )
-        }
-        _ => return None,
-    };
-    let schema = format!(
-        "engine_plans_{}_{}",
-        std::process::id(),
-        jiff::Timestamp::now().as_millisecond()
-    );
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let store = grove_store::open(&format!("{url}{sep}schema={schema}"))
-        .await
-        .expect("open postgres");
-    store.migrate().await.expect("migrate");
-    Some(store)
 }

@@ -110,6 +110,36 @@ pub async fn fresh_store() -> (Arc<dyn Store>, tempfile::TempDir) {
     (Arc::new(store), dir)
 }
 
+/// A migrated PostgreSQL store in a schema of its own (named after
+/// `test`), or `None` outside CI without `GROVE_TEST_DATABASE_URL`.
+pub async fn postgres_store(test: &str) -> Option<Arc<dyn Store>> {
+    let url = match std::env::var("GROVE_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("CI").is_ok_and(|ci| !matches!(ci.as_str(), "" | "0" | "false")) => {
+            panic!(
+                "GROVE_TEST_DATABASE_URL is not set but CI is: the PostgreSQL engine test must run"
+            )
+        }
+        _ => return None,
+    };
+    let tag: String = test
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(20)
+        .collect();
+    let schema = format!(
+        "engine_{tag}_{}_{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_millisecond()
+    );
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store = grove_store::open(&format!("{url}{sep}schema={schema}"))
+        .await
+        .expect("open postgres");
+    store.migrate().await.expect("migrate");
+    Some(store)
+}
+
 impl Harness {
     /// A store and clock, engine not started yet.
     pub async fn new(now: &str) -> Self {
@@ -163,6 +193,14 @@ impl Harness {
 
     pub async fn stop(mut self) {
         self.halt().await;
+    }
+
+    /// Ends the engine as a crash would: its tasks are dropped where they
+    /// are, nothing is handed over (its registration, its leases).
+    pub fn crash(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 
     /// Stops the engine and waits for it, keeping the store: the next

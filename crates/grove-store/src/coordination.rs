@@ -1,14 +1,16 @@
 //! What several instances on one database need from it beyond storage:
 //! a feed of changes made by any of them (so each wakes at once), and a
-//! leader lease (so one of them does maintenance).
+//! leader lease (so one of them does maintenance), and the set of live
+//! instances (so they divide the firing of slots among them).
 //!
 //! Changes are announced by the database itself, in triggers, so no write
 //! path can forget one: on PostgreSQL they NOTIFY a channel that each
 //! instance LISTENs on; on SQLite they are recorded in a `changes` table
 //! that each process reads by sequence when a commit (its own, or another
 //! process's, seen as the database file changing) rings its doorbell. The
-//! leader lease is a term-scoped row on PostgreSQL; SQLite has one process,
-//! which always leads.
+//! leader lease is a term-scoped row on PostgreSQL, and so is each live
+//! instance's registration; SQLite has one process, which always leads
+//! and fires every slot.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -62,6 +64,21 @@ pub trait CoordinationStore {
     /// Gives the lease up at once (at shutdown), so another instance need
     /// not wait for it to expire.
     async fn leader_resign(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Registers `instance` as live until `until` (or renews it) and
+    /// returns every instance live at `now`, this one included, in id
+    /// order: the set among which the firing of slots is divided. A
+    /// single-node store (one process) answers `[instance]`.
+    async fn instance_heartbeat(
+        &self,
+        instance: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Takes `instance` out of the live set at once (at shutdown), so the
+    /// others take its share over without waiting for it to expire.
+    async fn instance_leave(&self, instance: &str) -> Result<(), StoreError>;
 }
 
 impl Change {

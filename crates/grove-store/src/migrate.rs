@@ -75,6 +75,12 @@ pub const SQLITE: &[Migration] = &[
         name: "journal: entries by subject",
         sql: include_str!("../migrations/sqlite/0012_journal_by_subject.sql"),
     },
+    // 13 registers the live instances on PostgreSQL; SQLite has one.
+    Migration {
+        version: 13,
+        name: "nothing: one process fires every slot",
+        sql: "SELECT 1;",
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -141,6 +147,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 12,
         name: "journal: entries by subject",
         sql: include_str!("../migrations/postgres/0012_journal_by_subject.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "live instances, which divide the firing of slots",
+        sql: include_str!("../migrations/postgres/0013_instances.sql"),
     },
 ];
 

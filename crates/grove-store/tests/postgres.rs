@@ -513,6 +513,71 @@ async fn the_leader_lease_has_one_holder_per_term() {
     drop_schema(&url, &schema).await;
 }
 
+/// The live set: each instance's heartbeat renews it and answers everyone
+/// live, itself included; one that stops renewing drops out when its
+/// registration expires, one that leaves drops out at once.
+#[tokio::test]
+async fn live_instances_are_those_that_renewed_their_registration() {
+    use grove_store::CoordinationStore;
+    let Some(url) = database_url() else { return };
+    let schema = new_schema(&url).await;
+    let stores = instances(&url, &schema).await;
+    let t: jiff::Timestamp = "2026-03-01T02:00:00Z".parse().unwrap();
+    let s = jiff::SignedDuration::from_secs;
+    let (a, b, c) = (&stores[0], &stores[1], &stores[2]);
+    let live = |ids: &[&str]| ids.iter().map(|i| (*i).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        b.instance_heartbeat("b", t, t + s(10)).await.unwrap(),
+        live(&["b"])
+    );
+    assert_eq!(
+        a.instance_heartbeat("a", t + s(1), t + s(11))
+            .await
+            .unwrap(),
+        live(&["a", "b"])
+    );
+    assert_eq!(
+        c.instance_heartbeat("c", t + s(2), t + s(12))
+            .await
+            .unwrap(),
+        live(&["a", "b", "c"])
+    );
+    // b stops renewing; a and c do.
+    assert_eq!(
+        a.instance_heartbeat("a", t + s(9), t + s(19))
+            .await
+            .unwrap(),
+        live(&["a", "b", "c"]),
+        "b's registration is still valid"
+    );
+    assert_eq!(
+        c.instance_heartbeat("c", t + s(11), t + s(21))
+            .await
+            .unwrap(),
+        live(&["a", "c"]),
+        "b's registration expired"
+    );
+    // c leaves at shutdown: gone at once.
+    c.instance_leave("c").await.unwrap();
+    assert_eq!(
+        a.instance_heartbeat("a", t + s(12), t + s(22))
+            .await
+            .unwrap(),
+        live(&["a"])
+    );
+    // b comes back (a restart with the same id is a new registration).
+    assert_eq!(
+        b.instance_heartbeat("b", t + s(13), t + s(23))
+            .await
+            .unwrap(),
+        live(&["a", "b"])
+    );
+    for st in stores {
+        st.close().await;
+    }
+    drop_schema(&url, &schema).await;
+}
+
 async fn next_change(feed: &mut Box<dyn grove_store::ChangeFeed>) -> grove_store::Change {
     tokio::time::timeout(Duration::from_secs(10), feed.next())
         .await

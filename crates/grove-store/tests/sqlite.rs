@@ -113,3 +113,18 @@ async fn the_change_feed_hears_another_process() {
     cli.close().await;
     serving.close().await;
 }
+
+/// One process uses a SQLite file: it is the whole live set, whoever else
+/// claims to be live, and leaving changes nothing.
+#[tokio::test]
+async fn a_single_node_store_is_its_own_live_set() {
+    let store = fresh().await;
+    let t: jiff::Timestamp = "2026-03-01T02:00:00Z".parse().unwrap();
+    let until = t + jiff::SignedDuration::from_secs(10);
+    store.instance_heartbeat("b", t, until).await.unwrap();
+    assert_eq!(
+        store.instance_heartbeat("a", t, until).await.unwrap(),
+        vec!["a".to_owned()]
+    );
+    store.instance_leave("a").await.unwrap();
+}

@@ -1,4 +1,5 @@
-//! Coordination: the change feed (the dialect's) and the leader lease.
+//! Coordination: the change feed (the dialect's), the leader lease and
+//! the live instances.
 //! A single-node database (SQLite) has one process, which always leads.
 
 use async_trait::async_trait;
@@ -59,6 +60,48 @@ impl<D: Dialect> CoordinationStore for SqlStore<D> {
                 .bind(holder),
         )
         .await?;
+        Ok(())
+    }
+
+    async fn instance_heartbeat(
+        &self,
+        instance: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        if D::SINGLE_NODE {
+            return Ok(vec![instance.to_owned()]);
+        }
+        // One statement: forget registrations that expired, renew ours,
+        // read the live ones. The CTEs' changes are not visible to the
+        // outer SELECT (one snapshot), hence the expiry filter and the
+        // union with our own row.
+        let mut db = self.db.autocommit().await?;
+        let rows = db
+            .fetch_all(
+                sql(
+                    "WITH gone AS (DELETE FROM instances WHERE expires_at < $2), \
+                     me AS (INSERT INTO instances (id, expires_at) VALUES ($1, $3) \
+                       ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at \
+                       RETURNING id) \
+                     SELECT id FROM instances WHERE expires_at >= $2 \
+                     UNION SELECT id FROM me ORDER BY id",
+                )
+                .bind(instance)
+                .bind(now)
+                .bind(until),
+            )
+            .await?;
+        rows.iter().map(|r| r.get("id")).collect()
+    }
+
+    async fn instance_leave(&self, instance: &str) -> Result<(), StoreError> {
+        if D::SINGLE_NODE {
+            return Ok(());
+        }
+        let mut db = self.db.autocommit().await?;
+        db.execute(sql("DELETE FROM instances WHERE id = $1").bind(instance))
+            .await?;
         Ok(())
     }
 }

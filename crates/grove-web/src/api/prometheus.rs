@@ -31,7 +31,7 @@ pub struct Scrape {
 }
 
 /// `GET /metrics`
-#[utoipa::path(get, path = "/metrics", tag = "health", security(()), responses((status = 200, content_type = "text/plain", description = "Prometheus metrics: grove_database_up, grove_job_configs{health}, grove_engine_running, grove_executions_finished_total{status}, grove_attempts_started_total, grove_attempts_running, grove_scheduler_configs, grove_dispatch_latency_seconds, grove_jobs_late_slots_total{config_id}, grove_jobs_silent{config_id}")))]
+#[utoipa::path(get, path = "/metrics", tag = "health", security(()), responses((status = 200, content_type = "text/plain", description = "Prometheus metrics: grove_database_up, grove_job_configs{health}, grove_engine_running, grove_executions_finished_total{status}, grove_attempts_started_total, grove_attempts_running, grove_scheduler_configs, grove_scheduler_configs_owned, grove_instances_live, grove_dispatch_latency_seconds, grove_jobs_late_slots_total{config_id}, grove_jobs_silent{config_id}")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut scrape = Scrape {
         engine_running: state.engine.is_running(),
@@ -197,6 +197,20 @@ pub fn render(s: &Scrape) -> String {
         "Job configs the scheduler holds a next slot for.",
     );
     let _ = writeln!(out, "grove_scheduler_configs {}", e.scheduled);
+    family(
+        &mut out,
+        "grove_scheduler_configs_owned",
+        "gauge",
+        "Job configs whose slots this instance fires: its share among the live instances.",
+    );
+    let _ = writeln!(out, "grove_scheduler_configs_owned {}", e.owned);
+    family(
+        &mut out,
+        "grove_instances_live",
+        "gauge",
+        "Live instances on this database, this one included, as this instance last read them.",
+    );
+    let _ = writeln!(out, "grove_instances_live {}", e.instances);
     family(
         &mut out,
         "grove_dispatch_latency_seconds",
