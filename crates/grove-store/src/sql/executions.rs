@@ -358,89 +358,168 @@ async fn insert_many_in<D: Dialect>(
         .collect()
 }
 
-/// Ends running attempt `attempt` with `outcome` and moves its execution
-/// on per [`settlement`]: queued again for a retry, or final. Shared by
-/// finish and rescue; returns the execution afterwards.
-async fn settle<E: Exec>(
-    tx: &mut E,
-    execution: &Execution,
+/// One running attempt to end: its execution as read in the transaction,
+/// which attempt, when, and how it ended.
+struct Ending<'a> {
+    execution: &'a Execution,
     attempt: u32,
     now: Timestamp,
-    outcome: &AttemptOutcome,
-) -> Result<Execution, StoreError> {
-    tx.execute(
-        sql(
-            "UPDATE execution_attempts SET status = $1, reason = $2, error = $3, \
-             completed_at = $4, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE execution_id = $5 AND attempt = $6",
-        )
-        .bind(outcome.status.name())
-        .bind(outcome.reason.map(|r| r.name()))
-        .bind(&outcome.error)
-        .bind(now)
-        .bind(&execution.id)
-        .bind(attempt),
-    )
-    .await?;
-    let Settlement {
-        status,
-        completed_at,
-        available_at,
-    } = settlement(execution, attempt, now, outcome.status);
-    let c = outcome.counts;
-    let row = fetch_one(
-        tx,
-        sql(format!(
-            "UPDATE executions SET status = $1, completed_at = $2, available_at = $3, error = $4, \
-             items_processed = $5, items_total = $6, items_succeeded = $7, items_failed = $8, \
-             metadata = $9 WHERE id = $10 RETURNING {COLUMNS}"
-        ))
-        .bind(status.name())
-        .bind(completed_at)
-        .bind(available_at)
-        .bind(&outcome.error)
-        .bind(c.processed)
-        .bind(c.total)
-        .bind(c.succeeded)
-        .bind(c.failed)
-        .bind_json(&outcome.metadata)
-        .bind(&execution.id),
-    )
-    .await?;
-    execution_from_row(&row)
+    outcome: &'a AttemptOutcome,
 }
 
-/// One finish in a batch's transaction: `Ok(Err(LeaseLost))` (nothing
-/// written) when the attempt is no longer running under its owner.
+/// Ends each running attempt with its outcome and moves its execution on
+/// per [`settlement`]: queued again for a retry, or final. Shared by
+/// finish and rescue. Two statements for a chunk of endings (attempts,
+/// then executions, each an `UPDATE … FROM (VALUES …)`); the executions
+/// may not repeat. Returns the executions afterwards, by id.
+async fn settle_in<E: Exec>(
+    tx: &mut E,
+    endings: &[Ending<'_>],
+) -> Result<HashMap<String, Execution>, StoreError> {
+    let mut settled = HashMap::with_capacity(endings.len());
+    for chunk in endings.chunks(super::BULK_ROWS) {
+        // VALUES columns are column1, column2, … on both databases.
+        let mut attempts = sql(format!(
+            "UPDATE execution_attempts SET status = v.column3, reason = v.column4, \
+             error = v.column5, completed_at = v.column6, lease_owner = NULL, \
+             lease_expires_at = NULL FROM (VALUES {}) AS v \
+             WHERE execution_attempts.execution_id = v.column1 \
+             AND execution_attempts.attempt = v.column2",
+            super::values(chunk.len(), 6, 1)
+        ));
+        for e in chunk {
+            attempts = attempts
+                .bind(&e.execution.id)
+                .bind(e.attempt)
+                .bind(e.outcome.status.name())
+                .bind(e.outcome.reason.map(|r| r.name()))
+                .bind(&e.outcome.error)
+                .bind(e.now);
+        }
+        tx.execute(attempts).await?;
+        let mut executions = sql(format!(
+            "UPDATE executions SET status = v.column2, completed_at = v.column3, \
+             available_at = v.column4, error = v.column5, items_processed = v.column6, \
+             items_total = v.column7, items_succeeded = v.column8, items_failed = v.column9, \
+             metadata = v.column10 FROM (VALUES {}) AS v WHERE executions.id = v.column1 \
+             RETURNING {COLUMNS}",
+            super::values(chunk.len(), 10, 1)
+        ));
+        for e in chunk {
+            let Settlement {
+                status,
+                completed_at,
+                available_at,
+            } = settlement(e.execution, e.attempt, e.now, e.outcome.status);
+            let c = e.outcome.counts;
+            executions = executions
+                .bind(&e.execution.id)
+                .bind(status.name())
+                .bind(completed_at)
+                .bind(available_at)
+                .bind(&e.outcome.error)
+                .bind(c.processed)
+                .bind(c.total)
+                .bind(c.succeeded)
+                .bind(c.failed)
+                .bind_json(&e.outcome.metadata);
+        }
+        for row in tx.fetch_all(executions).await? {
+            let after = execution_from_row(&row)?;
+            settled.insert(after.id.clone(), after);
+        }
+    }
+    Ok(settled)
+}
+
+/// The executions of `ids`, read in `tx`, by id.
+async fn get_many_in<E: Exec>(
+    tx: &mut E,
+    ids: &[&str],
+) -> Result<HashMap<String, Execution>, StoreError> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(super::BULK_ROWS) {
+        let mut select = sql(format!(
+            "SELECT {COLUMNS} FROM executions WHERE id IN {}",
+            placeholders(1, chunk.len())
+        ));
+        for id in chunk {
+            select = select.bind(*id);
+        }
+        for row in tx.fetch_all(select).await? {
+            let e = execution_from_row(&row)?;
+            out.insert(e.id.clone(), e);
+        }
+    }
+    Ok(out)
+}
+
+/// Finishes of distinct executions in a batch's transaction, in a few
+/// statements for all of them: their attempts' owners (locked), their
+/// executions, then [`settle_in`]. Each answer is `Err(LeaseLost)`
+/// (nothing written for it) when its attempt is no longer running under
+/// its owner.
 async fn finish_in<D: Dialect>(
     tx: &mut D::Write,
-    p: &ExecutionFinish,
-) -> Result<Result<Execution, StoreError>, StoreError> {
-    // Locks the attempt row: a concurrent rescue either ran first (the
+    finishes: &[ExecutionFinish],
+) -> Result<Vec<Result<Execution, StoreError>>, StoreError> {
+    // Locks the attempt rows: a concurrent rescue either ran first (the
     // attempt is no longer ours) or waits and then finds it ended.
     let lock = D::LOCK_ROWS;
-    let owner: Option<String> = tx
-        .fetch_optional(
-            sql(format!(
-                "SELECT lease_owner FROM execution_attempts WHERE execution_id = $1 \
-                 AND attempt = $2 AND status = 'running'{lock}"
-            ))
-            .bind(&p.execution_id)
-            .bind(p.attempt),
-        )
-        .await?
-        .map(|r| r.get("lease_owner"))
-        .transpose()?
-        .flatten();
-    if owner.as_deref() != Some(p.owner.as_str()) {
-        return Ok(Err(StoreError::LeaseLost));
+    let mut owners = sql(format!(
+        "SELECT execution_id, attempt, lease_owner FROM execution_attempts \
+         WHERE status = 'running' AND execution_id IN {}{lock}",
+        placeholders(1, finishes.len())
+    ));
+    for f in finishes {
+        owners = owners.bind(&f.execution_id);
     }
-    let Some(execution) = get_in(tx, &p.execution_id, "").await? else {
-        return Ok(Err(StoreError::NotFound));
-    };
-    let after = settle(tx, &execution, p.attempt, p.now, &p.outcome).await?;
-    chain_in::<D>(tx, &after, p.now).await?;
-    Ok(Ok(after))
+    let mut running: HashMap<(String, u32), Option<String>> = HashMap::new();
+    for row in tx.fetch_all(owners).await? {
+        running.insert(
+            (row.get("execution_id")?, row.get("attempt")?),
+            row.get("lease_owner")?,
+        );
+    }
+    let owned: Vec<bool> = finishes
+        .iter()
+        .map(|f| {
+            running
+                .get(&(f.execution_id.clone(), f.attempt))
+                .is_some_and(|owner| owner.as_deref() == Some(f.owner.as_str()))
+        })
+        .collect();
+    let ours: Vec<&ExecutionFinish> = finishes
+        .iter()
+        .zip(&owned)
+        .filter_map(|(f, owned)| owned.then_some(f))
+        .collect();
+    let ids: Vec<&str> = ours.iter().map(|f| f.execution_id.as_str()).collect();
+    let before = get_many_in(tx, &ids).await?;
+    let endings: Vec<Ending<'_>> = ours
+        .iter()
+        .filter_map(|f| {
+            Some(Ending {
+                execution: before.get(&f.execution_id)?,
+                attempt: f.attempt,
+                now: f.now,
+                outcome: &f.outcome,
+            })
+        })
+        .collect();
+    let mut after = settle_in(tx, &endings).await?;
+    let mut out = Vec::with_capacity(finishes.len());
+    for (f, owned) in finishes.iter().zip(owned) {
+        out.push(match after.remove(&f.execution_id) {
+            Some(e) if owned => {
+                chain_in::<D>(tx, &e, f.now).await?;
+                Ok(e)
+            }
+            _ if !owned => Err(StoreError::LeaseLost),
+            _ => Err(StoreError::NotFound),
+        });
+    }
+    Ok(out)
 }
 
 /// Starts the jobs an execution that just became final chains to (its
@@ -679,11 +758,18 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         for chunk in lines.chunks(LOG_ROWS) {
             tx.execute(log_insert(chunk)).await?;
         }
+        // Executions named twice (never by the executor) go one at a time,
+        // so each finish sees the one before.
+        let ids: BTreeSet<&str> = finishes.iter().map(|f| f.execution_id.as_str()).collect();
+        let rows = if ids.len() == finishes.len() {
+            super::BULK_ROWS
+        } else {
+            1
+        };
         let mut out = Vec::with_capacity(finishes.len());
-        for p in &finishes {
-            out.push(finish_in::<D>(&mut tx, p).await?);
-        }
-        self.db.commit(tx).await?;
+        for chunk in finishes.chunks(rows) {
+            out.extend(finish_in::<D>(&mut tx, chunk).await?);
+        }        self.db.commit(tx).await?;
         Ok(out)
     }
 
@@ -834,17 +920,35 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
                 .bind(p.now),
             )
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: String = row.get("execution_id")?;
-            let attempt: u32 = row.get("attempt")?;
-            let Some(execution) = get_in(&mut tx, &id, "").await? else {
-                continue;
-            };
-            let outcome = AttemptOutcome::abandoned(&execution);
-            let execution = settle(&mut tx, &execution, attempt, p.now, &outcome).await?;
-            chain_in::<D>(&mut tx, &execution, p.now).await?;
-            out.push(Rescued { execution, attempt });
+        let found: Vec<(String, u32)> = rows
+            .iter()
+            .map(|r| Ok((r.get("execution_id")?, r.get("attempt")?)))
+            .collect::<Result<_, StoreError>>()?;
+        let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+        let before = get_many_in(&mut tx, &ids).await?;
+        let outcomes: Vec<(&Execution, u32, AttemptOutcome)> = found
+            .iter()
+            .filter_map(|(id, attempt)| {
+                let e = before.get(id)?;
+                Some((e, *attempt, AttemptOutcome::abandoned(e)))
+            })
+            .collect();
+        let endings: Vec<Ending<'_>> = outcomes
+            .iter()
+            .map(|(execution, attempt, outcome)| Ending {
+                execution,
+                attempt: *attempt,
+                now: p.now,
+                outcome,
+            })
+            .collect();
+        let mut after = settle_in(&mut tx, &endings).await?;
+        let mut out = Vec::with_capacity(endings.len());
+        for (id, attempt) in found {
+            if let Some(execution) = after.remove(&id) {
+                chain_in::<D>(&mut tx, &execution, p.now).await?;
+                out.push(Rescued { execution, attempt });
+            }
         }
         self.db.commit(tx).await?;
         Ok(out)

@@ -806,8 +806,8 @@ pub async fn a_rescued_last_attempt_starts_on_failure_targets(store: Arc<dyn Sto
 }
 
 /// Many outcomes in one transaction with their last log lines: each gets
-/// its own answer, a lost lease among them included, and every line is
-/// stored.
+/// its own answer, a lost lease and a repeated finish among them
+/// included, and every line is stored.
 pub async fn finishes_are_recorded_in_one_batch_each_answered(store: Arc<dyn Store>) {
     for id in ["a", "b", "c"] {
         store
@@ -848,11 +848,29 @@ pub async fn finishes_are_recorded_in_one_batch_each_answered(store: Arc<dyn Sto
         outcome(AttemptStatus::Failed, Some(AttemptReason::Error)),
     );
     c.logs = vec![line("c")];
+    // The same attempt finished twice in one batch: the second finds it
+    // ended (as it would in a later transaction).
+    let again = finish(
+        "a",
+        1,
+        t0() + secs(2),
+        outcome(AttemptStatus::Failed, Some(AttemptReason::Error)),
+    );
     let answers = store
-        .execution_finish_many(vec![a, stranger, c])
+        .execution_finish_many(vec![a, stranger, c, again])
         .await
         .unwrap();
-    assert_eq!(answers.len(), 3);
+    assert_eq!(answers.len(), 4);
+    assert!(
+        matches!(answers[3], Err(StoreError::LeaseLost)),
+        "{:?}",
+        answers[3]
+    );
+    assert_eq!(
+        store.execution_get("a").await.unwrap().unwrap().status,
+        ExecutionStatus::Success,
+        "the repeated finish changed nothing"
+    );
     assert_eq!(
         answers[0].as_ref().unwrap().status,
         ExecutionStatus::Success
@@ -871,6 +889,10 @@ pub async fn finishes_are_recorded_in_one_batch_each_answered(store: Arc<dyn Sto
         store.execution_get("b").await.unwrap().unwrap().status,
         ExecutionStatus::Running
     );
+    // c's failed attempt ended; its retry is queued as attempt 2.
+    let c = store.execution_claim(claim(t0() + secs(60), 5)).await.unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!((c[0].execution.id.as_str(), c[0].attempt), ("c", 2));
     for id in ["a", "b", "c"] {
         let logs = store.log_list(id, 0, 10).await.unwrap();
         assert_eq!(logs.len(), 1, "{id}: {logs:?}");
