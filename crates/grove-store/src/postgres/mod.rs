@@ -323,7 +323,7 @@ impl Dialect for PostgresDb {
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const LOCK_CONFIG: Option<&'static str> =
-        Some("SELECT pg_advisory_xact_lock(hashtextextended('grove-exec:' || $1, 0))");
+        Some("pg_advisory_xact_lock(hashtextextended('grove-exec:' || v.column1, 0))");
     const ADVANCEMENT_APPLY: &'static str = "INSERT INTO advancement_events (id, sprout_id, \
         from_tier, to_tier, rule_id, run_id, signals, at, dry_run) \
         SELECT $1 || ':' || (c.v->>'s'), c.v->>'s', c.v->>'f', c.v->>'t', c.v->>'r', $1, \

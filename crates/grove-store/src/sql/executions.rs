@@ -135,14 +135,28 @@ async fn get_in<E: Exec>(
     .transpose()
 }
 
+/// Locks `configs` until the transaction ends (given sorted: every
+/// locker takes them in one order, so none waits on another in a cycle);
+/// nothing on a single-writer database.
 async fn lock_configs<D: Dialect>(
     tx: &mut D::Write,
     configs: impl IntoIterator<Item = &String>,
 ) -> Result<(), StoreError> {
-    if let Some(lock) = D::LOCK_CONFIG {
-        for config_id in configs {
-            tx.execute(sql(lock).bind(config_id)).await?;
+    let Some(lock) = D::LOCK_CONFIG else {
+        return Ok(());
+    };
+    // One statement for many: a VALUES list is scanned in its order, so
+    // the locks are taken in the (sorted) order given.
+    let configs: Vec<&String> = configs.into_iter().collect();
+    for chunk in configs.chunks(super::BULK_ROWS) {
+        let mut statement = sql(format!(
+            "SELECT {lock} FROM (VALUES {}) AS v",
+            super::values(chunk.len(), 1, 1)
+        ));
+        for config_id in chunk {
+            statement = statement.bind(*config_id);
         }
+        tx.execute(statement).await?;
     }
     Ok(())
 }

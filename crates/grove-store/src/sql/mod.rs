@@ -334,8 +334,9 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// skipped instead of waited for (`FOR UPDATE SKIP LOCKED`).
     const SKIP_LOCKED: &'static str;
     /// Serialises decisions about one job config (overlap, `maxConcurrent`)
-    /// until the transaction ends; `$1` is the config id. `None` where the
-    /// database has a single writer.
+    /// until the transaction ends: an expression locking the config id
+    /// `v.column1`, evaluated for each row of a `VALUES` list. `None` where
+    /// the database has a single writer.
     const LOCK_CONFIG: Option<&'static str>;
     /// Records each advancement candidate of a batch bound as JSON
     /// (`$4`: `[{"s": sprout, "f": from, "t": to, "r": rule, "g": signals}]`)
