@@ -783,7 +783,8 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         let mut out = Vec::with_capacity(finishes.len());
         for chunk in finishes.chunks(rows) {
             out.extend(finish_in::<D>(&mut tx, chunk).await?);
-        }        self.db.commit(tx).await?;
+        }
+        self.db.commit(tx).await?;
         Ok(out)
     }
 
@@ -823,11 +824,11 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
             changed.insert(r.config_id.as_str());
             answers.push(Some(failures));
         }
-        for id in changed {
-            if let Some(state) = states.remove(id) {
-                super::objects::state_write_in::<D>(&mut tx, JOB_CONFIG, id, state).await?;
-            }
-        }
+        let writes: Vec<(&str, serde_json::Value)> = changed
+            .into_iter()
+            .filter_map(|id| Some((id, serde_json::Value::Object(states.remove(id)?))))
+            .collect();
+        super::objects::states_write_in::<D>(&mut tx, JOB_CONFIG, &writes).await?;
         super::grove_data::journal_insert_many_in(&mut tx, &journal).await?;
         self.db.commit(tx).await?;
         Ok(answers)

@@ -118,7 +118,7 @@ pub(crate) async fn state_merge_in<D: Dialect>(
     };
     let mut stored: Map<String, Value> = row.decode("state")?;
     apply_state(&mut stored, state);
-    state_write_in::<D>(tx, object_type, id, stored).await?;
+    states_write_in::<D>(tx, object_type, &[(id, Value::Object(stored))]).await?;
     Ok(true)
 }
 
@@ -159,20 +159,25 @@ pub(crate) async fn states_in<D: Dialect>(
     Ok(states)
 }
 
-/// Replaces an object's engine state.
-pub(crate) async fn state_write_in<D: Dialect>(
+/// Replaces the engine state of objects of one type, one statement per
+/// [`super::BULK_ROWS`] objects (`UPDATE … FROM (VALUES …)`).
+pub(crate) async fn states_write_in<D: Dialect>(
     tx: &mut D::Write,
     object_type: &str,
-    id: &str,
-    state: Map<String, Value>,
+    states: &[(&str, Value)],
 ) -> Result<(), StoreError> {
-    tx.execute(
-        sql("UPDATE objects SET state = $1 WHERE object_type = $2 AND id = $3")
-            .bind_json(&Value::Object(state))
-            .bind(object_type)
-            .bind(id),
-    )
-    .await?;
+    for chunk in states.chunks(super::BULK_ROWS) {
+        let mut update = sql(format!(
+            "UPDATE objects SET state = v.column2 FROM (VALUES {}) AS v \
+             WHERE objects.object_type = $1 AND objects.id = v.column1",
+            super::values(chunk.len(), 2, 2)
+        ))
+        .bind(object_type);
+        for (id, state) in chunk {
+            update = update.bind(*id).bind_json(state);
+        }
+        tx.execute(update).await?;
+    }
     Ok(())
 }
 

@@ -890,7 +890,10 @@ pub async fn finishes_are_recorded_in_one_batch_each_answered(store: Arc<dyn Sto
         ExecutionStatus::Running
     );
     // c's failed attempt ended; its retry is queued as attempt 2.
-    let c = store.execution_claim(claim(t0() + secs(60), 5)).await.unwrap();
+    let c = store
+        .execution_claim(claim(t0() + secs(60), 5))
+        .await
+        .unwrap();
     assert_eq!(c.len(), 1);
     assert_eq!((c[0].execution.id.as_str(), c[0].attempt), ("c", 2));
     for id in ["a", "b", "c"] {
