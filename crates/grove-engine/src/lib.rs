@@ -276,7 +276,7 @@ impl Engine {
         let single_node = shared.store.backend() == "sqlite";
         let started = async {
             maintenance::rescue(&shared, single_node).await?;
-            membership::join(&shared).await?;
+            membership::heartbeat(&shared).await?;
             scheduler::Scheduler::start(shared.clone(), shutdown.clone()).await
         }
         .await;

@@ -51,16 +51,11 @@ fn weight(member: &str, key: &str) -> u64 {
     h ^ (h >> 31)
 }
 
-/// Registers this instance and reads the live set: at start-up, before the
-/// scheduler loads, so that it knows its share. Fails when the store
-/// cannot be reached.
-pub(crate) async fn join(shared: &Shared) -> Result<(), EngineError> {
-    heartbeat(shared).await?;
-    Ok(())
-}
-
-/// One renewal; whether the live set changed (the scheduler is woken).
-async fn heartbeat(shared: &Shared) -> Result<bool, EngineError> {
+/// Registers (or renews) this instance and reads the live set; wakes the
+/// scheduler when the set changed. Called at start-up, before the
+/// scheduler loads, so that it knows its share, then every heartbeat.
+/// Fails when the store cannot be reached.
+pub(crate) async fn heartbeat(shared: &Shared) -> Result<(), EngineError> {
     let now = shared.clock.now();
     let lease = SignedDuration::try_from(shared.settings.lease).unwrap_or(SignedDuration::MAX);
     let until = now.saturating_add(lease).unwrap_or(now);
@@ -70,7 +65,7 @@ async fn heartbeat(shared: &Shared) -> Result<bool, EngineError> {
         .await?;
     let mut members = shared.members.lock();
     if **members == *live {
-        return Ok(false);
+        return Ok(());
     }
     tracing::info!(
         instances = live.len(),
@@ -79,7 +74,7 @@ async fn heartbeat(shared: &Shared) -> Result<bool, EngineError> {
     *members = live.into();
     drop(members);
     shared.scheduler_wake.notify_one();
-    Ok(true)
+    Ok(())
 }
 
 /// Renews the registration every `heartbeat` until shutdown, then leaves

@@ -513,8 +513,8 @@ impl Scheduler {
                 self.positions.insert(id.clone(), *position);
                 let window = (*position).max(entry.saved_at);
                 // Slots from the one the heap holds on are fired as usual.
-                let before = entry.next.scheduled_for;
-                misfires.extend(self.misfires(id, window, now, Some(before)));
+                let held = entry.next.scheduled_for;
+                misfires.extend(self.misfires(id, window, now, Some(held)));
             }
             if !misfires.is_empty() {
                 self.insert(misfires).await;

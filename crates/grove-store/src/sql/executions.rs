@@ -488,19 +488,22 @@ async fn finish_in<D: Dialect>(
     for f in finishes {
         owners = owners.bind(&f.execution_id);
     }
-    let mut running: HashMap<(String, u32), Option<String>> = HashMap::new();
+    // An execution has at most one running attempt: its number and owner.
+    let mut running: HashMap<String, (u32, Option<String>)> = HashMap::new();
     for row in tx.fetch_all(owners).await? {
         running.insert(
-            (row.get("execution_id")?, row.get("attempt")?),
-            row.get("lease_owner")?,
+            row.get("execution_id")?,
+            (row.get("attempt")?, row.get("lease_owner")?),
         );
     }
     let owned: Vec<bool> = finishes
         .iter()
         .map(|f| {
             running
-                .get(&(f.execution_id.clone(), f.attempt))
-                .is_some_and(|owner| owner.as_deref() == Some(f.owner.as_str()))
+                .get(&f.execution_id)
+                .is_some_and(|(attempt, owner)| {
+                    *attempt == f.attempt && owner.as_deref() == Some(f.owner.as_str())
+                })
         })
         .collect();
     let ours: Vec<&ExecutionFinish> = finishes
