@@ -1,10 +1,12 @@
 //! Who did what: the caller of every use case, and the audit trail each
 //! mutation and sign-in writes.
 //!
-//! The trail is written after the change it records has committed, by the
-//! use case that made it, so no front end can forget it. A failure to
-//! write it is logged and does not undo or fail the change (which has
-//! already happened and must be reported as such).
+//! The trail is written by the use case that made the change, so no front
+//! end can forget it. Runs an operator queues (Run Now, Retry, Backfill)
+//! commit in one transaction with their line. Other lines are written
+//! after the change they record has committed; a failure to write one is
+//! logged and does not undo or fail the change (which has already happened
+//! and must be reported as such).
 
 use grove_core::validate::Choice;
 use grove_store::{AuditAppend, AuditFilter, AuditRecord};
@@ -86,7 +88,25 @@ pub const MAX_AUDIT_LIMIT: u32 = 500;
 impl App {
     /// Writes one line of the audit trail for `by`.
     pub(crate) async fn audit(&self, by: &Caller, action: AuditAction, target: Target<'_>) {
-        let entry = AuditAppend {
+        let entry = self.audit_line(by, action, target);
+        if let Err(error) = self.append_audit(entry).await {
+            tracing::error!(
+                %error,
+                action = action.name(),
+                actor = by.name,
+                "could not write the audit trail"
+            );
+        }
+    }
+
+    /// The line that records `by` doing `action` to `target` now.
+    pub(crate) fn audit_line(
+        &self,
+        by: &Caller,
+        action: AuditAction,
+        target: Target<'_>,
+    ) -> AuditAppend {
+        AuditAppend {
             at: self.clock.now(),
             actor: (!by.name.is_empty()).then(|| by.name.clone()),
             token_id: by.token_id.clone(),
@@ -96,14 +116,6 @@ impl App {
             object_id: target.object_id.map(str::to_owned),
             version_before: target.before,
             version_after: target.after,
-        };
-        if let Err(error) = self.append_audit(entry).await {
-            tracing::error!(
-                %error,
-                action = action.name(),
-                actor = by.name,
-                "could not write the audit trail"
-            );
         }
     }
 

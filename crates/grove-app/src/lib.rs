@@ -81,7 +81,7 @@ pub struct App {
 /// request is answered only after the commit that holds its write.
 #[derive(Debug, Default)]
 struct Batches {
-    runs: GroupCommit<ExecutionInsert, Result<InsertOutcome, StoreError>>,
+    runs: GroupCommit<(ExecutionInsert, AuditAppend), Result<InsertOutcome, StoreError>>,
     audit: GroupCommit<AuditAppend, Result<(), StoreError>>,
 }
 
@@ -154,19 +154,31 @@ impl App {
         }
     }
 
-    /// Inserts an execution in a transaction shared with other requests'
-    /// (group commit).
-    async fn insert_run(&self, insert: ExecutionInsert) -> Result<InsertOutcome, StoreError> {
+    /// Inserts an execution with the audit line of who asked for it, in a
+    /// transaction shared with other requests' (group commit).
+    async fn insert_run(
+        &self,
+        insert: ExecutionInsert,
+        line: AuditAppend,
+    ) -> Result<InsertOutcome, StoreError> {
         let store = &*self.store;
+        let audited = |batch: Vec<(ExecutionInsert, AuditAppend)>| async move {
+            let (inserts, lines) = batch.into_iter().unzip();
+            store.execution_insert_audited(inserts, lines).await
+        };
         self.batches
             .runs
             .write(
-                insert,
+                (insert, line),
                 |batch| async move {
-                    let outcomes = store.execution_insert_slots(batch).await.ok()?;
+                    let outcomes = audited(batch).await.ok()?;
                     Some(outcomes.into_iter().map(Ok).collect())
                 },
-                |insert| store.execution_insert(insert),
+                |one| async move {
+                    // One outcome per insert: this `NotFound` cannot occur.
+                    let mut outcomes = audited(vec![one]).await?;
+                    outcomes.pop().ok_or(StoreError::NotFound)
+                },
             )
             .await
     }

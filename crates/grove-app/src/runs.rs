@@ -148,12 +148,8 @@ impl App {
         by: &Caller,
     ) -> Result<Execution, AppError> {
         self.require_runner()?;
-        let run = self
-            .queue_run(config_id, Trigger::Manual, None, options, by)
-            .await?;
-        let target = Target::object(JOB_CONFIG, config_id).versions(None, Some(run.config_version));
-        self.audit(by, AuditAction::Run, target).await;
-        Ok(run)
+        self.queue_run(config_id, Trigger::Manual, None, options, by)
+            .await
     }
 
     /// Reruns a finished execution as a new one (trigger `retry`) with the
@@ -172,12 +168,8 @@ impl App {
             });
         }
         let options = RunOptions::recorded(old.overrides.clone());
-        let run = self
-            .queue_run(&old.config_id, Trigger::Retry, Some(run_id), &options, by)
-            .await?;
-        self.audit(by, AuditAction::Retry, Target::object(EXECUTION, run_id))
-            .await;
-        Ok(run)
+        self.queue_run(&old.config_id, Trigger::Retry, Some(run_id), &options, by)
+            .await
     }
 
     /// Cancels a queued execution at once, or asks a running one to stop
@@ -291,7 +283,12 @@ impl App {
                 now,
             })
             .collect();
-        let outcomes = self.store.execution_insert_slots(inserts).await?;
+        let target = Target::object(JOB_CONFIG, config_id).versions(None, Some(version));
+        let line = self.audit_line(by, AuditAction::Backfill, target);
+        let outcomes = self
+            .store
+            .execution_insert_audited(inserts, vec![line])
+            .await?;
         let mut runs = Vec::new();
         let mut already_recorded = 0;
         for outcome in outcomes {
@@ -303,8 +300,6 @@ impl App {
         if !runs.is_empty() {
             self.wake(Change::Runs);
         }
-        let target = Target::object(JOB_CONFIG, config_id).versions(None, Some(version));
-        self.audit(by, AuditAction::Backfill, target).await;
         Ok(Backfill {
             runs,
             slots: slots.len(),
@@ -327,6 +322,8 @@ impl App {
         Ok((obj.meta.version, payload))
     }
 
+    /// Queues a manual run (a retry of `retry_of`, if given) with its
+    /// audit line.
     async fn queue_run(
         &self,
         config_id: &str,
@@ -337,25 +334,37 @@ impl App {
     ) -> Result<Execution, AppError> {
         let (version, stored) = self.runnable(config_id).await?;
         let payload = options.apply(&stored)?;
+        let line = match retry_of {
+            Some(run_id) => {
+                self.audit_line(by, AuditAction::Retry, Target::object(EXECUTION, run_id))
+            }
+            None => {
+                let target = Target::object(JOB_CONFIG, config_id).versions(None, Some(version));
+                self.audit_line(by, AuditAction::Run, target)
+            }
+        };
         let outcome = self
-            .insert_run(ExecutionInsert {
-                id: grove_engine::new_run_id(),
-                config_id: config_id.to_owned(),
-                trigger,
-                scheduled_for: None,
-                due_at: None,
-                late: false,
-                payload: payload.to_value(),
-                config_version: version,
-                retry: payload.retry,
-                max_concurrent: payload.limits.max_concurrent,
-                retry_of: retry_of.map(str::to_owned),
-                parent_run_id: None,
-                overrides: options.overrides().cloned(),
-                actor: Some(by.name.clone()),
-                disposition: InsertDisposition::Queue,
-                now: self.clock.now(),
-            })
+            .insert_run(
+                ExecutionInsert {
+                    id: grove_engine::new_run_id(),
+                    config_id: config_id.to_owned(),
+                    trigger,
+                    scheduled_for: None,
+                    due_at: None,
+                    late: false,
+                    payload: payload.to_value(),
+                    config_version: version,
+                    retry: payload.retry,
+                    max_concurrent: payload.limits.max_concurrent,
+                    retry_of: retry_of.map(str::to_owned),
+                    parent_run_id: None,
+                    overrides: options.overrides().cloned(),
+                    actor: Some(by.name.clone()),
+                    disposition: InsertDisposition::Queue,
+                    now: self.clock.now(),
+                },
+                line,
+            )
             .await?;
         match outcome {
             InsertOutcome::Queued(e) | InsertOutcome::Skipped(e) => {

@@ -139,6 +139,42 @@ async fn cancel_ends_a_queued_run_and_a_cancelled_run_can_be_retried() {
     assert_eq!(again.trigger, Trigger::Retry);
     assert_eq!(again.retry_of.as_deref(), Some(run.id.as_str()));
     assert_eq!(again.status, ExecutionStatus::Queued);
+    // Each action's line names who did it to what, newest first.
+    let trail: Vec<_> = t
+        .store
+        .audit_list(grove_store::AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|r| {
+            let e = r.entry;
+            (
+                e.action,
+                e.actor.unwrap_or_default(),
+                e.object_id.unwrap_or_default(),
+                e.version_after,
+            )
+        })
+        .collect();
+    let line = |action: &str, actor: &str, object: &str, after: Option<i64>| {
+        (
+            action.to_owned(),
+            actor.to_owned(),
+            object.to_owned(),
+            after,
+        )
+    };
+    assert_eq!(
+        trail[..3],
+        [
+            line("retry", "bob", &run.id, None),
+            line("cancel", "alice", &run.id, None),
+            line("run", "alice", "job", Some(run.config_version)),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::StoreError;
+use crate::access::AuditAppend;
 
 pub use grove_core::execution::{AttemptReason, AttemptStatus, ExecutionStatus, LogLevel, Trigger};
 
@@ -380,6 +381,16 @@ pub trait ExecutionStore {
     async fn execution_insert_slots(
         &self,
         inserts: Vec<ExecutionInsert>,
+    ) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    /// [`Self::execution_insert_slots`] with the audit lines that record
+    /// who asked for them, in the same transaction, so that an operator's
+    /// run (Run Now, Retry, Backfill) is never queued without its line and
+    /// costs one commit, not two.
+    async fn execution_insert_audited(
+        &self,
+        inserts: Vec<ExecutionInsert>,
+        audit: Vec<AuditAppend>,
     ) -> Result<Vec<InsertOutcome>, StoreError>;
 
     /// Inserts a manual run or a retry (no slot).

@@ -92,9 +92,7 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
 
     async fn audit_append_many(&self, entries: Vec<AuditAppend>) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
-        for chunk in entries.chunks(super::BULK_ROWS) {
-            tx.execute(audit_insert(chunk)).await?;
-        }
+        audit_append_in(&mut tx, &entries).await?;
         self.db.commit(tx).await?;
         Ok(())
     }
@@ -136,6 +134,17 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
         })
         .collect()
     }
+}
+
+/// Appends audit lines inside a caller's transaction.
+pub(crate) async fn audit_append_in(
+    tx: &mut impl Exec,
+    entries: &[AuditAppend],
+) -> Result<(), StoreError> {
+    for chunk in entries.chunks(super::BULK_ROWS) {
+        tx.execute(audit_insert(chunk)).await?;
+    }
+    Ok(())
 }
 
 /// One multi-row insert of audit lines.

@@ -25,6 +25,7 @@ use jiff::Timestamp;
 
 use super::{Arg, Dialect, Exec, Row, RowExt, SqlStore, Statement, fetch_one, placeholders, sql};
 use crate::StoreError;
+use crate::access::AuditAppend;
 use crate::executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, CancelOutcome, Claimed, Counts, Execution,
     ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
@@ -613,8 +614,17 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         &self,
         inserts: Vec<ExecutionInsert>,
     ) -> Result<Vec<InsertOutcome>, StoreError> {
+        self.execution_insert_audited(inserts, Vec::new()).await
+    }
+
+    async fn execution_insert_audited(
+        &self,
+        inserts: Vec<ExecutionInsert>,
+        audit: Vec<AuditAppend>,
+    ) -> Result<Vec<InsertOutcome>, StoreError> {
         let mut tx = self.db.begin().await?;
         let out = insert_many_in::<D>(&mut tx, inserts).await?;
+        super::access::audit_append_in(&mut tx, &audit).await?;
         self.db.commit(tx).await?;
         Ok(out)
     }

@@ -2,9 +2,10 @@ use std::sync::Arc;
 
 use grove_core::retry::{BackoffStrategy, RetryPolicy};
 use grove_store::{
-    AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome, Counts,
-    ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
-    InsertDisposition, InsertOutcome, LeaseRescue, LogInsert, LogLevel, Store, StoreError, Trigger,
+    AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, AuditAppend, AuditFilter,
+    CancelOutcome, Counts, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune,
+    ExecutionStatus, InsertDisposition, InsertOutcome, LeaseRescue, LogInsert, LogLevel, Store,
+    StoreError, Trigger,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -30,6 +31,7 @@ macro_rules! executions_suite {
             $crate::executions_test!($fresh, slots_are_unique_and_advance_the_position);
             $crate::executions_test!($fresh, busy_slot_is_skipped_with_overlap);
             $crate::executions_test!($fresh, a_batch_of_many_configs_is_recorded_as_one_by_one);
+            $crate::executions_test!($fresh, runs_and_their_audit_lines_commit_together);
             $crate::executions_test!($fresh, claim_respects_max_concurrent_and_due_time);
             $crate::executions_test!($fresh, failed_attempt_is_retried_after_the_policy_delay);
             $crate::executions_test!($fresh, success_and_partial_are_final);
@@ -255,6 +257,42 @@ pub async fn a_batch_of_many_configs_is_recorded_as_one_by_one(store: Arc<dyn St
     // busy, missed, dup, free and the 1,050; not the manual run.
     assert_eq!(positions.len(), 1_054);
     assert!(positions.iter().all(|p| p.last_scheduled_for == t0()));
+}
+
+pub async fn runs_and_their_audit_lines_commit_together(store: Arc<dyn Store>) {
+    let line = |object: &str| AuditAppend {
+        at: t0(),
+        actor: Some("ada".to_owned()),
+        token_id: None,
+        client_addr: None,
+        action: "run".to_owned(),
+        object_type: Some("job-config".to_owned()),
+        object_id: Some(object.to_owned()),
+        version_before: None,
+        version_after: Some(3),
+    };
+    let out = store
+        .execution_insert_audited(
+            vec![insert("r1", "a", None), insert("r2", "b", None)],
+            vec![line("a"), line("b")],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out[..], [InsertOutcome::Queued(a), InsertOutcome::Queued(b)] if a.id == "r1" && b.id == "r2")
+    );
+    let filter = AuditFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    let trail: Vec<AuditAppend> = store
+        .audit_list(filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entry)
+        .collect();
+    assert_eq!(trail, [line("b"), line("a")], "both lines, newest first");
 }
 
 pub async fn claim_respects_max_concurrent_and_due_time(store: Arc<dyn Store>) {
