@@ -314,8 +314,8 @@ impl Row for PgRow {
 }
 
 impl Dialect for PostgresDb {
-    type Row = PgRow;
     type Conn = PgExec<PoolConnection<Postgres>>;
+    type Auto = PgExec<PoolConnection<Postgres>>;
     type Write = PgExec<Transaction<'static, Postgres>>;
 
     const NAME: &'static str = "postgres";
@@ -349,7 +349,7 @@ impl Dialect for PostgresDb {
         Ok(PgExec(self.pool.acquire().await?))
     }
 
-    async fn autocommit(&self) -> Result<Self::Conn, StoreError> {
+    async fn autocommit(&self) -> Result<Self::Auto, StoreError> {
         Ok(PgExec(self.pool.acquire().await?))
     }
 

@@ -342,21 +342,44 @@ async fn restore_execution<E: Exec>(tx: &mut E, d: ExecutionDoc) -> Result<bool,
 impl<D: Dialect> SqlStore<D> {
     /// Rows of `statement` over a table whose sequence numbers it reads
     /// up to the highest, safely where they can commit out of order.
-    async fn read_in_sequence(
+    async fn read_in_sequence<T: FromRow>(
         &self,
         table: &str,
         statement: Statement,
-    ) -> Result<Vec<D::Row>, StoreError> {
+    ) -> Result<Vec<T>, StoreError> {
         match D::lock_sequence(table) {
             Some(lock) => {
                 let mut tx = self.db.begin().await?;
                 tx.execute(sql(lock)).await?;
                 let rows = tx.fetch_all(statement).await?;
                 self.db.commit(tx).await?;
-                Ok(rows)
+                rows.iter().map(T::from_row).collect()
             }
-            None => self.db.read().await?.fetch_all(statement).await,
+            None => {
+                let rows = self.db.read().await?.fetch_all(statement).await?;
+                rows.iter().map(T::from_row).collect()
+            }
         }
+    }
+}
+
+/// What one row reads as, from whichever connection it came.
+trait FromRow: Sized {
+    fn from_row(row: &impl Row) -> Result<Self, StoreError>;
+}
+
+impl FromRow for JournalEvent {
+    fn from_row(row: &impl Row) -> Result<Self, StoreError> {
+        journal_from_row(row)
+    }
+}
+
+/// The highest sequence number of a table (`m`).
+struct MaxSeq(i64);
+
+impl FromRow for MaxSeq {
+    fn from_row(row: &impl Row) -> Result<Self, StoreError> {
+        row.get("m").map(MaxSeq)
     }
 }
 
@@ -631,13 +654,13 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
     }
 
     async fn signal_max_seq(&self) -> Result<i64, StoreError> {
-        let rows = self
+        let rows: Vec<MaxSeq> = self
             .read_in_sequence(
                 "signals",
                 sql("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) AS m FROM signals"),
             )
             .await?;
-        rows.first().map_or(Ok(0), |r| r.get("m"))
+        Ok(rows.first().map_or(0, |m| m.0))
     }
 
     async fn signal_count(&self) -> Result<u64, StoreError> {
@@ -977,11 +1000,7 @@ impl<D: Dialect> GroveDataStore for SqlStore<D> {
             .bind(limit)
             .bind(types)
         };
-        self.read_in_sequence("journal", statement)
-            .await?
-            .iter()
-            .map(journal_from_row)
-            .collect()
+        self.read_in_sequence("journal", statement).await
     }
 
     async fn journal_list(&self, f: JournalFilter) -> Result<Vec<JournalEvent>, StoreError> {

@@ -12,10 +12,10 @@
 //! databases: a few SQL fragments and statements, row locking, how a list
 //! is bound, its migrations and its change feed. SQL that both databases
 //! accept is written inline here with numbered parameters (`$1`), which
-//! SQLite accepts too — as *named* parameters, numbered in the order they
-//! first appear: a statement must first use `$1`, `$2`, … in increasing
-//! order (reusing one later is fine), or SQLite binds them out of place.
-//! Instants are integer unix milliseconds in both.
+//! SQLite accepts too — as *named* parameters, which SQLite numbers in
+//! the order they first appear; its executors (sqlx's, and the writer's)
+//! bind each by its name instead, so `$n` is the n-th argument wherever it
+//! first appears. Instants are integer unix milliseconds in both.
 //!
 //! Why a seam of our own rather than generics over `sqlx::Database`: the
 //! trait bounds those need (per bound type, per decoded type, per
@@ -314,12 +314,13 @@ pub async fn scalar<E: Exec, T: Column>(
 
 /// What differs between databases. Everything else is in this module.
 pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
-    type Row: Row;
-    /// A pooled connection outside a transaction: for reads, and for writes
-    /// of a single statement (each commits on its own).
-    type Conn: Exec<Row = Self::Row>;
+    /// A pooled connection for reads.
+    type Conn: Exec;
+    /// A connection for writes of a single statement (each commits on its
+    /// own).
+    type Auto: Exec;
     /// A write transaction.
-    type Write: Exec<Row = Self::Row>;
+    type Write: Exec;
 
     /// "sqlite", "postgres".
     const NAME: &'static str;
@@ -361,7 +362,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     fn read(&self) -> impl Future<Output = Result<Self::Conn, StoreError>> + Send;
     /// A connection for a write of one statement, which commits on its own:
     /// no `BEGIN`/`COMMIT` round trips around it.
-    fn autocommit(&self) -> impl Future<Output = Result<Self::Conn, StoreError>> + Send;
+    fn autocommit(&self) -> impl Future<Output = Result<Self::Auto, StoreError>> + Send;
     fn begin(&self) -> impl Future<Output = Result<Self::Write, StoreError>> + Send;
     fn commit(&self, tx: Self::Write) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -28,6 +28,7 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqlitePool;
 use tokio::sync::watch;
 
+use super::writer::Writer;
 use crate::{Change, ChangeFeed, StoreError};
 
 /// How often to look without a file watcher.
@@ -41,8 +42,8 @@ const PAGE: i64 = 1000;
 
 pub(crate) struct SqliteFeed {
     read: SqlitePool,
-    /// The pool of this process's one writer connection.
-    write: SqlitePool,
+    /// This process's one writer connection.
+    write: Writer,
     /// The highest `seq` already turned into changes.
     last: i64,
     /// The writer connection's `data_version` when last read.
@@ -67,13 +68,13 @@ impl SqliteFeed {
     pub(crate) async fn start(
         path: &str,
         read: SqlitePool,
-        write: SqlitePool,
+        write: Writer,
     ) -> Result<Self, StoreError> {
         let (doorbell, rung) = watch::channel(0u64);
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
             .fetch_one(&read)
             .await?;
-        let data_version = data_version(&write).await?;
+        let data_version = write.data_version().await?;
         let watcher = match watch_file(Path::new(path), doorbell) {
             Ok(w) => Some(w),
             Err(e) => {
@@ -115,21 +116,13 @@ impl SqliteFeed {
                 None => tracing::debug!(topic, "ignoring an unknown change topic"),
             }
         }
-        let version = data_version(&self.write).await?;
+        let version = self.write.data_version().await?;
         if version != self.data_version {
             self.data_version = version;
             self.pending.push_back(Change::Runs);
         }
         Ok(())
     }
-}
-
-/// `PRAGMA data_version` of the writer connection: it moves when another
-/// connection (another process) committed, not for the writer's own commits.
-async fn data_version(write: &SqlitePool) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("PRAGMA data_version")
-        .fetch_one(write)
-        .await?)
 }
 
 /// Rings `doorbell` whenever the database file or its write-ahead log

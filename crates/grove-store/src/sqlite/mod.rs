@@ -2,12 +2,14 @@
 //!
 //! SQLite has one writer at a time and no LISTEN/NOTIFY. So:
 //!
-//! - Writes go through a pool of exactly one connection, each in a
-//!   `BEGIN IMMEDIATE` transaction: writers queue in-process instead of
-//!   failing with SQLITE_BUSY, and a transaction that reads before it
-//!   writes never has to be upgraded. Reads use a separate pool; WAL lets
-//!   them proceed while the writer writes. The busy timeout covers the
-//!   remaining case: another process (a CLI command) writing to the file.
+//! - Writes go through exactly one connection, each in a `BEGIN IMMEDIATE`
+//!   transaction: writers queue in-process instead of failing with
+//!   SQLITE_BUSY, and a transaction that reads before it writes never has
+//!   to be upgraded. Its statements run on the caller's thread, with no
+//!   hand-off to a worker thread ([`writer`]). Reads use a pool of sqlx
+//!   connections; WAL lets them proceed while the writer writes. The busy
+//!   timeout covers the remaining case: another process (a CLI command)
+//!   writing to the file.
 //! - With a single writer no row or config locks are needed
 //!   ([`Dialect::LOCK_ROWS`] and friends are empty), and sequence numbers
 //!   commit in order.
@@ -18,6 +20,7 @@
 //!   file changes; see [`feed`].
 
 mod feed;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,13 +31,17 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Row as _, Sqlite, SqliteConnection};
 
 use crate::StoreError;
 use crate::coordination::ChangeFeed;
 use crate::error::Corrupt;
 use crate::migrate::{Migration, SQLITE};
 use crate::sql::{Arg, Dialect, Exec, Row, SqlStore, Statement};
+use writer::{Writer, WriterExec};
+
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The store on an SQLite file.
 pub type SqliteStore = SqlStore<SqliteDb>;
@@ -44,7 +51,7 @@ pub type SqliteStore = SqlStore<SqliteDb>;
 pub struct SqliteDb {
     path: String,
     read: SqlitePool,
-    write: SqlitePool,
+    write: Writer,
 }
 
 impl SqliteStore {
@@ -58,17 +65,14 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let connect = |source| StoreError::Connect {
             target: format!("SQLite file \"{path}\""),
             source,
         };
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .map_err(connect)?;
+        // Opened first: it creates the file and sets WAL mode.
+        let write = Writer::open(path, BUSY_TIMEOUT).map_err(connect)?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -116,8 +120,7 @@ fn query(
     query
 }
 
-/// Statements on one SQLite connection: a pooled read connection or the
-/// writer's transaction.
+/// Statements on a pooled read connection.
 #[derive(Debug)]
 pub struct SqliteExec<C>(C);
 
@@ -198,9 +201,9 @@ impl Row for SqliteRow {
 }
 
 impl Dialect for SqliteDb {
-    type Row = SqliteRow;
     type Conn = SqliteExec<PoolConnection<Sqlite>>;
-    type Write = SqliteExec<Transaction<'static, Sqlite>>;
+    type Auto = WriterExec;
+    type Write = WriterExec;
 
     const NAME: &'static str = "sqlite";
     const SINGLE_NODE: bool = true;
@@ -232,16 +235,16 @@ impl Dialect for SqliteDb {
         Ok(SqliteExec(self.read.acquire().await?))
     }
 
-    async fn autocommit(&self) -> Result<Self::Conn, StoreError> {
-        Ok(SqliteExec(self.write.acquire().await?))
+    async fn autocommit(&self) -> Result<Self::Auto, StoreError> {
+        self.write.autocommit().await
     }
 
     async fn begin(&self) -> Result<Self::Write, StoreError> {
-        Ok(SqliteExec(self.write.begin_with("BEGIN IMMEDIATE").await?))
+        self.write.begin().await
     }
 
     async fn commit(&self, tx: Self::Write) -> Result<(), StoreError> {
-        Ok(tx.0.commit().await?)
+        tx.commit()
     }
 
     async fn migration_lock(&self, _tx: &mut Self::Write) -> Result<(), StoreError> {

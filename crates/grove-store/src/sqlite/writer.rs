@@ -1,0 +1,455 @@
+//! The writer connection, driven in the caller's own thread.
+//!
+//! sqlx runs each SQLite connection on a worker thread of its own and
+//! hands it every statement over a channel: two thread wake-ups per
+//! statement, which profiles of the throughput benchmark put at a quarter
+//! to a third of all CPU time (futex waits and wake-ups), more than SQLite
+//! itself spent. The writer is the one connection every write queues for,
+//! so its statements run here instead, through rusqlite on an open
+//! connection of our own: a transaction takes the writer, and its
+//! statements then run one after another with no hand-off at all. Reads
+//! stay on sqlx's pool, where they run beside the writer (WAL).
+//!
+//! Statements are short (group commit gathers many runs into a few
+//! statements), so they run on the async thread like any other CPU work;
+//! the one wait that can be long, another process holding the database's
+//! write lock, is bounded by the busy timeout.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::types::Value as Cell;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::Value;
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
+
+use crate::StoreError;
+use crate::error::Corrupt;
+use crate::sql::{Arg, Exec, Row, Statement};
+
+/// Prepared statements kept per connection: the distinct texts of the
+/// verbs, with the multi-row variants of the batches.
+const CACHED_STATEMENTS: usize = 512;
+
+/// This process's one connection that writes the file (`None` once
+/// closed).
+#[derive(Debug, Clone)]
+pub(crate) struct Writer(Arc<Mutex<Option<Connection>>>);
+
+impl Writer {
+    /// Opens (creating if missing) the file for writing, in WAL mode.
+    pub(crate) fn open(path: &str, busy_timeout: Duration) -> Result<Self, sqlx::Error> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(driver)?;
+        conn.busy_timeout(busy_timeout).map_err(driver)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(driver)?;
+        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
+        Ok(Self(Arc::new(Mutex::new(Some(conn)))))
+    }
+
+    /// The writer, for statements that each commit on their own.
+    pub(crate) async fn autocommit(&self) -> Result<WriterExec, StoreError> {
+        let held = self.0.clone().lock_owned().await;
+        let conn = OwnedMutexGuard::try_map(held, Option::as_mut)
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolClosed))?;
+        Ok(WriterExec {
+            conn,
+            in_transaction: false,
+        })
+    }
+
+    /// The writer in a `BEGIN IMMEDIATE` transaction: it holds the
+    /// database's write lock from the start, so a transaction that reads
+    /// before it writes never has to be upgraded.
+    pub(crate) async fn begin(&self) -> Result<WriterExec, StoreError> {
+        let mut exec = self.autocommit().await?;
+        exec.conn.execute_batch("BEGIN IMMEDIATE").map_err(driver)?;
+        exec.in_transaction = true;
+        Ok(exec)
+    }
+
+    /// `PRAGMA data_version`: it moves when another connection (another
+    /// process) committed, not for this writer's own commits.
+    pub(crate) async fn data_version(&self) -> Result<i64, StoreError> {
+        let exec = self.autocommit().await?;
+        Ok(exec
+            .conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .map_err(driver)?)
+    }
+
+    /// Closes the connection once the transaction in flight, if any, has
+    /// ended; later writes fail as on a closed pool.
+    pub(crate) async fn close(&self) {
+        if let Some(conn) = self.0.lock().await.take()
+            && let Err((_, error)) = conn.close()
+        {
+            tracing::warn!(%error, "could not close the SQLite writer");
+        }
+    }
+}
+
+/// An argument as SQLite stores it.
+fn cell(arg: Arg) -> Cell {
+    match arg {
+        Arg::Int(v) => v.map_or(Cell::Null, Cell::Integer),
+        Arg::Real(v) => v.map_or(Cell::Null, Cell::Real),
+        Arg::Text(v) => v.map_or(Cell::Null, Cell::Text),
+        Arg::Bool(v) => Cell::Integer(i64::from(v)),
+        Arg::Json(text) => Cell::Text(text),
+        // Read with `json_each` (see `Dialect::in_list`).
+        Arg::TextList(items) => Cell::Text(Value::from(items).to_string()),
+    }
+}
+
+/// The writer, held: in a transaction (rolled back when dropped without
+/// [`WriterExec::commit`]) or committing each statement on its own.
+#[derive(Debug)]
+pub struct WriterExec {
+    conn: OwnedMappedMutexGuard<Option<Connection>, Connection>,
+    in_transaction: bool,
+}
+
+impl WriterExec {
+    /// Commits the transaction; when that fails, dropping `self` rolls
+    /// it back.
+    pub(crate) fn commit(mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT").map_err(driver)?;
+        self.in_transaction = false;
+        Ok(())
+    }
+
+    /// Runs `statement`, handing each row to `row` (which says whether to
+    /// go on), and returns the number of rows changed.
+    fn run(
+        &mut self,
+        statement: Statement,
+        mut row: impl FnMut(WriterRow) -> bool,
+    ) -> Result<u64, StoreError> {
+        let mut prepared = self.conn.prepare_cached(&statement.sql).map_err(driver)?;
+        let cells: Vec<Cell> = statement.args.into_iter().map(cell).collect();
+        // As sqlx does: `$3` (or `?3`) takes the third argument wherever it
+        // appears (SQLite itself numbers named parameters by first use),
+        // an unnumbered `?` the next one; a missing argument binds NULL.
+        let mut next = 0;
+        for i in 1..=prepared.parameter_count() {
+            let n = match prepared.parameter_name(i) {
+                Some(name) => name
+                    .strip_prefix(['$', '?'])
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .ok_or_else(|| {
+                        StoreError::Config(format!("unsupported SQL parameter {name}"))
+                    })?,
+                None => {
+                    next += 1;
+                    next
+                }
+            };
+            let value = n
+                .checked_sub(1)
+                .and_then(|n| cells.get(n))
+                .unwrap_or(&Cell::Null);
+            prepared.raw_bind_parameter(i, value).map_err(driver)?;
+        }
+        let columns: Arc<[String]> = prepared
+            .column_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let mut rows = prepared.raw_query();
+        while let Some(r) = rows.next().map_err(driver)? {
+            let cells = (0..columns.len())
+                .map(|i| r.get::<_, Cell>(i))
+                .collect::<Result<Vec<Cell>, _>>()
+                .map_err(driver)?;
+            if !row(WriterRow {
+                columns: columns.clone(),
+                cells,
+            }) {
+                break;
+            }
+        }
+        drop(rows);
+        drop(prepared);
+        Ok(self.conn.changes())
+    }
+}
+
+impl Drop for WriterExec {
+    fn drop(&mut self) {
+        if self.in_transaction
+            && let Err(error) = self.conn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(%error, "could not roll back an abandoned SQLite transaction");
+        }
+    }
+}
+
+impl Exec for WriterExec {
+    type Row = WriterRow;
+
+    async fn fetch_all(&mut self, statement: Statement) -> Result<Vec<WriterRow>, StoreError> {
+        let mut all = Vec::new();
+        self.run(statement, |row| {
+            all.push(row);
+            true
+        })?;
+        Ok(all)
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        statement: Statement,
+    ) -> Result<Option<WriterRow>, StoreError> {
+        let mut first = None;
+        self.run(statement, |row| {
+            first = Some(row);
+            false
+        })?;
+        Ok(first)
+    }
+
+    async fn execute(&mut self, statement: Statement) -> Result<u64, StoreError> {
+        self.run(statement, |_| true)
+    }
+
+    async fn execute_script(&mut self, script: &'static str) -> Result<(), StoreError> {
+        self.conn.execute_batch(script).map_err(driver)?;
+        Ok(())
+    }
+}
+
+/// A row the writer read, with its values copied out.
+#[derive(Debug, Clone)]
+pub struct WriterRow {
+    columns: Arc<[String]>,
+    cells: Vec<Cell>,
+}
+
+impl WriterRow {
+    fn cell(&self, column: &str) -> Result<&Cell, StoreError> {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .map(|i| &self.cells[i])
+            .ok_or_else(|| unreadable(column, "no such column in the result"))
+    }
+}
+
+/// A column whose value cannot be read as asked.
+fn unreadable(column: &str, why: &str) -> StoreError {
+    Corrupt::Column {
+        column: column.to_owned(),
+        source: sqlx::Error::Decode(why.into()),
+    }
+    .into()
+}
+
+/// SQLite's types are per value, not per column: each read converts as
+/// SQLite's own `sqlite3_column_*` functions (and so sqlx's reads) do.
+impl Row for WriterRow {
+    fn int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        match self.cell(column)? {
+            Cell::Null => Ok(None),
+            Cell::Integer(v) => Ok(Some(*v)),
+            #[allow(clippy::cast_possible_truncation)]
+            Cell::Real(v) => Ok(Some(*v as i64)),
+            Cell::Text(t) => t
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| unreadable(column, "text that is not an integer")),
+            Cell::Blob(_) => Err(unreadable(column, "a blob, not an integer")),
+        }
+    }
+
+    fn real(&self, column: &str) -> Result<Option<f64>, StoreError> {
+        match self.cell(column)? {
+            Cell::Null => Ok(None),
+            #[allow(clippy::cast_precision_loss)]
+            Cell::Integer(v) => Ok(Some(*v as f64)),
+            Cell::Real(v) => Ok(Some(*v)),
+            Cell::Text(t) => t
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| unreadable(column, "text that is not a number")),
+            Cell::Blob(_) => Err(unreadable(column, "a blob, not a number")),
+        }
+    }
+
+    fn text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        match self.cell(column)? {
+            Cell::Null => Ok(None),
+            Cell::Integer(v) => Ok(Some(v.to_string())),
+            Cell::Real(v) => Ok(Some(v.to_string())),
+            Cell::Text(t) => Ok(Some(t.clone())),
+            Cell::Blob(b) => String::from_utf8(b.clone())
+                .map(Some)
+                .map_err(|_| unreadable(column, "a blob that is not UTF-8 text")),
+        }
+    }
+
+    fn boolean(&self, column: &str) -> Result<bool, StoreError> {
+        Ok(self.int(column)?.unwrap_or(0) != 0)
+    }
+
+    fn json(&self, column: &str) -> Result<Value, StoreError> {
+        let Some(text) = self.text(column)? else {
+            return Ok(Value::Null);
+        };
+        serde_json::from_str(&text).map_err(|source| {
+            Corrupt::Json {
+                column: column.to_owned(),
+                source,
+            }
+            .into()
+        })
+    }
+}
+
+/// rusqlite's error as the driver error every store error keeps: its
+/// extended result code is what [`StoreError`] reads (busy, a unique
+/// violation).
+fn driver(error: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::Database(Box::new(SqliteError(error)))
+}
+
+/// A failure of the writer's connection.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SqliteError(rusqlite::Error);
+
+impl SqliteError {
+    fn extended_code(&self) -> Option<i32> {
+        match &self.0 {
+            rusqlite::Error::SqliteFailure(e, _) => Some(e.extended_code),
+            _ => None,
+        }
+    }
+}
+
+impl sqlx::error::DatabaseError for SqliteError {
+    fn message(&self) -> &str {
+        match &self.0 {
+            rusqlite::Error::SqliteFailure(_, Some(message)) => message,
+            _ => "SQLite failed",
+        }
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        self.extended_code().map(|c| Cow::Owned(c.to_string()))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        use sqlx::error::ErrorKind;
+        match self.extended_code() {
+            Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
+                ErrorKind::UniqueViolation
+            }
+            Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => ErrorKind::ForeignKeyViolation,
+            Some(ffi::SQLITE_CONSTRAINT_NOTNULL) => ErrorKind::NotNullViolation,
+            Some(ffi::SQLITE_CONSTRAINT_CHECK) => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::{RowExt, sql};
+
+    fn writer(dir: &tempfile::TempDir) -> Writer {
+        let path = dir.path().join("w.db");
+        Writer::open(path.to_str().expect("utf-8"), Duration::from_secs(1)).expect("open")
+    }
+
+    #[tokio::test]
+    async fn parameters_bind_by_their_number_wherever_they_first_appear() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut db = writer(&dir).autocommit().await.expect("writer");
+        let row = db
+            .fetch_optional(
+                sql("SELECT $3 AS c, $1 AS a, $3 + $2 AS sum")
+                    .bind(1_i64)
+                    .bind(2_i64)
+                    .bind(30_i64),
+            )
+            .await
+            .expect("select")
+            .expect("a row");
+        assert_eq!(row.get::<i64>("c").expect("c"), 30);
+        assert_eq!(row.get::<i64>("a").expect("a"), 1);
+        assert_eq!(row.get::<i64>("sum").expect("sum"), 32);
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_before_commit_is_rolled_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let w = writer(&dir);
+        let mut db = w.autocommit().await.expect("writer");
+        db.execute_script("CREATE TABLE t (id TEXT PRIMARY KEY)")
+            .await
+            .expect("create");
+        drop(db);
+        let mut tx = w.begin().await.expect("begin");
+        tx.execute(sql("INSERT INTO t (id) VALUES ($1)").bind("dropped"))
+            .await
+            .expect("insert");
+        drop(tx);
+        let mut tx = w
+            .begin()
+            .await
+            .expect("begin again: the write lock was given back");
+        tx.execute(sql("INSERT INTO t (id) VALUES ($1)").bind("kept"))
+            .await
+            .expect("insert");
+        tx.commit().expect("commit");
+        let mut db = w.autocommit().await.expect("writer");
+        let ids: Vec<String> = db
+            .fetch_all(sql("SELECT id FROM t ORDER BY id"))
+            .await
+            .expect("select")
+            .iter()
+            .map(|r| r.get("id"))
+            .collect::<Result<_, _>>()
+            .expect("ids");
+        assert_eq!(ids, ["kept"]);
+        // A driver error keeps its meaning for the store's callers.
+        let again = db
+            .execute(sql("INSERT INTO t (id) VALUES ($1)").bind("kept"))
+            .await;
+        assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn a_closed_writer_refuses_work() {
+        let dir = tempfile::tempdir().expect("dir");
+        let w = writer(&dir);
+        w.close().await;
+        assert!(matches!(
+            w.begin().await,
+            Err(StoreError::Unavailable(sqlx::Error::PoolClosed))
+        ));
+    }
+}
