@@ -16,6 +16,7 @@
 //! write lock, is bounded by the busy timeout.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +36,19 @@ const CACHED_STATEMENTS: usize = 512;
 /// This process's one connection that writes the file (`None` once
 /// closed).
 #[derive(Debug, Clone)]
-pub(crate) struct Writer(Arc<Mutex<Option<Connection>>>);
+pub(crate) struct Writer(Arc<Mutex<Option<Open>>>);
+
+/// The open connection, and which argument each statement's parameters
+/// take.
+#[derive(Debug)]
+struct Open {
+    db: Connection,
+    /// Per statement text, the argument (1-based; 0: none, NULL) of each
+    /// parameter in SQLite's order. Worked out once per text: SQLite finds
+    /// a parameter's name by a walk of the list, so naming every parameter
+    /// of a multi-row insert on every run would cost its square.
+    bindings: HashMap<String, Arc<[usize]>>,
+}
 
 impl Writer {
     /// Opens (creating if missing) the file for writing, in WAL mode.
@@ -50,7 +63,10 @@ impl Writer {
         )
         .map_err(driver)?;
         conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
-        Ok(Self(Arc::new(Mutex::new(Some(conn)))))
+        Ok(Self(Arc::new(Mutex::new(Some(Open {
+            db: conn,
+            bindings: HashMap::new(),
+        })))))
     }
 
     /// The writer, for statements that each commit on their own.
@@ -69,7 +85,10 @@ impl Writer {
     /// before it writes never has to be upgraded.
     pub(crate) async fn begin(&self) -> Result<WriterExec, StoreError> {
         let mut exec = self.autocommit().await?;
-        exec.conn.execute_batch("BEGIN IMMEDIATE").map_err(driver)?;
+        exec.conn
+            .db
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(driver)?;
         exec.in_transaction = true;
         Ok(exec)
     }
@@ -80,6 +99,7 @@ impl Writer {
         let exec = self.autocommit().await?;
         Ok(exec
             .conn
+            .db
             .query_row("PRAGMA data_version", [], |row| row.get(0))
             .map_err(driver)?)
     }
@@ -87,8 +107,8 @@ impl Writer {
     /// Closes the connection once the transaction in flight, if any, has
     /// ended; later writes fail as on a closed pool.
     pub(crate) async fn close(&self) {
-        if let Some(conn) = self.0.lock().await.take()
-            && let Err((_, error)) = conn.close()
+        if let Some(open) = self.0.lock().await.take()
+            && let Err((_, error)) = open.db.close()
         {
             tracing::warn!(%error, "could not close the SQLite writer");
         }
@@ -112,7 +132,7 @@ fn cell(arg: Arg) -> Cell {
 /// [`WriterExec::commit`]) or committing each statement on its own.
 #[derive(Debug)]
 pub struct WriterExec {
-    conn: OwnedMappedMutexGuard<Option<Connection>, Connection>,
+    conn: OwnedMappedMutexGuard<Option<Open>, Open>,
     in_transaction: bool,
 }
 
@@ -120,7 +140,7 @@ impl WriterExec {
     /// Commits the transaction; when that fails, dropping `self` rolls
     /// it back.
     pub(crate) fn commit(mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch("COMMIT").map_err(driver)?;
+        self.conn.db.execute_batch("COMMIT").map_err(driver)?;
         self.in_transaction = false;
         Ok(())
     }
@@ -132,30 +152,27 @@ impl WriterExec {
         statement: Statement,
         mut row: impl FnMut(WriterRow) -> bool,
     ) -> Result<u64, StoreError> {
-        let mut prepared = self.conn.prepare_cached(&statement.sql).map_err(driver)?;
-        let cells: Vec<Cell> = statement.args.into_iter().map(cell).collect();
-        // As sqlx does: `$3` (or `?3`) takes the third argument wherever it
-        // appears (SQLite itself numbers named parameters by first use),
-        // an unnumbered `?` the next one; a missing argument binds NULL.
-        let mut next = 0;
-        for i in 1..=prepared.parameter_count() {
-            let n = match prepared.parameter_name(i) {
-                Some(name) => name
-                    .strip_prefix(['$', '?'])
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .ok_or_else(|| {
-                        StoreError::Config(format!("unsupported SQL parameter {name}"))
-                    })?,
-                None => {
-                    next += 1;
-                    next
+        let open = &mut *self.conn;
+        let mut prepared = open.db.prepare_cached(&statement.sql).map_err(driver)?;
+        let order = match open.bindings.get(&*statement.sql) {
+            Some(order) => order.clone(),
+            None => {
+                let order = parameter_order(&prepared)?;
+                if open.bindings.len() >= CACHED_STATEMENTS {
+                    open.bindings.clear();
                 }
-            };
+                open.bindings
+                    .insert(statement.sql.clone().into_owned(), order.clone());
+                order
+            }
+        };
+        let cells: Vec<Cell> = statement.args.into_iter().map(cell).collect();
+        for (i, n) in order.iter().enumerate() {
             let value = n
                 .checked_sub(1)
                 .and_then(|n| cells.get(n))
                 .unwrap_or(&Cell::Null);
-            prepared.raw_bind_parameter(i, value).map_err(driver)?;
+            prepared.raw_bind_parameter(i + 1, value).map_err(driver)?;
         }
         let columns: Arc<[String]> = prepared
             .column_names()
@@ -177,14 +194,33 @@ impl WriterExec {
         }
         drop(rows);
         drop(prepared);
-        Ok(self.conn.changes())
+        Ok(open.db.changes())
     }
+}
+
+/// The argument each parameter of `statement` takes, as sqlx binds them:
+/// `$3` (or `?3`) the third wherever it appears (SQLite itself numbers
+/// named parameters by first use), an unnumbered `?` the next one.
+fn parameter_order(statement: &rusqlite::Statement<'_>) -> Result<Arc<[usize]>, StoreError> {
+    let mut next = 0;
+    (1..=statement.parameter_count())
+        .map(|i| match statement.parameter_name(i) {
+            Some(name) => name
+                .strip_prefix(['$', '?'])
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| StoreError::Config(format!("unsupported SQL parameter {name}"))),
+            None => {
+                next += 1;
+                Ok(next)
+            }
+        })
+        .collect()
 }
 
 impl Drop for WriterExec {
     fn drop(&mut self) {
         if self.in_transaction
-            && let Err(error) = self.conn.execute_batch("ROLLBACK")
+            && let Err(error) = self.conn.db.execute_batch("ROLLBACK")
         {
             tracing::warn!(%error, "could not roll back an abandoned SQLite transaction");
         }
@@ -220,7 +256,7 @@ impl Exec for WriterExec {
     }
 
     async fn execute_script(&mut self, script: &'static str) -> Result<(), StoreError> {
-        self.conn.execute_batch(script).map_err(driver)?;
+        self.conn.db.execute_batch(script).map_err(driver)?;
         Ok(())
     }
 }
