@@ -973,7 +973,7 @@ async fn rss(backend: &Backend, args: &Args, n: usize) -> anyhow::Result<Outcome
 }
 
 mod sqlcount {
-    //! Counts the statements sqlx runs, by their text (numbers and quoted
+    //! Counts the statements sqlx (and the SQLite writer) runs, by their text (numbers and quoted
     //! strings kept: the store's statements bind their values).
 
     use std::collections::HashMap;
@@ -1028,7 +1028,12 @@ mod sqlcount {
     pub fn install() {
         tracing_subscriber::registry()
             .with(
-                Count.with_filter(Targets::new().with_target("sqlx::query", tracing::Level::TRACE)),
+                // sqlx's statements, and those the SQLite writer runs itself.
+                Count.with_filter(
+                    Targets::new()
+                        .with_target("sqlx::query", tracing::Level::TRACE)
+                        .with_target("grove_store::statement", tracing::Level::TRACE),
+                ),
             )
             .init();
     }

@@ -85,10 +85,7 @@ impl Writer {
     /// before it writes never has to be upgraded.
     pub(crate) async fn begin(&self) -> Result<WriterExec, StoreError> {
         let mut exec = self.autocommit().await?;
-        exec.conn
-            .db
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(driver)?;
+        exec.batch("BEGIN IMMEDIATE")?;
         exec.in_transaction = true;
         Ok(exec)
     }
@@ -137,10 +134,17 @@ pub struct WriterExec {
 }
 
 impl WriterExec {
+    /// Runs statements without arguments.
+    fn batch(&mut self, script: &str) -> Result<(), StoreError> {
+        log_statement(script);
+        self.conn.db.execute_batch(script).map_err(driver)?;
+        Ok(())
+    }
+
     /// Commits the transaction; when that fails, dropping `self` rolls
     /// it back.
     pub(crate) fn commit(mut self) -> Result<(), StoreError> {
-        self.conn.db.execute_batch("COMMIT").map_err(driver)?;
+        self.batch("COMMIT")?;
         self.in_transaction = false;
         Ok(())
     }
@@ -152,6 +156,7 @@ impl WriterExec {
         statement: Statement,
         mut row: impl FnMut(WriterRow) -> bool,
     ) -> Result<u64, StoreError> {
+        log_statement(&statement.sql);
         let open = &mut *self.conn;
         let mut prepared = open.db.prepare_cached(&statement.sql).map_err(driver)?;
         let order = match open.bindings.get(&*statement.sql) {
@@ -198,6 +203,12 @@ impl WriterExec {
     }
 }
 
+/// Reports each statement the writer runs at TRACE level, as sqlx's
+/// `sqlx::query` events do for its connections (the benchmark counts both).
+fn log_statement(text: &str) {
+    tracing::trace!(target: "grove_store::statement", { db.statement = text }, "statement");
+}
+
 /// The argument each parameter of `statement` takes, as sqlx binds them:
 /// `$3` (or `?3`) the third wherever it appears (SQLite itself numbers
 /// named parameters by first use), an unnumbered `?` the next one.
@@ -220,7 +231,7 @@ fn parameter_order(statement: &rusqlite::Statement<'_>) -> Result<Arc<[usize]>, 
 impl Drop for WriterExec {
     fn drop(&mut self) {
         if self.in_transaction
-            && let Err(error) = self.conn.db.execute_batch("ROLLBACK")
+            && let Err(error) = self.batch("ROLLBACK")
         {
             tracing::warn!(%error, "could not roll back an abandoned SQLite transaction");
         }
@@ -256,8 +267,7 @@ impl Exec for WriterExec {
     }
 
     async fn execute_script(&mut self, script: &'static str) -> Result<(), StoreError> {
-        self.conn.db.execute_batch(script).map_err(driver)?;
-        Ok(())
+        self.batch(script)
     }
 }
 
