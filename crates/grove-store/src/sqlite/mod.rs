@@ -187,17 +187,22 @@ impl Row for SqliteRow {
     }
 
     fn json(&self, name: &str) -> Result<Value, StoreError> {
-        let Some(text) = column::<Option<String>>(self, name)? else {
-            return Ok(Value::Null);
-        };
-        serde_json::from_str(&text).map_err(|source| {
-            Corrupt::Json {
-                column: name.to_owned(),
-                source,
-            }
-            .into()
-        })
+        json_text(name, column(self, name)?)
     }
+}
+
+/// A JSON column as SQLite stores it, TEXT (NULL reads as `Value::Null`).
+fn json_text(column: &str, text: Option<String>) -> Result<Value, StoreError> {
+    let Some(text) = text else {
+        return Ok(Value::Null);
+    };
+    serde_json::from_str(&text).map_err(|source| {
+        Corrupt::Json {
+            column: column.to_owned(),
+            source,
+        }
+        .into()
+    })
 }
 
 impl Dialect for SqliteDb {

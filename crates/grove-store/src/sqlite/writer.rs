@@ -347,16 +347,7 @@ impl Row for WriterRow {
     }
 
     fn json(&self, column: &str) -> Result<Value, StoreError> {
-        let Some(text) = self.text(column)? else {
-            return Ok(Value::Null);
-        };
-        serde_json::from_str(&text).map_err(|source| {
-            Corrupt::Json {
-                column: column.to_owned(),
-                source,
-            }
-            .into()
-        })
+        super::json_text(column, self.text(column)?)
     }
 }
 
