@@ -1199,6 +1199,11 @@ async fn main_parent(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The allocator `grove-jobs` itself uses, so that the engines measured
+/// in this process allocate as the service does.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

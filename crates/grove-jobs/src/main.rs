@@ -97,6 +97,13 @@ enum Command {
     Token(token_cmd::TokenCommand),
 }
 
+/// jemalloc instead of the system allocator: the engine allocates and
+/// frees many small JSON values per run, and glibc's malloc took about a
+/// third of the CPU time in profiles of the throughput benchmark. Its
+/// build-time settings are in `.cargo/config.toml`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
