@@ -33,11 +33,30 @@ use crate::executions::{
     LogLine, OutcomeRecord, Rescued, Settlement, SlotPosition, Trigger, settlement,
 };
 
+/// The columns [`execution_from_row`] reads, with `$payload` for the
+/// payload's.
+macro_rules! execution_columns {
+    ($payload:literal) => {
+        concat!(
+            "id, config_id, trigger, status, reason, late, scheduled_for, due_at, created_at, \
+             started_at, completed_at, available_at, attempt_count, max_concurrent, \
+             config_version, ",
+            $payload,
+            ", retry, items_processed, items_total, items_succeeded, items_failed, error, \
+             metadata, retry_of, actor, cancel_requested, parent_run_id, parent_scheduled_for, \
+             overrides"
+        )
+    };
+}
+
 /// The columns [`execution_from_row`] reads, for SELECT and RETURNING.
-const COLUMNS: &str = "id, config_id, trigger, status, reason, late, scheduled_for, due_at, created_at, \
-    started_at, completed_at, available_at, attempt_count, max_concurrent, config_version, \
-    payload, retry, items_processed, items_total, items_succeeded, items_failed, error, metadata, \
-    retry_of, actor, cancel_requested, parent_run_id, parent_scheduled_for, overrides";
+const COLUMNS: &str = execution_columns!("payload");
+
+/// [`COLUMNS`] with the payload read as null: for rows whose payload the
+/// statement's caller already holds (an insert's) or does not look at (a
+/// finish's settlement). The payload is the config snapshot, the largest
+/// column, and decoding it was the most costly part of reading a row.
+const COLUMNS_BUT_PAYLOAD: &str = execution_columns!("NULL AS payload");
 
 const ATTEMPT_COLUMNS: &str = "attempt, status, reason, error, started_at, completed_at, \
     lease_owner, lease_expires_at";
@@ -238,12 +257,18 @@ fn skip_reason(p: &ExecutionInsert, active: impl FnOnce() -> i64) -> Option<Stri
 }
 
 /// The outcome of an insert from the row it returned (none: a key was
-/// taken).
-fn insert_outcome(row: Option<&impl Row>, skipped: bool) -> Result<InsertOutcome, StoreError> {
+/// taken), read without its payload ([`COLUMNS_BUT_PAYLOAD`]): the
+/// inserted `payload` is moved in.
+fn insert_outcome(
+    row: Option<&impl Row>,
+    payload: serde_json::Value,
+    skipped: bool,
+) -> Result<InsertOutcome, StoreError> {
     let Some(row) = row else {
         return Ok(InsertOutcome::Duplicate);
     };
-    let execution = execution_from_row(row)?;
+    let mut execution = execution_from_row(row)?;
+    execution.payload = payload;
     Ok(if skipped {
         InsertOutcome::Skipped(execution)
     } else {
@@ -253,7 +278,7 @@ fn insert_outcome(row: Option<&impl Row>, skipped: bool) -> Result<InsertOutcome
 
 async fn insert_in<D: Dialect>(
     tx: &mut D::Write,
-    p: ExecutionInsert,
+    mut p: ExecutionInsert,
 ) -> Result<InsertOutcome, StoreError> {
     let mut active = 0;
     if p.disposition == InsertDisposition::SkipWhenBusy {
@@ -275,7 +300,7 @@ async fn insert_in<D: Dialect>(
         .fetch_optional(bind_insert(
             sql(format!(
                 "INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
-                 ON CONFLICT DO NOTHING RETURNING {COLUMNS}",
+                 ON CONFLICT DO NOTHING RETURNING {COLUMNS_BUT_PAYLOAD}",
                 super::values(1, INSERT_WIDTH, 1)
             )),
             &p,
@@ -285,7 +310,7 @@ async fn insert_in<D: Dialect>(
     if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {
         advance_position(tx, &p.config_id, slot).await?;
     }
-    insert_outcome(row.as_ref(), skip.is_some())
+    insert_outcome(row.as_ref(), std::mem::take(&mut p.payload), skip.is_some())
 }
 
 /// Many inserts as `insert_in` makes them, in a few set-based statements:
@@ -337,7 +362,7 @@ async fn insert_many_in<D: Dialect>(
     {
         let mut insert = sql(format!(
             "INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
-             ON CONFLICT DO NOTHING RETURNING {COLUMNS}",
+             ON CONFLICT DO NOTHING RETURNING {COLUMNS_BUT_PAYLOAD}",
             super::values(chunk.len(), INSERT_WIDTH, 1)
         ));
         for (p, skip) in chunk.iter().zip(chunk_skips) {
@@ -367,9 +392,9 @@ async fn insert_many_in<D: Dialect>(
         tx.execute(upsert).await?;
     }
     inserts
-        .iter()
+        .into_iter()
         .zip(&skips)
-        .map(|(p, skip)| insert_outcome(rows.get(&p.id), skip.is_some()))
+        .map(|(p, skip)| insert_outcome(rows.get(&p.id), p.payload, skip.is_some()))
         .collect()
 }
 
@@ -447,15 +472,16 @@ async fn settle_in<E: Exec>(
     Ok(settled)
 }
 
-/// The executions of `ids`, read in `tx`, by id.
-async fn get_many_in<E: Exec>(
+/// The executions of `ids` as their settlement reads them (no payload:
+/// [`COLUMNS_BUT_PAYLOAD`]), read in `tx`, by id.
+async fn settling_in<E: Exec>(
     tx: &mut E,
     ids: &[&str],
 ) -> Result<HashMap<String, Execution>, StoreError> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(super::BULK_ROWS) {
         let mut select = sql(format!(
-            "SELECT {COLUMNS} FROM executions WHERE id IN {}",
+            "SELECT {COLUMNS_BUT_PAYLOAD} FROM executions WHERE id IN {}",
             placeholders(1, chunk.len())
         ));
         for id in chunk {
@@ -513,7 +539,7 @@ async fn finish_in<D: Dialect>(
         .filter_map(|(f, owned)| owned.then_some(f))
         .collect();
     let ids: Vec<&str> = ours.iter().map(|f| f.execution_id.as_str()).collect();
-    let before = get_many_in(tx, &ids).await?;
+    let before = settling_in(tx, &ids).await?;
     let endings: Vec<Ending<'_>> = ours
         .iter()
         .filter_map(|f| {
@@ -953,7 +979,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
             .map(|r| Ok((r.get("execution_id")?, r.get("attempt")?)))
             .collect::<Result<_, StoreError>>()?;
         let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
-        let before = get_many_in(&mut tx, &ids).await?;
+        let before = settling_in(&mut tx, &ids).await?;
         let outcomes: Vec<(&Execution, u32, AttemptOutcome)> = found
             .iter()
             .filter_map(|(id, attempt)| {
