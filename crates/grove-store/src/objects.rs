@@ -60,6 +60,15 @@ pub trait ObjectStore {
         id: &str,
     ) -> Result<Option<StoredObject>, StoreError>;
 
+    /// The objects of a type with these ids, in one read (group commit's
+    /// reads: concurrent Run Now requests share it); ids not found are
+    /// left out. Ordered by id.
+    async fn object_get_many(
+        &self,
+        object_type: &str,
+        ids: &[&str],
+    ) -> Result<Vec<StoredObject>, StoreError>;
+
     /// Every object of a type, ordered by id.
     async fn object_list(&self, object_type: &str) -> Result<Vec<StoredObject>, StoreError>;
 

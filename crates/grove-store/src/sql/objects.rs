@@ -201,6 +201,35 @@ impl<D: Dialect> ObjectStore for SqlStore<D> {
         row.as_ref().map(object_from_row).transpose()
     }
 
+    async fn object_get_many(
+        &self,
+        object_type: &str,
+        ids: &[&str],
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = Vec::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let mut db = self.db.read().await?;
+        for chunk in ids.chunks(super::BULK_ROWS) {
+            let mut select = sql(format!(
+                "SELECT {COLUMNS} FROM objects WHERE object_type = $1 AND id IN {} ORDER BY id",
+                super::placeholders(2, chunk.len())
+            ))
+            .bind(object_type);
+            for id in chunk {
+                select = select.bind(*id);
+            }
+            for row in db.fetch_all(select).await? {
+                found.push(object_from_row(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
     async fn object_list(&self, object_type: &str) -> Result<Vec<StoredObject>, StoreError> {
         // Ids sort byte by byte on both databases (COLLATE "C" on PostgreSQL).
         let mut db = self.db.read().await?;

@@ -19,6 +19,14 @@ macro_rules! objects_suite {
                 .await
             }
             #[tokio::test]
+            async fn get_many_reads_the_ids_found() {
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::get_many_reads_the_ids_found,
+                )
+                .await
+            }
+            #[tokio::test]
             async fn insert_twice_is_already_exists() {
                 $crate::conformance::run(
                     $fresh().await,
@@ -158,6 +166,46 @@ pub async fn insert_then_get_and_list(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+pub async fn get_many_reads_the_ids_found(store: Arc<dyn Store>) {
+    for (id, x) in [("c", 3), ("a", 1), ("b", 2)] {
+        store
+            .object_insert(insert(id, json!({ "x": x })))
+            .await
+            .unwrap();
+    }
+    let mut state = Map::new();
+    state.insert("lastRun".to_owned(), json!("r1"));
+    store
+        .object_state_merge("job-config", "b", state)
+        .await
+        .unwrap();
+    // Ids repeated, missing and unordered: each found object once, by id,
+    // as `object_get` reads it (its engine state merged in).
+    let got = store
+        .object_get_many("job-config", &["c", "missing", "b", "c"])
+        .await
+        .unwrap();
+    let one = store.object_get("job-config", "b").await.unwrap().unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0], one);
+    assert_eq!(got[1].meta.id, "c");
+    assert_eq!(got[1].payload["x"], 3);
+    assert!(
+        store
+            .object_get_many("advancement-rule", &["a"])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .object_get_many("job-config", &[])
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 
