@@ -310,14 +310,15 @@ impl App {
     /// The stored config of a job and its version, if it can run.
     async fn runnable(&self, config_id: &str) -> Result<(i64, JobConfigPayload), AppError> {
         let obj = self
-            .store
-            .object_get(JOB_CONFIG, config_id)
+            .read_config(config_id)
             .await?
             .ok_or_else(|| AppError::not_found(format!("job config \"{config_id}\"")))?;
         let payload: JobConfigPayload =
-            serde_json::from_value(obj.payload.clone()).map_err(|source| AppError::Unrunnable {
-                config_id: config_id.to_owned(),
-                source,
+            serde::Deserialize::deserialize(&obj.payload).map_err(|source| {
+                AppError::Unrunnable {
+                    config_id: config_id.to_owned(),
+                    source,
+                }
             })?;
         Ok((obj.meta.version, payload))
     }

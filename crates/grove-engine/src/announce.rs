@@ -65,7 +65,7 @@ pub(crate) async fn notify_ended(shared: &Arc<Shared>, e: &Execution) {
     let Some((event, message)) = ended(e) else {
         return;
     };
-    let Ok(payload) = serde_json::from_value::<JobConfigPayload>(e.payload.clone()) else {
+    let Ok(payload) = <JobConfigPayload as serde::Deserialize>::deserialize(&e.payload) else {
         return;
     };
     let wanted = match event {

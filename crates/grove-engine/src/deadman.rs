@@ -174,7 +174,7 @@ async fn raise_late(
     if !notify {
         return;
     }
-    let Ok(payload) = serde_json::from_value::<JobConfigPayload>(e.payload.clone()) else {
+    let Ok(payload) = <JobConfigPayload as serde::Deserialize>::deserialize(&e.payload) else {
         return;
     };
     let mut body = data;
@@ -249,7 +249,8 @@ impl SilenceWatch {
                     // Neither watched nor raised: nothing to decode.
                     continue;
                 }
-                let Ok(payload) = serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
+                let Ok(payload) =
+                    <JobConfigPayload as serde::Deserialize>::deserialize(&obj.payload)
                 else {
                     continue;
                 };
@@ -338,7 +339,7 @@ async fn raise_silent(
     let Some(obj) = shared.store.object_get(JOB_CONFIG, config_id).await? else {
         return Ok(());
     };
-    let Ok(payload) = serde_json::from_value::<JobConfigPayload>(obj.payload.clone()) else {
+    let Ok(payload) = <JobConfigPayload as serde::Deserialize>::deserialize(&obj.payload) else {
         return Ok(());
     };
     let last_success = last_success(&payload);

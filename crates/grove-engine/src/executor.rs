@@ -220,7 +220,7 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
     let progress = Progress::new(&run_id, shared.events.clone());
     let max_attempts = execution.retry.max_attempts;
 
-    let outcome = match serde_json::from_value::<JobConfigPayload>(execution.payload.clone()) {
+    let outcome = match <JobConfigPayload as serde::Deserialize>::deserialize(&execution.payload) {
         Err(e) => {
             let message = format!("the job config snapshot cannot be read: {e}");
             log.error(message.clone());
@@ -626,7 +626,7 @@ async fn auto_disable(shared: &Arc<Shared>, config_id: &str, failures: u32, erro
         let Ok(Some(obj)) = shared.store.object_get(JOB_CONFIG, config_id).await else {
             return;
         };
-        let Ok(mut payload) = serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
+        let Ok(mut payload) = <JobConfigPayload as serde::Deserialize>::deserialize(&obj.payload)
         else {
             return;
         };

@@ -150,7 +150,7 @@ fn shared_members(shared: &Shared) -> Members {
 }
 
 fn decode(obj: &StoredObject, calendars: &Calendars) -> Option<(JobConfigPayload, JobPlan)> {
-    let payload: JobConfigPayload = match serde_json::from_value(obj.payload.clone()) {
+    let payload: JobConfigPayload = match serde::Deserialize::deserialize(&obj.payload) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(job = %obj.meta.id, error = %e, "job config cannot be scheduled as stored");
@@ -185,7 +185,7 @@ fn snapshot_of(payload: &Value) -> Box<str> {
 async fn load_calendars(shared: &Shared) -> Result<Calendars, EngineError> {
     let mut calendars = Calendars::default();
     for obj in shared.store.object_list(CALENDAR).await? {
-        match serde_json::from_value::<CalendarPayload>(obj.payload.clone()) {
+        match <CalendarPayload as serde::Deserialize>::deserialize(&obj.payload) {
             Ok(c) => calendars.insert(obj.meta.id.clone(), c),
             Err(e) => {
                 tracing::warn!(calendar = %obj.meta.id, error = %e, "calendar cannot be read as stored; it excludes nothing");

@@ -24,7 +24,7 @@ pub const MAX_LIMIT: usize = 500;
 pub fn document(obj: &StoredObject, now: Timestamp) -> Value {
     let mut body = json!({ "meta": obj.meta, "payload": obj.payload });
     if obj.meta.object_type == JOB_CONFIG
-        && let Ok(payload) = serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
+        && let Ok(payload) = <JobConfigPayload as serde::Deserialize>::deserialize(&obj.payload)
     {
         body["derived"] = json!(payload.derived(now));
     }

@@ -249,7 +249,7 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
     };
     let stored_payload = v
         .stored
-        .and_then(|o| serde_json::from_value::<CalendarPayload>(o.payload.clone()).ok());
+        .and_then(|o| <CalendarPayload as serde::Deserialize>::deserialize(&o.payload).ok());
     let body = html! {
         div class="crumbs" { a href="/console?type=calendar" { "Calendars" } " / " (if new { "new" } else { id.as_str() }) }
         div class="editor-head" {

@@ -30,7 +30,7 @@ pub(crate) async fn recent_executions(
         Ok(list) => list.iter().map(|e| view(e, Vec::new())).collect(),
         Err(e) => {
             tracing::warn!(job = %config.meta.id, error = %e, "cannot read the execution history");
-            serde_json::from_value::<JobConfigPayload>(config.payload.clone())
+            <JobConfigPayload as serde::Deserialize>::deserialize(&config.payload)
                 .ok()
                 .and_then(|p| p.last_execution)
                 .map(|last| ExecutionView::from_last_execution(&config.meta.id, &last))

@@ -467,7 +467,7 @@ async fn editor(state: &AppState, user: &ConsoleUser, v: EditorView<'_>) -> Mark
     };
     let stored_payload = v
         .stored
-        .and_then(|o| serde_json::from_value::<JobConfigPayload>(o.payload.clone()).ok());
+        .and_then(|o| <JobConfigPayload as serde::Deserialize>::deserialize(&o.payload).ok());
     let executions = match v.stored {
         Some(o) => recent_executions(state, o, 10).await,
         None => Vec::new(),
@@ -715,7 +715,7 @@ async fn saved_notice(state: &AppState, obj: &StoredObject, q: &PageQuery) -> Op
     let version = q.v.unwrap_or(obj.meta.version);
     let schedule = if q.schedule.as_deref() == Some("changed") {
         let now = state.clock.now();
-        let p = serde_json::from_value::<JobConfigPayload>(obj.payload.clone()).ok()?;
+        let p = <JobConfigPayload as serde::Deserialize>::deserialize(&obj.payload).ok()?;
         let calendars = state.app.calendars().await.unwrap_or_default();
         let next = p.derived_with(&obj.meta.id, now, &calendars).next_run_at;
         Some(match next {

@@ -190,7 +190,7 @@ fn editor(user: &ConsoleUser, v: View<'_>) -> Markup {
     };
     let stored_payload = v
         .stored
-        .and_then(|o| serde_json::from_value::<AdvancementRulePayload>(o.payload.clone()).ok());
+        .and_then(|o| <AdvancementRulePayload as serde::Deserialize>::deserialize(&o.payload).ok());
     let body = html! {
         div class="crumbs" { a href="/console?type=advancement-rule" { "Advancement Rules" } " / " (if new { "new" } else { id.as_str() }) }
         div class="editor-head" {

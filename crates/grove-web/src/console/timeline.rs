@@ -59,7 +59,7 @@ pub async fn page(
     let calendars = state.app.calendars().await.unwrap_or_default();
     let mut rows = Vec::new();
     for o in &objects {
-        let Ok(p) = serde_json::from_value::<JobConfigPayload>(o.payload.clone()) else {
+        let Ok(p) = <JobConfigPayload as serde::Deserialize>::deserialize(&o.payload) else {
             continue;
         };
         if !p.schedule.is_enabled {

@@ -67,14 +67,16 @@ pub async fn find_execution(state: &AppState, run_id: &str) -> Result<Option<Fou
     let stored = state.store.object_get(JOB_CONFIG, &e.config_id).await?;
     let current = stored
         .as_ref()
-        .and_then(|o| serde_json::from_value::<JobConfigPayload>(o.payload.clone()).ok());
+        .and_then(|o| <JobConfigPayload as serde::Deserialize>::deserialize(&o.payload).ok());
     let config = match current {
         Some(c) => c,
-        None => serde_json::from_value::<JobConfigPayload>(e.payload.clone()).map_err(|err| {
-            ApiError::Internal(format!(
-                "execution \"{run_id}\" carries a job configuration that does not decode: {err}"
-            ))
-        })?,
+        None => {
+            <JobConfigPayload as serde::Deserialize>::deserialize(&e.payload).map_err(|err| {
+                ApiError::Internal(format!(
+                    "execution \"{run_id}\" carries a job configuration that does not decode: {err}"
+                ))
+            })?
+        }
     };
     let logs = state
         .store

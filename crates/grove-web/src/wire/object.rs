@@ -107,7 +107,7 @@ impl GroveObject {
     /// (`derived.nextRunAt` is the first run's due instant).
     pub fn planned(obj: &StoredObject, now: Timestamp, calendars: &Calendars) -> Self {
         let derived = if obj.meta.object_type == JOB_CONFIG {
-            serde_json::from_value::<JobConfigPayload>(obj.payload.clone())
+            <JobConfigPayload as serde::Deserialize>::deserialize(&obj.payload)
                 .ok()
                 .map(|p| p.derived_with(&obj.meta.id, now, calendars).into())
         } else {
