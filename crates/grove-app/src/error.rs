@@ -67,6 +67,10 @@ pub enum AppError {
     /// collided); nothing was queued.
     #[error("the run was recorded twice; try again")]
     RunRecordedTwice,
+    /// A metric query in the type registry does not parse: a defect of
+    /// the registry, not of the request.
+    #[error("a metric of the registry cannot be counted")]
+    Metric(#[source] grove_core::query::QueryError),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]

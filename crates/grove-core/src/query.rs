@@ -29,8 +29,13 @@ pub struct Condition {
 
 impl Condition {
     pub fn matches(&self, object: &Value) -> bool {
-        let found = get_path(object, &self.path).is_some_and(|v| loosely_equal(v, &self.value));
-        found != self.negated
+        self.holds_for(get_path(object, &self.path))
+    }
+
+    /// Whether the condition holds for what its path found (`None`: no such
+    /// field), for callers that resolve the path without a whole document.
+    pub fn holds_for(&self, found: Option<&Value>) -> bool {
+        found.is_some_and(|v| loosely_equal(v, &self.value)) != self.negated
     }
 }
 
@@ -106,7 +111,13 @@ impl MetricQuery {
     }
 
     pub fn matches(&self, object: &Value) -> bool {
-        self.conditions.iter().all(|c| c.matches(object))
+        self.matches_with(|path| get_path(object, path))
+    }
+
+    /// `matches` over an object whose fields `lookup` finds by their
+    /// dotted path.
+    pub fn matches_with<'v>(&self, lookup: impl Fn(&str) -> Option<&'v Value>) -> bool {
+        self.conditions.iter().all(|c| c.holds_for(lookup(&c.path)))
     }
 
     pub fn count<'v>(&self, objects: impl IntoIterator<Item = &'v Value>) -> usize {

@@ -525,6 +525,26 @@ impl<'d> MetricTally<'d> {
         }
     }
 
+    /// Counts `documents` documents that hold the same values in the
+    /// fields the metrics read, which `lookup` finds by their dotted path:
+    /// a caller holding parts of documents, or a count of alike ones,
+    /// need not assemble them.
+    pub fn add_with<'v>(&mut self, documents: usize, lookup: impl Fn(&str) -> Option<&'v Value>) {
+        self.total += documents;
+        for (query, count) in self.queries.iter().zip(&mut self.counts) {
+            if query.matches_with(&lookup) {
+                *count += documents;
+            }
+        }
+    }
+
+    /// Every field path the metrics read.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.queries
+            .iter()
+            .flat_map(|q| q.conditions.iter().map(|c| c.path.as_str()))
+    }
+
     /// Documents counted so far.
     pub fn total(&self) -> usize {
         self.total

@@ -1,7 +1,7 @@
 //! The registry's query language.
 
 use grove_core::query::{MetricQuery, get_path};
-use grove_core::registry::TYPES;
+use grove_core::registry::{MetricTally, TYPES, evaluate_metrics};
 use serde_json::json;
 
 #[test]
@@ -40,6 +40,42 @@ fn counts_with_equality_and_inequality() {
         count("count(where: payload.lastExecution.status=\"success\")"),
         1
     );
+}
+
+#[test]
+fn a_tally_of_parts_counts_what_a_tally_of_documents_counts() {
+    let objects = vec![
+        json!({"payload": {"schedule": {"isEnabled": true}, "lastExecution": {"status": "failed"}}}),
+        json!({"payload": {"schedule": {"isEnabled": false}}}),
+        json!({"payload": {"schedule": {"isEnabled": "true"}, "lastExecution": {"status": "success"}}}),
+        json!({"payload": {}}),
+    ];
+    for def in TYPES {
+        let mut parts = MetricTally::new(def).unwrap();
+        for o in &objects {
+            // As the metrics call reads a stored object: the payload
+            // alone, its paths without their "payload." prefix.
+            parts.add_with(1, |path| {
+                path.strip_prefix("payload.")
+                    .and_then(|rest| get_path(&o["payload"], rest))
+            });
+        }
+        assert_eq!(parts.total(), objects.len());
+        assert_eq!(
+            parts.finish(),
+            evaluate_metrics(def, &objects).unwrap(),
+            "{}",
+            def.id
+        );
+    }
+    let job_config = TYPES.iter().find(|t| t.id == "job-config").unwrap();
+    let tally = MetricTally::new(job_config).unwrap();
+    assert!(tally.paths().any(|p| p == "payload.lastExecution.status"));
+    // A field that is not there matches only a negated condition.
+    let missing = MetricQuery::parse("count(where: payload.x!=1)").unwrap();
+    assert!(missing.matches_with(|_| None));
+    let present = MetricQuery::parse("count(where: payload.x=1)").unwrap();
+    assert!(!present.matches_with(|_| None));
 }
 
 #[test]

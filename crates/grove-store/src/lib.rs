@@ -56,7 +56,8 @@ pub use grove_data::{
     SproutUpsert, UpsertOutcome,
 };
 pub use objects::{
-    OBJECT_PAGE, ObjectInsert, ObjectPages, ObjectStore, ObjectUpdate, Revision, StoredObject,
+    FieldCount, FieldPath, OBJECT_PAGE, ObjectInsert, ObjectPages, ObjectStore, ObjectUpdate,
+    Revision, StoredObject,
 };
 pub use tokens::{ApiToken, Role, TokenStore};
 

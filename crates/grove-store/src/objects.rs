@@ -52,6 +52,41 @@ pub struct Revision {
     pub at: Timestamp,
 }
 
+/// A dotted path into a stored payload (engine state merged in) that a
+/// store reads in SQL, without reading the objects out: its segments are
+/// ASCII letters, digits and `_`, and none is all digits (such a segment
+/// indexes an array in [`grove_core::query::get_path`], which SQL JSON
+/// paths spell differently).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath(Vec<String>);
+
+impl FieldPath {
+    /// `None` for a path a store cannot read in SQL as it stands.
+    pub fn parse(path: &str) -> Option<Self> {
+        let segments: Vec<String> = path.split('.').map(str::to_owned).collect();
+        let plain = |s: &String| {
+            !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !s.bytes().all(|b| b.is_ascii_digit())
+        };
+        segments.iter().all(plain).then_some(Self(segments))
+    }
+
+    /// Its segments, at least one, each safe to write into SQL text.
+    pub fn segments(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// How many objects hold one combination of values at the paths asked of
+/// [`ObjectStore::object_field_counts`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldCount {
+    /// The value at each path, in the order asked; `None`: no such field.
+    pub values: Vec<Option<Value>>,
+    pub objects: u64,
+}
+
 #[async_trait]
 pub trait ObjectStore {
     async fn object_get(
@@ -83,6 +118,16 @@ pub trait ObjectStore {
         skip: usize,
         limit: usize,
     ) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// How many objects of a type hold each combination of the values at
+    /// `paths`, counted by the database: a tally over thousands of
+    /// objects reads a few rows, not every object. Combinations no object
+    /// holds are left out, so a type without objects has none.
+    async fn object_field_counts(
+        &self,
+        object_type: &str,
+        paths: &[FieldPath],
+    ) -> Result<Vec<FieldCount>, StoreError>;
 
     /// How many objects of a type are stored.
     async fn object_count(&self, object_type: &str) -> Result<u64, StoreError>;

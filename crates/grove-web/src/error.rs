@@ -176,6 +176,7 @@ impl From<AppError> for ApiError {
             AppError::InvalidDocuments(problems) => {
                 Self::Validation(problems.into_iter().map(|p| p.problem).collect())
             }
+            AppError::Metric(_) => Self::Internal(with_causes(&e)),
             AppError::Engine(e) => e.into(),
             AppError::Store(e) => e.into(),
         }

@@ -7,6 +7,7 @@
 //! tells the engine (job configs only: nothing schedules rules).
 
 pub mod list;
+pub mod metrics;
 pub mod schedules;
 
 use grove_core::merge_patch;
@@ -20,6 +21,7 @@ use crate::audit::{AuditAction, Caller, Target};
 use crate::{App, AppError};
 
 pub use list::{DEFAULT_LIMIT, MAX_LIMIT, ObjectPage, ObjectQuery, document};
+pub use metrics::TypeTally;
 
 /// The registry entry of an object type.
 pub fn object_type(type_id: &str) -> Result<&'static TypeDef, AppError> {

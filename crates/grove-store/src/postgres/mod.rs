@@ -341,6 +341,11 @@ impl Dialect for PostgresDb {
         format!("= ANY(${param})")
     }
 
+    fn json_at(column: &str, path: &[String]) -> String {
+        // jsonb, so that equal values group together whatever their spacing.
+        format!("({column}::jsonb #> '{{{}}}')::text", path.join(","))
+    }
+
     fn lock_sequence(table: &str) -> Option<String> {
         Some(format!("LOCK TABLE {table} IN SHARE MODE"))
     }

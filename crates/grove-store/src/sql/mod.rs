@@ -352,6 +352,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// `IN (SELECT value FROM json_each($3))`.
     fn in_list(param: usize) -> String;
 
+    /// The JSON text at `path` in the JSON column `column`, NULL where
+    /// there is no such field (a JSON `null` is the text `null`). The
+    /// segments are those of a [`crate::FieldPath`], safe in SQL text.
+    fn json_at(column: &str, path: &[String]) -> String;
+
     /// Run first in a transaction that reads the highest sequence number of
     /// `table` (and rows up to it), where sequence values can commit out of
     /// order: PostgreSQL waits for in-flight inserts with

@@ -10,7 +10,11 @@ use grove_core::registry::merge_state;
 use serde_json::{Map, Value};
 
 use super::{Dialect, Exec, Row, RowExt, SqlStore, sql};
-use crate::{ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoreError, StoredObject};
+use crate::error::Corrupt;
+use crate::{
+    FieldCount, FieldPath, ObjectInsert, ObjectStore, ObjectUpdate, Revision, StoreError,
+    StoredObject,
+};
 
 const COLUMNS: &str = "object_type, id, title, description, tags, version, payload, state, \
      created_at, updated_at, created_by, updated_by";
@@ -268,6 +272,70 @@ impl<D: Dialect> ObjectStore for SqlStore<D> {
         .iter()
         .map(object_from_row)
         .collect()
+    }
+
+    async fn object_field_counts(
+        &self,
+        object_type: &str,
+        paths: &[FieldPath],
+    ) -> Result<Vec<FieldCount>, StoreError> {
+        // A path's value is in `state` when its first field is (engine
+        // state replaces payload fields on read), else in `payload`.
+        let mut columns: Vec<String> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                let at = path.segments();
+                format!(
+                    "CASE WHEN {} IS NOT NULL THEN {} ELSE {} END AS v{i}",
+                    D::json_at("state", &at[..1]),
+                    D::json_at("state", at),
+                    D::json_at("payload", at)
+                )
+            })
+            .collect();
+        let group_by = match paths.len() {
+            0 => String::new(),
+            n => format!(
+                " GROUP BY {}",
+                (1..=n)
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        columns.push("COUNT(*) AS n".to_owned());
+        let mut db = self.db.read().await?;
+        let rows = db
+            .fetch_all(
+                sql(format!(
+                    "SELECT {} FROM objects WHERE object_type = $1{group_by}",
+                    columns.join(", ")
+                ))
+                .bind(object_type),
+            )
+            .await?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let objects = super::count(row.get("n")?);
+            if objects == 0 {
+                // COUNT(*) without GROUP BY answers a row even for none.
+                continue;
+            }
+            let values = (0..paths.len())
+                .map(|i| {
+                    let column = format!("v{i}");
+                    row.text(&column)?
+                        .map(|text| {
+                            serde_json::from_str(&text)
+                                .map_err(|source| Corrupt::Json { column, source }.into())
+                        })
+                        .transpose()
+                })
+                .collect::<Result<_, StoreError>>()?;
+            counts.push(FieldCount { values, objects });
+        }
+        Ok(counts)
     }
 
     async fn object_count(&self, object_type: &str) -> Result<u64, StoreError> {

@@ -232,6 +232,12 @@ impl Dialect for SqliteDb {
         format!("IN (SELECT value FROM json_each(${param}))")
     }
 
+    fn json_at(column: &str, path: &[String]) -> String {
+        // `->` answers JSON text (`json_extract` answers SQL values, and
+        // `true` would read as 1).
+        format!("{column} -> '$.{}'", path.join("."))
+    }
+
     fn lock_sequence(_table: &str) -> Option<String> {
         None
     }

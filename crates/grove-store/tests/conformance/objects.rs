@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use grove_store::{ObjectInsert, ObjectPages, ObjectUpdate, Store, StoreError};
+use grove_store::{
+    FieldCount, FieldPath, ObjectInsert, ObjectPages, ObjectUpdate, Store, StoreError,
+};
 use serde_json::{Map, json};
 
 use super::at;
@@ -23,6 +25,14 @@ macro_rules! objects_suite {
                 $crate::conformance::run(
                     $fresh().await,
                     $crate::conformance::objects::get_many_reads_the_ids_found,
+                )
+                .await
+            }
+            #[tokio::test]
+            async fn field_counts_group_objects_by_their_values() {
+                $crate::conformance::run(
+                    $fresh().await,
+                    $crate::conformance::objects::field_counts_group_objects_by_their_values,
                 )
                 .await
             }
@@ -207,6 +217,85 @@ pub async fn get_many_reads_the_ids_found(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+}
+
+pub async fn field_counts_group_objects_by_their_values(store: Arc<dyn Store>) {
+    let paths = [
+        FieldPath::parse("on.off").unwrap(),
+        FieldPath::parse("last.status").unwrap(),
+    ];
+    assert!(
+        store
+            .object_field_counts("job-config", &paths)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no objects, no combinations"
+    );
+    for (id, payload) in [
+        (
+            "a",
+            json!({"on": {"off": true}, "last": {"status": "stale"}}),
+        ),
+        ("b", json!({"on": {"off": true}})),
+        ("c", json!({"on": {"off": true}})),
+        ("d", json!({"on": {"off": null}, "last": 3})),
+        ("e", json!({"on": {"off": {"deep": [1, 2]}}})),
+    ] {
+        store.object_insert(insert(id, payload)).await.unwrap();
+    }
+    // Engine state replaces the payload's field, as every read merges it.
+    for (id, last) in [
+        ("a", json!({"status": "failed"})),
+        ("b", json!({"status": "failed"})),
+    ] {
+        let mut state = Map::new();
+        state.insert("last".to_owned(), last);
+        store
+            .object_state_merge("job-config", id, state)
+            .await
+            .unwrap();
+    }
+    store
+        .object_insert(ObjectInsert {
+            object_type: "advancement-rule".into(),
+            ..insert("a", json!({"on": {"off": false}}))
+        })
+        .await
+        .unwrap();
+    let mut counts = store
+        .object_field_counts("job-config", &paths)
+        .await
+        .unwrap();
+    counts.sort_by_key(|c| format!("{:?}", c.values));
+    let alike =
+        |on: Option<serde_json::Value>, last: Option<serde_json::Value>, objects| FieldCount {
+            values: vec![on, last],
+            objects,
+        };
+    let mut expected = vec![
+        alike(Some(json!(true)), Some(json!("failed")), 2),
+        alike(Some(json!(true)), None, 1),
+        alike(Some(json!(null)), None, 1),
+        alike(Some(json!({"deep": [1, 2]})), None, 1),
+    ];
+    expected.sort_by_key(|c| format!("{:?}", c.values));
+    assert_eq!(counts, expected);
+    // No paths: one combination, every object of the type.
+    assert_eq!(
+        store
+            .object_field_counts("advancement-rule", &[])
+            .await
+            .unwrap(),
+        vec![FieldCount {
+            values: vec![],
+            objects: 1
+        }]
+    );
+    // Paths a store cannot read in SQL are refused before they reach it.
+    for path in ["a.0", "a..b", "a-b", "a'b", ""] {
+        assert!(FieldPath::parse(path).is_none(), "{path}");
+    }
 }
 
 pub async fn insert_twice_is_already_exists(store: Arc<dyn Store>) {

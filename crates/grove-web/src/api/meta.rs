@@ -3,12 +3,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use grove_app::objects::{document, object_type};
-use grove_core::registry::{self, MetricTally};
-use grove_store::{OBJECT_PAGE, ObjectPages};
-use serde_json::Value;
+use grove_app::objects::object_type;
+use grove_core::registry;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::wire::problem::Problem;
 use crate::wire::service::{Liveness, Readiness, TypeMetrics, TypeRegistry};
@@ -55,17 +53,10 @@ pub async fn metrics(
     Path(type_id): Path<String>,
 ) -> ApiResult<Json<TypeMetrics>> {
     let def = object_type(&type_id)?;
-    let now = state.clock.now();
-    let mut tally = MetricTally::new(def).map_err(|e| ApiError::Internal(e.to_string()))?;
-    // A page at a time: thousands of objects are never all in memory.
-    let mut pages = ObjectPages::new(&*state.store, def.id, OBJECT_PAGE);
-    while let Some(page) = pages.next_page().await? {
-        let documents: Vec<Value> = page.iter().map(|o| document(o, now)).collect();
-        tally.add(&documents);
-    }
+    let counted = state.app.metrics(def).await?;
     Ok(Json(TypeMetrics {
         r#type: def.id,
-        total: tally.total(),
-        metrics: tally.finish(),
+        total: counted.total,
+        metrics: counted.metrics,
     }))
 }
