@@ -89,6 +89,9 @@ struct Batches {
     configs: GroupCommit<String, Result<Option<StoredObject>, StoreError>>,
     runs: GroupCommit<(ExecutionInsert, AuditAppend), Result<InsertOutcome, StoreError>>,
     audit: GroupCommit<AuditAppend, Result<(), StoreError>>,
+    /// Metrics calls: those that arrive while a type is being counted
+    /// share the next count.
+    metrics: GroupCommit<&'static TypeDef, Result<objects::TypeTally, AppError>>,
 }
 
 impl App {

@@ -872,6 +872,57 @@ async fn metrics_count_with_the_registry_queries() {
     );
 }
 
+/// Metrics calls share counts while others run; a shared count must
+/// still begin after each call it answers arrived, so that every call
+/// sees every create acknowledged before it asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_metrics_calls_each_see_the_writes_acknowledged_before_them() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let app = Arc::new(TestApp::new().await);
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for writer in 0..4 {
+        let (app, acknowledged) = (app.clone(), acknowledged.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..15 {
+                let r = app
+                    .call(
+                        Method::POST,
+                        "/api/v1/objects/job-config",
+                        Some(job(&format!("w{writer}-{i}"), "0 3 * * *")),
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+                acknowledged.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    for _ in 0..8 {
+        let (app, acknowledged) = (app.clone(), acknowledged.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..15 {
+                let before = acknowledged.load(Ordering::SeqCst);
+                let r = app.get("/api/v1/metrics/job-config").await;
+                assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+                let total = r.body["total"].as_u64().unwrap();
+                let enabled = r.body["metrics"][0]["value"].as_u64().unwrap();
+                assert!(
+                    total >= before,
+                    "{total} counted, {before} acknowledged before"
+                );
+                assert_eq!(enabled, total, "every config created is enabled");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let r = app.get("/api/v1/metrics/job-config").await;
+    assert_eq!(r.body["total"], 60);
+}
+
 #[tokio::test]
 async fn advancement_rules_are_objects_too() {
     let app = TestApp::new().await;

@@ -21,6 +21,36 @@ pub struct TypeTally {
 impl App {
     /// Counts every metric of `def` over all its objects.
     ///
+    /// Concurrent calls share counts: those that arrive while a count runs
+    /// wait for the next, which serves them all. A count so always begins
+    /// after every call it answers arrived, and sees every write
+    /// acknowledged before each asked; a console of many viewers costs
+    /// one scan per type at a time instead of one per viewer.
+    pub async fn metrics(&self, def: &'static TypeDef) -> Result<TypeTally, AppError> {
+        self.batches
+            .metrics
+            .write(
+                def,
+                |defs| async move {
+                    let mut counted: Vec<TypeTally> = Vec::new();
+                    let mut answers = Vec::with_capacity(defs.len());
+                    for (i, def) in defs.iter().enumerate() {
+                        let tally = match defs[..i].iter().position(|d| d.id == def.id) {
+                            Some(first) => counted[first].clone(),
+                            None => self.count_metrics(def).await.ok()?,
+                        };
+                        counted.push(tally.clone());
+                        answers.push(Ok(tally));
+                    }
+                    Some(answers)
+                },
+                |def| self.count_metrics(def),
+            )
+            .await
+    }
+
+    /// One count of [`Self::metrics`].
+    ///
     /// Metrics that read only payload fields are counted by the store,
     /// which answers how many objects hold each combination of those
     /// fields' values: reading thousands of objects out and assembling
@@ -28,7 +58,7 @@ impl App {
     /// fields computed) was nearly all a metrics call cost. Other metrics
     /// are counted on the documents, a page at a time so that thousands
     /// of objects are never all in memory.
-    pub async fn metrics(&self, def: &TypeDef) -> Result<TypeTally, AppError> {
+    async fn count_metrics(&self, def: &TypeDef) -> Result<TypeTally, AppError> {
         let mut tally = MetricTally::new(def).map_err(AppError::Metric)?;
         let mut paths: Vec<String> = tally.paths().map(str::to_owned).collect();
         paths.sort_unstable();
