@@ -50,6 +50,10 @@ pub(crate) async fn follow(shared: Arc<Shared>, shutdown: CancellationToken) {
                 change = feed.next() => change,
             };
             match change {
+                Ok(Change::Runs) => {
+                    delay = RETRY_FIRST;
+                    shared.feed_runs.notify_one();
+                }
                 Ok(change) => {
                     delay = RETRY_FIRST;
                     apply(&shared, change);

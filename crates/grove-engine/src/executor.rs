@@ -44,6 +44,12 @@ const STORE_BACKOFF: Duration = Duration::from_secs(1);
 /// config firing on the same minute), the first handlers start after a
 /// small claim instead of one as large as `max_running`.
 const CLAIM_CHUNK: usize = 32;
+/// How long a claim for runs the change feed announced waits. Every
+/// instance hears every commit that queues runs, its own included; the
+/// instance that queued them was woken directly and has usually claimed
+/// them by then, and notifications arriving meanwhile share the claim
+/// (without the wait, every instance claimed on every notification).
+const FEED_CLAIM_DELAY: Duration = Duration::from_millis(20);
 
 pub(crate) struct Executor {
     shared: Arc<Shared>,
@@ -126,6 +132,13 @@ impl Executor {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.shared.executor_wake.notified() => {}
+                () = self.shared.feed_runs.notified() => {
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = self.shared.executor_wake.notified() => {}
+                        () = tokio::time::sleep(FEED_CLAIM_DELAY) => {}
+                    }
+                }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 () = tokio::time::sleep(sleep) => {}
             }

@@ -165,6 +165,11 @@ pub(crate) struct Shared {
     pub changes: Mutex<Changes>,
     pub scheduler_wake: Notify,
     pub executor_wake: Notify,
+    /// Runs were queued, as the change feed heard it: by another process,
+    /// or this one's own write echoed back. The executor claims for these
+    /// a moment later ([`executor`]), so that a burst of notifications
+    /// costs one claim and the process that queued them claims first.
+    pub feed_runs: Notify,
     pub maintenance_wake: Notify,
     pub events: Arc<events::EventHub>,
     /// Cancel tokens of the attempts running in this process, by run id.
@@ -234,6 +239,7 @@ impl Engine {
             changes: Mutex::default(),
             scheduler_wake: Notify::new(),
             executor_wake: Notify::new(),
+            feed_runs: Notify::new(),
             maintenance_wake: Notify::new(),
             events: Arc::default(),
             running: Mutex::default(),
