@@ -4,7 +4,9 @@
 //! executor at once, whoever made the change — this process, another
 //! instance, a CLI command. This process's own writes also arrive through
 //! `EngineHandle::changed`, which calls [`apply`] just as the feed does, so
-//! they take effect even while the feed reconnects.
+//! they take effect even while the feed reconnects. One difference: runs
+//! the feed announces wake the executor through `feed_runs`, which claims
+//! a moment later, since a write made here has already woken it.
 //!
 //! Notifications can be lost (a dropped connection, a restart of the
 //! database), so after every (re)connection the scheduler re-reads every

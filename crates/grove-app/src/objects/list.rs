@@ -178,14 +178,6 @@ impl ObjectQuery {
         }
         Ok(())
     }
-
-    /// The largest page, nothing else: every object of a type.
-    pub fn everything() -> Self {
-        Self {
-            limit: MAX_LIMIT,
-            ..Self::default()
-        }
-    }
 }
 
 impl App {

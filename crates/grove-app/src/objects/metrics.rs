@@ -32,14 +32,18 @@ impl App {
             .write(
                 def,
                 |defs| async move {
-                    let mut counted: Vec<TypeTally> = Vec::new();
+                    // One count per type in the batch, cloned for its callers.
+                    let mut counted: Vec<(&str, TypeTally)> = Vec::new();
                     let mut answers = Vec::with_capacity(defs.len());
-                    for (i, def) in defs.iter().enumerate() {
-                        let tally = match defs[..i].iter().position(|d| d.id == def.id) {
-                            Some(first) => counted[first].clone(),
-                            None => self.count_metrics(def).await.ok()?,
+                    for def in defs {
+                        let tally = match counted.iter().find(|(id, _)| *id == def.id) {
+                            Some((_, tally)) => tally.clone(),
+                            None => {
+                                let tally = self.count_metrics(def).await.ok()?;
+                                counted.push((def.id, tally.clone()));
+                                tally
+                            }
                         };
-                        counted.push(tally.clone());
                         answers.push(Ok(tally));
                     }
                     Some(answers)

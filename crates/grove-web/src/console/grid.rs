@@ -8,9 +8,7 @@ use grove_core::advancement_rule::AdvancementRulePayload;
 use grove_core::calendar::CalendarPayload;
 use grove_core::job_config::{JobConfigPayload, RunStatus};
 use grove_core::plan::Calendars;
-use grove_core::registry::{
-    self, ADVANCEMENT_RULE, CALENDAR, JOB_CONFIG, TypeDef, evaluate_metrics,
-};
+use grove_core::registry::{self, ADVANCEMENT_RULE, CALENDAR, JOB_CONFIG, TypeDef};
 use grove_core::render::{ExecutionView, format_duration};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -87,12 +85,7 @@ async fn render(
             .list(def, &ObjectQuery::parse(&params)?)
             .await?
             .documents();
-        let all = state
-            .app
-            .list(def, &ObjectQuery::everything())
-            .await?
-            .documents();
-        let metrics = evaluate_metrics(def, &all).unwrap_or_default();
+        let metrics = state.app.metrics(def).await?.metrics;
         lists.push(TypeList {
             def,
             items,
