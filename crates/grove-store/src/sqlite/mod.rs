@@ -19,6 +19,7 @@
 //!   (migration 6) and the writer's `PRAGMA data_version` when the database
 //!   file changes; see [`feed`].
 
+mod checkpoint;
 mod feed;
 mod writer;
 
@@ -255,7 +256,7 @@ impl Dialect for SqliteDb {
     }
 
     async fn commit(&self, tx: Self::Write) -> Result<(), StoreError> {
-        tx.commit()
+        tx.commit().await
     }
 
     async fn migration_lock(&self, _tx: &mut Self::Write) -> Result<(), StoreError> {
