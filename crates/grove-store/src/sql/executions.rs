@@ -313,17 +313,48 @@ async fn insert_in<D: Dialect>(
     insert_outcome(row.as_ref(), std::mem::take(&mut p.payload), skip.is_some())
 }
 
-/// Many inserts as `insert_in` makes them, in a few set-based statements:
-/// one count of the busy configs, a multi-row insert per
-/// [`super::BULK_ROWS`], one multi-row position upsert. A batch that
-/// names a config twice goes one insert at a time, so that each sees the
-/// one before (its overlap count, its slot key).
+/// Many inserts as `insert_in` makes them, each seeing the ones before
+/// it of its config (their overlap count, their slot and chain keys: all
+/// are per config). A batch that names configs more than once is written
+/// in rounds, each holding at most one insert per config in the batch's
+/// order: the first of each config, then the second, and so on.
 async fn insert_many_in<D: Dialect>(
     tx: &mut D::Write,
     inserts: Vec<ExecutionInsert>,
 ) -> Result<Vec<InsertOutcome>, StoreError> {
-    let configs: BTreeSet<&String> = inserts.iter().map(|p| &p.config_id).collect();
-    if inserts.len() < 2 || configs.len() < inserts.len() {
+    let n = inserts.len();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut rounds: Vec<(Vec<usize>, Vec<ExecutionInsert>)> = Vec::new();
+    for (i, p) in inserts.into_iter().enumerate() {
+        let nth = seen.entry(p.config_id.clone()).or_insert(0);
+        if rounds.len() <= *nth {
+            rounds.push((Vec::new(), Vec::new()));
+        }
+        let (at, batch) = &mut rounds[*nth];
+        *nth += 1;
+        at.push(i);
+        batch.push(p);
+    }
+    let mut out: Vec<Option<InsertOutcome>> = (0..n).map(|_| None).collect();
+    for (at, batch) in rounds {
+        for (i, outcome) in at
+            .into_iter()
+            .zip(insert_distinct_in::<D>(tx, batch).await?)
+        {
+            out[i] = Some(outcome);
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// Inserts of distinct configs, in a few set-based statements: one count
+/// of the busy configs, a multi-row insert per [`super::BULK_ROWS`], one
+/// multi-row position upsert.
+async fn insert_distinct_in<D: Dialect>(
+    tx: &mut D::Write,
+    inserts: Vec<ExecutionInsert>,
+) -> Result<Vec<InsertOutcome>, StoreError> {
+    if inserts.len() < 2 {
         let mut out = Vec::with_capacity(inserts.len());
         for p in inserts {
             out.push(insert_in::<D>(tx, p).await?);

@@ -31,6 +31,10 @@ macro_rules! executions_suite {
             $crate::executions_test!($fresh, slots_are_unique_and_advance_the_position);
             $crate::executions_test!($fresh, busy_slot_is_skipped_with_overlap);
             $crate::executions_test!($fresh, a_batch_of_many_configs_is_recorded_as_one_by_one);
+            $crate::executions_test!(
+                $fresh,
+                inserts_of_one_config_in_a_batch_see_those_before_them
+            );
             $crate::executions_test!($fresh, runs_and_their_audit_lines_commit_together);
             $crate::executions_test!($fresh, claim_respects_max_concurrent_and_due_time);
             $crate::executions_test!($fresh, failed_attempt_is_retried_after_the_policy_delay);
@@ -257,6 +261,53 @@ pub async fn a_batch_of_many_configs_is_recorded_as_one_by_one(store: Arc<dyn St
     // busy, missed, dup, free and the 1,050; not the manual run.
     assert_eq!(positions.len(), 1_054);
     assert!(positions.iter().all(|p| p.last_scheduled_for == t0()));
+}
+
+/// A batch that names configs more than once (written in rounds) gives
+/// each insert what it would get alone, in the batch's order: the second
+/// of a config sees the first (its overlap, its slot).
+pub async fn inserts_of_one_config_in_a_batch_see_those_before_them(store: Arc<dyn Store>) {
+    let when_free = |id: &str, config: &str| {
+        let mut p = insert(id, config, None);
+        p.disposition = InsertDisposition::SkipWhenBusy;
+        p
+    };
+    let batch = vec![
+        when_free("r1", "rep"),
+        insert("s1", "slot", Some(t0())),
+        when_free("r2", "rep"),
+        insert("o1", "other", None),
+        insert("s2", "slot", Some(t0())),
+        when_free("r3", "rep"),
+        insert("s3", "slot", Some(t0() + secs(60))),
+    ];
+    let out = store.execution_insert_slots(batch).await.unwrap();
+    let seen: Vec<String> = out
+        .iter()
+        .map(|o| match o {
+            InsertOutcome::Queued(e) => format!("{} queued", e.id),
+            InsertOutcome::Skipped(e) => {
+                format!("{} {}", e.id, e.reason.as_deref().unwrap_or("skipped"))
+            }
+            InsertOutcome::Duplicate => "duplicate".to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "r1 queued",
+            "s1 queued",
+            "r2 overlap",
+            "o1 queued",
+            "duplicate",
+            "r3 overlap",
+            "s3 queued"
+        ]
+    );
+    assert!(store.execution_get("s2").await.unwrap().is_none());
+    let positions = store.slot_positions().await.unwrap();
+    let slot = positions.iter().find(|p| p.config_id == "slot").unwrap();
+    assert_eq!(slot.last_scheduled_for, t0() + secs(60));
 }
 
 pub async fn runs_and_their_audit_lines_commit_together(store: Arc<dyn Store>) {
