@@ -619,6 +619,16 @@ mod tests {
         Writer::open(path.to_str().expect("utf-8"), Duration::from_secs(1)).expect("open")
     }
 
+    /// A writer on a fresh file holding a table `t` of ids.
+    async fn writer_with_table(dir: &tempfile::TempDir) -> Writer {
+        let w = writer(dir);
+        let mut db = w.autocommit().await.expect("writer");
+        db.execute_script("CREATE TABLE t (id TEXT PRIMARY KEY)")
+            .await
+            .expect("create");
+        w
+    }
+
     #[tokio::test]
     async fn parameters_bind_by_their_number_wherever_they_first_appear() {
         let dir = tempfile::tempdir().expect("dir");
@@ -641,12 +651,7 @@ mod tests {
     #[tokio::test]
     async fn a_transaction_dropped_before_commit_is_rolled_back() {
         let dir = tempfile::tempdir().expect("dir");
-        let w = writer(&dir);
-        let mut db = w.autocommit().await.expect("writer");
-        db.execute_script("CREATE TABLE t (id TEXT PRIMARY KEY)")
-            .await
-            .expect("create");
-        drop(db);
+        let w = writer_with_table(&dir).await;
         let mut tx = w.begin().await.expect("begin");
         tx.execute(sql("INSERT INTO t (id) VALUES ($1)").bind("dropped"))
             .await
@@ -696,12 +701,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn transactions_queued_together_share_one_commit_and_fail_alone() {
         let dir = tempfile::tempdir().expect("dir");
-        let w = writer(&dir);
-        let mut db = w.autocommit().await.expect("writer");
-        db.execute_script("CREATE TABLE t (id TEXT PRIMARY KEY)")
-            .await
-            .expect("create");
-        drop(db);
+        let w = writer_with_table(&dir).await;
         let mut first = w.begin().await.expect("begin");
         first
             .execute(sql("INSERT INTO t (id) VALUES ('a')"))
@@ -734,12 +734,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_transactions_are_each_durable_when_acknowledged() {
         let dir = tempfile::tempdir().expect("dir");
-        let w = writer(&dir);
-        let mut db = w.autocommit().await.expect("writer");
-        db.execute_script("CREATE TABLE t (id TEXT PRIMARY KEY)")
-            .await
-            .expect("create");
-        drop(db);
+        let w = writer_with_table(&dir).await;
         let dir = Arc::new(dir);
         let mut tasks = Vec::new();
         for i in 0..64 {
