@@ -84,8 +84,12 @@ impl SqliteFeed {
             .fetch_one(&read)
             .await?;
         let data_version = write.data_version().await?;
-        let dir = watched_dir(Path::new(path));
-        let watcher = match watch_file(Path::new(path), &dir, doorbell) {
+        let file = std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
+        let dir = file
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let watcher = match watch_file(&file, &dir, doorbell) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!(
@@ -116,6 +120,7 @@ impl SqliteFeed {
         let Some(watcher) = self.watcher.as_mut() else {
             return;
         };
+        // Already watching (or already paused), as asked.
         if self.paused != on {
             return;
         }
@@ -162,23 +167,14 @@ impl SqliteFeed {
     }
 }
 
-/// The directory of the database file, which the feed watches (the log
-/// file comes and goes).
-fn watched_dir(path: &Path) -> PathBuf {
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
-/// Rings `doorbell` whenever the database file or its write-ahead log
-/// changes.
+/// Rings `doorbell` whenever the database file `path` or its write-ahead
+/// log changes. Watches the file's directory `dir` (the log file comes
+/// and goes).
 fn watch_file(
     path: &Path,
     dir: &Path,
     doorbell: watch::Sender<u64>,
 ) -> notify::Result<notify::RecommendedWatcher> {
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };

@@ -304,7 +304,8 @@ impl WriterExec {
         self.batch("RELEASE own")?;
         self.in_transaction = false;
         let Some(group) = self.conn.group.as_mut() else {
-            // Ended by the failure of a statement after the release.
+            // SQLite rolled the group back (the savepoint's release found
+            // no transaction to end): nothing of it was written.
             return Err(StoreError::Unavailable(sqlx::Error::WorkerCrashed));
         };
         let mut outcome = group.outcome.subscribe();
