@@ -28,9 +28,10 @@ use grove_store::{
     ExecutionFinish, ExecutionStatus, FailureStreak, ObjectUpdate, OutcomeRecord, Store,
     StoreError,
 };
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::{ConfigSource, JobContext, Progress, RunLogger};
@@ -44,10 +45,10 @@ const STORE_BACKOFF: Duration = Duration::from_secs(1);
 /// config firing on the same minute), the first handlers start after a
 /// small claim instead of one as large as `max_running`.
 const CLAIM_CHUNK: usize = 32;
-/// How long a claim for runs the change feed announced waits. Every
+/// How long a look at runs the change feed announced waits. Every
 /// instance hears every commit that queues runs, its own included; the
 /// instance that queued them was woken directly and has usually claimed
-/// them by then, and notifications arriving meanwhile share the claim
+/// them by then, and notifications arriving meanwhile share the look
 /// (without the wait, every instance claimed on every notification).
 const FEED_CLAIM_DELAY: Duration = Duration::from_millis(20);
 
@@ -78,69 +79,105 @@ impl Executor {
 
     pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
         let mut tasks: JoinSet<()> = JoinSet::new();
+        // Whether the queue may hold something to take: set by whatever can
+        // mean new work (a wake, the feed, the timer), cleared by a claim.
+        // A claim waits while every slot is taken, and is made once one
+        // frees up.
+        let mut look = true;
+        // The last claim left due runs behind their config's
+        // maxConcurrent: a run ending may let one start. Otherwise a run
+        // ending is no reason to claim (with several instances, every one
+        // of them claimed after every run's end).
+        let mut held_back = false;
+        // The change feed announced runs queued somewhere. The instance
+        // that queued them was woken directly and has usually claimed them
+        // by now, so one cheap read of the queue's earliest due time comes
+        // first (a claim that finds nothing costs a transaction).
+        let mut probe = false;
+        // When to look without being woken: the next retry's due time, or
+        // the resync interval, only a safety net for a lost notification.
+        let safety_net = self.shared.settings.resync_interval;
+        let mut wake_at = Instant::now() + safety_net;
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            while tasks.try_join_next().is_some() {}
+            while tasks.try_join_next().is_some() {
+                look |= held_back;
+            }
             let free = self
                 .shared
                 .settings
                 .max_running
                 .saturating_sub(tasks.len())
                 .min(CLAIM_CHUNK);
-            // Woken by the change feed when work is queued anywhere, by a
-            // task ending, or at the next retry's due time; the resync
-            // interval is only a safety net for a lost notification.
-            let safety_net = self.shared.settings.resync_interval;
-            let mut sleep = safety_net;
-            if free > 0 {
+            if probe && !look && free > 0 {
+                probe = false;
                 let now = self.shared.clock.now();
+                match self.shared.store.execution_next_due(Timestamp::MIN).await {
+                    Ok(Some(at)) if at <= now => look = true,
+                    Ok(Some(at)) => {
+                        wake_at = wake_at.min(Instant::now() + until(&*self.shared.clock, at));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the queue");
+                        look = true;
+                    }
+                }
+            }
+            if look && free > 0 {
+                look = false;
+                probe = false;
+                wake_at = Instant::now() + safety_net;
                 let claim = ExecutionClaim {
                     owner: self.shared.owner.clone(),
-                    now,
+                    now: self.shared.clock.now(),
                     lease_until: lease_until(&self.shared),
                     limit: u32::try_from(free).unwrap_or(u32::MAX),
                 };
-                match self.shared.store.execution_claim(claim).await {
-                    Ok(claimed) => {
-                        let full = claimed.len() == free;
-                        for c in claimed {
+                match self.shared.store.execution_claim_batch(claim).await {
+                    Ok(batch) => {
+                        held_back = batch.held_back;
+                        let full = batch.claimed.len() == free;
+                        for c in batch.claimed {
                             let shared = self.shared.clone();
                             let handlers = self.handlers.clone();
                             tasks.spawn(run_attempt(shared, handlers, c));
                         }
                         if full {
-                            // More may be due: claim again at once.
+                            // More may be due: claim again at once (or as
+                            // soon as a slot frees up).
+                            look = true;
                             continue;
                         }
-                        match self.shared.store.execution_next_due(now).await {
-                            Ok(Some(at)) => sleep = until(&*self.shared.clock, at).min(safety_net),
-                            Ok(None) => {}
-                            Err(e) => {
-                                tracing::warn!(error = %e, "cannot read the next due execution");
-                                sleep = STORE_BACKOFF;
-                            }
+                        if let Some(at) = batch.next_due {
+                            wake_at =
+                                Instant::now() + until(&*self.shared.clock, at).min(safety_net);
                         }
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot claim executions");
-                        sleep = STORE_BACKOFF;
+                        wake_at = Instant::now() + STORE_BACKOFF;
                     }
                 }
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = self.shared.executor_wake.notified() => {}
+                () = self.shared.executor_wake.notified() => look = true,
                 () = self.shared.feed_runs.notified() => {
                     tokio::select! {
                         () = shutdown.cancelled() => break,
-                        () = self.shared.executor_wake.notified() => {}
+                        () = self.shared.executor_wake.notified() => look = true,
                         () = tokio::time::sleep(FEED_CLAIM_DELAY) => {}
                     }
+                    probe = true;
                 }
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                () = tokio::time::sleep(sleep) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => look |= held_back,
+                () = tokio::time::sleep_until(wake_at) => {
+                    look = true;
+                    wake_at = Instant::now() + safety_net;
+                }
             }
         }
         // Shutdown: let running attempts finish for a while, then leave
@@ -343,6 +380,12 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
     }
     match finished {
         Ok(after) => {
+            // What this end queued (a retry, chained runs) is claimed at
+            // once; a run ending queues nothing else (the executor looks
+            // again itself when it held runs back for maxConcurrent).
+            if !after.status.is_final() || chains(&after) {
+                shared.executor_wake.notify_one();
+            }
             if after.status.is_final() {
                 shared
                     .events
@@ -373,7 +416,16 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
             tracing::error!(run = %run_id, attempt, error = %e, "cannot record the attempt's outcome; lease rescue will retry it");
         }
     }
-    shared.executor_wake.notify_one();
+}
+
+/// Whether the snapshot of an execution that just ended names jobs to
+/// chain (whose runs its finish queued).
+fn chains(ended: &grove_store::Execution) -> bool {
+    ended
+        .payload
+        .get("triggers")
+        .and_then(Value::as_object)
+        .is_some_and(|t| !t.is_empty())
 }
 
 fn log_source(

@@ -208,6 +208,45 @@ async fn cancel_stops_a_running_execution_and_retry_reruns_it() {
     h.stop().await;
 }
 
+/// The executor looks at the queue again when a run ends only if its last
+/// claim left a run behind its config's maxConcurrent: that run must start
+/// as soon as the one before it ends (the resync safety net is an hour).
+#[tokio::test]
+async fn a_run_held_back_by_max_concurrent_starts_when_the_one_before_ends() {
+    let gate = Arc::new(Gate::default());
+    let h = Harness::started(uniform(gate.clone()), T0).await;
+    h.insert_config("one-at-a-time", &health("0 2 * * *")).await;
+    let first = h.handle.run_now("one-at-a-time", None).await.unwrap();
+    h.wait_for(&first.id, "running", |e| {
+        e.status == ExecutionStatus::Running
+    })
+    .await;
+    let second = h.handle.run_now("one-at-a-time", None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        h.store
+            .execution_get(&second.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        ExecutionStatus::Queued,
+        "maxConcurrent 1 holds it back"
+    );
+    gate.release.notify_one();
+    h.wait_for(&second.id, "running", |e| {
+        e.status == ExecutionStatus::Running
+    })
+    .await;
+    gate.release.notify_one();
+    assert_eq!(
+        h.wait_final(&second.id).await.status,
+        ExecutionStatus::Success
+    );
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 2);
+    h.stop().await;
+}
+
 #[tokio::test]
 async fn a_queued_execution_can_be_cancelled() {
     let gate = Arc::new(Gate::default());

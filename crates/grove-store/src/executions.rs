@@ -160,6 +160,21 @@ pub struct Claimed {
     pub attempt: u32,
 }
 
+/// What a claim took, and what it tells the executor about the queue, so
+/// that it looks again only when there may be something to take.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClaimBatch {
+    pub claimed: Vec<Claimed>,
+    /// Due executions were left queued because their config was at its
+    /// `max_concurrent`: a run of it ending may let one start.
+    pub held_back: bool,
+    /// The earliest `available_at` of a queued execution after the
+    /// claim's `now` (as [`ExecutionStore::execution_next_due`]), read in
+    /// the claim's transaction; `None` when nothing is queued for later or
+    /// the claim took its whole `limit` (the executor claims again at once).
+    pub next_due: Option<Timestamp>,
+}
+
 /// Renew an attempt's lease (and record progress).
 #[derive(Debug, Clone)]
 pub struct AttemptHeartbeat {
@@ -397,7 +412,14 @@ pub trait ExecutionStore {
     async fn execution_insert(&self, insert: ExecutionInsert) -> Result<InsertOutcome, StoreError>;
 
     /// See [`ExecutionClaim`].
-    async fn execution_claim(&self, params: ExecutionClaim) -> Result<Vec<Claimed>, StoreError>;
+    async fn execution_claim(&self, params: ExecutionClaim) -> Result<Vec<Claimed>, StoreError> {
+        Ok(self.execution_claim_batch(params).await?.claimed)
+    }
+
+    /// [`Self::execution_claim`], with what the claim saw of the rest of
+    /// the queue (see [`ClaimBatch`]).
+    async fn execution_claim_batch(&self, params: ExecutionClaim)
+    -> Result<ClaimBatch, StoreError>;
 
     /// Renews a lease; `LeaseLost` when the attempt is no longer running
     /// under `owner` (it was rescued or settled elsewhere).

@@ -43,10 +43,10 @@ pub use coordination::{Change, ChangeFeed, CoordinationStore};
 pub use error::{Corrupt, StoreError};
 pub use executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome,
-    Claimed, Counts, Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune,
-    ExecutionStatus, ExecutionStore, FailureStreak, HeartbeatReply, InsertDisposition,
-    InsertOutcome, LeaseRescue, LogInsert, LogLevel, LogLine, OutcomeRecord, Rescued, SlotPosition,
-    Trigger,
+    ClaimBatch, Claimed, Counts, Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert,
+    ExecutionPrune, ExecutionStatus, ExecutionStore, FailureStreak, HeartbeatReply,
+    InsertDisposition, InsertOutcome, LeaseRescue, LogInsert, LogLevel, LogLine, OutcomeRecord,
+    Rescued, SlotPosition, Trigger,
 };
 pub use grove_data::{
     AdvancementApply, AdvancementCandidate, AdvancementEvent, AdvancementEventFilter, Aggregate,

@@ -81,6 +81,13 @@ pub const SQLITE: &[Migration] = &[
         name: "nothing: one process fires every slot",
         sql: "SELECT 1;",
     },
+    // 14 quiets PostgreSQL's notifications of runs ending; SQLite has no
+    // run notifications (version 7).
+    Migration {
+        version: 14,
+        name: "nothing: runs are not announced here (version 7)",
+        sql: "SELECT 1;",
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -152,6 +159,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 13,
         name: "live instances, which divide the firing of slots",
         sql: include_str!("../migrations/postgres/0013_instances.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "a run ending is announced only when another of its config is queued",
+        sql: include_str!("../migrations/postgres/0014_quieter_run_ends.sql"),
     },
 ];
 

@@ -453,6 +453,63 @@ async fn the_change_feed_hears_other_instances() {
     drop_schema(&url, &schema).await;
 }
 
+/// A run ending is announced only when another run of its config is
+/// queued (it may start now); otherwise every instance would claim after
+/// every run's end and find nothing.
+#[tokio::test]
+async fn a_run_ending_is_announced_only_when_its_config_has_more_queued() {
+    use crate::conformance::executions::{claim, finish, insert, outcome};
+    use grove_store::{AttemptStatus, Change, CoordinationStore, ExecutionStore, ObjectStore};
+    let Some(url) = database_url() else { return };
+    let schema = new_schema(&url).await;
+    let stores = instances(&url, &schema).await;
+    let mut feed = stores[1].change_feed().await.expect("feed");
+    let now: jiff::Timestamp = "2026-03-01T02:00:00Z".parse().unwrap();
+    let store = &stores[0];
+    for id in ["a1", "a2"] {
+        let mut e = insert(id, "c1", None);
+        e.now = now;
+        store.execution_insert(e).await.expect("insert");
+        assert_eq!(next_change(&mut feed).await, Change::Runs, "{id} queued");
+    }
+    let taken = store.execution_claim(claim(now, 10)).await.unwrap();
+    assert_eq!(taken.len(), 1, "maxConcurrent 1 holds a2 back");
+    let ok = || outcome(AttemptStatus::Success, None);
+    store
+        .execution_finish(finish("a1", 1, now, ok()))
+        .await
+        .expect("finish a1");
+    assert_eq!(
+        next_change(&mut feed).await,
+        Change::Runs,
+        "a1's end lets a2 start"
+    );
+    assert_eq!(
+        store.execution_claim(claim(now, 10)).await.unwrap().len(),
+        1
+    );
+    store
+        .execution_finish(finish("a2", 1, now, ok()))
+        .await
+        .expect("finish a2");
+    // Nothing of c1 is queued: a2's end is not announced, so the next
+    // notification is the config saved after it.
+    let marker = crate::conformance::objects::insert(
+        "marker",
+        serde_json::json!({"jobType": "health-check"}),
+    );
+    store.object_insert(marker).await.expect("insert");
+    assert_eq!(
+        next_change(&mut feed).await,
+        Change::Config("marker".into())
+    );
+    drop(feed);
+    for s in stores {
+        s.close().await;
+    }
+    drop_schema(&url, &schema).await;
+}
+
 /// One leader at a time; it renews, others wait for expiry or resignation,
 /// and each change of hands is a new term.
 #[tokio::test]

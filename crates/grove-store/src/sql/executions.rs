@@ -27,8 +27,8 @@ use super::{Arg, Dialect, Exec, Row, RowExt, SqlStore, Statement, fetch_one, pla
 use crate::StoreError;
 use crate::access::AuditAppend;
 use crate::executions::{
-    Attempt, AttemptHeartbeat, AttemptOutcome, CancelOutcome, Claimed, Counts, Execution,
-    ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
+    Attempt, AttemptHeartbeat, AttemptOutcome, CancelOutcome, ClaimBatch, Claimed, Counts,
+    Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
     ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue, LogInsert,
     LogLine, OutcomeRecord, Rescued, Settlement, SlotPosition, Trigger, settlement,
 };
@@ -665,6 +665,21 @@ async fn chain_in<D: Dialect>(
     Ok(queued)
 }
 
+/// The earliest `available_at` of a queued execution strictly after `after`.
+async fn next_due_in<E: Exec>(
+    db: &mut E,
+    after: Timestamp,
+) -> Result<Option<Timestamp>, StoreError> {
+    fetch_one(
+        db,
+        sql("SELECT MIN(available_at) AS at FROM executions \
+             WHERE status = 'queued' AND available_at > $1")
+        .bind(after),
+    )
+    .await?
+    .get("at")
+}
+
 #[async_trait]
 impl<D: Dialect> ExecutionStore for SqlStore<D> {
     async fn execution_insert_slots(
@@ -693,7 +708,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         Ok(out)
     }
 
-    async fn execution_claim(&self, p: ExecutionClaim) -> Result<Vec<Claimed>, StoreError> {
+    async fn execution_claim_batch(&self, p: ExecutionClaim) -> Result<ClaimBatch, StoreError> {
         let mut tx = self.db.begin().await?;
         // Candidates in due order, locked so no other instance takes them;
         // some may be held back by maxConcurrent, so look a little further
@@ -711,8 +726,12 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
             )
             .await?;
         if candidates.is_empty() {
+            let next_due = next_due_in(&mut tx, p.now).await?;
             self.db.commit(tx).await?;
-            return Ok(Vec::new());
+            return Ok(ClaimBatch {
+                next_due,
+                ..ClaimBatch::default()
+            });
         }
         let configs: BTreeSet<String> = candidates
             .iter()
@@ -738,6 +757,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
             .map(|r| Ok((r.get("config_id")?, r.get("n")?)))
             .collect::<Result<_, StoreError>>()?;
         let mut chosen: Vec<String> = Vec::new();
+        let mut held_back = false;
         for row in &candidates {
             if chosen.len() >= p.limit as usize {
                 break;
@@ -745,14 +765,26 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
             let max: i64 = row.get("max_concurrent")?;
             let n = running.entry(row.get("config_id")?).or_insert(0);
             if *n >= max {
+                held_back = true;
                 continue;
             }
             *n += 1;
             chosen.push(row.get("id")?);
         }
+        // A claim that took its whole limit is followed by another at once;
+        // one that took less says when to look again.
+        let next_due = if chosen.len() < p.limit as usize {
+            next_due_in(&mut tx, p.now).await?
+        } else {
+            None
+        };
         if chosen.is_empty() {
             self.db.commit(tx).await?;
-            return Ok(Vec::new());
+            return Ok(ClaimBatch {
+                claimed: Vec::new(),
+                held_back,
+                next_due,
+            });
         }
         // Two statements for the whole batch: the claim's cost, and so the
         // delay before the first handler starts, barely grows with its size.
@@ -793,7 +825,11 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         }
         tx.execute(insert).await?;
         self.db.commit(tx).await?;
-        Ok(claimed)
+        Ok(ClaimBatch {
+            claimed,
+            held_back,
+            next_due,
+        })
     }
 
     async fn attempt_heartbeat(&self, p: AttemptHeartbeat) -> Result<HeartbeatReply, StoreError> {
@@ -979,14 +1015,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
 
     async fn execution_next_due(&self, after: Timestamp) -> Result<Option<Timestamp>, StoreError> {
         let mut db = self.db.read().await?;
-        fetch_one(
-            &mut db,
-            sql("SELECT MIN(available_at) AS at FROM executions \
-                 WHERE status = 'queued' AND available_at > $1")
-            .bind(after),
-        )
-        .await?
-        .get("at")
+        next_due_in(&mut db, after).await
     }
 
     async fn lease_rescue(&self, p: LeaseRescue) -> Result<Vec<Rescued>, StoreError> {

@@ -3,9 +3,9 @@ use std::sync::Arc;
 use grove_core::retry::{BackoffStrategy, RetryPolicy};
 use grove_store::{
     AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, AuditAppend, AuditFilter,
-    CancelOutcome, Counts, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune,
-    ExecutionStatus, InsertDisposition, InsertOutcome, LeaseRescue, LogInsert, LogLevel, Store,
-    StoreError, Trigger,
+    CancelOutcome, ClaimBatch, Counts, ExecutionClaim, ExecutionFinish, ExecutionInsert,
+    ExecutionPrune, ExecutionStatus, InsertDisposition, InsertOutcome, LeaseRescue, LogInsert,
+    LogLevel, Store, StoreError, Trigger,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -37,6 +37,7 @@ macro_rules! executions_suite {
             );
             $crate::executions_test!($fresh, runs_and_their_audit_lines_commit_together);
             $crate::executions_test!($fresh, claim_respects_max_concurrent_and_due_time);
+            $crate::executions_test!($fresh, a_claim_says_what_it_held_back_and_what_is_next);
             $crate::executions_test!($fresh, failed_attempt_is_retried_after_the_policy_delay);
             $crate::executions_test!($fresh, success_and_partial_are_final);
             $crate::executions_test!($fresh, finish_by_a_stranger_is_lease_lost);
@@ -72,6 +73,68 @@ fn retry(max_attempts: u32) -> RetryPolicy {
     }
 }
 
+/// What the executor decides its next claim by: whether runs were left
+/// behind their config's maxConcurrent, and when the next queued one is due.
+pub async fn a_claim_says_what_it_held_back_and_what_is_next(store: Arc<dyn Store>) {
+    let empty = store.execution_claim_batch(claim(t0(), 10)).await.unwrap();
+    assert_eq!(empty, ClaimBatch::default(), "nothing queued");
+    for id in ["a1", "a2"] {
+        store
+            .execution_insert(insert(id, "c1", None))
+            .await
+            .unwrap();
+    }
+    let mut later = insert("l1", "c2", None);
+    later.due_at = Some(t0() + secs(90));
+    store.execution_insert(later).await.unwrap();
+    let mut sooner = insert("l2", "c3", None);
+    sooner.due_at = Some(t0() + secs(60));
+    store.execution_insert(sooner).await.unwrap();
+
+    let first = store.execution_claim_batch(claim(t0(), 10)).await.unwrap();
+    let ids: Vec<&str> = first
+        .claimed
+        .iter()
+        .map(|c| c.execution.id.as_str())
+        .collect();
+    assert_eq!(ids, ["a1"]);
+    assert!(first.held_back, "a2 waits for a1");
+    assert_eq!(
+        first.next_due,
+        Some(t0() + secs(60)),
+        "the earlier of l1 and l2"
+    );
+
+    store
+        .execution_finish(finish("a1", 1, t0(), outcome(AttemptStatus::Success, None)))
+        .await
+        .unwrap();
+    let second = store.execution_claim_batch(claim(t0(), 10)).await.unwrap();
+    let ids: Vec<&str> = second
+        .claimed
+        .iter()
+        .map(|c| c.execution.id.as_str())
+        .collect();
+    assert_eq!(ids, ["a2"]);
+    assert!(!second.held_back, "nothing left behind");
+    assert_eq!(second.next_due, Some(t0() + secs(60)));
+
+    // A claim that takes its whole limit is followed by another at once:
+    // no next due time.
+    let at_l2 = store
+        .execution_claim_batch(claim(t0() + secs(60), 1))
+        .await
+        .unwrap();
+    assert_eq!(at_l2.claimed.len(), 1);
+    assert_eq!(at_l2.next_due, None);
+    let none_due = store
+        .execution_claim_batch(claim(t0() + secs(60), 1))
+        .await
+        .unwrap();
+    assert!(none_due.claimed.is_empty() && !none_due.held_back);
+    assert_eq!(none_due.next_due, Some(t0() + secs(90)), "l1 is next");
+}
+
 pub fn insert(id: &str, config: &str, slot: Option<Timestamp>) -> ExecutionInsert {
     ExecutionInsert {
         id: id.to_owned(),
@@ -97,7 +160,7 @@ pub fn insert(id: &str, config: &str, slot: Option<Timestamp>) -> ExecutionInser
     }
 }
 
-fn claim(now: Timestamp, limit: u32) -> ExecutionClaim {
+pub fn claim(now: Timestamp, limit: u32) -> ExecutionClaim {
     ExecutionClaim {
         owner: "me".to_owned(),
         now,
@@ -106,7 +169,7 @@ fn claim(now: Timestamp, limit: u32) -> ExecutionClaim {
     }
 }
 
-fn outcome(status: AttemptStatus, reason: Option<AttemptReason>) -> AttemptOutcome {
+pub fn outcome(status: AttemptStatus, reason: Option<AttemptReason>) -> AttemptOutcome {
     AttemptOutcome {
         status,
         reason,
@@ -121,7 +184,7 @@ fn outcome(status: AttemptStatus, reason: Option<AttemptReason>) -> AttemptOutco
     }
 }
 
-fn finish(id: &str, attempt: u32, now: Timestamp, o: AttemptOutcome) -> ExecutionFinish {
+pub fn finish(id: &str, attempt: u32, now: Timestamp, o: AttemptOutcome) -> ExecutionFinish {
     ExecutionFinish {
         logs: Vec::new(),
         execution_id: id.to_owned(),
