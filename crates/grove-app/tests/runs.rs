@@ -109,6 +109,42 @@ async fn retry_of_a_running_execution_is_refused() {
     ));
 }
 
+/// A missing config queues nothing; the audit line of a run names the
+/// version the run carries.
+#[tokio::test]
+async fn run_now_of_a_missing_config_queues_nothing_and_its_line_names_the_version() {
+    let t = TestApp::new().await;
+    assert!(matches!(
+        t.app.run_now("ghost", &Caller::named("alice")).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(t.store.execution_list("ghost", 10).await.unwrap().is_empty());
+    let config = t.job("nightly", false).await;
+    let run = t
+        .app
+        .run_now("nightly", &Caller::named("alice"))
+        .await
+        .expect("run now");
+    assert_eq!(run.config_version, config.meta.version);
+    let filter = grove_store::AuditFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    let lines: Vec<_> = t
+        .store
+        .audit_list(filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entry)
+        .filter(|e| e.action == "run")
+        .collect();
+    assert_eq!(lines.len(), 1, "one line, for the run queued: {lines:?}");
+    assert_eq!(lines[0].object_id.as_deref(), Some("nightly"));
+    assert_eq!(lines[0].version_after, Some(config.meta.version));
+    assert_eq!(lines[0].actor.as_deref(), Some("alice"));
+}
+
 #[tokio::test]
 async fn cancel_ends_a_queued_run_and_a_cancelled_run_can_be_retried() {
     let t = TestApp::new().await;
