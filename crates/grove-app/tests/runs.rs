@@ -118,7 +118,13 @@ async fn run_now_of_a_missing_config_queues_nothing_and_its_line_names_the_versi
         t.app.run_now("ghost", &Caller::named("alice")).await,
         Err(AppError::NotFound(_))
     ));
-    assert!(t.store.execution_list("ghost", 10).await.unwrap().is_empty());
+    assert!(
+        t.store
+            .execution_list("ghost", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let config = t.job("nightly", false).await;
     let run = t
         .app

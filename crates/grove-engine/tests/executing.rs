@@ -8,7 +8,7 @@ use grove_app::AppError;
 use grove_core::job_config::{Health, JobConfigPayload};
 use grove_core::retry::BackoffStrategy;
 use grove_engine::RunEvent;
-use grove_store::{AttemptReason, AttemptStatus, ExecutionStatus, Trigger};
+use grove_store::{AttemptReason, AttemptStatus, Execution, ExecutionStatus, Trigger};
 use jiff::SignedDuration;
 
 use crate::support::*;
@@ -208,11 +208,9 @@ async fn cancel_stops_a_running_execution_and_retry_reruns_it() {
     h.stop().await;
 }
 
-/// The executor looks at the queue again when a run ends only if its last
-/// claim left a run behind its config's maxConcurrent: that run must start
-/// as soon as the one before it ends (the resync safety net is an hour).
-#[tokio::test]
-async fn a_run_held_back_by_max_concurrent_starts_when_the_one_before_ends() {
+/// Two runs of a config with maxConcurrent 1: the first running (held by
+/// the gate), the second asked for after it started, so it waits queued.
+async fn one_running_one_queued() -> (Harness, Arc<Gate>, Execution, Execution) {
     let gate = Arc::new(Gate::default());
     let h = Harness::started(uniform(gate.clone()), T0).await;
     h.insert_config("one-at-a-time", &health("0 2 * * *")).await;
@@ -222,6 +220,15 @@ async fn a_run_held_back_by_max_concurrent_starts_when_the_one_before_ends() {
     })
     .await;
     let second = h.handle.run_now("one-at-a-time", None).await.unwrap();
+    (h, gate, first, second)
+}
+
+/// The executor looks at the queue again when a run ends only if its last
+/// claim left a run behind its config's maxConcurrent: that run must start
+/// as soon as the one before it ends (the resync safety net is an hour).
+#[tokio::test]
+async fn a_run_held_back_by_max_concurrent_starts_when_the_one_before_ends() {
+    let (h, gate, _first, second) = one_running_one_queued().await;
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(
         h.store
@@ -249,16 +256,7 @@ async fn a_run_held_back_by_max_concurrent_starts_when_the_one_before_ends() {
 
 #[tokio::test]
 async fn a_queued_execution_can_be_cancelled() {
-    let gate = Arc::new(Gate::default());
-    let h = Harness::started(uniform(gate.clone()), T0).await;
-    h.insert_config("one-at-a-time", &health("0 2 * * *")).await;
-    let first = h.handle.run_now("one-at-a-time", None).await.unwrap();
-    h.wait_for(&first.id, "running", |e| {
-        e.status == ExecutionStatus::Running
-    })
-    .await;
-    // maxConcurrent 1: the second waits in the queue.
-    let second = h.handle.run_now("one-at-a-time", None).await.unwrap();
+    let (h, gate, first, second) = one_running_one_queued().await;
     let cancelled = h.handle.cancel(&second.id).await.unwrap();
     assert_eq!(cancelled.status, ExecutionStatus::Cancelled);
     gate.release.notify_one();
