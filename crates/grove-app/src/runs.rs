@@ -294,6 +294,8 @@ impl App {
         for outcome in outcomes {
             match outcome {
                 InsertOutcome::Queued(e) | InsertOutcome::Skipped(e) => runs.push(e),
+                // Only an insert that asks to start its runs starts them.
+                InsertOutcome::Started(c) => runs.push(c.execution),
                 InsertOutcome::Duplicate => already_recorded += 1,
             }
         }
@@ -372,6 +374,7 @@ impl App {
                 self.wake(Change::Runs);
                 Ok(e)
             }
+            InsertOutcome::Started(c) => Ok(c.execution),
             InsertOutcome::Duplicate => Err(AppError::RunRecordedTwice),
         }
     }

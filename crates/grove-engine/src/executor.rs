@@ -19,6 +19,7 @@
 //! policy (see `grove_store::ExecutionStore::execution_finish`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use grove_core::job_config::{AutoDisabled, JobConfigPayload, LastExecution, RunStatus};
@@ -29,7 +30,9 @@ use grove_store::{
     StoreError,
 };
 use jiff::{SignedDuration, Timestamp};
+use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -63,7 +66,7 @@ impl std::fmt::Debug for Executor {
     }
 }
 
-fn lease_until(shared: &Shared) -> jiff::Timestamp {
+pub(crate) fn lease_until(shared: &Shared) -> jiff::Timestamp {
     let lease = SignedDuration::try_from(shared.settings.lease).unwrap_or(SignedDuration::MAX);
     shared
         .clock
@@ -79,6 +82,11 @@ impl Executor {
 
     pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
         let mut tasks: JoinSet<()> = JoinSet::new();
+        // Handlers running now: `max_running` bounds these, not the tasks,
+        // which go on to record their outcome after the handler returned.
+        let handlers_running = self.shared.handlers_running.clone();
+        handlers_running.open.store(true, Ordering::Release);
+        let max_running = self.shared.settings.max_running;
         // Whether the queue may hold something to take: set by whatever can
         // mean new work (a wake, the feed, the timer), cleared by a claim.
         // A claim waits while every slot is taken, and is made once one
@@ -105,12 +113,11 @@ impl Executor {
             while tasks.try_join_next().is_some() {
                 look |= held_back;
             }
-            let free = self
-                .shared
-                .settings
-                .max_running
-                .saturating_sub(tasks.len())
-                .min(CLAIM_CHUNK);
+            for (claimed, slot) in handlers_running.take_started() {
+                let (shared, handlers) = (self.shared.clone(), self.handlers.clone());
+                tasks.spawn(run_attempt(shared, handlers, claimed, slot));
+            }
+            let free = max_running.saturating_sub(handlers_running.count());
             if probe && !look && free > 0 {
                 probe = false;
                 let now = self.shared.clock.now();
@@ -126,24 +133,32 @@ impl Executor {
                     }
                 }
             }
-            if look && free > 0 {
+            // Places for what this claim takes, held while it is made: the
+            // scheduler starts runs too, from the same `max_running`.
+            let slots = if look && free > 0 {
+                handlers_running.try_take(max_running, CLAIM_CHUNK)
+            } else {
+                Vec::new()
+            };
+            if !slots.is_empty() {
                 look = false;
                 probe = false;
                 wake_at = Instant::now() + safety_net;
+                let limit = slots.len();
                 let claim = ExecutionClaim {
                     owner: self.shared.owner.clone(),
                     now: self.shared.clock.now(),
                     lease_until: lease_until(&self.shared),
-                    limit: u32::try_from(free).unwrap_or(u32::MAX),
+                    limit: u32::try_from(limit).unwrap_or(u32::MAX),
                 };
                 match self.shared.store.execution_claim_batch(claim).await {
                     Ok(batch) => {
                         held_back = batch.held_back;
-                        let full = batch.claimed.len() == free;
-                        for c in batch.claimed {
+                        let full = batch.claimed.len() == limit;
+                        for (c, slot) in batch.claimed.into_iter().zip(slots) {
                             let shared = self.shared.clone();
                             let handlers = self.handlers.clone();
-                            tasks.spawn(run_attempt(shared, handlers, c));
+                            tasks.spawn(run_attempt(shared, handlers, c, slot));
                         }
                         if full {
                             // More may be due: claim again at once (or as
@@ -174,6 +189,9 @@ impl Executor {
                     probe = true;
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => look |= held_back,
+                // A claim waiting for a free slot goes ahead.
+                () = handlers_running.freed.notified(), if look => {}
+                () = handlers_running.started_wake.notified() => {}
                 () = tokio::time::sleep_until(wake_at) => {
                     look = true;
                     wake_at = Instant::now() + safety_net;
@@ -181,7 +199,13 @@ impl Executor {
             }
         }
         // Shutdown: let running attempts finish for a while, then leave
-        // them to lease rescue.
+        // them to lease rescue (a run the scheduler starts from now on is
+        // left to it at once).
+        handlers_running.open.store(false, Ordering::Release);
+        for (claimed, slot) in handlers_running.take_started() {
+            let (shared, handlers) = (self.shared.clone(), self.handlers.clone());
+            tasks.spawn(run_attempt(shared, handlers, claimed, slot));
+        }
         let grace = self.shared.settings.shutdown_grace;
         if !tasks.is_empty() {
             tracing::info!(running = tasks.len(), "waiting for running attempts");
@@ -198,6 +222,80 @@ impl Executor {
             }
         }
         Ok(())
+    }
+}
+
+/// How many handlers this process runs now, out of `max_running`, and the
+/// runs the scheduler started as it recorded their slots, for the executor
+/// to run. A run's task holds a [`HandlerSlot`] from its claim (or start)
+/// until its handler has returned, and then records the outcome without
+/// it: recording waits its turn on the database, and under a burst a claim
+/// should not wait for the recording of runs that are done.
+#[derive(Debug, Default)]
+pub(crate) struct HandlersRunning {
+    count: AtomicUsize,
+    freed: Notify,
+    /// Whether the executor takes runs: places are given out only then.
+    open: AtomicBool,
+    started: Mutex<Vec<(Claimed, HandlerSlot)>>,
+    started_wake: Notify,
+}
+
+impl HandlersRunning {
+    fn count(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Up to `n` places, as many as keep the handlers running within
+    /// `max`; none while the executor is not taking runs.
+    pub(crate) fn try_take(self: &Arc<Self>, max: usize, n: usize) -> Vec<HandlerSlot> {
+        if !self.open.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut now = self.count.load(Ordering::Acquire);
+        loop {
+            let k = max.saturating_sub(now).min(n);
+            if k == 0 {
+                return Vec::new();
+            }
+            match self.count.compare_exchange_weak(
+                now,
+                now + k,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return (0..k).map(|_| HandlerSlot(self.clone())).collect(),
+                Err(seen) => now = seen,
+            }
+        }
+    }
+
+    /// Hands a run started elsewhere (its attempt already leased to this
+    /// process) to the executor, with the place taken for it.
+    pub(crate) fn hand_over(&self, claimed: Claimed, slot: HandlerSlot) {
+        self.started.lock().push((claimed, slot));
+        self.started_wake.notify_one();
+    }
+
+    fn take_started(&self) -> Vec<(Claimed, HandlerSlot)> {
+        std::mem::take(&mut *self.started.lock())
+    }
+}
+
+/// One handler's place among the `max_running`; given back when dropped,
+/// whichever way the attempt's task ends.
+pub(crate) struct HandlerSlot(Arc<HandlersRunning>);
+
+impl std::fmt::Debug for HandlerSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HandlerSlot")
+    }
+}
+
+impl Drop for HandlerSlot {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::AcqRel);
+        self.0.freed.notify_one();
     }
 }
 
@@ -230,7 +328,12 @@ enum Stop {
     Cancelled,
 }
 
-async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Claimed) {
+async fn run_attempt(
+    shared: Arc<Shared>,
+    handlers: HandlerRegistry,
+    claimed: Claimed,
+    slot: HandlerSlot,
+) {
     let Claimed { execution, attempt } = claimed;
     let run_id = execution.id.clone();
     let cancel = CancellationToken::new();
@@ -329,6 +432,7 @@ async fn run_attempt(shared: Arc<Shared>, handlers: HandlerRegistry, claimed: Cl
         }
     };
     shared.running.lock().remove(&run_id);
+    drop(slot);
     let Some(outcome) = outcome else {
         // Lease lost: whoever rescued the attempt owns the execution now.
         log.flush().await;

@@ -194,6 +194,9 @@ pub(crate) struct Shared {
     pub finishes: completer::GroupCommit<ExecutionFinish, Result<Execution, StoreError>>,
     /// ...and of what a run's end writes about its config.
     pub outcomes: completer::GroupCommit<OutcomeRecord, Result<Option<u32>, String>>,
+    /// Handlers running in this process (within `max_running`), and runs
+    /// the scheduler started as it recorded their slots.
+    pub(crate) handlers_running: Arc<executor::HandlersRunning>,
 }
 
 impl Shared {
@@ -253,6 +256,7 @@ impl Engine {
             resync_requested: AtomicBool::new(false),
             finishes: completer::GroupCommit::default(),
             outcomes: completer::GroupCommit::default(),
+            handlers_running: Arc::default(),
         });
         Self { shared, handlers }
     }

@@ -32,8 +32,8 @@ use grove_core::registry::{CALENDAR, JOB_CONFIG};
 use grove_core::retry::RetryPolicy;
 use grove_core::schedule::DstPolicy;
 use grove_store::{
-    ExecutionInsert, InsertDisposition, InsertOutcome, OBJECT_PAGE, ObjectPages, StoredObject,
-    Trigger,
+    ExecutionClaim, ExecutionInsert, InsertDisposition, InsertOutcome, OBJECT_PAGE, ObjectPages,
+    StoredObject, Trigger,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -42,9 +42,10 @@ use tokio_util::sync::CancellationToken;
 use crate::membership::{self, Members};
 use crate::{EngineError, LEGACY_CONFIG_ID, Shared, new_run_id, until};
 
-/// Slots inserted per transaction; the executor is woken after each batch.
-/// Small, so that when many configs share an instant the first runs start
-/// after a short write rather than after all of them are recorded.
+/// Slots inserted per transaction; the batch's due slots start in it
+/// (while the executor has room), the rest are claimed after it. Small, so
+/// that when many configs share an instant the first runs start after a
+/// short write rather than after all of them are recorded.
 const BATCH: usize = 16;
 /// Back-off bounds for recording slots while the database is unreachable.
 const INSERT_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
@@ -755,15 +756,32 @@ impl Scheduler {
     /// retry never records one twice, and a slot is recorded late rather
     /// than lost. `None` at shutdown (the slots' positions did not move:
     /// the next start finds them as misfires).
-    async fn insert_retrying(&self, batch: Vec<ExecutionInsert>) -> Option<Vec<InsertOutcome>> {
+    ///
+    /// With `start` places free among the executor's `max_running`, as many
+    /// due slots begin running in the insert's transaction (see
+    /// `ExecutionStore::execution_insert_starting`): at a crowded instant
+    /// the first handlers start after one write, not after a write and a
+    /// claim.
+    async fn insert_retrying(
+        &self,
+        batch: Vec<ExecutionInsert>,
+        start: usize,
+    ) -> Option<Vec<InsertOutcome>> {
         let mut delay = INSERT_RETRY_FIRST;
         loop {
-            match self
-                .shared
-                .store
-                .execution_insert_slots(batch.clone())
-                .await
-            {
+            let store = &self.shared.store;
+            let inserted = if start == 0 {
+                store.execution_insert_slots(batch.clone()).await
+            } else {
+                let claim = ExecutionClaim {
+                    owner: self.shared.owner.clone(),
+                    now: self.shared.clock.now(),
+                    lease_until: crate::executor::lease_until(&self.shared),
+                    limit: u32::try_from(start).unwrap_or(u32::MAX),
+                };
+                store.execution_insert_starting(batch.clone(), claim).await
+            };
+            match inserted {
                 Ok(outcomes) => return Some(outcomes),
                 Err(e) => {
                     tracing::error!(error = %e, slots = batch.len(), retry_in_ms = delay.as_millis() as u64, "cannot record due slots; retrying");
@@ -781,22 +799,39 @@ impl Scheduler {
         let mut rest = inserts.into_iter().peekable();
         while rest.peek().is_some() {
             let batch: Vec<ExecutionInsert> = rest.by_ref().take(BATCH).collect();
-            let Some(outcomes) = self.insert_retrying(batch).await else {
+            let running = &self.shared.handlers_running;
+            let mut places = running.try_take(self.shared.settings.max_running, batch.len());
+            let Some(outcomes) = self.insert_retrying(batch, places.len()).await else {
                 return;
             };
-            self.shared.executor_wake.notify_one();
             let mut skipped = Vec::new();
+            let mut queued = false;
             for o in outcomes {
-                if let InsertOutcome::Skipped(e) = o {
-                    self.shared.metrics.finished(e.status);
-                    tracing::info!(
-                        job = %e.config_id,
-                        run = %e.id,
-                        reason = e.reason.as_deref().unwrap_or(""),
-                        "slot skipped"
-                    );
-                    skipped.push(e);
+                match o {
+                    InsertOutcome::Started(claimed) => match places.pop() {
+                        Some(place) => running.hand_over(claimed, place),
+                        // The store starts no more than it was given places.
+                        None => {
+                            tracing::error!(run = %claimed.execution.id, "a slot started without a place; lease rescue will retry it")
+                        }
+                    },
+                    InsertOutcome::Queued(_) => queued = true,
+                    InsertOutcome::Skipped(e) => {
+                        self.shared.metrics.finished(e.status);
+                        tracing::info!(
+                            job = %e.config_id,
+                            run = %e.id,
+                            reason = e.reason.as_deref().unwrap_or(""),
+                            "slot skipped"
+                        );
+                        skipped.push(e);
+                    }
+                    InsertOutcome::Duplicate => {}
                 }
+            }
+            // Places not used are given back as `places` drops.
+            if queued {
+                self.shared.executor_wake.notify_one();
             }
             crate::deadman::slots_missed(&self.shared, &skipped).await;
         }

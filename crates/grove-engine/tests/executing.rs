@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use grove_app::AppError;
 use grove_core::job_config::{Health, JobConfigPayload};
 use grove_core::retry::BackoffStrategy;
-use grove_engine::RunEvent;
+use grove_engine::{EngineSettings, RunEvent};
 use grove_store::{AttemptReason, AttemptStatus, Execution, ExecutionStatus, Trigger};
 use jiff::SignedDuration;
 
@@ -262,5 +262,55 @@ async fn a_queued_execution_can_be_cancelled() {
     gate.release.notify_one();
     h.wait_final(&first.id).await;
     assert_eq!(gate.calls.load(Ordering::SeqCst), 1);
+    h.stop().await;
+}
+
+/// `max_running` bounds the handlers running at once in one process: with
+/// one allowed, a second config's run waits queued while the first
+/// handler runs, and starts once that handler has returned (its place is
+/// given back then, not only after the outcome is recorded; the resync
+/// safety net is an hour).
+#[tokio::test]
+async fn max_running_bounds_the_handlers_running_at_once() {
+    let gate = Arc::new(Gate::default());
+    let mut h = Harness::new(T0).await;
+    h.start(
+        uniform(gate.clone()),
+        EngineSettings {
+            max_running: 1,
+            ..settings()
+        },
+    );
+    h.insert_config("first", &health("0 2 * * *")).await;
+    h.insert_config("second", &health("0 2 * * *")).await;
+    let first = h.handle.run_now("first", None).await.unwrap();
+    h.wait_for(&first.id, "running", |e| {
+        e.status == ExecutionStatus::Running
+    })
+    .await;
+    let second = h.handle.run_now("second", None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let waiting = h.store.execution_get(&second.id).await.unwrap().unwrap();
+    assert_eq!(
+        waiting.status,
+        ExecutionStatus::Queued,
+        "one handler at a time"
+    );
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 1);
+    gate.release.notify_one();
+    h.wait_for(&second.id, "running", |e| {
+        e.status == ExecutionStatus::Running
+    })
+    .await;
+    assert_eq!(
+        h.wait_final(&first.id).await.status,
+        ExecutionStatus::Success
+    );
+    gate.release.notify_one();
+    assert_eq!(
+        h.wait_final(&second.id).await.status,
+        ExecutionStatus::Success
+    );
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 2);
     h.stop().await;
 }

@@ -137,6 +137,9 @@ pub struct ExecutionInsert {
 pub enum InsertOutcome {
     Queued(Execution),
     Skipped(Execution),
+    /// Inserted running, its first attempt leased to the caller
+    /// ([`ExecutionStore::execution_insert_starting`] only).
+    Started(Claimed),
     /// The slot already has an execution (another instance or an earlier
     /// life of this one fired it).
     Duplicate,
@@ -396,6 +399,20 @@ pub trait ExecutionStore {
     async fn execution_insert_slots(
         &self,
         inserts: Vec<ExecutionInsert>,
+    ) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    /// [`Self::execution_insert_slots`], with some of them started in the
+    /// same transaction: up to `start.limit` of the inserted executions
+    /// that are due by `start.now` and whose config has nothing else
+    /// queued or running begin their first attempt, leased to
+    /// `start.owner` until `start.lease_until` as a claim would lease it
+    /// ([`InsertOutcome::Started`]). The scheduler starts the slots it
+    /// fires this way: no claim's transaction between a slot's insert and
+    /// its handler, and no queued row to update.
+    async fn execution_insert_starting(
+        &self,
+        inserts: Vec<ExecutionInsert>,
+        start: ExecutionClaim,
     ) -> Result<Vec<InsertOutcome>, StoreError>;
 
     /// [`Self::execution_insert_slots`] with the audit lines that record

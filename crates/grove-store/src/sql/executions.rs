@@ -203,15 +203,31 @@ async fn advance_position<E: Exec>(
 /// Columns of an execution insert, in the order [`bind_insert`] binds.
 const INSERT_COLUMNS: &str = "id, config_id, trigger, status, reason, late, scheduled_for, \
      created_at, completed_at, available_at, max_concurrent, config_version, payload, retry, \
-     retry_of, actor, due_at, parent_run_id, parent_scheduled_for, overrides";
-const INSERT_WIDTH: usize = 20;
+     retry_of, actor, due_at, parent_run_id, parent_scheduled_for, overrides, attempt_count, \
+     started_at";
+const INSERT_WIDTH: usize = 22;
 
-/// Binds one row of [`INSERT_COLUMNS`]: queued, or skipped for `skip_reason`.
-fn bind_insert(statement: Statement, p: &ExecutionInsert, skip_reason: Option<&str>) -> Statement {
-    let status = if skip_reason.is_some() {
-        ExecutionStatus::Skipped
-    } else {
-        ExecutionStatus::Queued
+/// How one inserted row begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Begin {
+    Queued,
+    Skipped,
+    /// Running its first attempt, started at this instant.
+    Started(Timestamp),
+}
+
+/// Binds one row of [`INSERT_COLUMNS`]: queued, skipped for `skip_reason`,
+/// or started (its attempt row is inserted beside it).
+fn bind_insert(
+    statement: Statement,
+    p: &ExecutionInsert,
+    skip_reason: Option<&str>,
+    begin: Begin,
+) -> Statement {
+    let (status, started_at) = match begin {
+        Begin::Started(at) => (ExecutionStatus::Running, Some(at)),
+        Begin::Skipped => (ExecutionStatus::Skipped, None),
+        Begin::Queued => (ExecutionStatus::Queued, None),
     };
     // A chained run keeps its parent's slot outside the slot key.
     let (slot, parent_slot) = match p.trigger {
@@ -242,6 +258,8 @@ fn bind_insert(statement: Statement, p: &ExecutionInsert, skip_reason: Option<&s
             Some(v) => Arg::json(v),
             None => Arg::Json(String::from("null")),
         })
+        .bind(i64::from(started_at.is_some()))
+        .bind(started_at)
 }
 
 /// Why an insert is recorded as skipped rather than queued, given how
@@ -262,17 +280,20 @@ fn skip_reason(p: &ExecutionInsert, active: impl FnOnce() -> i64) -> Option<Stri
 fn insert_outcome(
     row: Option<&impl Row>,
     payload: serde_json::Value,
-    skipped: bool,
+    begin: Begin,
 ) -> Result<InsertOutcome, StoreError> {
     let Some(row) = row else {
         return Ok(InsertOutcome::Duplicate);
     };
     let mut execution = execution_from_row(row)?;
     execution.payload = payload;
-    Ok(if skipped {
-        InsertOutcome::Skipped(execution)
-    } else {
-        InsertOutcome::Queued(execution)
+    Ok(match begin {
+        Begin::Skipped => InsertOutcome::Skipped(execution),
+        Begin::Queued => InsertOutcome::Queued(execution),
+        Begin::Started(_) => InsertOutcome::Started(Claimed {
+            attempt: execution.attempt_count,
+            execution,
+        }),
     })
 }
 
@@ -293,6 +314,11 @@ async fn insert_in<D: Dialect>(
         .get("n")?;
     }
     let skip = skip_reason(&p, || active);
+    let begin = if skip.is_some() {
+        Begin::Skipped
+    } else {
+        Begin::Queued
+    };
     // Either key may be taken: the slot (another instance fired it, or a
     // backfill meets a recorded slot) or the chain (this parent already
     // started this target).
@@ -305,12 +331,13 @@ async fn insert_in<D: Dialect>(
             )),
             &p,
             skip.as_deref(),
+            begin,
         ))
         .await?;
     if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {
         advance_position(tx, &p.config_id, slot).await?;
     }
-    insert_outcome(row.as_ref(), std::mem::take(&mut p.payload), skip.is_some())
+    insert_outcome(row.as_ref(), std::mem::take(&mut p.payload), begin)
 }
 
 /// Many inserts as `insert_in` makes them, each seeing the ones before
@@ -318,9 +345,12 @@ async fn insert_in<D: Dialect>(
 /// are per config). A batch that names configs more than once is written
 /// in rounds, each holding at most one insert per config in the batch's
 /// order: the first of each config, then the second, and so on.
+///
+/// With `start`, some inserts begin running at once ([`insert_distinct_in`]).
 async fn insert_many_in<D: Dialect>(
     tx: &mut D::Write,
     inserts: Vec<ExecutionInsert>,
+    mut start: Option<ExecutionClaim>,
 ) -> Result<Vec<InsertOutcome>, StoreError> {
     let n = inserts.len();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -339,8 +369,11 @@ async fn insert_many_in<D: Dialect>(
     for (at, batch) in rounds {
         for (i, outcome) in at
             .into_iter()
-            .zip(insert_distinct_in::<D>(tx, batch).await?)
+            .zip(insert_distinct_in::<D>(tx, batch, start.as_ref()).await?)
         {
+            if let (Some(s), InsertOutcome::Started(_)) = (&mut start, &outcome) {
+                s.limit = s.limit.saturating_sub(1);
+            }
             out[i] = Some(outcome);
         }
     }
@@ -350,11 +383,18 @@ async fn insert_many_in<D: Dialect>(
 /// Inserts of distinct configs, in a few set-based statements: one count
 /// of the busy configs, a multi-row insert per [`super::BULK_ROWS`], one
 /// multi-row position upsert.
+///
+/// With `start`, up to `start.limit` of them begin running at once, leased
+/// to `start.owner` as a claim would lease them: those due by `start.now`
+/// whose config has nothing else queued or running (so that no run of a
+/// config overtakes one queued before it, and `max_concurrent` holds).
+/// Their attempts are one more multi-row insert.
 async fn insert_distinct_in<D: Dialect>(
     tx: &mut D::Write,
     inserts: Vec<ExecutionInsert>,
+    start: Option<&ExecutionClaim>,
 ) -> Result<Vec<InsertOutcome>, StoreError> {
-    if inserts.len() < 2 {
+    if inserts.len() < 2 && start.is_none() {
         let mut out = Vec::with_capacity(inserts.len());
         for p in inserts {
             out.push(insert_in::<D>(tx, p).await?);
@@ -364,7 +404,11 @@ async fn insert_distinct_in<D: Dialect>(
     // Sorted, as every claimer locks them.
     let busy: BTreeSet<String> = inserts
         .iter()
-        .filter(|p| p.disposition == InsertDisposition::SkipWhenBusy)
+        .filter(|p| match p.disposition {
+            InsertDisposition::SkipWhenBusy => true,
+            InsertDisposition::Queue => start.is_some(),
+            InsertDisposition::Skip(_) => false,
+        })
         .map(|p| p.config_id.clone())
         .collect();
     let mut active: HashMap<String, i64> = HashMap::new();
@@ -386,21 +430,68 @@ async fn insert_distinct_in<D: Dialect>(
         .iter()
         .map(|p| skip_reason(p, || active.get(&p.config_id).copied().unwrap_or(0)))
         .collect();
+    let mut room = start.map_or(0, |s| s.limit as usize);
+    let begins: Vec<Begin> = inserts
+        .iter()
+        .zip(&skips)
+        .map(|(p, skip)| match start {
+            _ if skip.is_some() => Begin::Skipped,
+            Some(s)
+                if room > 0
+                    && p.max_concurrent > 0
+                    && p.due_at.unwrap_or(p.now) <= s.now
+                    && !active.contains_key(&p.config_id) =>
+            {
+                room -= 1;
+                Begin::Started(s.now)
+            }
+            _ => Begin::Queued,
+        })
+        .collect();
     let mut rows: HashMap<String, _> = HashMap::with_capacity(inserts.len());
-    for (chunk, chunk_skips) in inserts
-        .chunks(super::BULK_ROWS)
-        .zip(skips.chunks(super::BULK_ROWS))
-    {
+    for (chunk, chunk_begins) in inserts.chunks(super::BULK_ROWS).zip(
+        skips
+            .chunks(super::BULK_ROWS)
+            .zip(begins.chunks(super::BULK_ROWS)),
+    ) {
         let mut insert = sql(format!(
             "INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING {COLUMNS_BUT_PAYLOAD}",
             super::values(chunk.len(), INSERT_WIDTH, 1)
         ));
-        for (p, skip) in chunk.iter().zip(chunk_skips) {
-            insert = bind_insert(insert, p, skip.as_deref());
+        let (chunk_skips, chunk_begins) = chunk_begins;
+        for ((p, skip), begin) in chunk.iter().zip(chunk_skips).zip(chunk_begins) {
+            insert = bind_insert(insert, p, skip.as_deref(), *begin);
         }
         for row in tx.fetch_all(insert).await? {
             rows.insert(row.get::<String>("id")?, row);
+        }
+    }
+    if let Some(s) = start {
+        // The first attempt of each run that began (and was inserted: a
+        // slot already recorded is a duplicate, not a start).
+        let begun: Vec<&String> = inserts
+            .iter()
+            .zip(&begins)
+            .filter(|(p, b)| matches!(b, Begin::Started(_)) && rows.contains_key(&p.id))
+            .map(|(p, _)| &p.id)
+            .collect();
+        for chunk in begun.chunks(super::BULK_ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, 1, 'running', $1, $2, $3)", 4 + i))
+                .collect();
+            let mut attempts = sql(format!(
+                "INSERT INTO execution_attempts (execution_id, attempt, status, started_at, \
+                 lease_owner, lease_expires_at) VALUES {}",
+                values.join(", ")
+            ))
+            .bind(s.now)
+            .bind(&s.owner)
+            .bind(s.lease_until);
+            for id in chunk {
+                attempts = attempts.bind(*id);
+            }
+            tx.execute(attempts).await?;
         }
     }
     // Every config here appears once: one position per row.
@@ -424,8 +515,8 @@ async fn insert_distinct_in<D: Dialect>(
     }
     inserts
         .into_iter()
-        .zip(&skips)
-        .map(|(p, skip)| insert_outcome(rows.get(&p.id), p.payload, skip.is_some()))
+        .zip(begins)
+        .map(|(p, begin)| insert_outcome(rows.get(&p.id), p.payload, begin))
         .collect()
 }
 
@@ -689,13 +780,24 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         self.execution_insert_audited(inserts, Vec::new()).await
     }
 
+    async fn execution_insert_starting(
+        &self,
+        inserts: Vec<ExecutionInsert>,
+        start: ExecutionClaim,
+    ) -> Result<Vec<InsertOutcome>, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let out = insert_many_in::<D>(&mut tx, inserts, Some(start)).await?;
+        self.db.commit(tx).await?;
+        Ok(out)
+    }
+
     async fn execution_insert_audited(
         &self,
         inserts: Vec<ExecutionInsert>,
         audit: Vec<AuditAppend>,
     ) -> Result<Vec<InsertOutcome>, StoreError> {
         let mut tx = self.db.begin().await?;
-        let out = insert_many_in::<D>(&mut tx, inserts).await?;
+        let out = insert_many_in::<D>(&mut tx, inserts, None).await?;
         super::access::audit_append_in(&mut tx, &audit).await?;
         self.db.commit(tx).await?;
         Ok(out)

@@ -38,6 +38,10 @@ macro_rules! executions_suite {
             $crate::executions_test!($fresh, runs_and_their_audit_lines_commit_together);
             $crate::executions_test!($fresh, claim_respects_max_concurrent_and_due_time);
             $crate::executions_test!($fresh, a_claim_says_what_it_held_back_and_what_is_next);
+            $crate::executions_test!(
+                $fresh,
+                slots_start_at_insert_only_where_a_claim_would_take_them
+            );
             $crate::executions_test!($fresh, failed_attempt_is_retried_after_the_policy_delay);
             $crate::executions_test!($fresh, success_and_partial_are_final);
             $crate::executions_test!($fresh, finish_by_a_stranger_is_lease_lost);
@@ -133,6 +137,95 @@ pub async fn a_claim_says_what_it_held_back_and_what_is_next(store: Arc<dyn Stor
         .unwrap();
     assert!(none_due.claimed.is_empty() && !none_due.held_back);
     assert_eq!(none_due.next_due, Some(t0() + secs(90)), "l1 is next");
+}
+
+/// Slots inserted with a start begin running in the insert's transaction,
+/// leased as a claim leases them, but only those a claim would take first:
+/// due, within the limit, and of a config with nothing else queued or
+/// running; the rest are queued (or skipped) as without a start.
+pub async fn slots_start_at_insert_only_where_a_claim_would_take_them(store: Arc<dyn Store>) {
+    // c2 already has a run queued: its slot must wait behind it.
+    store
+        .execution_insert(insert("q", "c2", None))
+        .await
+        .unwrap();
+    let slot = t0();
+    let mut later = insert("later", "c3", Some(slot));
+    later.due_at = Some(slot + secs(5));
+    let mut busy = insert("busy", "c2", Some(slot));
+    busy.disposition = InsertDisposition::SkipWhenBusy;
+    let batch = vec![
+        insert("s1", "c1", Some(slot)),
+        busy,
+        later,
+        insert("s4", "c4", Some(slot)),
+        insert("s5", "c5", Some(slot)),
+    ];
+    let out = store
+        .execution_insert_starting(batch, claim(slot, 2))
+        .await
+        .unwrap();
+    let kinds: Vec<(&str, &str)> = out
+        .iter()
+        .map(|o| match o {
+            InsertOutcome::Started(c) => ("started", c.execution.id.as_str()),
+            InsertOutcome::Queued(e) => ("queued", e.id.as_str()),
+            InsertOutcome::Skipped(e) => ("skipped", e.id.as_str()),
+            InsertOutcome::Duplicate => ("duplicate", ""),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("started", "s1"),
+            ("skipped", "busy"),
+            ("queued", "later"),
+            ("started", "s4"),
+            ("queued", "s5"),
+        ],
+        "s5 is past the limit of two"
+    );
+    let InsertOutcome::Started(started) = &out[0] else {
+        unreachable!()
+    };
+    assert_eq!(started.attempt, 1);
+    assert_eq!(started.execution.status, ExecutionStatus::Running);
+    assert_eq!(started.execution.started_at, Some(slot));
+    assert_eq!(
+        started.execution.payload,
+        json!({"jobType": "health-check"})
+    );
+    let stored = store.execution_get("s1").await.unwrap().unwrap();
+    assert_eq!(stored.status, ExecutionStatus::Running);
+    assert_eq!(stored.attempt_count, 1);
+    assert_eq!(stored.attempts.len(), 1);
+    assert_eq!(stored.attempts[0].status, AttemptStatus::Running);
+    assert_eq!(stored.attempts[0].lease_owner.as_deref(), Some("me"));
+    assert_eq!(stored.attempts[0].lease_expires_at, Some(slot + secs(30)));
+
+    // A started run is one a claim no longer finds, and it finishes as a
+    // claimed one does; the same slot again is a duplicate, not a start.
+    let claimed = store.execution_claim(claim(slot, 10)).await.unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|c| c.execution.id.as_str()).collect();
+    assert_eq!(ids, ["q", "s5"]);
+    let done = store
+        .execution_finish(finish("s1", 1, slot, outcome(AttemptStatus::Success, None)))
+        .await
+        .unwrap();
+    assert_eq!(done.status, ExecutionStatus::Success);
+    let again = store
+        .execution_insert_starting(vec![insert("s1b", "c1", Some(slot))], claim(slot, 2))
+        .await
+        .unwrap();
+    assert_eq!(again, [InsertOutcome::Duplicate]);
+    // Nothing to start with a limit of none.
+    let none = store
+        .execution_insert_starting(vec![insert("n", "c6", Some(slot))], claim(slot, 0))
+        .await
+        .unwrap();
+    assert!(matches!(none[..], [InsertOutcome::Queued(_)]));
+    let positions = store.slot_positions().await.unwrap();
+    assert!(positions.iter().any(|p| p.config_id == "c4"));
 }
 
 pub fn insert(id: &str, config: &str, slot: Option<Timestamp>) -> ExecutionInsert {
@@ -352,6 +445,7 @@ pub async fn inserts_of_one_config_in_a_batch_see_those_before_them(store: Arc<d
             InsertOutcome::Skipped(e) => {
                 format!("{} {}", e.id, e.reason.as_deref().unwrap_or("skipped"))
             }
+            InsertOutcome::Started(c) => format!("{} started", c.execution.id),
             InsertOutcome::Duplicate => "duplicate".to_owned(),
         })
         .collect();
