@@ -199,14 +199,16 @@ impl Executor {
             }
         }
         // Shutdown: let running attempts finish for a while, then leave
-        // them to lease rescue (a run the scheduler starts from now on is
-        // left to it at once).
+        // them to lease rescue. The scheduler starts no more runs from now
+        // on; the ones it started before are handed over by the time it
+        // stops (its firing runs to the end), and run like the others.
         handlers_running.open.store(false, Ordering::Release);
+        let grace = self.shared.settings.shutdown_grace;
+        let _ = tokio::time::timeout(grace, self.shared.scheduler_stopped.cancelled()).await;
         for (claimed, slot) in handlers_running.take_started() {
             let (shared, handlers) = (self.shared.clone(), self.handlers.clone());
             tasks.spawn(run_attempt(shared, handlers, claimed, slot));
         }
-        let grace = self.shared.settings.shutdown_grace;
         if !tasks.is_empty() {
             tracing::info!(running = tasks.len(), "waiting for running attempts");
             let drained =
@@ -456,6 +458,13 @@ async fn run_attempt(
     }
     // The outcome and the attempt's last lines go in one transaction, in a
     // batch with other attempts ending now (group commit).
+    // A crowded instant's slots are recorded first, for a bounded time
+    // (see the scheduler's `Firing`).
+    let mut firing = shared.firing.subscribe();
+    let until = *firing.borrow_and_update();
+    if let Some(until) = until {
+        let _ = tokio::time::timeout_at(until, firing.wait_for(Option::is_none)).await;
+    }
     let lines = log.take();
     let finish = ExecutionFinish {
         execution_id: run_id.clone(),

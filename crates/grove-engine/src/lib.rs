@@ -197,6 +197,12 @@ pub(crate) struct Shared {
     /// Handlers running in this process (within `max_running`), and runs
     /// the scheduler started as it recorded their slots.
     pub(crate) handlers_running: Arc<executor::HandlersRunning>,
+    /// While the scheduler records the slots of a crowded instant: until
+    /// when runs ending meanwhile let those slots go first.
+    pub(crate) firing: tokio::sync::watch::Sender<Option<tokio::time::Instant>>,
+    /// Cancelled when the scheduler's loop has ended: every run it started
+    /// has been handed to the executor by then.
+    pub(crate) scheduler_stopped: CancellationToken,
 }
 
 impl Shared {
@@ -257,6 +263,8 @@ impl Engine {
             finishes: completer::GroupCommit::default(),
             outcomes: completer::GroupCommit::default(),
             handlers_running: Arc::default(),
+            firing: tokio::sync::watch::Sender::new(None),
+            scheduler_stopped: CancellationToken::new(),
         });
         Self { shared, handlers }
     }

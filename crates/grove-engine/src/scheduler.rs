@@ -47,6 +47,35 @@ use crate::{EngineError, LEGACY_CONFIG_ID, Shared, new_run_id, until};
 /// that when many configs share an instant the first runs start after a
 /// short write rather than after all of them are recorded.
 const BATCH: usize = 16;
+/// While the scheduler records the slots of a crowded instant (more than
+/// one batch), runs that end meanwhile wait before recording their
+/// outcome, until the slots are recorded or for at most
+/// [`FIRING_PRIORITY`] from the instant's first batch: every write takes
+/// its turn on the database (on SQLite, on one writer), a slot recorded
+/// late starts late, and an outcome recorded a few milliseconds later
+/// changes nothing for anyone. The bound keeps a long burst (ten thousand
+/// slots) from holding every ended run in memory and then recording them
+/// all at once. Cleared when dropped, whichever way firing ends.
+struct Firing(Arc<Shared>);
+
+/// How long the slots of a crowded instant go before the outcomes of runs
+/// ending meanwhile.
+const FIRING_PRIORITY: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Firing {
+    fn begin(shared: &Arc<Shared>) -> Self {
+        let until = tokio::time::Instant::now() + FIRING_PRIORITY;
+        shared.firing.send_replace(Some(until));
+        Self(shared.clone())
+    }
+}
+
+impl Drop for Firing {
+    fn drop(&mut self) {
+        self.0.firing.send_replace(None);
+    }
+}
+
 /// Back-off bounds for recording slots while the database is unreachable.
 const INSERT_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
 const INSERT_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
@@ -223,6 +252,7 @@ impl Scheduler {
     /// Fires slots until the shutdown token given to [`Scheduler::start`]
     /// is cancelled.
     pub(crate) async fn run(mut self) -> Result<(), EngineError> {
+        let _stopped = self.shared.scheduler_stopped.clone().drop_guard();
         let shutdown = self.shutdown.clone();
         let resync = self.shared.settings.resync_interval;
         let mut next_resync = tokio::time::Instant::now() + resync;
@@ -704,6 +734,7 @@ impl Scheduler {
     async fn fire_due(&mut self) {
         let now = self.shared.clock.now();
         let mut due = Vec::new();
+        let mut firing: Option<Firing> = None;
         while let Some(Reverse((at, _, _))) = self.heap.peek() {
             if *at > now {
                 break;
@@ -740,6 +771,9 @@ impl Scheduler {
             }
             self.positions.insert(id, run.scheduled_for);
             if due.len() >= BATCH {
+                // A crowded instant: the runs ending meanwhile record their
+                // outcome after it (see `Firing`).
+                firing.get_or_insert_with(|| Firing::begin(&self.shared));
                 // Record this batch before preparing the rest: the first
                 // runs of a crowded instant start while the others are
                 // still being prepared.
@@ -749,6 +783,7 @@ impl Scheduler {
         if !due.is_empty() {
             self.insert(due).await;
         }
+        drop(firing);
     }
 
     /// Records a batch of slots, retrying with back-off while the database

@@ -441,3 +441,50 @@ async fn runs_queued_by_another_process_start_through_the_change_feed() {
     assert_eq!(e.status, ExecutionStatus::Success);
     h.stop().await;
 }
+
+/// A crowded instant: more configs due at once than one batch of slots and
+/// than `max_running`. Slots start as they are recorded while there is
+/// room, the rest are claimed; outcomes wait for the instant's slots. Every
+/// slot runs exactly once, within `max_running`, and every config records
+/// its `lastExecution`.
+#[tokio::test]
+async fn a_crowded_instant_runs_every_slot_once_and_records_every_outcome() {
+    const N: usize = 75;
+    let calls = Arc::new(Succeed::default());
+    let mut h = Harness::new("2026-03-01T01:59:00Z").await;
+    for i in 0..N {
+        h.insert_config(&format!("job-{i:02}"), &health("0 2 * * *"))
+            .await;
+    }
+    h.start(
+        uniform(calls.clone()),
+        grove_engine::EngineSettings {
+            max_running: 8,
+            ..settings()
+        },
+    );
+    eventually("every config followed", || async {
+        (h.handle.metrics()?.scheduled == N).then_some(())
+    })
+    .await;
+    h.set("2026-03-01T02:00:00Z");
+    for i in 0..N {
+        let id = format!("job-{i:02}");
+        let cfg = eventually("lastExecution to be recorded", || async {
+            let cfg = h.config(&id).await;
+            cfg.payload.get("lastExecution").is_some().then_some(cfg)
+        })
+        .await;
+        assert_eq!(cfg.payload["lastExecution"]["status"], "success", "{id}");
+        let runs = h.executions(&id).await;
+        assert_eq!(runs.len(), 1, "{id}: {runs:?}");
+        assert_eq!(runs[0].scheduled_for, Some(at("2026-03-01T02:00:00Z")));
+        assert_eq!(runs[0].status, ExecutionStatus::Success);
+        assert_eq!(runs[0].attempt_count, 1);
+    }
+    assert_eq!(
+        calls.calls.load(std::sync::atomic::Ordering::SeqCst),
+        N as u32
+    );
+    h.stop().await;
+}
