@@ -19,7 +19,7 @@
 //! policy (see `grove_store::ExecutionStore::execution_finish`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use grove_core::job_config::{AutoDisabled, JobConfigPayload, LastExecution, RunStatus};
@@ -117,7 +117,7 @@ impl Executor {
                 let (shared, handlers) = (self.shared.clone(), self.handlers.clone());
                 tasks.spawn(run_attempt(shared, handlers, claimed, slot));
             }
-            let free = max_running.saturating_sub(handlers_running.count());
+            let free = handlers_running.room(max_running);
             if probe && !look && free > 0 {
                 probe = false;
                 let now = self.shared.clock.now();
@@ -230,12 +230,16 @@ impl Executor {
 /// How many handlers this process runs now, out of `max_running`, and the
 /// runs the scheduler started as it recorded their slots, for the executor
 /// to run. A run's task holds a [`HandlerSlot`] from its claim (or start)
-/// until its handler has returned, and then records the outcome without
-/// it: recording waits its turn on the database, and under a burst a claim
-/// should not wait for the recording of runs that are done.
+/// to its end; the handler's part of it is given back when the handler
+/// returns, and the run then records its outcome outside `max_running`:
+/// recording waits its turn on the database, and under a burst a claim
+/// should not wait for the recording of runs that are done. Runs held in
+/// all, recording included, stay within [`RUNS_PER_HANDLER`] times
+/// `max_running`, so that a database slow to record never lets ended runs
+/// pile up in memory.
 #[derive(Debug, Default)]
 pub(crate) struct HandlersRunning {
-    count: AtomicUsize,
+    held: Mutex<Held>,
     freed: Notify,
     /// Whether the executor takes runs: places are given out only then.
     open: AtomicBool,
@@ -243,33 +247,49 @@ pub(crate) struct HandlersRunning {
     started_wake: Notify,
 }
 
+/// What this process holds now.
+#[derive(Debug, Default, Clone, Copy)]
+struct Held {
+    /// Handlers running.
+    handlers: usize,
+    /// Runs whose task has not ended: handlers running, outcomes recording.
+    runs: usize,
+}
+
+/// Runs a process holds at most, recording included, per `max_running`.
+const RUNS_PER_HANDLER: usize = 64;
+
 impl HandlersRunning {
-    fn count(&self) -> usize {
-        self.count.load(Ordering::Acquire)
+    /// How many more runs could start now within `max` handlers.
+    fn room(&self, max: usize) -> usize {
+        let held = *self.held.lock();
+        max.saturating_sub(held.handlers)
+            .min((max.saturating_mul(RUNS_PER_HANDLER)).saturating_sub(held.runs))
     }
 
     /// Up to `n` places, as many as keep the handlers running within
-    /// `max`; none while the executor is not taking runs.
+    /// `max` (and the runs held within their bound); none while the
+    /// executor is not taking runs.
     pub(crate) fn try_take(self: &Arc<Self>, max: usize, n: usize) -> Vec<HandlerSlot> {
         if !self.open.load(Ordering::Acquire) {
             return Vec::new();
         }
-        let mut now = self.count.load(Ordering::Acquire);
-        loop {
-            let k = max.saturating_sub(now).min(n);
-            if k == 0 {
-                return Vec::new();
-            }
-            match self.count.compare_exchange_weak(
-                now,
-                now + k,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return (0..k).map(|_| HandlerSlot(self.clone())).collect(),
-                Err(seen) => now = seen,
-            }
-        }
+        let k = {
+            let mut held = self.held.lock();
+            let k = max
+                .saturating_sub(held.handlers)
+                .min((max.saturating_mul(RUNS_PER_HANDLER)).saturating_sub(held.runs))
+                .min(n);
+            held.handlers += k;
+            held.runs += k;
+            k
+        };
+        (0..k)
+            .map(|_| HandlerSlot {
+                of: self.clone(),
+                handler: true,
+            })
+            .collect()
     }
 
     /// Hands a run started elsewhere (its attempt already leased to this
@@ -282,11 +302,33 @@ impl HandlersRunning {
     fn take_started(&self) -> Vec<(Claimed, HandlerSlot)> {
         std::mem::take(&mut *self.started.lock())
     }
+
+    fn give_back(&self, handler: bool, run: bool) {
+        {
+            let mut held = self.held.lock();
+            held.handlers -= usize::from(handler);
+            held.runs -= usize::from(run);
+        }
+        self.freed.notify_one();
+    }
 }
 
-/// One handler's place among the `max_running`; given back when dropped,
-/// whichever way the attempt's task ends.
-pub(crate) struct HandlerSlot(Arc<HandlersRunning>);
+/// One run's place: its handler's among the `max_running` until
+/// [`HandlerSlot::handler_returned`], and its own among the runs held
+/// until dropped, whichever way the attempt's task ends.
+pub(crate) struct HandlerSlot {
+    of: Arc<HandlersRunning>,
+    handler: bool,
+}
+
+impl HandlerSlot {
+    /// The handler is done: its place among `max_running` is free.
+    fn handler_returned(&mut self) {
+        if std::mem::take(&mut self.handler) {
+            self.of.give_back(true, false);
+        }
+    }
+}
 
 impl std::fmt::Debug for HandlerSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -296,8 +338,7 @@ impl std::fmt::Debug for HandlerSlot {
 
 impl Drop for HandlerSlot {
     fn drop(&mut self) {
-        self.0.count.fetch_sub(1, Ordering::AcqRel);
-        self.0.freed.notify_one();
+        self.of.give_back(self.handler, true);
     }
 }
 
@@ -334,7 +375,7 @@ async fn run_attempt(
     shared: Arc<Shared>,
     handlers: HandlerRegistry,
     claimed: Claimed,
-    slot: HandlerSlot,
+    mut slot: HandlerSlot,
 ) {
     let Claimed { execution, attempt } = claimed;
     let run_id = execution.id.clone();
@@ -434,7 +475,10 @@ async fn run_attempt(
         }
     };
     shared.running.lock().remove(&run_id);
-    drop(slot);
+    slot.handler_returned();
+    // What the run was claimed with (its snapshot above all) is not needed
+    // to record its end: not held while it waits to be recorded.
+    drop(execution);
     let Some(outcome) = outcome else {
         // Lease lost: whoever rescued the attempt owns the execution now.
         log.flush().await;
