@@ -340,6 +340,27 @@ async fn insert_in<D: Dialect>(
     insert_outcome(row.as_ref(), std::mem::take(&mut p.payload), begin)
 }
 
+/// Running attempts `(execution id, attempt number)` started at
+/// `lease.now` and leased to `lease.owner` until `lease.lease_until`: what
+/// a claim, or a start at insert, gives each run it takes.
+fn attempts_insert(lease: &ExecutionClaim, attempts: &[(&str, u32)]) -> Statement {
+    let values: Vec<String> = (0..attempts.len())
+        .map(|i| format!("(${}, ${}, 'running', $1, $2, $3)", 4 + 2 * i, 5 + 2 * i))
+        .collect();
+    let mut insert = sql(format!(
+        "INSERT INTO execution_attempts (execution_id, attempt, status, started_at, \
+         lease_owner, lease_expires_at) VALUES {}",
+        values.join(", ")
+    ))
+    .bind(lease.now)
+    .bind(&lease.owner)
+    .bind(lease.lease_until);
+    for (id, attempt) in attempts {
+        insert = insert.bind(*id).bind(*attempt);
+    }
+    insert
+}
+
 /// Many inserts as `insert_in` makes them, each seeing the ones before
 /// it of its config (their overlap count, their slot and chain keys: all
 /// are per config). A batch that names configs more than once is written
@@ -477,21 +498,8 @@ async fn insert_distinct_in<D: Dialect>(
             .map(|(p, _)| &p.id)
             .collect();
         for chunk in begun.chunks(super::BULK_ROWS) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, 1, 'running', $1, $2, $3)", 4 + i))
-                .collect();
-            let mut attempts = sql(format!(
-                "INSERT INTO execution_attempts (execution_id, attempt, status, started_at, \
-                 lease_owner, lease_expires_at) VALUES {}",
-                values.join(", ")
-            ))
-            .bind(s.now)
-            .bind(&s.owner)
-            .bind(s.lease_until);
-            for id in chunk {
-                attempts = attempts.bind(*id);
-            }
-            tx.execute(attempts).await?;
+            let firsts: Vec<(&str, u32)> = chunk.iter().map(|id| (id.as_str(), 1)).collect();
+            tx.execute(attempts_insert(s, &firsts)).await?;
         }
     }
     // Every config here appears once: one position per row.
@@ -905,27 +913,19 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
             .iter()
             .map(|r| execution_from_row(r).map(|e| (e.id.clone(), e)))
             .collect::<Result<_, StoreError>>()?;
-        let values: Vec<String> = (0..chosen.len())
-            .map(|i| format!("(${}, ${}, 'running', $1, $2, $3)", 4 + 2 * i, 5 + 2 * i))
-            .collect();
-        let mut insert = sql(format!(
-            "INSERT INTO execution_attempts (execution_id, attempt, status, started_at, \
-             lease_owner, lease_expires_at) VALUES {}",
-            values.join(", ")
-        ))
-        .bind(p.now)
-        .bind(&p.owner)
-        .bind(p.lease_until);
         let mut claimed = Vec::with_capacity(chosen.len());
         for id in &chosen {
             let execution = by_id.remove(id).ok_or(StoreError::NotFound)?;
-            insert = insert.bind(id).bind(execution.attempt_count);
             claimed.push(Claimed {
                 attempt: execution.attempt_count,
                 execution,
             });
         }
-        tx.execute(insert).await?;
+        let attempts: Vec<(&str, u32)> = claimed
+            .iter()
+            .map(|c| (c.execution.id.as_str(), c.attempt))
+            .collect();
+        tx.execute(attempts_insert(&p, &attempts)).await?;
         self.db.commit(tx).await?;
         Ok(ClaimBatch {
             claimed,
