@@ -259,12 +259,21 @@ struct Held {
 /// Runs a process holds at most, recording included, per `max_running`.
 const RUNS_PER_HANDLER: usize = 64;
 
+impl Held {
+    /// How many more runs could start within `max` handlers (and the runs
+    /// held within their bound).
+    fn room(self, max: usize) -> usize {
+        max.saturating_sub(self.handlers).min(
+            max.saturating_mul(RUNS_PER_HANDLER)
+                .saturating_sub(self.runs),
+        )
+    }
+}
+
 impl HandlersRunning {
     /// How many more runs could start now within `max` handlers.
     fn room(&self, max: usize) -> usize {
-        let held = *self.held.lock();
-        max.saturating_sub(held.handlers)
-            .min((max.saturating_mul(RUNS_PER_HANDLER)).saturating_sub(held.runs))
+        self.held.lock().room(max)
     }
 
     /// Up to `n` places, as many as keep the handlers running within
@@ -276,10 +285,7 @@ impl HandlersRunning {
         }
         let k = {
             let mut held = self.held.lock();
-            let k = max
-                .saturating_sub(held.handlers)
-                .min((max.saturating_mul(RUNS_PER_HANDLER)).saturating_sub(held.runs))
-                .min(n);
+            let k = held.room(max).min(n);
             held.handlers += k;
             held.runs += k;
             k
@@ -500,8 +506,6 @@ async fn run_attempt(
             outcome.error.as_deref().unwrap_or("no error message")
         )),
     }
-    // The outcome and the attempt's last lines go in one transaction, in a
-    // batch with other attempts ending now (group commit).
     // A crowded instant's slots are recorded first, for a bounded time
     // (see the scheduler's `Firing`).
     let mut firing = shared.firing.subscribe();
@@ -509,6 +513,8 @@ async fn run_attempt(
     if let Some(until) = until {
         let _ = tokio::time::timeout_at(until, firing.wait_for(Option::is_none)).await;
     }
+    // The outcome and the attempt's last lines go in one transaction, in a
+    // batch with other attempts ending now (group commit).
     let lines = log.take();
     let finish = ExecutionFinish {
         execution_id: run_id.clone(),
