@@ -315,6 +315,7 @@ impl Row for PgRow {
 
 impl Dialect for PostgresDb {
     type Conn = PgExec<PoolConnection<Postgres>>;
+    type Point = Self::Conn;
     type Auto = PgExec<PoolConnection<Postgres>>;
     type Write = PgExec<Transaction<'static, Postgres>>;
 
@@ -352,6 +353,10 @@ impl Dialect for PostgresDb {
 
     async fn read(&self) -> Result<Self::Conn, StoreError> {
         Ok(PgExec(self.pool.acquire().await?))
+    }
+
+    async fn read_point(&self) -> Result<Self::Point, StoreError> {
+        self.read().await
     }
 
     async fn autocommit(&self) -> Result<Self::Auto, StoreError> {

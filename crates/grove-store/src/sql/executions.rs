@@ -1076,7 +1076,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
     }
 
     async fn execution_get(&self, id: &str) -> Result<Option<Execution>, StoreError> {
-        let mut db = self.db.read().await?;
+        let mut db = self.db.read_point().await?;
         let Some(mut execution) = get_in(&mut db, id, "").await? else {
             return Ok(None);
         };

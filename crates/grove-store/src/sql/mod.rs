@@ -316,6 +316,9 @@ pub async fn scalar<E: Exec, T: Column>(
 pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// A pooled connection for reads.
     type Conn: Exec;
+    /// A connection for point reads: a few rows by key, short enough to
+    /// run on the caller's thread where the driver allows it.
+    type Point: Exec;
     /// A connection for writes of a single statement (each commits on its
     /// own).
     type Auto: Exec;
@@ -365,6 +368,8 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// A connection for reads.
     fn read(&self) -> impl Future<Output = Result<Self::Conn, StoreError>> + Send;
+    /// A connection for point reads ([`Self::Point`]).
+    fn read_point(&self) -> impl Future<Output = Result<Self::Point, StoreError>> + Send;
     /// A connection for a write of one statement, which commits on its own:
     /// no `BEGIN`/`COMMIT` round trips around it.
     fn autocommit(&self) -> impl Future<Output = Result<Self::Auto, StoreError>> + Send;

@@ -192,7 +192,7 @@ impl<D: Dialect> ObjectStore for SqlStore<D> {
         object_type: &str,
         id: &str,
     ) -> Result<Option<StoredObject>, StoreError> {
-        let mut db = self.db.read().await?;
+        let mut db = self.db.read_point().await?;
         let row = db
             .fetch_optional(
                 sql(format!(
@@ -217,7 +217,7 @@ impl<D: Dialect> ObjectStore for SqlStore<D> {
         if ids.is_empty() {
             return Ok(found);
         }
-        let mut db = self.db.read().await?;
+        let mut db = self.db.read_point().await?;
         for chunk in ids.chunks(super::BULK_ROWS) {
             let mut select = sql(format!(
                 "SELECT {COLUMNS} FROM objects WHERE object_type = $1 AND id IN {} ORDER BY id",

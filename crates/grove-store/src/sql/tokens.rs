@@ -45,7 +45,7 @@ impl<D: Dialect> TokenStore for SqlStore<D> {
     }
 
     async fn token_find(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        let mut db = self.db.read().await?;
+        let mut db = self.db.read_point().await?;
         db.fetch_optional(
             sql(format!(
                 "SELECT {TOKEN_COLUMNS} FROM api_tokens \

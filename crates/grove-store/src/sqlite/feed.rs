@@ -29,11 +29,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use notify::{RecursiveMode, Watcher};
-use sqlx::Row as _;
-use sqlx::sqlite::SqlitePool;
 use tokio::sync::watch;
 
+use super::readers::Readers;
 use super::writer::Writer;
+use crate::sql::{Exec, RowExt, sql};
 use crate::{Change, ChangeFeed, StoreError};
 
 /// How often to look without a file watcher.
@@ -46,7 +46,7 @@ pub const GATHER: Duration = Duration::from_millis(10);
 const PAGE: i64 = 1000;
 
 pub(crate) struct SqliteFeed {
-    read: SqlitePool,
+    read: Readers,
     /// This process's one writer connection.
     write: Writer,
     /// The highest `seq` already turned into changes.
@@ -76,13 +76,17 @@ impl SqliteFeed {
     /// A feed of changes committed from now on.
     pub(crate) async fn start(
         path: &str,
-        read: SqlitePool,
+        read: Readers,
         write: Writer,
     ) -> Result<Self, StoreError> {
         let (doorbell, rung) = watch::channel(0u64);
-        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
-            .fetch_one(&read)
-            .await?;
+        let last: i64 = read
+            .acquire()
+            .await?
+            .fetch_optional(sql("SELECT COALESCE(MAX(seq), 0) AS last FROM changes"))
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .get("last")?;
         let data_version = write.data_version().await?;
         let file = std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
         let dir = file
@@ -142,17 +146,20 @@ impl SqliteFeed {
 
     /// Turns rows committed since the last read into pending changes.
     async fn read_new(&mut self) -> Result<(), StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, topic, subject FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(self.last)
-        .bind(PAGE)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = self
+            .read
+            .acquire()
+            .await?
+            .fetch_all(
+                sql("SELECT seq, topic, subject FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(self.last)
+                    .bind(PAGE),
+            )
+            .await?;
         for row in rows {
-            self.last = row.try_get("seq")?;
-            let topic: String = row.try_get("topic")?;
-            let subject: String = row.try_get("subject")?;
+            self.last = row.get("seq")?;
+            let topic: String = row.get("topic")?;
+            let subject: String = row.get("subject")?;
             match Change::from_topic(&topic, &subject) {
                 Some(change) => self.pending.push_back(change),
                 None => tracing::debug!(topic, "ignoring an unknown change topic"),

@@ -6,10 +6,12 @@
 //!   transaction: writers queue in-process instead of failing with
 //!   SQLITE_BUSY, and a transaction that reads before it writes never has
 //!   to be upgraded. Its statements run on the caller's thread, with no
-//!   hand-off to a worker thread ([`writer`]). Reads use a pool of sqlx
-//!   connections; WAL lets them proceed while the writer writes. The busy
-//!   timeout covers the remaining case: another process (a CLI command)
-//!   writing to the file.
+//!   hand-off to a worker thread ([`writer`]). Reads run beside the writer
+//!   (WAL): point reads by key on a few read-only connections of our own,
+//!   also on the caller's thread ([`readers`]); scans and pages on a pool
+//!   of sqlx connections, whose worker threads a long read may hold
+//!   without holding up the async threads. The busy timeout covers the
+//!   remaining case: another process (a CLI command) writing to the file.
 //! - With a single writer no row or config locks are needed
 //!   ([`Dialect::LOCK_ROWS`] and friends are empty), and sequence numbers
 //!   commit in order.
@@ -20,7 +22,9 @@
 //!   file changes; see [`feed`].
 
 mod checkpoint;
+mod connection;
 mod feed;
+mod readers;
 mod writer;
 
 use std::str::FromStr;
@@ -39,6 +43,7 @@ use crate::coordination::ChangeFeed;
 use crate::error::Corrupt;
 use crate::migrate::{Migration, SQLITE};
 use crate::sql::{Arg, Dialect, Exec, Row, SqlStore, Statement};
+use readers::{ReaderExec, Readers};
 use writer::{Writer, WriterExec};
 
 /// How long a statement waits for another process's write lock.
@@ -52,6 +57,7 @@ pub type SqliteStore = SqlStore<SqliteDb>;
 pub struct SqliteDb {
     path: String,
     read: SqlitePool,
+    point: Readers,
     write: Writer,
 }
 
@@ -82,6 +88,7 @@ impl SqliteStore {
         Ok(SqlStore::new(SqliteDb {
             path: path.to_owned(),
             read,
+            point: Readers::new(path, BUSY_TIMEOUT),
             write,
         }))
     }
@@ -208,6 +215,7 @@ fn json_text(column: &str, text: Option<String>) -> Result<Value, StoreError> {
 
 impl Dialect for SqliteDb {
     type Conn = SqliteExec<PoolConnection<Sqlite>>;
+    type Point = ReaderExec;
     type Auto = WriterExec;
     type Write = WriterExec;
 
@@ -247,6 +255,10 @@ impl Dialect for SqliteDb {
         Ok(SqliteExec(self.read.acquire().await?))
     }
 
+    async fn read_point(&self) -> Result<Self::Point, StoreError> {
+        self.point.acquire().await
+    }
+
     async fn autocommit(&self) -> Result<Self::Auto, StoreError> {
         self.write.autocommit().await
     }
@@ -266,7 +278,7 @@ impl Dialect for SqliteDb {
 
     async fn change_feed(&self) -> Result<Box<dyn ChangeFeed>, StoreError> {
         Ok(Box::new(
-            feed::SqliteFeed::start(&self.path, self.read.clone(), self.write.clone()).await?,
+            feed::SqliteFeed::start(&self.path, self.point.clone(), self.write.clone()).await?,
         ))
     }
 
@@ -284,6 +296,7 @@ impl Dialect for SqliteDb {
 
     async fn close(&self) {
         self.read.close().await;
+        self.point.close();
         self.write.close().await;
     }
 }

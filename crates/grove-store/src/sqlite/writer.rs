@@ -1,14 +1,10 @@
 //! The writer connection, driven in the caller's own thread.
 //!
-//! sqlx runs each SQLite connection on a worker thread of its own and
-//! hands it every statement over a channel: two thread wake-ups per
-//! statement, which profiles of the throughput benchmark put at a quarter
-//! to a third of all CPU time (futex waits and wake-ups), more than SQLite
-//! itself spent. The writer is the one connection every write queues for,
-//! so its statements run here instead, through rusqlite on an open
-//! connection of our own: a transaction takes the writer, and its
-//! statements then run one after another with no hand-off at all. Reads
-//! stay on sqlx's pool, where they run beside the writer (WAL).
+//! The writer is the one connection every write queues for. A transaction
+//! takes it, and its statements then run one after another on the
+//! caller's thread ([`super::connection`]). Reads run beside it (WAL):
+//! point reads on connections of our own ([`super::readers`]), the rest
+//! on sqlx's pool.
 //!
 //! Statements are short (group commit gathers many runs into a few
 //! statements), so they run on the async thread like any other CPU work;
@@ -29,40 +25,26 @@
 //! savepoint only; each is acknowledged only after the `COMMIT` that holds
 //! it, and a failed `COMMIT` fails every transaction of its group.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::types::Value as Cell;
 use rusqlite::{Connection, OpenFlags, ffi};
-use serde_json::Value;
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard, watch};
 
 use super::checkpoint::{self, Checkpointer};
+use super::connection::{Conn, CopiedRow, driver};
 use crate::StoreError;
-use crate::error::Corrupt;
-use crate::sql::{Arg, Exec, Row, Statement};
-
-/// Prepared statements kept per connection: the distinct texts of the
-/// verbs, with the multi-row variants of the batches.
-const CACHED_STATEMENTS: usize = 512;
+use crate::sql::{Exec, Statement};
 
 /// This process's one connection that writes the file (`None` once
 /// closed).
 #[derive(Debug, Clone)]
 pub(crate) struct Writer(Arc<Mutex<Option<Open>>>);
 
-/// The open connection, and which argument each statement's parameters
-/// take.
+/// The open connection, with the group written on it.
 #[derive(Debug)]
 struct Open {
-    db: Connection,
-    /// Per statement text, the argument (1-based; 0: none, NULL) of each
-    /// parameter in SQLite's order. Worked out once per text: SQLite finds
-    /// a parameter's name by a walk of the list, so naming every parameter
-    /// of a multi-row insert on every run would cost its square.
-    bindings: HashMap<String, Arc<[usize]>>,
+    conn: Conn,
     /// The transaction open on the connection, shared by the transactions
     /// written in it since its `BEGIN`.
     group: Option<Group>,
@@ -120,10 +102,10 @@ impl Open {
         let Some(group) = self.group.take() else {
             return Ok(());
         };
-        log_statement("COMMIT");
-        let outcome = self.db.execute_batch("COMMIT").map_err(|e| {
-            if !self.db.is_autocommit()
-                && let Err(error) = self.db.execute_batch("ROLLBACK")
+        super::connection::log_statement("COMMIT");
+        let outcome = self.conn.db.execute_batch("COMMIT").map_err(|e| {
+            if !self.conn.db.is_autocommit()
+                && let Err(error) = self.conn.db.execute_batch("ROLLBACK")
             {
                 tracing::warn!(%error, "could not roll back a transaction whose commit failed");
             }
@@ -140,7 +122,7 @@ impl Open {
     /// transaction back (a full disk, an I/O error), and then the group
     /// ends, its transactions told that they were not written.
     fn notice_rollback(&mut self, error: &impl std::fmt::Display) {
-        if self.db.is_autocommit()
+        if self.conn.db.is_autocommit()
             && let Some(group) = self.group.take()
         {
             let failure = Failure {
@@ -169,11 +151,9 @@ impl Writer {
             checkpoint::BACKSTOP_PAGES
         ))
         .map_err(driver)?;
-        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
         let checkpointer = Checkpointer::start(path).map_err(driver)?;
         Ok(Self(Arc::new(Mutex::new(Some(Open {
-            db: conn,
-            bindings: HashMap::new(),
+            conn: Conn::new(conn),
             group: None,
             next_group: 0,
             checkpointer,
@@ -187,7 +167,7 @@ impl Writer {
             .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolClosed))?;
         Ok(WriterExec {
             writer: self.clone(),
-            conn,
+            open: conn,
             in_transaction: false,
         })
     }
@@ -196,7 +176,7 @@ impl Writer {
     /// group open before them commits first.
     pub(crate) async fn autocommit(&self) -> Result<WriterExec, StoreError> {
         let mut exec = self.hold().await?;
-        exec.conn.commit_group()?;
+        exec.open.commit_group()?;
         Ok(exec)
     }
 
@@ -206,9 +186,9 @@ impl Writer {
     /// has to be upgraded.
     pub(crate) async fn begin(&self) -> Result<WriterExec, StoreError> {
         let mut exec = self.hold().await?;
-        if exec.conn.group.is_none() {
+        if exec.open.group.is_none() {
             exec.batch("BEGIN IMMEDIATE")?;
-            let open = &mut *exec.conn;
+            let open = &mut *exec.open;
             open.next_group += 1;
             open.group = Some(Group {
                 number: open.next_group,
@@ -228,6 +208,7 @@ impl Writer {
     pub(crate) async fn data_version(&self) -> Result<i64, StoreError> {
         let exec = self.hold().await?;
         Ok(exec
+            .open
             .conn
             .db
             .query_row("PRAGMA data_version", [], |row| row.get(0))
@@ -257,23 +238,10 @@ impl Writer {
             tracing::warn!(%error, "the last shared SQLite commit failed");
         }
         if let Some(open) = held.take()
-            && let Err((_, error)) = open.db.close()
+            && let Err((_, error)) = open.conn.db.close()
         {
             tracing::warn!(%error, "could not close the SQLite writer");
         }
-    }
-}
-
-/// An argument as SQLite stores it.
-fn cell(arg: Arg) -> Cell {
-    match arg {
-        Arg::Int(v) => v.map_or(Cell::Null, Cell::Integer),
-        Arg::Real(v) => v.map_or(Cell::Null, Cell::Real),
-        Arg::Text(v) => v.map_or(Cell::Null, Cell::Text),
-        Arg::Bool(v) => Cell::Integer(i64::from(v)),
-        Arg::Json(text) => Cell::Text(text),
-        // Read with `json_each` (see `Dialect::in_list`).
-        Arg::TextList(items) => Cell::Text(Value::from(items).to_string()),
     }
 }
 
@@ -283,19 +251,18 @@ fn cell(arg: Arg) -> Cell {
 #[derive(Debug)]
 pub struct WriterExec {
     writer: Writer,
-    conn: OwnedMappedMutexGuard<Option<Open>, Open>,
+    open: OwnedMappedMutexGuard<Option<Open>, Open>,
     in_transaction: bool,
 }
 
 impl WriterExec {
     /// Runs statements without arguments.
     fn batch(&mut self, script: &str) -> Result<(), StoreError> {
-        log_statement(script);
-        let outcome = self.conn.db.execute_batch(script).map_err(driver);
+        let outcome = self.open.conn.batch(script);
         if let Err(error) = &outcome {
-            self.conn.notice_rollback(error);
+            self.open.notice_rollback(error);
         }
-        Ok(outcome?)
+        outcome
     }
 
     /// Releases the transaction's savepoint and waits for the commit of
@@ -303,7 +270,7 @@ impl WriterExec {
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
         self.batch("RELEASE own")?;
         self.in_transaction = false;
-        let Some(group) = self.conn.group.as_mut() else {
+        let Some(group) = self.open.group.as_mut() else {
             // SQLite rolled the group back (the savepoint's release found
             // no transaction to end): nothing of it was written.
             return Err(StoreError::Unavailable(sqlx::Error::WorkerCrashed));
@@ -332,89 +299,14 @@ impl WriterExec {
     fn run(
         &mut self,
         statement: Statement,
-        mut row: impl FnMut(WriterRow) -> bool,
+        mut row: impl FnMut(CopiedRow) -> bool,
     ) -> Result<u64, StoreError> {
-        log_statement(&statement.sql);
-        let outcome = Self::run_on(&mut self.conn, statement, &mut row);
+        let outcome = self.open.conn.run(statement, &mut row);
         if let Err(error) = &outcome {
-            self.conn.notice_rollback(error);
+            self.open.notice_rollback(error);
         }
         outcome
     }
-
-    fn run_on(
-        open: &mut Open,
-        statement: Statement,
-        row: &mut impl FnMut(WriterRow) -> bool,
-    ) -> Result<u64, StoreError> {
-        let mut prepared = open.db.prepare_cached(&statement.sql).map_err(driver)?;
-        let order = match open.bindings.get(&*statement.sql) {
-            Some(order) => order.clone(),
-            None => {
-                let order = parameter_order(&prepared)?;
-                if open.bindings.len() >= CACHED_STATEMENTS {
-                    open.bindings.clear();
-                }
-                open.bindings
-                    .insert(statement.sql.clone().into_owned(), order.clone());
-                order
-            }
-        };
-        let cells: Vec<Cell> = statement.args.into_iter().map(cell).collect();
-        for (i, n) in order.iter().enumerate() {
-            let value = n
-                .checked_sub(1)
-                .and_then(|n| cells.get(n))
-                .unwrap_or(&Cell::Null);
-            prepared.raw_bind_parameter(i + 1, value).map_err(driver)?;
-        }
-        let columns: Arc<[String]> = prepared
-            .column_names()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        let mut rows = prepared.raw_query();
-        while let Some(r) = rows.next().map_err(driver)? {
-            let cells = (0..columns.len())
-                .map(|i| r.get::<_, Cell>(i))
-                .collect::<Result<Vec<Cell>, _>>()
-                .map_err(driver)?;
-            if !row(WriterRow {
-                columns: columns.clone(),
-                cells,
-            }) {
-                break;
-            }
-        }
-        drop(rows);
-        drop(prepared);
-        Ok(open.db.changes())
-    }
-}
-
-/// Reports each statement the writer runs at TRACE level, as sqlx's
-/// `sqlx::query` events do for its connections (the benchmark counts both).
-fn log_statement(text: &str) {
-    tracing::trace!(target: "grove_store::statement", { db.statement = text }, "statement");
-}
-
-/// The argument each parameter of `statement` takes, as sqlx binds them:
-/// `$3` (or `?3`) the third wherever it appears (SQLite itself numbers
-/// named parameters by first use), an unnumbered `?` the next one.
-fn parameter_order(statement: &rusqlite::Statement<'_>) -> Result<Arc<[usize]>, StoreError> {
-    let mut next = 0;
-    (1..=statement.parameter_count())
-        .map(|i| match statement.parameter_name(i) {
-            Some(name) => name
-                .strip_prefix(['$', '?'])
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| StoreError::Config(format!("unsupported SQL parameter {name}"))),
-            None => {
-                next += 1;
-                Ok(next)
-            }
-        })
-        .collect()
 }
 
 impl Drop for WriterExec {
@@ -422,15 +314,15 @@ impl Drop for WriterExec {
         // Only this transaction's own writes are undone (unless SQLite
         // already rolled back the whole group).
         if self.in_transaction
-            && !self.conn.db.is_autocommit()
+            && !self.open.conn.db.is_autocommit()
             && let Err(error) = self.batch("ROLLBACK TO own; RELEASE own")
         {
             tracing::warn!(%error, "could not roll back an abandoned SQLite transaction");
         }
         // A group that no committed transaction waits for (each failed
         // or was dropped) ends now, so that the write lock is given back.
-        if self.conn.group.as_ref().is_some_and(|g| !g.committer)
-            && let Err(error) = self.conn.commit_group()
+        if self.open.group.as_ref().is_some_and(|g| !g.committer)
+            && let Err(error) = self.open.commit_group()
         {
             tracing::warn!(%error, "could not end an abandoned SQLite transaction");
         }
@@ -438,9 +330,9 @@ impl Drop for WriterExec {
 }
 
 impl Exec for WriterExec {
-    type Row = WriterRow;
+    type Row = CopiedRow;
 
-    async fn fetch_all(&mut self, statement: Statement) -> Result<Vec<WriterRow>, StoreError> {
+    async fn fetch_all(&mut self, statement: Statement) -> Result<Vec<CopiedRow>, StoreError> {
         let mut all = Vec::new();
         self.run(statement, |row| {
             all.push(row);
@@ -452,7 +344,7 @@ impl Exec for WriterExec {
     async fn fetch_optional(
         &mut self,
         statement: Statement,
-    ) -> Result<Option<WriterRow>, StoreError> {
+    ) -> Result<Option<CopiedRow>, StoreError> {
         let mut first = None;
         self.run(statement, |row| {
             first = Some(row);
@@ -467,146 +359,6 @@ impl Exec for WriterExec {
 
     async fn execute_script(&mut self, script: &'static str) -> Result<(), StoreError> {
         self.batch(script)
-    }
-}
-
-/// A row the writer read, with its values copied out.
-#[derive(Debug, Clone)]
-pub struct WriterRow {
-    columns: Arc<[String]>,
-    cells: Vec<Cell>,
-}
-
-impl WriterRow {
-    fn cell(&self, column: &str) -> Result<&Cell, StoreError> {
-        self.columns
-            .iter()
-            .position(|c| c == column)
-            .map(|i| &self.cells[i])
-            .ok_or_else(|| unreadable(column, "no such column in the result"))
-    }
-}
-
-/// A column whose value cannot be read as asked.
-fn unreadable(column: &str, why: &str) -> StoreError {
-    Corrupt::Column {
-        column: column.to_owned(),
-        source: sqlx::Error::Decode(why.into()),
-    }
-    .into()
-}
-
-/// SQLite's types are per value, not per column: each read converts as
-/// SQLite's own `sqlite3_column_*` functions (and so sqlx's reads) do.
-impl Row for WriterRow {
-    fn int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-        match self.cell(column)? {
-            Cell::Null => Ok(None),
-            Cell::Integer(v) => Ok(Some(*v)),
-            #[allow(clippy::cast_possible_truncation)]
-            Cell::Real(v) => Ok(Some(*v as i64)),
-            Cell::Text(t) => t
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| unreadable(column, "text that is not an integer")),
-            Cell::Blob(_) => Err(unreadable(column, "a blob, not an integer")),
-        }
-    }
-
-    fn real(&self, column: &str) -> Result<Option<f64>, StoreError> {
-        match self.cell(column)? {
-            Cell::Null => Ok(None),
-            #[allow(clippy::cast_precision_loss)]
-            Cell::Integer(v) => Ok(Some(*v as f64)),
-            Cell::Real(v) => Ok(Some(*v)),
-            Cell::Text(t) => t
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| unreadable(column, "text that is not a number")),
-            Cell::Blob(_) => Err(unreadable(column, "a blob, not a number")),
-        }
-    }
-
-    fn text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        match self.cell(column)? {
-            Cell::Null => Ok(None),
-            Cell::Integer(v) => Ok(Some(v.to_string())),
-            Cell::Real(v) => Ok(Some(v.to_string())),
-            Cell::Text(t) => Ok(Some(t.clone())),
-            Cell::Blob(b) => String::from_utf8(b.clone())
-                .map(Some)
-                .map_err(|_| unreadable(column, "a blob that is not UTF-8 text")),
-        }
-    }
-
-    fn boolean(&self, column: &str) -> Result<bool, StoreError> {
-        Ok(self.int(column)?.unwrap_or(0) != 0)
-    }
-
-    fn json(&self, column: &str) -> Result<Value, StoreError> {
-        super::json_text(column, self.text(column)?)
-    }
-}
-
-/// rusqlite's error as the driver error every store error keeps: its
-/// extended result code is what [`StoreError`] reads (busy, a unique
-/// violation).
-fn driver(error: rusqlite::Error) -> sqlx::Error {
-    sqlx::Error::Database(Box::new(SqliteError(error)))
-}
-
-/// A failure of the writer's connection.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct SqliteError(rusqlite::Error);
-
-impl SqliteError {
-    fn extended_code(&self) -> Option<i32> {
-        match &self.0 {
-            rusqlite::Error::SqliteFailure(e, _) => Some(e.extended_code),
-            _ => None,
-        }
-    }
-}
-
-impl sqlx::error::DatabaseError for SqliteError {
-    fn message(&self) -> &str {
-        match &self.0 {
-            rusqlite::Error::SqliteFailure(_, Some(message)) => message,
-            _ => "SQLite failed",
-        }
-    }
-
-    fn code(&self) -> Option<Cow<'_, str>> {
-        self.extended_code().map(|c| Cow::Owned(c.to_string()))
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> sqlx::error::ErrorKind {
-        use rusqlite::ffi;
-        use sqlx::error::ErrorKind;
-        match self.extended_code() {
-            Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
-                ErrorKind::UniqueViolation
-            }
-            Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => ErrorKind::ForeignKeyViolation,
-            Some(ffi::SQLITE_CONSTRAINT_NOTNULL) => ErrorKind::NotNullViolation,
-            Some(ffi::SQLITE_CONSTRAINT_CHECK) => ErrorKind::CheckViolation,
-            _ => ErrorKind::Other,
-        }
     }
 }
 
