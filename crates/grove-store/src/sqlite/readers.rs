@@ -157,8 +157,16 @@ mod tests {
     use crate::sql::{RowExt, sql};
     use crate::sqlite::writer::Writer;
 
-    fn ids(rows: &[CopiedRow]) -> Vec<String> {
-        rows.iter()
+    /// The ids in `t`, as a point read sees them.
+    async fn ids_seen(readers: &Readers) -> Vec<String> {
+        readers
+            .acquire()
+            .await
+            .expect("reader")
+            .fetch_all(sql("SELECT id FROM t ORDER BY id"))
+            .await
+            .expect("select")
+            .iter()
             .map(|r| r.get("id"))
             .collect::<Result<_, _>>()
             .expect("ids")
@@ -183,24 +191,9 @@ mod tests {
         open.execute(sql("INSERT INTO t (id) VALUES ('open')"))
             .await
             .expect("insert");
-        let select = || sql("SELECT id FROM t ORDER BY id");
-        let seen = readers
-            .acquire()
-            .await
-            .expect("reader")
-            .fetch_all(select())
-            .await
-            .expect("select");
-        assert_eq!(ids(&seen), ["kept"]);
+        assert_eq!(ids_seen(&readers).await, ["kept"]);
         open.commit().await.expect("commit");
-        let seen = readers
-            .acquire()
-            .await
-            .expect("reader")
-            .fetch_all(select())
-            .await
-            .expect("select");
-        assert_eq!(ids(&seen), ["kept", "open"]);
+        assert_eq!(ids_seen(&readers).await, ["kept", "open"]);
         assert_eq!(readers.0.idle().len(), 1, "one connection, kept");
         // Read-only: a write through a reader fails and loses nothing.
         let mut reader = readers.acquire().await.expect("reader");
