@@ -259,6 +259,12 @@ impl WriterExec {
     /// Runs statements without arguments.
     fn batch(&mut self, script: &str) -> Result<(), StoreError> {
         let outcome = self.open.conn.batch(script);
+        self.noticed(outcome)
+    }
+
+    /// A statement's outcome, after a failure's effect on the group (see
+    /// `Open::notice_rollback`).
+    fn noticed<T>(&mut self, outcome: Result<T, StoreError>) -> Result<T, StoreError> {
         if let Err(error) = &outcome {
             self.open.notice_rollback(error);
         }
@@ -293,20 +299,6 @@ impl WriterExec {
             _ => Ok(()),
         }
     }
-
-    /// Runs `statement`, handing each row to `row` (which says whether to
-    /// go on), and returns the number of rows changed.
-    fn run(
-        &mut self,
-        statement: Statement,
-        mut row: impl FnMut(CopiedRow) -> bool,
-    ) -> Result<u64, StoreError> {
-        let outcome = self.open.conn.run(statement, &mut row);
-        if let Err(error) = &outcome {
-            self.open.notice_rollback(error);
-        }
-        outcome
-    }
 }
 
 impl Drop for WriterExec {
@@ -333,28 +325,21 @@ impl Exec for WriterExec {
     type Row = CopiedRow;
 
     async fn fetch_all(&mut self, statement: Statement) -> Result<Vec<CopiedRow>, StoreError> {
-        let mut all = Vec::new();
-        self.run(statement, |row| {
-            all.push(row);
-            true
-        })?;
-        Ok(all)
+        let outcome = self.open.conn.fetch_all(statement);
+        self.noticed(outcome)
     }
 
     async fn fetch_optional(
         &mut self,
         statement: Statement,
     ) -> Result<Option<CopiedRow>, StoreError> {
-        let mut first = None;
-        self.run(statement, |row| {
-            first = Some(row);
-            false
-        })?;
-        Ok(first)
+        let outcome = self.open.conn.fetch_optional(statement);
+        self.noticed(outcome)
     }
 
     async fn execute(&mut self, statement: Statement) -> Result<u64, StoreError> {
-        self.run(statement, |_| true)
+        let outcome = self.open.conn.run(statement, &mut |_| true);
+        self.noticed(outcome)
     }
 
     async fn execute_script(&mut self, script: &'static str) -> Result<(), StoreError> {
