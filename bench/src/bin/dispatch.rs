@@ -44,7 +44,7 @@ use grove_core::registry::JOB_CONFIG;
 use grove_engine::{
     Engine, EngineSettings, HandlerRegistry, JobContext, JobFailure, JobHandler, JobOutcome,
 };
-use grove_store::{ObjectInsert, Store};
+use grove_store::{ExecutionInsert, InsertDisposition, ObjectInsert, Store, Trigger};
 use jiff::{SignedDuration, Timestamp, Unit};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -87,6 +87,11 @@ struct Args {
     /// (each asks for its next run once its last was accepted).
     #[arg(long, default_value_t = 8)]
     callers: usize,
+    /// Finished executions each config of the throughput scenario has
+    /// before it starts: a service that has run a while keeps up to its
+    /// retention (200 by default) per config.
+    #[arg(long, default_value_t = 0)]
+    history: usize,
     /// Concurrent HTTP clients in api-load.
     #[arg(long, default_value_t = 32)]
     api_clients: usize,
@@ -425,6 +430,50 @@ async fn insert_configs(
     Ok(())
 }
 
+/// `per_config` finished executions of each of the `n` configs (skipped
+/// slots of the last days: final rows, as a retained history is).
+async fn insert_history(
+    store: &Arc<dyn Store>,
+    prefix: &str,
+    n: usize,
+    per_config: usize,
+) -> anyhow::Result<()> {
+    let mut payload = JobConfigPayload::default_for(JobType::HealthCheck);
+    payload.limits.max_concurrent = 1;
+    let now = Timestamp::now();
+    let rows: Vec<ExecutionInsert> = (0..per_config)
+        .flat_map(|k| (0..n).map(move |i| (k, i)))
+        .map(|(k, i)| {
+            let slot = now - SignedDuration::from_mins(i64::try_from(k + 1).unwrap_or(i64::MAX));
+            ExecutionInsert {
+                id: format!("history-{i}-{k}"),
+                config_id: format!("{prefix}-{i}"),
+                trigger: Trigger::Schedule,
+                scheduled_for: Some(slot),
+                due_at: None,
+                late: false,
+                payload: payload.to_value(),
+                config_version: 1,
+                retry: payload.retry,
+                max_concurrent: 1,
+                retry_of: None,
+                parent_run_id: None,
+                overrides: None,
+                actor: None,
+                disposition: InsertDisposition::Skip("bench history".to_owned()),
+                now: slot,
+            }
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        store
+            .execution_insert_slots(chunk.to_vec())
+            .await
+            .context("inserting the history")?;
+    }
+    Ok(())
+}
+
 async fn start(stores: Stores) -> Running {
     let recorder = Arc::new(Recorder::default());
     let shutdown = CancellationToken::new();
@@ -569,10 +618,16 @@ async fn second(backend: &Backend, n: usize, seconds: u64) -> anyhow::Result<Out
     Ok(out)
 }
 
-async fn throughput(backend: &Backend, runs: usize, callers: usize) -> anyhow::Result<Outcome> {
+async fn throughput(
+    backend: &Backend,
+    runs: usize,
+    callers: usize,
+    history: usize,
+) -> anyhow::Result<Outcome> {
     const CONFIGS: usize = 100;
     let stores = fresh_stores(backend).await?;
     insert_configs(&stores.stores[0], "bench-t", CONFIGS, "0 0 1 1 *", false).await?;
+    insert_history(&stores.stores[0], "bench-t", CONFIGS, history).await?;
     let run = start(stores).await;
     // --count-statements: count the measured part only.
     let _ = sqlcount::take();
@@ -1051,7 +1106,7 @@ async fn run_one(args: &Args, scenario: &Scenario, backend: &Backend) -> anyhow:
     match scenario {
         Scenario::Minute(n) => minute(backend, *n).await,
         Scenario::Second(n) => second(backend, *n, args.seconds).await,
-        Scenario::Throughput => throughput(backend, args.runs, args.callers).await,
+        Scenario::Throughput => throughput(backend, args.runs, args.callers, args.history).await,
         Scenario::ApiLoad => api_load(backend, args).await,
         Scenario::Rss(n) => rss(backend, args, *n).await,
     }

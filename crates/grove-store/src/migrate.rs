@@ -88,6 +88,11 @@ pub const SQLITE: &[Migration] = &[
         name: "nothing: runs are not announced here (version 7)",
         sql: "SELECT 1;",
     },
+    Migration {
+        version: 15,
+        name: "queued and running runs indexed by config, apart from the history",
+        sql: include_str!("../migrations/sqlite/0015_active_runs_by_config.sql"),
+    },
 ];
 
 /// The PostgreSQL schema, oldest first; same versions as [`SQLITE`].
@@ -164,6 +169,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 14,
         name: "a run ending is announced only when another of its config is queued",
         sql: include_str!("../migrations/postgres/0014_quieter_run_ends.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "queued and running runs indexed by config, apart from the history",
+        sql: include_str!("../migrations/postgres/0015_active_runs_by_config.sql"),
     },
 ];
 

@@ -181,6 +181,57 @@ async fn lock_configs<D: Dialect>(
     Ok(())
 }
 
+/// How many runs of a config are queued and how many running.
+#[derive(Debug, Default, Clone, Copy)]
+struct Active {
+    queued: i64,
+    running: i64,
+}
+
+impl Active {
+    fn total(self) -> i64 {
+        self.queued + self.running
+    }
+}
+
+/// The count of queued and running runs by config and status for `n`
+/// configs (`$1`…): its condition is written as the index of active runs'
+/// (migration 15), which SQLite needs to use that index.
+pub(crate) fn active_count(n: usize) -> String {
+    format!(
+        "SELECT config_id, status, COUNT(*) AS n FROM executions \
+         WHERE status IN ('queued', 'running') AND config_id IN {} \
+         GROUP BY config_id, status",
+        placeholders(1, n)
+    )
+}
+
+/// The queued and running runs of each of `configs` (sorted, as locked),
+/// read in `tx` from the index of active runs ([`active_count`]), never
+/// from the retained history. A config with none is absent.
+async fn active_in<E: Exec>(
+    tx: &mut E,
+    configs: &BTreeSet<String>,
+) -> Result<HashMap<String, Active>, StoreError> {
+    let configs: Vec<&String> = configs.iter().collect();
+    let mut active: HashMap<String, Active> = HashMap::new();
+    for chunk in configs.chunks(super::BULK_ROWS) {
+        let mut count = sql(active_count(chunk.len()));
+        for id in chunk {
+            count = count.bind(*id);
+        }
+        for row in tx.fetch_all(count).await? {
+            let a = active.entry(row.get("config_id")?).or_default();
+            let n: i64 = row.get("n")?;
+            match row.choice("status")? {
+                ExecutionStatus::Running => a.running += n,
+                _ => a.queued += n,
+            }
+        }
+    }
+    Ok(active)
+}
+
 async fn advance_position<E: Exec>(
     tx: &mut E,
     config_id: &str,
@@ -304,14 +355,11 @@ async fn insert_in<D: Dialect>(
     let mut active = 0;
     if p.disposition == InsertDisposition::SkipWhenBusy {
         lock_configs::<D>(tx, [&p.config_id]).await?;
-        active = fetch_one(
-            tx,
-            sql("SELECT COUNT(*) AS n FROM executions WHERE config_id = $1 \
-                 AND status IN ('queued', 'running')")
-            .bind(&p.config_id),
-        )
-        .await?
-        .get("n")?;
+        let config = BTreeSet::from([p.config_id.clone()]);
+        active = active_in(tx, &config)
+            .await?
+            .get(&p.config_id)
+            .map_or(0, |a| a.total());
     }
     let skip = skip_reason(&p, || active);
     let begin = if skip.is_some() {
@@ -432,24 +480,14 @@ async fn insert_distinct_in<D: Dialect>(
         })
         .map(|p| p.config_id.clone())
         .collect();
-    let mut active: HashMap<String, i64> = HashMap::new();
+    let mut active: HashMap<String, Active> = HashMap::new();
     if !busy.is_empty() {
         lock_configs::<D>(tx, &busy).await?;
-        let mut count = sql(format!(
-            "SELECT config_id, COUNT(*) AS n FROM executions \
-             WHERE status IN ('queued', 'running') AND config_id IN {} GROUP BY config_id",
-            placeholders(1, busy.len())
-        ));
-        for id in &busy {
-            count = count.bind(id);
-        }
-        for row in tx.fetch_all(count).await? {
-            active.insert(row.get("config_id")?, row.get("n")?);
-        }
+        active = active_in(tx, &busy).await?;
     }
     let skips: Vec<Option<String>> = inserts
         .iter()
-        .map(|p| skip_reason(p, || active.get(&p.config_id).copied().unwrap_or(0)))
+        .map(|p| skip_reason(p, || active.get(&p.config_id).map_or(0, |a| a.total())))
         .collect();
     let mut room = start.map_or(0, |s| s.limit as usize);
     let begins: Vec<Begin> = inserts
@@ -850,22 +888,11 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         lock_configs::<D>(&mut tx, &configs).await?;
         // Counted after the locks: every claim of these configs that
         // committed before is seen, none can commit until this one does.
-        // A claim's lists are short (at most a few dozen): each item is a
-        // parameter of its own, which every planner handles best.
-        let mut running = sql(format!(
-            "SELECT config_id, COUNT(*) AS n FROM executions \
-             WHERE status = 'running' AND config_id IN {} GROUP BY config_id",
-            placeholders(1, configs.len())
-        ));
-        for config_id in configs {
-            running = running.bind(config_id);
-        }
-        let mut running: HashMap<String, i64> = tx
-            .fetch_all(running)
+        let mut running: HashMap<String, i64> = active_in(&mut tx, &configs)
             .await?
-            .iter()
-            .map(|r| Ok((r.get("config_id")?, r.get("n")?)))
-            .collect::<Result<_, StoreError>>()?;
+            .into_iter()
+            .map(|(config, a)| (config, a.running))
+            .collect();
         let mut chosen: Vec<String> = Vec::new();
         let mut held_back = false;
         for row in &candidates {
@@ -1262,5 +1289,38 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         let mut db = self.db.autocommit().await?;
         advance_position(&mut db, config_id, at).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::active_count;
+
+    /// SQLite uses a partial index only for a query that repeats its
+    /// condition: the active runs' count must be served by it, not by a
+    /// walk through every retained execution of its configs.
+    #[test]
+    fn active_runs_are_counted_from_their_partial_index_on_sqlite() {
+        let db = rusqlite::Connection::open_in_memory().expect("open");
+        for m in crate::migrate::SQLITE {
+            db.execute_batch(m.sql).expect(m.name);
+        }
+        for n in [1, 3] {
+            let plan: Vec<String> = db
+                .prepare(&format!("EXPLAIN QUERY PLAN {}", active_count(n)))
+                .expect("plan")
+                .query_map(
+                    rusqlite::params_from_iter((0..n).map(|i| format!("c{i}"))),
+                    |row| row.get::<_, String>(3),
+                )
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("details");
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains("COVERING INDEX executions_active")),
+                "{plan:?}"
+            );
+        }
     }
 }
