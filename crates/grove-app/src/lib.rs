@@ -183,8 +183,18 @@ impl App {
     }
 
     /// Inserts an execution with the audit line of who asked for it, in a
-    /// transaction shared with other requests' (group commit).
+    /// transaction shared with other requests' (group commit), to the end
+    /// (see [`to_the_end`]).
     async fn insert_run(
+        &self,
+        insert: ExecutionInsert,
+        line: AuditAppend,
+    ) -> Result<InsertOutcome, StoreError> {
+        let app = self.clone();
+        to_the_end(async move { app.insert_run_shared(insert, line).await }).await
+    }
+
+    async fn insert_run_shared(
         &self,
         insert: ExecutionInsert,
         line: AuditAppend,
@@ -212,8 +222,13 @@ impl App {
     }
 
     /// Appends an audit line in a transaction shared with other requests'
-    /// (group commit).
+    /// (group commit), to the end (see [`to_the_end`]).
     async fn append_audit(&self, entry: AuditAppend) -> Result<(), StoreError> {
+        let app = self.clone();
+        to_the_end(async move { app.append_audit_shared(entry).await }).await
+    }
+
+    async fn append_audit_shared(&self, entry: AuditAppend) -> Result<(), StoreError> {
         let store = &*self.store;
         self.batches
             .audit
@@ -246,6 +261,26 @@ impl App {
     /// writes calls this, and nothing else wakes the engine.
     fn wake(&self, change: Change) {
         self.engine.changed(change);
+    }
+}
+
+/// Runs a shared write on a task of its own, so that it goes to its end
+/// even when its caller stops waiting (its request timed out, its client
+/// went away). A caller dropped while it records a group commit's batch,
+/// after the batch committed, would leave the batch's other callers to
+/// write their items again: a second audit line, and a Run Now answered
+/// as recorded twice although it was queued once.
+async fn to_the_end<T: Send + 'static>(
+    write: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::spawn(write).await {
+        Ok(written) => written,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels the task, and this
+            // caller goes with it.
+            Err(_) => std::future::pending().await,
+        },
     }
 }
 

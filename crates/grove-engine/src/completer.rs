@@ -7,12 +7,16 @@
 //! is left. A burst of short runs so costs one commit per batch instead of
 //! one per run and step, with no timer and no added wait when runs are
 //! few. Each caller goes on only after the commit that holds its item.
+//!
+//! A recorder whose future is dropped midway (its request timed out, its
+//! client went away) hands the role on: the callers still waiting are
+//! woken, and one of them records what is left.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 /// Most items one transaction records.
 const MAX_BATCH: usize = 256;
@@ -24,6 +28,9 @@ pub struct GroupCommit<I, A> {
     pending: Mutex<Vec<(I, oneshot::Sender<A>)>>,
     /// Whether a caller is recording a batch now.
     recording: AtomicBool,
+    /// Told whenever a recorder gives the role back, finished or dropped:
+    /// a caller whose item is still pending then tries to take it.
+    released: Notify,
 }
 
 impl<I, A> Default for GroupCommit<I, A> {
@@ -31,16 +38,19 @@ impl<I, A> Default for GroupCommit<I, A> {
         Self {
             pending: Mutex::new(Vec::new()),
             recording: AtomicBool::new(false),
+            released: Notify::new(),
         }
     }
 }
 
-/// Gives the recorder's role back even when its future is dropped midway.
-struct Recording<'a>(&'a AtomicBool);
+/// Gives the recorder's role back even when its future is dropped midway,
+/// and tells the callers waiting.
+struct Recording<'a>(&'a AtomicBool, &'a Notify);
 
 impl Drop for Recording<'_> {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
+        self.1.notify_waiters();
     }
 }
 
@@ -54,15 +64,36 @@ impl<I, A> GroupCommit<I, A> {
         F: Fn(Vec<I>) -> Fut,
         Fut: Future<Output = Vec<A>>,
     {
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         self.pending.lock().push((item, reply));
+        loop {
+            // Listening before looking at the role: a recorder that gives
+            // it back after this caller found it taken is heard.
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            self.record_pending(&record).await;
+            tokio::select! {
+                answered = &mut answer => return answered.ok(),
+                () = released => {}
+            }
+        }
+    }
+
+    /// Takes the recorder's role, if free, and records batches until none
+    /// is pending.
+    async fn record_pending<F, Fut>(&self, record: &F)
+    where
+        F: Fn(Vec<I>) -> Fut,
+        Fut: Future<Output = Vec<A>>,
+    {
         while !self.pending.lock().is_empty()
             && self
                 .recording
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
         {
-            let _role = Recording(&self.recording);
+            let _role = Recording(&self.recording, &self.released);
             loop {
                 let batch: Vec<(I, oneshot::Sender<A>)> = {
                     let mut pending = self.pending.lock();
@@ -78,7 +109,6 @@ impl<I, A> GroupCommit<I, A> {
                 }
             }
         }
-        answer.await.ok()
     }
 
     /// [`Self::submit`] for store writes: `together` writes a whole batch
@@ -146,6 +176,51 @@ mod tests {
         }
         let n = batches.load(Ordering::Relaxed);
         assert!((1..=200).contains(&n), "{n} batches");
+    }
+
+    /// A recorder dropped in the middle of a batch (its request went
+    /// away) leaves what was queued behind it to a caller still waiting,
+    /// which records it rather than waiting for the next caller to come.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_recorder_dropped_midway_hands_its_role_on() {
+        let group: Arc<GroupCommit<u32, u32>> = Arc::default();
+        let recording = Arc::new(tokio::sync::Notify::new());
+        let first = {
+            let (group, recording) = (group.clone(), recording.clone());
+            tokio::spawn(async move {
+                group
+                    .submit(1, |items| {
+                        let recording = recording.clone();
+                        async move {
+                            recording.notify_one();
+                            std::future::pending::<()>().await;
+                            items
+                        }
+                    })
+                    .await
+            })
+        };
+        recording.notified().await;
+        let second = {
+            let group = group.clone();
+            tokio::spawn(async move {
+                group
+                    .submit(2, |items| async move {
+                        items.into_iter().map(|n| n * 10).collect()
+                    })
+                    .await
+            })
+        };
+        // The second item is queued behind the first batch.
+        while group.pending.lock().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(5), second)
+            .await
+            .expect("the waiting caller recorded its own item");
+        assert_eq!(answered.unwrap(), Some(20));
     }
 
     /// A batch that fails as a whole is written item by item: every
