@@ -90,8 +90,8 @@ pub const SQLITE: &[Migration] = &[
     },
     Migration {
         version: 15,
-        name: "queued and running runs indexed by config, apart from the history",
-        sql: include_str!("../migrations/sqlite/0015_active_runs_by_config.sql"),
+        name: "queued and running runs indexed by config; the chain key holds chained runs only",
+        sql: include_str!("../migrations/sqlite/0015_active_and_chained_runs.sql"),
     },
 ];
 
@@ -172,8 +172,8 @@ pub const POSTGRES: &[Migration] = &[
     },
     Migration {
         version: 15,
-        name: "queued and running runs indexed by config, apart from the history",
-        sql: include_str!("../migrations/postgres/0015_active_runs_by_config.sql"),
+        name: "queued and running runs indexed by config; the chain key holds chained runs only",
+        sql: include_str!("../migrations/postgres/0015_active_and_chained_runs.sql"),
     },
 ];
 
