@@ -14,3 +14,11 @@ CREATE INDEX executions_active ON executions (config_id, status)
 DROP INDEX executions_chain;
 CREATE UNIQUE INDEX executions_chain ON executions (config_id, parent_run_id)
     WHERE parent_run_id IS NOT NULL;
+
+-- The queue of runs waiting for a claim, indexed as PostgreSQL has indexed
+-- it since migration 2: queued rows only, in claim order. The index it
+-- replaces held every execution by status, so every change of a run's
+-- status wrote it, and every finished run stayed in it.
+DROP INDEX executions_queue;
+CREATE INDEX executions_queue ON executions (available_at, created_at, id)
+    WHERE status = 'queued';

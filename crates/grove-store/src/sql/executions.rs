@@ -802,19 +802,27 @@ async fn chain_in<D: Dialect>(
     Ok(queued)
 }
 
+/// The earliest `available_at` of a queued execution strictly after `$1`,
+/// from the queue's partial index (`executions_queue`).
+pub(crate) const NEXT_DUE: &str = "SELECT MIN(available_at) AS at FROM executions \
+     WHERE status = 'queued' AND available_at > $1";
+
+/// The queued executions due by `$1`, at most `$2`, in claim order, from
+/// the queue's partial index; `lock` is the dialect's row-lock suffix.
+pub(crate) fn queue_head(lock: &str) -> String {
+    format!(
+        "SELECT id, config_id, max_concurrent FROM executions \
+         WHERE status = 'queued' AND available_at <= $1 \
+         ORDER BY available_at, created_at, id LIMIT $2{lock}"
+    )
+}
+
 /// The earliest `available_at` of a queued execution strictly after `after`.
 async fn next_due_in<E: Exec>(
     db: &mut E,
     after: Timestamp,
 ) -> Result<Option<Timestamp>, StoreError> {
-    fetch_one(
-        db,
-        sql("SELECT MIN(available_at) AS at FROM executions \
-             WHERE status = 'queued' AND available_at > $1")
-        .bind(after),
-    )
-    .await?
-    .get("at")
+    fetch_one(db, sql(NEXT_DUE).bind(after)).await?.get("at")
 }
 
 #[async_trait]
@@ -861,16 +869,11 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         // Candidates in due order, locked so no other instance takes them;
         // some may be held back by maxConcurrent, so look a little further
         // than `limit`.
-        let skip_locked = D::SKIP_LOCKED;
         let candidates = tx
             .fetch_all(
-                sql(format!(
-                    "SELECT id, config_id, max_concurrent FROM executions \
-                     WHERE status = 'queued' AND available_at <= $1 \
-                     ORDER BY available_at, created_at, id LIMIT $2{skip_locked}"
-                ))
-                .bind(p.now)
-                .bind(i64::from(p.limit).saturating_mul(4).max(64)),
+                sql(queue_head(D::SKIP_LOCKED))
+                    .bind(p.now)
+                    .bind(i64::from(p.limit).saturating_mul(4).max(64)),
             )
             .await?;
         if candidates.is_empty() {
@@ -1294,33 +1297,56 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
 
 #[cfg(test)]
 mod tests {
-    use super::active_count;
+    use super::{NEXT_DUE, active_count, queue_head};
+
+    /// SQLite's plan of `query` with `params`, step by step.
+    fn plan(db: &rusqlite::Connection, query: &str, params: &[String]) -> Vec<String> {
+        db.prepare(&format!("EXPLAIN QUERY PLAN {query}"))
+            .expect("plan")
+            .query_map(rusqlite::params_from_iter(params), |row| {
+                row.get::<_, String>(3)
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("details")
+    }
 
     /// SQLite uses a partial index only for a query that repeats its
-    /// condition: the active runs' count must be served by it, not by a
-    /// walk through every retained execution of its configs.
+    /// condition: the active runs' count and the claim's look at the queue
+    /// must be served by theirs, not by a walk through every retained
+    /// execution (or a sort of every queued one).
     #[test]
-    fn active_runs_are_counted_from_their_partial_index_on_sqlite() {
+    fn active_and_queued_runs_are_read_from_their_partial_indexes_on_sqlite() {
         let db = rusqlite::Connection::open_in_memory().expect("open");
         for m in crate::migrate::SQLITE {
             db.execute_batch(m.sql).expect(m.name);
         }
         for n in [1, 3] {
-            let plan: Vec<String> = db
-                .prepare(&format!("EXPLAIN QUERY PLAN {}", active_count(n)))
-                .expect("plan")
-                .query_map(
-                    rusqlite::params_from_iter((0..n).map(|i| format!("c{i}"))),
-                    |row| row.get::<_, String>(3),
-                )
-                .expect("rows")
-                .collect::<Result<_, _>>()
-                .expect("details");
+            let configs: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+            let steps = plan(&db, &active_count(n), &configs);
             assert!(
-                plan.iter()
-                    .any(|step| step.contains("COVERING INDEX executions_active")),
-                "{plan:?}"
+                steps
+                    .iter()
+                    .any(|s| s.contains("COVERING INDEX executions_active")),
+                "{steps:?}"
             );
         }
+        let now = ["0".to_owned()];
+        let steps = plan(&db, NEXT_DUE, &now);
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("COVERING INDEX executions_queue")),
+            "{steps:?}"
+        );
+        let steps = plan(&db, &queue_head(""), &["0".to_owned(), "64".to_owned()]);
+        assert!(
+            steps.iter().any(|s| s.contains("INDEX executions_queue")),
+            "{steps:?}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+            "claim order is index order: {steps:?}"
+        );
     }
 }

@@ -283,12 +283,14 @@ impl Dialect for SqliteDb {
     }
 
     async fn change_prune(&self) -> Result<(), StoreError> {
-        // A cancel request matters only while its run is running.
+        // A cancel request matters only while its run is running (while it
+        // has a running attempt: the attempts' index finds those, where the
+        // executions have none by status).
         self.autocommit()
             .await?
             .execute(crate::sql::sql(
                 "DELETE FROM changes WHERE topic = 'cancel' AND subject NOT IN \
-                 (SELECT id FROM executions WHERE status = 'running')",
+                 (SELECT execution_id FROM execution_attempts WHERE status = 'running')",
             ))
             .await?;
         Ok(())
@@ -298,5 +300,51 @@ impl Dialect for SqliteDb {
         self.read.close().await;
         self.point.close();
         self.write.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store as _;
+
+    /// Pruning the change feed keeps the cancel requests of runs still
+    /// running, and only those.
+    #[tokio::test]
+    async fn pruning_keeps_the_cancel_requests_of_running_runs_only() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("p.db");
+        let path = path.to_str().expect("utf-8");
+        let store = SqliteStore::open(path).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let db = rusqlite::Connection::open(path).expect("file");
+        db.execute_batch(
+            "INSERT INTO executions (id, config_id, trigger, status, created_at, available_at, \
+             max_concurrent, config_version, payload, retry) VALUES \
+             ('on', 'c', 'manual', 'running', 0, 0, 1, 1, '{}', '{}'), \
+             ('off', 'c', 'manual', 'cancelled', 0, 0, 1, 1, '{}', '{}'); \
+             INSERT INTO execution_attempts (execution_id, attempt, status, started_at) VALUES \
+             ('on', 1, 'running', 0), ('off', 1, 'cancelled', 0); \
+             INSERT INTO changes (seq, topic, subject) VALUES \
+             (1, 'cancel', 'on'), (2, 'cancel', 'off'), (3, 'config', 'c');",
+        )
+        .expect("rows");
+        store.db.change_prune().await.expect("prune");
+        let mut kept = db
+            .prepare("SELECT topic, subject FROM changes ORDER BY seq")
+            .expect("select");
+        let kept: Vec<(String, String)> = kept
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert_eq!(
+            kept,
+            [
+                ("cancel".to_owned(), "on".to_owned()),
+                ("config".to_owned(), "c".to_owned())
+            ]
+        );
+        store.db.close().await;
     }
 }
