@@ -90,7 +90,7 @@ pub const SQLITE: &[Migration] = &[
     },
     Migration {
         version: 15,
-        name: "queued and running runs indexed by config; the chain key and the queue hold only their own runs",
+        name: "active runs indexed by config; the chain key and the queue hold only their own runs",
         sql: include_str!("../migrations/sqlite/0015_active_and_chained_runs.sql"),
     },
 ];
@@ -172,7 +172,7 @@ pub const POSTGRES: &[Migration] = &[
     },
     Migration {
         version: 15,
-        name: "queued and running runs indexed by config; the chain key holds chained runs only",
+        name: "active runs indexed by config (for the running and the queued by config); the chain key holds chained runs only",
         sql: include_str!("../migrations/postgres/0015_active_and_chained_runs.sql"),
     },
 ];

@@ -12,3 +12,10 @@ CREATE INDEX executions_active ON executions (config_id, status)
 DROP INDEX executions_chain;
 CREATE UNIQUE INDEX executions_chain ON executions (config_id, parent_run_id)
     WHERE parent_run_id IS NOT NULL;
+
+-- The index of active runs serves what these two did: the count of a
+-- config's running runs (a claim's maxConcurrent) and the look for a
+-- queued run of a config (a run's end announced, migration 14). One index
+-- to write on a change of status instead of two.
+DROP INDEX executions_running;
+DROP INDEX executions_queued_by_config;
