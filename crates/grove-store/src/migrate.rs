@@ -172,8 +172,8 @@ pub const POSTGRES: &[Migration] = &[
     },
     Migration {
         version: 15,
-        name: "active runs indexed by config (for the running and the queued by config); the chain key holds chained runs only",
-        sql: include_str!("../migrations/postgres/0015_active_and_chained_runs.sql"),
+        name: "the chain key holds chained runs only",
+        sql: include_str!("../migrations/postgres/0015_chained_runs.sql"),
     },
 ];
 

@@ -195,8 +195,10 @@ impl Active {
 }
 
 /// The count of queued and running runs by config and status for `n`
-/// configs (`$1`…): its condition is written as the index of active runs'
-/// (migration 15), which SQLite needs to use that index.
+/// configs (`$1`…), from indexes that hold those runs only: on SQLite the
+/// index of active runs (migration 15), whose condition it repeats as
+/// SQLite needs to use it; on PostgreSQL its indexes of queued and of
+/// running runs by config.
 pub(crate) fn active_count(n: usize) -> String {
     format!(
         "SELECT config_id, status, COUNT(*) AS n FROM executions \
