@@ -279,3 +279,59 @@ async fn concurrent_run_nows_each_get_their_own_stored_run_and_audit_line() {
         audit.iter().filter_map(|a| a.entry.actor.clone()).collect();
     assert_eq!(actors.len(), N, "one line per caller");
 }
+
+/// Requests that go away midway (cancelled at every point of their write,
+/// as a timeout or a client that disconnects cancels them) never make the
+/// requests sharing their transaction write again: every run queued has
+/// one audit line, and no request is told that its run was recorded twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_now_requests_that_go_away_make_no_other_write_twice() {
+    const WAVES: u64 = 60;
+    const PER_WAVE: u64 = 8;
+    let t = TestApp::new().await;
+    t.job("busy", true).await;
+    let mut stayed = 0;
+    for wave in 0..WAVES {
+        let mut requests = tokio::task::JoinSet::new();
+        for i in 0..PER_WAVE {
+            let app = t.app.clone();
+            requests.spawn(async move {
+                let alice = Caller::named("alice");
+                let run = app.run_now("busy", &alice);
+                if i == 0 {
+                    // The first of a wave records the others' writes with
+                    // its own, and goes away at some point of it.
+                    let waited = std::time::Duration::from_micros(25 * wave);
+                    let _ = tokio::time::timeout(waited, run).await;
+                    None
+                } else {
+                    Some(run.await.map(|_| ()))
+                }
+            });
+        }
+        while let Some(answer) = requests.join_next().await {
+            if let Some(answer) = answer.expect("request") {
+                answer.unwrap_or_else(|e| panic!("a request that stayed was refused: {e}"));
+                stayed += 1;
+            }
+        }
+    }
+    // The writes of requests that went away finish on their own.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let runs = t.store.execution_list("busy", 1000).await.unwrap();
+    let lines = t
+        .store
+        .audit_list(grove_store::AuditFilter {
+            action: Some("run".to_owned()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        runs.len() >= stayed,
+        "{} runs, {stayed} answered",
+        runs.len()
+    );
+    assert_eq!(lines.len(), runs.len(), "one audit line per run queued");
+}
