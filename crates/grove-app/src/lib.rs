@@ -191,57 +191,51 @@ impl App {
         line: AuditAppend,
     ) -> Result<InsertOutcome, StoreError> {
         let app = self.clone();
-        to_the_end(async move { app.insert_run_shared(insert, line).await }).await
-    }
-
-    async fn insert_run_shared(
-        &self,
-        insert: ExecutionInsert,
-        line: AuditAppend,
-    ) -> Result<InsertOutcome, StoreError> {
-        let store = &*self.store;
-        let audited = |batch: Vec<(ExecutionInsert, AuditAppend)>| async move {
-            let (inserts, lines) = batch.into_iter().unzip();
-            store.execution_insert_audited(inserts, lines).await
-        };
-        self.batches
-            .runs
-            .write(
-                (insert, line),
-                |batch| async move {
-                    let outcomes = audited(batch).await.ok()?;
-                    Some(outcomes.into_iter().map(Ok).collect())
-                },
-                |one| async move {
-                    // One outcome per insert: this `NotFound` cannot occur.
-                    let mut outcomes = audited(vec![one]).await?;
-                    outcomes.pop().ok_or(StoreError::NotFound)
-                },
-            )
-            .await
+        to_the_end(async move {
+            let store = &*app.store;
+            let audited = |batch: Vec<(ExecutionInsert, AuditAppend)>| async move {
+                let (inserts, lines) = batch.into_iter().unzip();
+                store.execution_insert_audited(inserts, lines).await
+            };
+            app.batches
+                .runs
+                .write(
+                    (insert, line),
+                    |batch| async move {
+                        let outcomes = audited(batch).await.ok()?;
+                        Some(outcomes.into_iter().map(Ok).collect())
+                    },
+                    |one| async move {
+                        // One outcome per insert: this `NotFound` cannot occur.
+                        let mut outcomes = audited(vec![one]).await?;
+                        outcomes.pop().ok_or(StoreError::NotFound)
+                    },
+                )
+                .await
+        })
+        .await
     }
 
     /// Appends an audit line in a transaction shared with other requests'
     /// (group commit), to the end (see [`to_the_end`]).
     async fn append_audit(&self, entry: AuditAppend) -> Result<(), StoreError> {
         let app = self.clone();
-        to_the_end(async move { app.append_audit_shared(entry).await }).await
-    }
-
-    async fn append_audit_shared(&self, entry: AuditAppend) -> Result<(), StoreError> {
-        let store = &*self.store;
-        self.batches
-            .audit
-            .write(
-                entry,
-                |batch| async move {
-                    let n = batch.len();
-                    store.audit_append_many(batch).await.ok()?;
-                    Some((0..n).map(|_| Ok(())).collect())
-                },
-                |entry| store.audit_append(entry),
-            )
-            .await
+        to_the_end(async move {
+            let store = &*app.store;
+            app.batches
+                .audit
+                .write(
+                    entry,
+                    |batch| async move {
+                        let n = batch.len();
+                        store.audit_append_many(batch).await.ok()?;
+                        Some((0..n).map(|_| Ok(())).collect())
+                    },
+                    |entry| store.audit_append(entry),
+                )
+                .await
+        })
+        .await
     }
 
     /// The store, for reads.

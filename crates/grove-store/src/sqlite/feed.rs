@@ -33,7 +33,7 @@ use tokio::sync::watch;
 
 use super::readers::Readers;
 use super::writer::Writer;
-use crate::sql::{Exec, RowExt, sql};
+use crate::sql::{Exec, RowExt, scalar, sql};
 use crate::{Change, ChangeFeed, StoreError};
 
 /// How often to look without a file watcher.
@@ -80,13 +80,12 @@ impl SqliteFeed {
         write: Writer,
     ) -> Result<Self, StoreError> {
         let (doorbell, rung) = watch::channel(0u64);
-        let last: i64 = read
-            .acquire()
-            .await?
-            .fetch_optional(sql("SELECT COALESCE(MAX(seq), 0) AS last FROM changes"))
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .get("last")?;
+        let last: i64 = scalar(
+            &mut read.acquire().await?,
+            sql("SELECT COALESCE(MAX(seq), 0) AS last FROM changes"),
+            "last",
+        )
+        .await?;
         let data_version = write.data_version().await?;
         let file = std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
         let dir = file
