@@ -67,6 +67,7 @@ async fn start_queued(t: &TestApp) {
             now: at(T0),
             lease_until: at("2026-03-02T00:00:00Z"),
             limit: 10,
+            returned: Default::default(),
         })
         .await
         .expect("claim");

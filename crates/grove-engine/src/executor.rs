@@ -150,6 +150,7 @@ impl Executor {
                     now: self.shared.clock.now(),
                     lease_until: lease_until(&self.shared),
                     limit: u32::try_from(limit).unwrap_or(u32::MAX),
+                    returned: self.shared.returned.all(),
                 };
                 match self.shared.store.execution_claim_batch(claim).await {
                     Ok(batch) => {
@@ -189,8 +190,10 @@ impl Executor {
                     probe = true;
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => look |= held_back,
-                // A claim waiting for a free slot goes ahead.
-                () = handlers_running.freed.notified(), if look => {}
+                // A claim waiting for a free slot goes ahead; a handler
+                // returning frees its config's place at once (see
+                // `ReturnedRuns`), so runs held back may start.
+                () = handlers_running.freed.notified(), if look || held_back => look |= held_back,
                 () = handlers_running.started_wake.notified() => {}
                 () = tokio::time::sleep_until(wake_at) => {
                     look = true;
@@ -316,6 +319,56 @@ impl HandlersRunning {
             held.runs -= usize::from(run);
         }
         self.freed.notify_one();
+    }
+}
+
+/// This process's runs whose handlers have returned with an outcome that
+/// ends them (success or partial) and whose end is not recorded yet, by
+/// config. Recording waits its turn (group commit; behind a crowded
+/// instant's slots), and meanwhile the store still has such a run as
+/// running: claims and slot inserts name these runs so that the store
+/// does not count them against `maxConcurrent` nor as an overlap. Without
+/// this, an every-second job whose ends were recorded a second late
+/// skipped its next slot as an overlap with a run that had long returned.
+/// A failed attempt is not named: the store may queue it again for a
+/// retry.
+#[derive(Debug, Default)]
+pub(crate) struct ReturnedRuns(Mutex<grove_store::Returned>);
+
+impl ReturnedRuns {
+    fn add(&self, config_id: &str, run_id: &str) {
+        self.0
+            .lock()
+            .entry(config_id.to_owned())
+            .or_default()
+            .push(run_id.to_owned());
+    }
+
+    fn remove(&self, config_id: &str, run_id: &str) {
+        let mut map = self.0.lock();
+        if let Some(runs) = map.get_mut(config_id) {
+            runs.retain(|r| r != run_id);
+            if runs.is_empty() {
+                map.remove(config_id);
+            }
+        }
+    }
+
+    /// All of them, for a claim (which finds its configs in the queue).
+    fn all(&self) -> grove_store::Returned {
+        self.0.lock().clone()
+    }
+
+    /// Those of `configs`, for a batch of slots.
+    pub(crate) fn of<'a>(
+        &self,
+        configs: impl IntoIterator<Item = &'a str>,
+    ) -> grove_store::Returned {
+        let map = self.0.lock();
+        configs
+            .into_iter()
+            .filter_map(|c| map.get(c).map(|runs| (c.to_owned(), runs.clone())))
+            .collect()
     }
 }
 
@@ -481,6 +534,16 @@ async fn run_attempt(
         }
     };
     shared.running.lock().remove(&run_id);
+    // Returned for good: the run's config may start its next run before
+    // this end is recorded. Before the handler's place is given back, so
+    // that the claim that place wakes counts it as ended.
+    let config_id = execution.config_id.clone();
+    let returned = outcome
+        .as_ref()
+        .is_some_and(|o| matches!(o.status, AttemptStatus::Success | AttemptStatus::Partial));
+    if returned {
+        shared.returned.add(&config_id, &run_id);
+    }
     slot.handler_returned();
     // What the run was claimed with (its snapshot above all) is not needed
     // to record its end: not held while it waits to be recorded.
@@ -533,6 +596,9 @@ async fn run_attempt(
             |finish| store.execution_finish(finish),
         )
         .await;
+    if returned {
+        shared.returned.remove(&config_id, &run_id);
+    }
     if finished
         .as_ref()
         .is_err_and(|e| !matches!(e, StoreError::LeaseLost))
@@ -907,5 +973,28 @@ async fn auto_disable(shared: &Arc<Shared>, config_id: &str, failures: u32, erro
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReturnedRuns;
+
+    /// A batch of slots is given the returned runs of its own configs; a
+    /// run recorded is forgotten, and a config with none left is gone.
+    #[test]
+    fn returned_runs_are_named_by_config_until_recorded() {
+        let returned = ReturnedRuns::default();
+        returned.add("a", "a-1");
+        returned.add("a", "a-2");
+        returned.add("b", "b-1");
+        let of_a = returned.of(["a", "c"]);
+        assert_eq!(of_a.len(), 1);
+        assert_eq!(of_a["a"], ["a-1", "a-2"]);
+        returned.remove("a", "a-1");
+        assert_eq!(returned.of(["a"])["a"], ["a-2"]);
+        returned.remove("a", "a-2");
+        returned.remove("b", "b-1");
+        assert!(returned.all().is_empty());
     }
 }

@@ -197,6 +197,8 @@ pub(crate) struct Shared {
     /// Handlers running in this process (within `max_running`), and runs
     /// the scheduler started as it recorded their slots.
     pub(crate) handlers_running: Arc<executor::HandlersRunning>,
+    /// Runs whose handlers returned and whose end is not recorded yet.
+    pub(crate) returned: executor::ReturnedRuns,
     /// While the scheduler records the slots of a crowded instant: until
     /// when runs ending meanwhile let those slots go first.
     pub(crate) firing: tokio::sync::watch::Sender<Option<tokio::time::Instant>>,
@@ -263,6 +265,7 @@ impl Engine {
             finishes: completer::GroupCommit::default(),
             outcomes: completer::GroupCommit::default(),
             handlers_running: Arc::default(),
+            returned: executor::ReturnedRuns::default(),
             firing: tokio::sync::watch::Sender::new(None),
             scheduler_stopped: CancellationToken::new(),
         });

@@ -796,7 +796,9 @@ impl Scheduler {
     /// due slots begin running in the insert's transaction (see
     /// `ExecutionStore::execution_insert_starting`): at a crowded instant
     /// the first handlers start after one write, not after a write and a
-    /// claim.
+    /// claim. This process's runs of these configs whose handlers have
+    /// returned make no slot overlap, whether or not their end is recorded
+    /// yet (`grove_store::Returned`).
     async fn insert_retrying(
         &self,
         batch: Vec<ExecutionInsert>,
@@ -804,18 +806,19 @@ impl Scheduler {
     ) -> Option<Vec<InsertOutcome>> {
         let mut delay = INSERT_RETRY_FIRST;
         loop {
-            let store = &self.shared.store;
-            let inserted = if start == 0 {
-                store.execution_insert_slots(batch.clone()).await
-            } else {
-                let claim = ExecutionClaim {
-                    owner: self.shared.owner.clone(),
-                    now: self.shared.clock.now(),
-                    lease_until: crate::executor::lease_until(&self.shared),
-                    limit: u32::try_from(start).unwrap_or(u32::MAX),
-                };
-                store.execution_insert_starting(batch.clone(), claim).await
+            let configs = batch.iter().map(|p| p.config_id.as_str());
+            let claim = ExecutionClaim {
+                owner: self.shared.owner.clone(),
+                now: self.shared.clock.now(),
+                lease_until: crate::executor::lease_until(&self.shared),
+                limit: u32::try_from(start).unwrap_or(u32::MAX),
+                returned: self.shared.returned.of(configs),
             };
+            let inserted = self
+                .shared
+                .store
+                .execution_insert_starting(batch.clone(), claim)
+                .await;
             match inserted {
                 Ok(outcomes) => return Some(outcomes),
                 Err(e) => {

@@ -47,6 +47,7 @@ async fn claimed_elsewhere(h: &Harness, id: &str) {
             now: later,
             lease_until: later + SignedDuration::from_secs(30),
             limit: 1,
+            returned: Default::default(),
         })
         .await
         .unwrap();

@@ -64,6 +64,7 @@ async fn main() {
                 now,
                 lease_until: now + SignedDuration::from_secs(30),
                 limit: 32,
+                returned: Default::default(),
             })
             .await
             .unwrap();

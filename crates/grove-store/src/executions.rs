@@ -15,6 +15,8 @@
 //! attempt has failed but its execution is neither queued again nor
 //! finished. See `docs/state-machine.md`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use grove_core::retry::RetryPolicy;
 use jiff::Timestamp;
@@ -154,7 +156,18 @@ pub struct ExecutionClaim {
     pub now: Timestamp,
     pub lease_until: Timestamp,
     pub limit: u32,
+    /// The caller's runs whose handlers have returned and whose end is not
+    /// recorded yet (see [`Returned`]).
+    pub returned: Returned,
 }
+
+/// Runs whose handlers have returned with an outcome that ends them
+/// (success or partial), by config, while their end waits its turn to be
+/// recorded. They are still `running` in the store, but no longer run:
+/// they hold no place of their config's `maxConcurrent` and make no slot
+/// overlap. Only the process that ran them knows; any other counts them
+/// as running until their end is recorded, as before.
+pub type Returned = HashMap<String, Vec<String>>;
 
 /// A claimed execution and the number of its new attempt.
 #[derive(Debug, Clone, PartialEq)]
@@ -404,7 +417,8 @@ pub trait ExecutionStore {
     /// [`Self::execution_insert_slots`], with some of them started in the
     /// same transaction: up to `start.limit` of the inserted executions
     /// that are due by `start.now` and whose config has nothing else
-    /// queued or running begin their first attempt, leased to
+    /// queued or running (`start.returned` aside, which also makes no
+    /// slot overlap) begin their first attempt, leased to
     /// `start.owner` until `start.lease_until` as a claim would lease it
     /// ([`InsertOutcome::Started`]). The scheduler starts the slots it
     /// fires this way: no claim's transaction between a slot's insert and

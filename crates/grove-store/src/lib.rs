@@ -46,7 +46,7 @@ pub use executions::{
     ClaimBatch, Claimed, Counts, Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert,
     ExecutionPrune, ExecutionStatus, ExecutionStore, FailureStreak, HeartbeatReply,
     InsertDisposition, InsertOutcome, LeaseRescue, LogInsert, LogLevel, LogLine, OutcomeRecord,
-    Rescued, SlotPosition, Trigger,
+    Rescued, Returned, SlotPosition, Trigger,
 };
 pub use grove_data::{
     AdvancementApply, AdvancementCandidate, AdvancementEvent, AdvancementEventFilter, Aggregate,

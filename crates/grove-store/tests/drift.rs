@@ -125,6 +125,7 @@ async fn scenario(store: &dyn Store) {
                 now,
                 lease_until: now + SignedDuration::from_secs(60),
                 limit: 10,
+                returned: Default::default(),
             })
             .await
             .unwrap();

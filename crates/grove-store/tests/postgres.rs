@@ -355,6 +355,7 @@ async fn racing_claims_respect_max_concurrent_across_instances() {
                         now,
                         lease_until: now + jiff::SignedDuration::from_secs(30),
                         limit: 3,
+                        returned: Default::default(),
                     };
                     for c in store.execution_claim(claim).await.expect("claim") {
                         got.push((c.execution.id, c.execution.config_id));
@@ -435,6 +436,7 @@ async fn the_change_feed_hears_other_instances() {
         now,
         lease_until: now + jiff::SignedDuration::from_secs(30),
         limit: 1,
+        returned: Default::default(),
     };
     assert_eq!(stores[0].execution_claim(claim).await.unwrap().len(), 1);
     stores[2]

@@ -97,6 +97,7 @@ async fn the_change_feed_hears_another_process() {
         now,
         lease_until: now + jiff::SignedDuration::from_secs(30),
         limit: 1,
+        returned: Default::default(),
     };
     assert_eq!(serving.execution_claim(claim).await.unwrap().len(), 1);
     cli.execution_cancel("run-1", now).await.expect("cancel");

@@ -278,6 +278,7 @@ pub async fn record_run(store: &Arc<dyn Store>, config_id: &str, last: &Value) {
             now: started,
             lease_until: completed + jiff::SignedDuration::from_hours(1),
             limit: 1000,
+            returned: Default::default(),
         })
         .await
         .expect("claim");

@@ -30,7 +30,7 @@ use crate::executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, CancelOutcome, ClaimBatch, Claimed, Counts,
     Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
     ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue, LogInsert,
-    LogLine, OutcomeRecord, Rescued, Settlement, SlotPosition, Trigger, settlement,
+    LogLine, OutcomeRecord, Rescued, Returned, Settlement, SlotPosition, Trigger, settlement,
 };
 
 /// The columns [`execution_from_row`] reads, with `$payload` for the
@@ -195,14 +195,19 @@ impl Active {
 }
 
 /// The count of queued and running runs by config and status for `n`
-/// configs (`$1`…), from indexes that hold those runs only: on SQLite the
-/// index of active runs (migration 15), whose condition it repeats as
-/// SQLite needs to use it; on PostgreSQL its indexes of queued and of
-/// running runs by config.
-pub(crate) fn active_count(n: usize) -> String {
+/// configs (`$1`…), leaving out `returned` runs (`$n+1`…), from indexes
+/// that hold those runs only: on SQLite the index of active runs
+/// (migration 15), whose condition it repeats as SQLite needs to use it;
+/// on PostgreSQL its indexes of queued and of running runs by config.
+pub(crate) fn active_count(n: usize, returned: usize) -> String {
+    let but = if returned == 0 {
+        String::new()
+    } else {
+        format!(" AND id NOT IN {}", placeholders(n + 1, returned))
+    };
     format!(
         "SELECT config_id, status, COUNT(*) AS n FROM executions \
-         WHERE status IN ('queued', 'running') AND config_id IN {} \
+         WHERE status IN ('queued', 'running') AND config_id IN {}{but} \
          GROUP BY config_id, status",
         placeholders(1, n)
     )
@@ -210,16 +215,23 @@ pub(crate) fn active_count(n: usize) -> String {
 
 /// The queued and running runs of each of `configs` (sorted, as locked),
 /// read in `tx` from the index of active runs ([`active_count`]), never
-/// from the retained history. A config with none is absent.
+/// from the retained history; the caller's `returned` runs (whose handlers
+/// have returned) are not counted. A config with none is absent.
 async fn active_in<E: Exec>(
     tx: &mut E,
     configs: &BTreeSet<String>,
+    returned: &Returned,
 ) -> Result<HashMap<String, Active>, StoreError> {
     let configs: Vec<&String> = configs.iter().collect();
     let mut active: HashMap<String, Active> = HashMap::new();
     for chunk in configs.chunks(super::BULK_ROWS) {
-        let mut count = sql(active_count(chunk.len()));
-        for id in chunk {
+        let ended: Vec<&String> = chunk
+            .iter()
+            .filter_map(|c| returned.get(*c))
+            .flatten()
+            .collect();
+        let mut count = sql(active_count(chunk.len(), ended.len()));
+        for id in chunk.iter().chain(&ended) {
             count = count.bind(*id);
         }
         for row in tx.fetch_all(count).await? {
@@ -358,7 +370,7 @@ async fn insert_in<D: Dialect>(
     if p.disposition == InsertDisposition::SkipWhenBusy {
         lock_configs::<D>(tx, [&p.config_id]).await?;
         let config = BTreeSet::from([p.config_id.clone()]);
-        active = active_in(tx, &config)
+        active = active_in(tx, &config, &Returned::new())
             .await?
             .get(&p.config_id)
             .map_or(0, |a| a.total());
@@ -485,7 +497,9 @@ async fn insert_distinct_in<D: Dialect>(
     let mut active: HashMap<String, Active> = HashMap::new();
     if !busy.is_empty() {
         lock_configs::<D>(tx, &busy).await?;
-        active = active_in(tx, &busy).await?;
+        let none = Returned::new();
+        let returned = start.map_or(&none, |s| &s.returned);
+        active = active_in(tx, &busy, returned).await?;
     }
     let skips: Vec<Option<String>> = inserts
         .iter()
@@ -893,7 +907,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         lock_configs::<D>(&mut tx, &configs).await?;
         // Counted after the locks: every claim of these configs that
         // committed before is seen, none can commit until this one does.
-        let mut running: HashMap<String, i64> = active_in(&mut tx, &configs)
+        let mut running: HashMap<String, i64> = active_in(&mut tx, &configs, &p.returned)
             .await?
             .into_iter()
             .map(|(config, a)| (config, a.running))
@@ -1325,11 +1339,20 @@ mod tests {
         }
         for n in [1, 3] {
             let configs: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
-            let steps = plan(&db, &active_count(n), &configs);
+            let steps = plan(&db, &active_count(n, 0), &configs);
             assert!(
                 steps
                     .iter()
                     .any(|s| s.contains("COVERING INDEX executions_active")),
+                "{steps:?}"
+            );
+            // Leaving out runs whose handlers returned reads their ids from
+            // the table, for the active rows the index found only.
+            let mut with_returned = configs.clone();
+            with_returned.extend(["r1".to_owned(), "r2".to_owned()]);
+            let steps = plan(&db, &active_count(n, 2), &with_returned);
+            assert!(
+                steps.iter().any(|s| s.contains("INDEX executions_active")),
                 "{steps:?}"
             );
         }

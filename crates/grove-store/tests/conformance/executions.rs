@@ -40,6 +40,10 @@ macro_rules! executions_suite {
             $crate::executions_test!($fresh, a_claim_says_what_it_held_back_and_what_is_next);
             $crate::executions_test!(
                 $fresh,
+                runs_whose_handlers_returned_hold_no_place_and_make_no_overlap
+            );
+            $crate::executions_test!(
+                $fresh,
                 slots_start_at_insert_only_where_a_claim_would_take_them
             );
             $crate::executions_test!($fresh, failed_attempt_is_retried_after_the_policy_delay);
@@ -259,6 +263,7 @@ pub fn claim(now: Timestamp, limit: u32) -> ExecutionClaim {
         now,
         lease_until: now + secs(30),
         limit,
+        returned: Default::default(),
     }
 }
 
@@ -555,6 +560,75 @@ pub async fn claim_respects_max_concurrent_and_due_time(store: Arc<dyn Store>) {
         store.execution_claim(claim(t0(), 2)).await.unwrap().len(),
         2
     );
+}
+
+/// A run whose handler has returned, named in the claim's `returned`
+/// while its end waits to be recorded, lets the next run of its config
+/// be claimed, and a slot fired meanwhile neither overlaps nor waits: it
+/// starts at its insert. Named under another config, or by nobody, it
+/// still counts as running.
+pub async fn runs_whose_handlers_returned_hold_no_place_and_make_no_overlap(store: Arc<dyn Store>) {
+    for id in ["a1", "a2"] {
+        store
+            .execution_insert(insert(id, "c1", None))
+            .await
+            .unwrap();
+    }
+    let claimed = store.execution_claim(claim(t0(), 10)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].execution.id, "a1");
+    let mut elsewhere = claim(t0(), 10);
+    elsewhere
+        .returned
+        .insert("c2".to_owned(), vec!["a1".to_owned()]);
+    assert!(
+        store.execution_claim(elsewhere).await.unwrap().is_empty(),
+        "a1 named under another config still holds c1's place"
+    );
+    let mut returned = claim(t0(), 10);
+    returned
+        .returned
+        .insert("c1".to_owned(), vec!["a1".to_owned()]);
+    let claimed = store.execution_claim(returned.clone()).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].execution.id, "a2");
+    // a1 and a2 are both running now; a slot of c1 overlaps a2 only.
+    let mut slot = insert("s1", "c1", Some(t0()));
+    slot.disposition = InsertDisposition::SkipWhenBusy;
+    let out = store
+        .execution_insert_starting(vec![slot.clone()], returned.clone())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out[0], InsertOutcome::Skipped(e) if e.reason.as_deref() == Some("overlap")),
+        "{out:?}"
+    );
+    returned
+        .returned
+        .insert("c1".to_owned(), vec!["a1".to_owned(), "a2".to_owned()]);
+    slot.id = "s2".to_owned();
+    slot.scheduled_for = Some(t0() + secs(60));
+    slot.now = t0() + secs(60);
+    returned.now = t0() + secs(60);
+    let out = store
+        .execution_insert_starting(vec![slot], returned)
+        .await
+        .unwrap();
+    match &out[0] {
+        InsertOutcome::Started(c) => {
+            assert_eq!(c.execution.id, "s2");
+            assert_eq!(c.execution.status, ExecutionStatus::Running);
+        }
+        other => panic!("expected the slot to start, got {other:?}"),
+    }
+    // Their ends are recorded as usual.
+    for id in ["a1", "a2"] {
+        let e = store
+            .execution_finish(finish(id, 1, t0(), outcome(AttemptStatus::Success, None)))
+            .await
+            .unwrap();
+        assert_eq!(e.status, ExecutionStatus::Success);
+    }
 }
 
 pub async fn failed_attempt_is_retried_after_the_policy_delay(store: Arc<dyn Store>) {

@@ -670,6 +670,7 @@ pub async fn executions_of_deleted_configs_archive_and_restore(store: Arc<dyn St
             now: now(),
             lease_until: now() + jiff::SignedDuration::from_secs(60),
             limit: 10,
+            returned: Default::default(),
         })
         .await
         .unwrap();
