@@ -484,12 +484,14 @@ async fn insert_distinct_in<D: Dialect>(
         }
         return Ok(out);
     }
-    // Sorted, as every claimer locks them.
+    // Sorted, as every claimer locks them. A queued insert's config is
+    // counted only when it may start: the scheduler passes a start of 0
+    // places when its executor is full.
     let busy: BTreeSet<String> = inserts
         .iter()
         .filter(|p| match p.disposition {
             InsertDisposition::SkipWhenBusy => true,
-            InsertDisposition::Queue => start.is_some(),
+            InsertDisposition::Queue => start.is_some_and(|s| s.limit > 0),
             InsertDisposition::Skip(_) => false,
         })
         .map(|p| p.config_id.clone())
