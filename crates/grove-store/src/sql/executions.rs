@@ -194,22 +194,25 @@ impl Active {
     }
 }
 
-/// The count of queued and running runs by config and status for `n`
-/// configs (`$1`…), leaving out `returned` runs (`$n+1`…), from indexes
-/// that hold those runs only: on SQLite the index of active runs
-/// (migration 15), whose condition it repeats as SQLite needs to use it;
-/// on PostgreSQL its indexes of queued and of running runs by config.
-pub(crate) fn active_count(n: usize, returned: usize) -> String {
-    let but = if returned == 0 {
-        String::new()
+/// The count of queued and running runs by config and status for the
+/// configs of list `$1`, leaving out (`leaving_out`) the runs of list `$2`,
+/// from indexes that hold those runs only: on SQLite the index of active
+/// runs (migration 15), whose condition it repeats as SQLite needs to use
+/// it; on PostgreSQL its indexes of queued and of running runs by config.
+/// The lists are bound whole, so the statement's text is one of two
+/// whatever the batch (a text per count of configs and of runs left out
+/// was most of the distinct statements a busy writer prepared).
+pub(crate) fn active_count<D: Dialect>(leaving_out: bool) -> String {
+    let but = if leaving_out {
+        format!(" AND NOT (id {})", D::in_list(2))
     } else {
-        format!(" AND id NOT IN {}", placeholders(n + 1, returned))
+        String::new()
     };
     format!(
         "SELECT config_id, status, COUNT(*) AS n FROM executions \
-         WHERE status IN ('queued', 'running') AND config_id IN {}{but} \
+         WHERE status IN ('queued', 'running') AND config_id {}{but} \
          GROUP BY config_id, status",
-        placeholders(1, n)
+        D::in_list(1)
     )
 }
 
@@ -217,7 +220,7 @@ pub(crate) fn active_count(n: usize, returned: usize) -> String {
 /// read in `tx` from the index of active runs ([`active_count`]), never
 /// from the retained history; the caller's `returned` runs (whose handlers
 /// have returned) are not counted. A config with none is absent.
-async fn active_in<E: Exec>(
+async fn active_in<D: Dialect, E: Exec>(
     tx: &mut E,
     configs: &BTreeSet<String>,
     returned: &Returned,
@@ -225,14 +228,16 @@ async fn active_in<E: Exec>(
     let configs: Vec<&String> = configs.iter().collect();
     let mut active: HashMap<String, Active> = HashMap::new();
     for chunk in configs.chunks(super::BULK_ROWS) {
-        let ended: Vec<&String> = chunk
+        let ended: Vec<String> = chunk
             .iter()
             .filter_map(|c| returned.get(*c))
             .flatten()
+            .cloned()
             .collect();
-        let mut count = sql(active_count(chunk.len(), ended.len()));
-        for id in chunk.iter().chain(&ended) {
-            count = count.bind(*id);
+        let listed: Vec<String> = chunk.iter().map(|c| (*c).clone()).collect();
+        let mut count = sql(active_count::<D>(!ended.is_empty())).bind(listed);
+        if !ended.is_empty() {
+            count = count.bind(ended);
         }
         for row in tx.fetch_all(count).await? {
             let a = active.entry(row.get("config_id")?).or_default();
@@ -370,7 +375,7 @@ async fn insert_in<D: Dialect>(
     if p.disposition == InsertDisposition::SkipWhenBusy {
         lock_configs::<D>(tx, [&p.config_id]).await?;
         let config = BTreeSet::from([p.config_id.clone()]);
-        active = active_in(tx, &config, &Returned::new())
+        active = active_in::<D, _>(tx, &config, &Returned::new())
             .await?
             .get(&p.config_id)
             .map_or(0, |a| a.total());
@@ -501,7 +506,7 @@ async fn insert_distinct_in<D: Dialect>(
         lock_configs::<D>(tx, &busy).await?;
         let none = Returned::new();
         let returned = start.map_or(&none, |s| &s.returned);
-        active = active_in(tx, &busy, returned).await?;
+        active = active_in::<D, _>(tx, &busy, returned).await?;
     }
     let skips: Vec<Option<String>> = inserts
         .iter()
@@ -909,7 +914,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         lock_configs::<D>(&mut tx, &configs).await?;
         // Counted after the locks: every claim of these configs that
         // committed before is seen, none can commit until this one does.
-        let mut running: HashMap<String, i64> = active_in(&mut tx, &configs, &p.returned)
+        let mut running: HashMap<String, i64> = active_in::<D, _>(&mut tx, &configs, &p.returned)
             .await?
             .into_iter()
             .map(|(config, a)| (config, a.running))
@@ -1316,6 +1321,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
 #[cfg(test)]
 mod tests {
     use super::{NEXT_DUE, active_count, queue_head};
+    use crate::sqlite::SqliteDb;
 
     /// SQLite's plan of `query` with `params`, step by step.
     fn plan(db: &rusqlite::Connection, query: &str, params: &[String]) -> Vec<String> {
@@ -1341,7 +1347,8 @@ mod tests {
         }
         for n in [1, 3] {
             let configs: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
-            let steps = plan(&db, &active_count(n, 0), &configs);
+            let configs = vec![serde_json::Value::from(configs).to_string()];
+            let steps = plan(&db, &active_count::<SqliteDb>(false), &configs);
             assert!(
                 steps
                     .iter()
@@ -1351,8 +1358,8 @@ mod tests {
             // Leaving out runs whose handlers returned reads their ids from
             // the table, for the active rows the index found only.
             let mut with_returned = configs.clone();
-            with_returned.extend(["r1".to_owned(), "r2".to_owned()]);
-            let steps = plan(&db, &active_count(n, 2), &with_returned);
+            with_returned.push(serde_json::json!(["r1", "r2"]).to_string());
+            let steps = plan(&db, &active_count::<SqliteDb>(true), &with_returned);
             assert!(
                 steps.iter().any(|s| s.contains("INDEX executions_active")),
                 "{steps:?}"

@@ -103,9 +103,9 @@ impl Open {
             return Ok(());
         };
         super::connection::log_statement("COMMIT");
-        let outcome = self.conn.db.execute_batch("COMMIT").map_err(|e| {
+        let outcome = self.conn.one("COMMIT").map_err(|e| {
             if !self.conn.db.is_autocommit()
-                && let Err(error) = self.conn.db.execute_batch("ROLLBACK")
+                && let Err(error) = self.conn.one("ROLLBACK")
             {
                 tracing::warn!(%error, "could not roll back a transaction whose commit failed");
             }
