@@ -26,7 +26,7 @@ use grove_core::job_config::{AutoDisabled, JobConfigPayload, LastExecution, RunS
 use grove_core::registry::JOB_CONFIG;
 use grove_store::{
     AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, Claimed, ExecutionClaim,
-    ExecutionFinish, ExecutionStatus, FailureStreak, ObjectUpdate, OutcomeRecord, Store,
+    ExecutionFinish, ExecutionStatus, FailureStreak, Finished, ObjectUpdate, OutcomeRecord, Store,
     StoreError,
 };
 use jiff::{SignedDuration, Timestamp};
@@ -587,13 +587,29 @@ async fn run_attempt(
         outcome,
         logs: lines.clone(),
     };
-    let store = &*shared.store;
+    // A run that ended has its outcome on its config (lastExecution, the
+    // journal) written in the same transaction. Written alone (its batch
+    // failed), the finish goes first and the outcome after it, so that a
+    // bad outcome never keeps the end of a run from being recorded.
+    let (store, clock) = (&*shared.store, &*shared.clock);
+    let outcome_of = |e: &grove_store::Execution| outcome_record(e, clock.now());
     let finished = shared
         .finishes
         .write(
             finish,
-            |batch| async move { store.execution_finish_many(batch).await.ok() },
-            |finish| store.execution_finish(finish),
+            |batch| async move {
+                store
+                    .execution_finish_recorded(batch, &outcome_of)
+                    .await
+                    .ok()
+            },
+            |finish| async move {
+                let execution = store.execution_finish(finish).await?;
+                Ok(Finished {
+                    execution,
+                    outcome: None,
+                })
+            },
         )
         .await;
     if returned {
@@ -608,7 +624,10 @@ async fn run_attempt(
         log.flush().await;
     }
     match finished {
-        Ok(after) => {
+        Ok(Finished {
+            execution: after,
+            outcome,
+        }) => {
             // What this end queued (a retry, chained runs) is claimed at
             // once; a run ending queues nothing else (the executor looks
             // again itself when it held runs back for maxConcurrent).
@@ -619,7 +638,16 @@ async fn run_attempt(
                 shared
                     .events
                     .end(&run_id, after.status, after.error.clone());
-                record_outcome(&shared, &after).await;
+                match outcome {
+                    Some(recorded) => {
+                        shared.metrics.finished(after.status);
+                        // `None`: the config was deleted since.
+                        if let Some(failures) = recorded {
+                            outcome_recorded(&shared, &after, failures).await;
+                        }
+                    }
+                    None => record_outcome(&shared, &after).await,
+                }
             } else {
                 let note = format!(
                     "attempt {} will start at {}",
@@ -845,18 +873,49 @@ async fn record_alone(store: &dyn Store, record: OutcomeRecord) -> Result<Option
 /// change nothing; a cancelled one keeps the failure count as it was.
 pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execution) {
     shared.metrics.finished(e.status);
+    let Some(record) = outcome_record(e, shared.clock.now()) else {
+        return;
+    };
+    // lastExecution and the run's journal entry, in a batch with other
+    // runs ending now (group commit).
+    let store = &shared.store;
+    let recorded = shared
+        .outcomes
+        .write(
+            record,
+            |batch| async move {
+                let answers = store.outcomes_record(batch).await.ok()?;
+                Some(answers.into_iter().map(Ok).collect())
+            },
+            |record| record_alone(&**store, record),
+        )
+        .await;
+    match recorded {
+        Ok(Some(failures)) => outcome_recorded(shared, e, failures).await,
+        // Deleted since: nobody to tell, nothing to disable.
+        Ok(None) => {}
+        Err(err) => {
+            tracing::warn!(job = %e.config_id, error = %err, "cannot record the last execution");
+        }
+    }
+}
+
+/// What [`record_outcome`] writes about an execution that ended (`None`:
+/// nothing, as for a skipped run).
+pub(crate) fn outcome_record(e: &grove_store::Execution, now: Timestamp) -> Option<OutcomeRecord> {
     let (status, streak) = match e.status {
         ExecutionStatus::Success => (RunStatus::Success, FailureStreak::Reset),
         ExecutionStatus::Partial => (RunStatus::Partial, FailureStreak::Reset),
         ExecutionStatus::Failed => (RunStatus::Failed, FailureStreak::Extend),
         ExecutionStatus::Cancelled => (RunStatus::Cancelled, FailureStreak::Keep),
-        ExecutionStatus::Skipped | ExecutionStatus::Queued | ExecutionStatus::Running => return,
+        ExecutionStatus::Skipped | ExecutionStatus::Queued | ExecutionStatus::Running => {
+            return None;
+        }
     };
     if e.config_id == LEGACY_CONFIG_ID {
         // Legacy defaults are no stored config: nothing to record on.
-        return;
+        return None;
     }
-    let store = &shared.store;
     let last = LastExecution {
         started_at: e.started_at,
         completed_at: e.completed_at,
@@ -876,40 +935,24 @@ pub(crate) async fn record_outcome(shared: &Arc<Shared>, e: &grove_store::Execut
     if matches!(status, RunStatus::Success | RunStatus::Partial) {
         state.insert("autoDisabled".to_owned(), Value::Null);
         // The dead-man's switch: a success ends a silence.
-        let at = e.completed_at.unwrap_or_else(|| shared.clock.now());
+        let at = e.completed_at.unwrap_or(now);
         state.insert("lastSuccessAt".to_owned(), json!(at));
         state.insert("silence".to_owned(), Value::Null);
     }
-    // lastExecution and the run's journal entry, in a batch with other
-    // runs ending now (group commit).
-    let record = OutcomeRecord {
+    Some(OutcomeRecord {
         config_id: e.config_id.clone(),
         state,
         streak,
-        journal: crate::announce::journal_entry(e, shared.clock.now()),
-    };
-    let recorded = shared
-        .outcomes
-        .write(
-            record,
-            |batch| async move {
-                let answers = store.outcomes_record(batch).await.ok()?;
-                Some(answers.into_iter().map(Ok).collect())
-            },
-            |record| record_alone(&**store, record),
-        )
-        .await;
-    let failures = match recorded {
-        Ok(Some(failures)) => failures,
-        // Deleted since: nobody to tell, nothing to disable.
-        Ok(None) => return,
-        Err(err) => {
-            tracing::warn!(job = %e.config_id, error = %err, "cannot record the last execution");
-            return;
-        }
-    };
+        journal: crate::announce::journal_entry(e, now),
+    })
+}
+
+/// What follows an ended run's [`OutcomeRecord`] once it is written, with
+/// the config's consecutive failures as written: the run's notifications,
+/// and the schedule disabled at `autoDisableAfterFailures`.
+async fn outcome_recorded(shared: &Arc<Shared>, e: &grove_store::Execution, failures: u32) {
     crate::announce::notify_ended(shared, e).await;
-    if status == RunStatus::Failed {
+    if e.status == ExecutionStatus::Failed {
         auto_disable(shared, &e.config_id, failures, e.error.as_deref()).await;
     }
 }

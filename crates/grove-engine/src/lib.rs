@@ -61,7 +61,7 @@ use std::time::Duration;
 
 use grove_core::clock::Clock;
 use grove_store::{
-    Change, Execution, ExecutionFinish, ExecutionStatus, OutcomeRecord, Store, StoreError,
+    Change, Execution, ExecutionFinish, ExecutionStatus, Finished, OutcomeRecord, Store, StoreError,
 };
 use jiff::Timestamp;
 use parking_lot::Mutex;
@@ -191,7 +191,7 @@ pub(crate) struct Shared {
     /// the scheduler re-reads every config at its next wake-up.
     pub resync_requested: AtomicBool,
     /// Group commit of attempt outcomes (with their last log lines)...
-    pub finishes: completer::GroupCommit<ExecutionFinish, Result<Execution, StoreError>>,
+    pub finishes: completer::GroupCommit<ExecutionFinish, Result<Finished, StoreError>>,
     /// ...and of what a run's end writes about its config.
     pub outcomes: completer::GroupCommit<OutcomeRecord, Result<Option<u32>, String>>,
     /// Handlers running in this process (within `max_running`), and runs

@@ -266,6 +266,20 @@ pub struct OutcomeRecord {
     pub journal: Option<crate::JournalAppend>,
 }
 
+/// Makes the [`OutcomeRecord`] of an execution as its finish left it, if
+/// any (see [`ExecutionStore::execution_finish_recorded`]).
+pub type OutcomeOf<'a> = &'a (dyn Fn(&Execution) -> Option<OutcomeRecord> + Sync);
+
+/// An attempt's end as recorded, with the run's outcome on its config.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The execution afterwards.
+    pub execution: Execution,
+    /// `Some` when an [`OutcomeRecord`] was written with the finish: what
+    /// [`ExecutionStore::outcomes_record`] answers for it.
+    pub outcome: Option<Option<u32>>,
+}
+
 /// What a run's end does to its config's consecutive failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureStreak {
@@ -474,7 +488,25 @@ pub trait ExecutionStore {
     async fn execution_finish_many(
         &self,
         finishes: Vec<ExecutionFinish>,
-    ) -> Result<Vec<Result<Execution, StoreError>>, StoreError>;
+    ) -> Result<Vec<Result<Execution, StoreError>>, StoreError> {
+        let answers = self.execution_finish_recorded(finishes, &|_| None).await?;
+        Ok(answers
+            .into_iter()
+            .map(|a| a.map(|f| f.execution))
+            .collect())
+    }
+
+    /// [`Self::execution_finish_many`], and in the same transaction the
+    /// [`OutcomeRecord`] that `outcome_of` makes of each execution as its
+    /// finish left it (`None`: nothing to record, e.g. a failed attempt
+    /// that will be retried), as [`Self::outcomes_record`] writes them: a
+    /// run's end then costs one transaction, not two. The outer error
+    /// means nothing was recorded.
+    async fn execution_finish_recorded(
+        &self,
+        finishes: Vec<ExecutionFinish>,
+        outcome_of: OutcomeOf<'_>,
+    ) -> Result<Vec<Result<Finished, StoreError>>, StoreError>;
 
     /// Many [`OutcomeRecord`]s in one transaction (group commit), in
     /// order. Each answer is the config's `consecutiveFailures` as

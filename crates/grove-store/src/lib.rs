@@ -44,9 +44,9 @@ pub use error::{Corrupt, StoreError};
 pub use executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, AttemptReason, AttemptStatus, CancelOutcome,
     ClaimBatch, Claimed, Counts, Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert,
-    ExecutionPrune, ExecutionStatus, ExecutionStore, FailureStreak, HeartbeatReply,
-    InsertDisposition, InsertOutcome, LeaseRescue, LogInsert, LogLevel, LogLine, OutcomeRecord,
-    Rescued, Returned, SlotPosition, Trigger,
+    ExecutionPrune, ExecutionStatus, ExecutionStore, FailureStreak, Finished, HeartbeatReply,
+    InsertDisposition, InsertOutcome, LeaseRescue, LogInsert, LogLevel, LogLine, OutcomeOf,
+    OutcomeRecord, Rescued, Returned, SlotPosition, Trigger,
 };
 pub use grove_data::{
     AdvancementApply, AdvancementCandidate, AdvancementEvent, AdvancementEventFilter, Aggregate,

@@ -29,8 +29,9 @@ use crate::access::AuditAppend;
 use crate::executions::{
     Attempt, AttemptHeartbeat, AttemptOutcome, CancelOutcome, ClaimBatch, Claimed, Counts,
     Execution, ExecutionClaim, ExecutionFinish, ExecutionInsert, ExecutionPrune, ExecutionStatus,
-    ExecutionStore, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue, LogInsert,
-    LogLine, OutcomeRecord, Rescued, Returned, Settlement, SlotPosition, Trigger, settlement,
+    ExecutionStore, Finished, HeartbeatReply, InsertDisposition, InsertOutcome, LeaseRescue,
+    LogInsert, LogLine, OutcomeOf, OutcomeRecord, Rescued, Returned, Settlement, SlotPosition,
+    Trigger, settlement,
 };
 
 /// The columns [`execution_from_row`] reads, with `$payload` for the
@@ -686,6 +687,54 @@ async fn settling_in<E: Exec>(
     Ok(out)
 }
 
+/// Writes runs' outcomes on their configs (see
+/// [`ExecutionStore::outcomes_record`]): each config's state is read once
+/// and written once, however many of its runs the batch holds (coalesced
+/// per config); the journal entries go in multi-row inserts.
+async fn outcomes_in<D: Dialect>(
+    tx: &mut D::Write,
+    records: &[OutcomeRecord],
+) -> Result<Vec<Option<u32>>, StoreError> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: BTreeSet<String> = records.iter().map(|r| r.config_id.clone()).collect();
+    let mut states = super::objects::states_in::<D>(tx, JOB_CONFIG, &ids).await?;
+    let mut changed = BTreeSet::new();
+    let mut answers = Vec::with_capacity(records.len());
+    let mut journal = Vec::new();
+    for r in records {
+        if let Some(entry) = &r.journal {
+            journal.push(entry);
+        }
+        let Some(stored) = states.get_mut(&r.config_id) else {
+            answers.push(None);
+            continue;
+        };
+        let before = stored
+            .get("lastExecution")
+            .and_then(|l| l.get("consecutiveFailures"))
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0);
+        let failures = r.streak.after(before);
+        let mut state = r.state.clone();
+        if let Some(serde_json::Value::Object(last)) = state.get_mut("lastExecution") {
+            last.insert("consecutiveFailures".to_owned(), failures.into());
+        }
+        super::objects::apply_state(stored, state);
+        changed.insert(r.config_id.as_str());
+        answers.push(Some(failures));
+    }
+    let writes: Vec<(&str, serde_json::Value)> = changed
+        .into_iter()
+        .filter_map(|id| Some((id, serde_json::Value::Object(states.remove(id)?))))
+        .collect();
+    super::objects::states_write_in::<D>(tx, JOB_CONFIG, &writes).await?;
+    super::grove_data::journal_insert_many_in(tx, &journal).await?;
+    Ok(answers)
+}
+
 /// Finishes of distinct executions in a batch's transaction, in a few
 /// statements for all of them: their attempts' owners (locked), their
 /// executions, then [`settle_in`]. Each answer is `Err(LeaseLost)`
@@ -1023,10 +1072,11 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         Ok(HeartbeatReply { cancel_requested })
     }
 
-    async fn execution_finish_many(
+    async fn execution_finish_recorded(
         &self,
         finishes: Vec<ExecutionFinish>,
-    ) -> Result<Vec<Result<Execution, StoreError>>, StoreError> {
+        outcome_of: OutcomeOf<'_>,
+    ) -> Result<Vec<Result<Finished, StoreError>>, StoreError> {
         let mut tx = self.db.begin().await?;
         // Every attempt's remaining lines in one multi-row insert per chunk.
         let lines: Vec<LogInsert> = finishes.iter().flat_map(|f| f.logs.clone()).collect();
@@ -1041,12 +1091,31 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         } else {
             1
         };
-        let mut out = Vec::with_capacity(finishes.len());
+        let mut ended = Vec::with_capacity(finishes.len());
         for chunk in finishes.chunks(rows) {
-            out.extend(finish_in::<D>(&mut tx, chunk).await?);
+            ended.extend(finish_in::<D>(&mut tx, chunk).await?);
+        }
+        // The runs' outcomes on their configs, after every finish of the
+        // batch (one read and one write per config).
+        let records: Vec<(usize, OutcomeRecord)> = ended
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((i, outcome_of(e.as_ref().ok()?)?)))
+            .collect();
+        let (at, records): (Vec<usize>, Vec<OutcomeRecord>) = records.into_iter().unzip();
+        let mut recorded = vec![None; ended.len()];
+        for (i, failures) in at
+            .into_iter()
+            .zip(outcomes_in::<D>(&mut tx, &records).await?)
+        {
+            recorded[i] = Some(failures);
         }
         self.db.commit(tx).await?;
-        Ok(out)
+        Ok(ended
+            .into_iter()
+            .zip(recorded)
+            .map(|(e, outcome)| e.map(|execution| Finished { execution, outcome }))
+            .collect())
     }
 
     async fn outcomes_record(
@@ -1054,43 +1123,7 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         records: Vec<OutcomeRecord>,
     ) -> Result<Vec<Option<u32>>, StoreError> {
         let mut tx = self.db.begin().await?;
-        // Each config's state is read once and written once, however many
-        // of its runs the batch holds (coalesced per config); the journal
-        // entries go in multi-row inserts.
-        let ids: BTreeSet<String> = records.iter().map(|r| r.config_id.clone()).collect();
-        let mut states = super::objects::states_in::<D>(&mut tx, JOB_CONFIG, &ids).await?;
-        let mut changed = BTreeSet::new();
-        let mut answers = Vec::with_capacity(records.len());
-        let mut journal = Vec::new();
-        for r in &records {
-            if let Some(entry) = &r.journal {
-                journal.push(entry);
-            }
-            let Some(stored) = states.get_mut(&r.config_id) else {
-                answers.push(None);
-                continue;
-            };
-            let before = stored
-                .get("lastExecution")
-                .and_then(|l| l.get("consecutiveFailures"))
-                .and_then(serde_json::Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0);
-            let failures = r.streak.after(before);
-            let mut state = r.state.clone();
-            if let Some(serde_json::Value::Object(last)) = state.get_mut("lastExecution") {
-                last.insert("consecutiveFailures".to_owned(), failures.into());
-            }
-            super::objects::apply_state(stored, state);
-            changed.insert(r.config_id.as_str());
-            answers.push(Some(failures));
-        }
-        let writes: Vec<(&str, serde_json::Value)> = changed
-            .into_iter()
-            .filter_map(|id| Some((id, serde_json::Value::Object(states.remove(id)?))))
-            .collect();
-        super::objects::states_write_in::<D>(&mut tx, JOB_CONFIG, &writes).await?;
-        super::grove_data::journal_insert_many_in(&mut tx, &journal).await?;
+        let answers = outcomes_in::<D>(&mut tx, &records).await?;
         self.db.commit(tx).await?;
         Ok(answers)
     }

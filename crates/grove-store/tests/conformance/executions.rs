@@ -60,6 +60,7 @@ macro_rules! executions_suite {
             $crate::executions_test!($fresh, a_rescued_last_attempt_starts_on_failure_targets);
             $crate::executions_test!($fresh, finishes_are_recorded_in_one_batch_each_answered);
             $crate::executions_test!($fresh, outcome_records_merge_state_and_journal_together);
+            $crate::executions_test!($fresh, finishes_record_the_outcomes_of_runs_that_ended);
         }
     };
 }
@@ -1221,6 +1222,103 @@ pub async fn finishes_are_recorded_in_one_batch_each_answered(store: Arc<dyn Sto
         assert_eq!(logs.len(), 1, "{id}: {logs:?}");
         assert_eq!(logs[0].message, format!("last words of {id}"));
     }
+}
+
+/// Finishes with the outcomes of the runs they end, in one transaction:
+/// a run that ended has its record written and answered (`None` for a
+/// config that is not stored), a run queued again for a retry has none,
+/// a lost lease writes nothing.
+pub async fn finishes_record_the_outcomes_of_runs_that_ended(store: Arc<dyn Store>) {
+    use grove_store::{FailureStreak, JournalAppend, OutcomeRecord};
+    job_config(&store, "kept", true).await;
+    for (id, config) in [
+        ("r1", "kept"),
+        ("r2", "c-r2"),
+        ("r3", "unstored"),
+        ("r4", "c-r4"),
+    ] {
+        store
+            .execution_insert(insert(id, config, None))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.execution_claim(claim(t0(), 5)).await.unwrap().len(),
+        4
+    );
+    let done = |id: &str, status| finish(id, 1, t0() + secs(1), outcome(status, None));
+    let mut stranger = done("r4", AttemptStatus::Success);
+    stranger.owner = "someone else".to_owned();
+    let outcome_of = |e: &grove_store::Execution| {
+        e.status.is_final().then(|| OutcomeRecord {
+            config_id: e.config_id.clone(),
+            state: serde_json::Map::from_iter([(
+                "lastExecution".to_owned(),
+                json!({"runId": e.id}),
+            )]),
+            streak: FailureStreak::Reset,
+            journal: Some(JournalAppend {
+                event_type: "job.succeeded".to_owned(),
+                at: t0(),
+                subject: e.config_id.clone(),
+                message: format!("{} ended", e.id),
+                data: json!({}),
+            }),
+        })
+    };
+    let answers = store
+        .execution_finish_recorded(
+            vec![
+                done("r1", AttemptStatus::Success),
+                finish(
+                    "r2",
+                    1,
+                    t0() + secs(1),
+                    outcome(AttemptStatus::Failed, Some(AttemptReason::Error)),
+                ),
+                done("r3", AttemptStatus::Success),
+                stranger,
+            ],
+            &outcome_of,
+        )
+        .await
+        .unwrap();
+    let seen: Vec<_> = answers
+        .iter()
+        .map(|a| a.as_ref().map(|f| (f.execution.status, f.outcome)))
+        .collect();
+    assert!(
+        matches!(
+            seen.as_slice(),
+            [
+                Ok((ExecutionStatus::Success, Some(Some(0)))),
+                Ok((ExecutionStatus::Queued, None)),
+                Ok((ExecutionStatus::Success, Some(None))),
+                Err(StoreError::LeaseLost),
+            ]
+        ),
+        "{seen:?}"
+    );
+    let kept = store
+        .object_get(grove_core::registry::JOB_CONFIG, "kept")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        kept.payload["lastExecution"],
+        json!({"runId": "r1", "consecutiveFailures": 0})
+    );
+    let journal = store
+        .journal_since(0, &["job.succeeded".to_owned()], 10)
+        .await
+        .unwrap();
+    let messages: Vec<&str> = journal.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages, ["r1 ended", "r3 ended"]);
+    assert_eq!(
+        store.execution_get("r4").await.unwrap().unwrap().status,
+        ExecutionStatus::Running,
+        "the stranger's finish wrote nothing"
+    );
 }
 
 /// A batch of outcome records merges each config's state and appends the
