@@ -102,6 +102,12 @@ impl Executor {
         // by now, so one cheap read of the queue's earliest due time comes
         // first (a claim that finds nothing costs a transaction).
         let mut probe = false;
+        // When the look the feed asked for is due (see FEED_CLAIM_DELAY):
+        // a deadline in the loop, not a sleep, so that handlers returning
+        // and runs ending meanwhile are heard (a busy queue announces a
+        // change at nearly every commit, and a sleep each time left a
+        // backlog waiting while the executor slept).
+        let mut probe_at: Option<Instant> = None;
         // When to look without being woken: the next retry's due time, or
         // the resync interval, only a safety net for a lost notification.
         let safety_net = self.shared.settings.resync_interval;
@@ -142,7 +148,10 @@ impl Executor {
             };
             if !slots.is_empty() {
                 look = false;
+                // This claim sees what any notification heard so far
+                // announced (they come after their commit).
                 probe = false;
+                probe_at = None;
                 wake_at = Instant::now() + safety_net;
                 let limit = slots.len();
                 let claim = ExecutionClaim {
@@ -182,11 +191,10 @@ impl Executor {
                 () = shutdown.cancelled() => break,
                 () = self.shared.executor_wake.notified() => look = true,
                 () = self.shared.feed_runs.notified() => {
-                    tokio::select! {
-                        () = shutdown.cancelled() => break,
-                        () = self.shared.executor_wake.notified() => look = true,
-                        () = tokio::time::sleep(FEED_CLAIM_DELAY) => {}
-                    }
+                    probe_at.get_or_insert_with(|| Instant::now() + FEED_CLAIM_DELAY);
+                }
+                () = tokio::time::sleep_until(probe_at.unwrap_or(wake_at)), if probe_at.is_some() => {
+                    probe_at = None;
                     probe = true;
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => look |= held_back,
