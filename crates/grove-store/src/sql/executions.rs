@@ -1097,12 +1097,11 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         }
         // The runs' outcomes on their configs, after every finish of the
         // batch (one read and one write per config).
-        let records: Vec<(usize, OutcomeRecord)> = ended
+        let (at, records): (Vec<usize>, Vec<OutcomeRecord>) = ended
             .iter()
             .enumerate()
             .filter_map(|(i, e)| Some((i, outcome_of(e.as_ref().ok()?)?)))
-            .collect();
-        let (at, records): (Vec<usize>, Vec<OutcomeRecord>) = records.into_iter().unzip();
+            .unzip();
         let mut recorded = vec![None; ended.len()];
         for (i, failures) in at
             .into_iter()
