@@ -55,6 +55,15 @@ const CLAIM_CHUNK: usize = 32;
 /// (without the wait, every instance claimed on every notification).
 const FEED_CLAIM_DELAY: Duration = Duration::from_millis(20);
 
+/// Runs recording their end at once, from the outcome handed to the group
+/// commit to the last step after it (events, notifications). Two group
+/// commit batches: one being written while the next gathers. When a
+/// crowded instant's slots are recorded, the thousands of runs that ended
+/// meanwhile go on a few batches at a time: let go at once, each held its
+/// finished execution and its snapshot until its batch was written, and
+/// ten thousand of them doubled the process's peak memory.
+pub(crate) const ENDS_RECORDING: usize = 512;
+
 pub(crate) struct Executor {
     shared: Arc<Shared>,
     handlers: HandlerRegistry,
@@ -483,64 +492,12 @@ async fn run_attempt(
     let progress = Progress::new(&run_id, shared.events.clone());
     let max_attempts = execution.retry.max_attempts;
 
-    let outcome = match <JobConfigPayload as serde::Deserialize>::deserialize(&execution.payload) {
-        Err(e) => {
-            let message = format!("the job config snapshot cannot be read: {e}");
-            log.error(message.clone());
-            Some(AttemptOutcome {
-                status: AttemptStatus::Failed,
-                reason: Some(AttemptReason::Error),
-                error: Some(message),
-                counts: progress.snapshot(),
-                metadata: json!({}),
-            })
-        }
-        Ok(payload) => {
-            let source = if execution.config_id == LEGACY_CONFIG_ID {
-                ConfigSource::Legacy
-            } else {
-                ConfigSource::Stored {
-                    version: execution.config_version,
-                }
-            };
-            log_source(
-                &shared,
-                &log,
-                &execution.config_id,
-                &source,
-                attempt,
-                max_attempts,
-            );
-            let timeout = Duration::from_secs(payload.limits.timeout_seconds);
-            let deadline = started
-                .saturating_add(SignedDuration::from_secs(
-                    i64::try_from(payload.limits.timeout_seconds).unwrap_or(i64::MAX),
-                ))
-                .unwrap_or(jiff::Timestamp::MAX);
-            let ctx = JobContext {
-                run_id: run_id.clone(),
-                config_id: execution.config_id.clone(),
-                scheduled_for: execution.scheduled_for,
-                attempt,
-                lease_term: u64::from(attempt),
-                // Validation keeps it at 1 or more; a snapshot is not re-validated.
-                batch_size: payload.limits.batch_size.max(1),
-                source,
-                deadline,
-                cancel: cancel.clone(),
-                progress: progress.clone(),
-                log: log.clone(),
-                store: shared.store.clone(),
-                clock: shared.clock.clone(),
-                config: Arc::new(payload.clone()),
-            };
-            let handler = handlers.get(payload.job_type).clone();
-            supervise(
-                &shared, &run_id, attempt, handler, ctx, timeout, &cancel, &log, &progress,
-            )
-            .await
-        }
-    };
+    // Boxed: the handler's phase is freed when it ends, so a run waiting
+    // to record its end holds little (see `ENDS_RECORDING`).
+    let outcome = Box::pin(run_handler(
+        &shared, &handlers, &execution, attempt, started, &cancel, &log, &progress,
+    ))
+    .await;
     shared.running.lock().remove(&run_id);
     // Returned for good: the run's config may start its next run before
     // this end is recorded. Before the handler's place is given back, so
@@ -584,11 +541,106 @@ async fn run_attempt(
     if let Some(until) = until {
         let _ = tokio::time::timeout_at(until, firing.wait_for(Option::is_none)).await;
     }
+    // A place among the runs recording their end (see `ENDS_RECORDING`).
+    let _recording = shared.ends_recording.acquire().await;
+    Box::pin(record_end(
+        &shared, &log, &run_id, attempt, outcome, &config_id, returned,
+    ))
+    .await;
+}
+
+/// Runs the attempt's handler under its timeout and cancellation, from the
+/// snapshot it was claimed with; `None` when the lease was lost.
+#[allow(clippy::too_many_arguments)]
+async fn run_handler(
+    shared: &Arc<Shared>,
+    handlers: &HandlerRegistry,
+    execution: &grove_store::Execution,
+    attempt: u32,
+    started: jiff::Timestamp,
+    cancel: &CancellationToken,
+    log: &RunLogger,
+    progress: &Progress,
+) -> Option<AttemptOutcome> {
+    let run_id = &execution.id;
+    let max_attempts = execution.retry.max_attempts;
+    match <JobConfigPayload as serde::Deserialize>::deserialize(&execution.payload) {
+        Err(e) => {
+            let message = format!("the job config snapshot cannot be read: {e}");
+            log.error(message.clone());
+            Some(AttemptOutcome {
+                status: AttemptStatus::Failed,
+                reason: Some(AttemptReason::Error),
+                error: Some(message),
+                counts: progress.snapshot(),
+                metadata: json!({}),
+            })
+        }
+        Ok(payload) => {
+            let source = if execution.config_id == LEGACY_CONFIG_ID {
+                ConfigSource::Legacy
+            } else {
+                ConfigSource::Stored {
+                    version: execution.config_version,
+                }
+            };
+            log_source(
+                shared,
+                log,
+                &execution.config_id,
+                &source,
+                attempt,
+                max_attempts,
+            );
+            let timeout = Duration::from_secs(payload.limits.timeout_seconds);
+            let deadline = started
+                .saturating_add(SignedDuration::from_secs(
+                    i64::try_from(payload.limits.timeout_seconds).unwrap_or(i64::MAX),
+                ))
+                .unwrap_or(jiff::Timestamp::MAX);
+            let ctx = JobContext {
+                run_id: run_id.clone(),
+                config_id: execution.config_id.clone(),
+                scheduled_for: execution.scheduled_for,
+                attempt,
+                lease_term: u64::from(attempt),
+                // Validation keeps it at 1 or more; a snapshot is not re-validated.
+                batch_size: payload.limits.batch_size.max(1),
+                source,
+                deadline,
+                cancel: cancel.clone(),
+                progress: progress.clone(),
+                log: log.clone(),
+                store: shared.store.clone(),
+                clock: shared.clock.clone(),
+                config: Arc::new(payload.clone()),
+            };
+            let handler = handlers.get(payload.job_type).clone();
+            supervise(
+                shared, run_id, attempt, handler, ctx, timeout, cancel, log, progress,
+            )
+            .await
+        }
+    }
+}
+
+/// Records how the attempt ended (in a group commit batch), then what
+/// follows from it: the run's end event, its outcome's notifications, or
+/// the note of the next attempt.
+async fn record_end(
+    shared: &Arc<Shared>,
+    log: &RunLogger,
+    run_id: &str,
+    attempt: u32,
+    outcome: AttemptOutcome,
+    config_id: &str,
+    returned: bool,
+) {
     // The outcome and the attempt's last lines go in one transaction, in a
     // batch with other attempts ending now (group commit).
     let lines = log.take();
     let finish = ExecutionFinish {
-        execution_id: run_id.clone(),
+        execution_id: run_id.to_owned(),
         attempt,
         owner: shared.owner.clone(),
         now: shared.clock.now(),
@@ -621,7 +673,7 @@ async fn run_attempt(
         )
         .await;
     if returned {
-        shared.returned.remove(&config_id, &run_id);
+        shared.returned.remove(config_id, run_id);
     }
     if finished
         .as_ref()
@@ -643,18 +695,16 @@ async fn run_attempt(
                 shared.executor_wake.notify_one();
             }
             if after.status.is_final() {
-                shared
-                    .events
-                    .end(&run_id, after.status, after.error.clone());
+                shared.events.end(run_id, after.status, after.error.clone());
                 match outcome {
                     Some(recorded) => {
                         shared.metrics.finished(after.status);
                         // `None`: the config was deleted since.
                         if let Some(failures) = recorded {
-                            outcome_recorded(&shared, &after, failures).await;
+                            outcome_recorded(shared, &after, failures).await;
                         }
                     }
-                    None => record_outcome(&shared, &after).await,
+                    None => record_outcome(shared, &after).await,
                 }
             } else {
                 let note = format!(
@@ -665,7 +715,7 @@ async fn run_attempt(
                 log.info(note);
                 log.flush().await;
                 shared.events.publish(
-                    &run_id,
+                    run_id,
                     RunEvent::Phase {
                         status: after.status,
                         attempt: None,

@@ -202,6 +202,9 @@ pub(crate) struct Shared {
     /// While the scheduler records the slots of a crowded instant: until
     /// when runs ending meanwhile let those slots go first.
     pub(crate) firing: tokio::sync::watch::Sender<Option<tokio::time::Instant>>,
+    /// Places for runs recording their end at once (see
+    /// `executor::ENDS_RECORDING`).
+    pub(crate) ends_recording: tokio::sync::Semaphore,
     /// Cancelled when the scheduler's loop has ended: every run it started
     /// has been handed to the executor by then.
     pub(crate) scheduler_stopped: CancellationToken,
@@ -267,6 +270,7 @@ impl Engine {
             handlers_running: Arc::default(),
             returned: executor::ReturnedRuns::default(),
             firing: tokio::sync::watch::Sender::new(None),
+            ends_recording: tokio::sync::Semaphore::new(executor::ENDS_RECORDING),
             scheduler_stopped: CancellationToken::new(),
         });
         Self { shared, handlers }

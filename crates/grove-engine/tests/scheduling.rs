@@ -449,27 +449,39 @@ async fn runs_queued_by_another_process_start_through_the_change_feed() {
 /// its `lastExecution`.
 #[tokio::test]
 async fn a_crowded_instant_runs_every_slot_once_and_records_every_outcome() {
-    const N: usize = 75;
+    crowded_instant(75, 8).await;
+}
+
+/// More runs end while a crowded instant's slots are recorded than may
+/// record their end at once (512): they wait their turn, and every one is
+/// recorded.
+#[tokio::test]
+async fn runs_held_back_by_a_crowded_instant_all_record_their_end() {
+    crowded_instant(600, 600).await;
+}
+
+/// `n` configs due on one instant, run by an engine with `max_running`.
+async fn crowded_instant(n: usize, max_running: usize) {
     let calls = Arc::new(Succeed::default());
     let mut h = Harness::new("2026-03-01T01:59:00Z").await;
-    for i in 0..N {
-        h.insert_config(&format!("job-{i:02}"), &health("0 2 * * *"))
+    for i in 0..n {
+        h.insert_config(&format!("job-{i:03}"), &health("0 2 * * *"))
             .await;
     }
     h.start(
         uniform(calls.clone()),
         grove_engine::EngineSettings {
-            max_running: 8,
+            max_running,
             ..settings()
         },
     );
     eventually("every config followed", || async {
-        (h.handle.metrics()?.scheduled == N).then_some(())
+        (h.handle.metrics()?.scheduled == n).then_some(())
     })
     .await;
     h.set("2026-03-01T02:00:00Z");
-    for i in 0..N {
-        let id = format!("job-{i:02}");
+    for i in 0..n {
+        let id = format!("job-{i:03}");
         let cfg = eventually("lastExecution to be recorded", || async {
             let cfg = h.config(&id).await;
             cfg.payload.get("lastExecution").is_some().then_some(cfg)
@@ -484,7 +496,7 @@ async fn a_crowded_instant_runs_every_slot_once_and_records_every_outcome() {
     }
     assert_eq!(
         calls.calls.load(std::sync::atomic::Ordering::SeqCst),
-        N as u32
+        n as u32
     );
     h.stop().await;
 }
