@@ -79,7 +79,7 @@ impl Readers {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let db = Connection::open_with_flags(&self.0.path, flags).map_err(driver)?;
         db.busy_timeout(self.0.busy_timeout).map_err(driver)?;
-        Ok(Conn::new(db))
+        Conn::new(db).map_err(driver)
     }
 
     /// Refuses reads from now on and closes the idle connections (one in

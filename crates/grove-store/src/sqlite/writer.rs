@@ -153,7 +153,7 @@ impl Writer {
         .map_err(driver)?;
         let checkpointer = Checkpointer::start(path).map_err(driver)?;
         Ok(Self(Arc::new(Mutex::new(Some(Open {
-            conn: Conn::new(conn),
+            conn: Conn::new(conn).map_err(driver)?,
             group: None,
             next_group: 0,
             checkpointer,
