@@ -325,6 +325,7 @@ impl Dialect for PostgresDb {
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const LOCK_CONFIG: Option<&'static str> =
         Some("pg_advisory_xact_lock(hashtextextended('grove-exec:' || v.column1, 0))");
+    const INSERT_IN_WITH: bool = true;
     const ADVANCEMENT_APPLY: &'static str = "INSERT INTO advancement_events (id, sprout_id, \
         from_tier, to_tier, rule_id, run_id, signals, at, dry_run) \
         SELECT $1 || ':' || (c.v->>'s'), c.v->>'s', c.v->>'f', c.v->>'t', c.v->>'r', $1, \

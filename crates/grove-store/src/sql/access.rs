@@ -149,11 +149,21 @@ pub(crate) async fn audit_append_in(
 
 /// One multi-row insert of audit lines.
 fn audit_insert(lines: &[AuditAppend]) -> Statement {
-    let mut insert = sql(format!(
+    bind_audit_lines(sql(audit_insert_text(lines.len(), 1)), lines)
+}
+
+/// The insert of `n` audit lines, its parameters numbered from `first`
+/// (bound by [`bind_audit_lines`]).
+pub(crate) fn audit_insert_text(n: usize, first: usize) -> String {
+    format!(
         "INSERT INTO audit_log (at, actor, token_id, client_addr, action, \
          object_type, object_id, version_before, version_after) VALUES {}",
-        super::values(lines.len(), 9, 1)
-    ));
+        super::values(n, 9, first)
+    )
+}
+
+/// Binds the values of `lines` to [`audit_insert_text`]'s parameters.
+pub(crate) fn bind_audit_lines(mut insert: Statement, lines: &[AuditAppend]) -> Statement {
     for e in lines {
         insert = insert
             .bind(e.at)

@@ -469,6 +469,67 @@ async fn insert_many_in<D: Dialect>(
     Ok(out.into_iter().flatten().collect())
 }
 
+/// Whether `p` is inserted as it is, reading nothing first: no overlap to
+/// count, no slot position to move, no slot or chain key another insert of
+/// its batch could take (a run asked for, a retry).
+fn stands_alone(p: &ExecutionInsert) -> bool {
+    p.disposition != InsertDisposition::SkipWhenBusy
+        && p.scheduled_for.is_none()
+        && p.parent_run_id.is_none()
+}
+
+/// Inserts that [stand alone](stands_alone) and their audit lines in one
+/// statement, which commits on its own (the audit lines' insert in its
+/// `WITH`, where [`Dialect::INSERT_IN_WITH`]): at most
+/// [`super::BULK_ROWS`] of each. A Run Now batch on PostgreSQL made four
+/// round trips (`BEGIN`, two inserts, `COMMIT`), each waiting for the
+/// server's turn on a busy machine.
+async fn insert_audited_at_once<E: Exec>(
+    db: &mut E,
+    inserts: Vec<ExecutionInsert>,
+    audit: &[AuditAppend],
+) -> Result<Vec<InsertOutcome>, StoreError> {
+    let with = if audit.is_empty() {
+        String::new()
+    } else {
+        let first = inserts.len() * INSERT_WIDTH + 1;
+        format!(
+            "WITH audit AS ({}) ",
+            super::access::audit_insert_text(audit.len(), first)
+        )
+    };
+    let mut insert = sql(format!(
+        "{with}INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
+         ON CONFLICT DO NOTHING RETURNING {COLUMNS_BUT_PAYLOAD}",
+        super::values(inserts.len(), INSERT_WIDTH, 1)
+    ));
+    let begins: Vec<(Option<String>, Begin)> = inserts
+        .iter()
+        .map(|p| {
+            let skip = skip_reason(p, || 0);
+            let begin = if skip.is_some() {
+                Begin::Skipped
+            } else {
+                Begin::Queued
+            };
+            (skip, begin)
+        })
+        .collect();
+    for (p, (skip, begin)) in inserts.iter().zip(&begins) {
+        insert = bind_insert(insert, p, skip.as_deref(), *begin);
+    }
+    insert = super::access::bind_audit_lines(insert, audit);
+    let mut rows: HashMap<String, _> = HashMap::with_capacity(inserts.len());
+    for row in db.fetch_all(insert).await? {
+        rows.insert(row.get::<String>("id")?, row);
+    }
+    inserts
+        .into_iter()
+        .zip(begins)
+        .map(|(p, (_, begin))| insert_outcome(rows.get(&p.id), p.payload, begin))
+        .collect()
+}
+
 /// Inserts of distinct configs, in a few set-based statements: one count
 /// of the busy configs, a multi-row insert per [`super::BULK_ROWS`], one
 /// multi-row position upsert.
@@ -922,6 +983,15 @@ impl<D: Dialect> ExecutionStore for SqlStore<D> {
         inserts: Vec<ExecutionInsert>,
         audit: Vec<AuditAppend>,
     ) -> Result<Vec<InsertOutcome>, StoreError> {
+        if D::INSERT_IN_WITH
+            && !inserts.is_empty()
+            && inserts.len() <= super::BULK_ROWS
+            && audit.len() <= super::BULK_ROWS
+            && inserts.iter().all(stands_alone)
+        {
+            let mut db = self.db.autocommit().await?;
+            return insert_audited_at_once(&mut db, inserts, &audit).await;
+        }
         let mut tx = self.db.begin().await?;
         let out = insert_many_in::<D>(&mut tx, inserts, None).await?;
         super::access::audit_append_in(&mut tx, &audit).await?;

@@ -342,6 +342,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// `v.column1`, evaluated for each row of a `VALUES` list. `None` where
     /// the database has a single writer.
     const LOCK_CONFIG: Option<&'static str>;
+    /// A `WITH` may hold an `INSERT` (PostgreSQL's data-modifying `WITH`):
+    /// two inserts then go as one statement, which commits on its own, in
+    /// one round trip instead of four (`BEGIN`, each insert, `COMMIT`).
+    /// Where the database is in this process (SQLite) a transaction costs
+    /// no round trip, and a `WITH` cannot hold an `INSERT` anyway.
+    const INSERT_IN_WITH: bool;
     /// Records each advancement candidate of a batch bound as JSON
     /// (`$4`: `[{"s": sprout, "f": from, "t": to, "r": rule, "g": signals}]`)
     /// unless the sprout moved or the rule already applied; returns the

@@ -224,6 +224,7 @@ impl Dialect for SqliteDb {
     const LOCK_ROWS: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
     const LOCK_CONFIG: Option<&'static str> = None;
+    const INSERT_IN_WITH: bool = false;
     const ADVANCEMENT_APPLY: &'static str = "INSERT INTO advancement_events (id, sprout_id, \
         from_tier, to_tier, rule_id, run_id, signals, at, dry_run) \
         SELECT $1 || ':' || c.s, c.s, c.f, c.t, c.r, $1, c.g, $2, $3 FROM \

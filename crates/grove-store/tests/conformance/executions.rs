@@ -485,16 +485,36 @@ pub async fn runs_and_their_audit_lines_commit_together(store: Arc<dyn Store>) {
         version_before: None,
         version_after: Some(3),
     };
+    // Two runs of one config in a batch are both queued, in order (on
+    // PostgreSQL the batch and its lines are one statement).
     let out = store
         .execution_insert_audited(
-            vec![insert("r1", "a", None), insert("r2", "b", None)],
-            vec![line("a"), line("b")],
+            vec![
+                insert("r1", "a", None),
+                insert("r2", "b", None),
+                insert("r3", "a", None),
+            ],
+            vec![line("a"), line("b"), line("a")],
         )
         .await
         .unwrap();
-    assert!(
-        matches!(&out[..], [InsertOutcome::Queued(a), InsertOutcome::Queued(b)] if a.id == "r1" && b.id == "r2")
+    let queued: Vec<&str> = out
+        .iter()
+        .map(|o| match o {
+            InsertOutcome::Queued(e) => e.id.as_str(),
+            other => panic!("not queued: {other:?}"),
+        })
+        .collect();
+    assert_eq!(queued, ["r1", "r2", "r3"]);
+    let stored = store.execution_get("r3").await.unwrap().expect("r3 stored");
+    assert_eq!(
+        (stored.config_id.as_str(), stored.status),
+        ("a", ExecutionStatus::Queued)
     );
+    let claimed = store.execution_claim(claim(t0(), 10)).await.unwrap();
+    let mut ids: Vec<&str> = claimed.iter().map(|c| c.execution.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["r1", "r2"], "r3 waits for r1 (maxConcurrent 1)");
     let filter = AuditFilter {
         limit: 10,
         ..Default::default()
@@ -506,7 +526,11 @@ pub async fn runs_and_their_audit_lines_commit_together(store: Arc<dyn Store>) {
         .into_iter()
         .map(|r| r.entry)
         .collect();
-    assert_eq!(trail, [line("b"), line("a")], "both lines, newest first");
+    assert_eq!(
+        trail,
+        [line("a"), line("b"), line("a")],
+        "every line, newest first"
+    );
 }
 
 pub async fn claim_respects_max_concurrent_and_due_time(store: Arc<dyn Store>) {
