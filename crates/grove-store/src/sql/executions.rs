@@ -278,6 +278,17 @@ const INSERT_COLUMNS: &str = "id, config_id, trigger, status, reason, late, sche
      started_at";
 const INSERT_WIDTH: usize = 22;
 
+/// The insert of `rows` executions ([`bind_insert`] binds each), a row
+/// whose slot or chain key is taken left out, returning the rows inserted
+/// without their payload.
+fn insert_text(rows: usize) -> String {
+    format!(
+        "INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
+         ON CONFLICT DO NOTHING RETURNING {COLUMNS_BUT_PAYLOAD}",
+        super::values(rows, INSERT_WIDTH, 1)
+    )
+}
+
 /// How one inserted row begins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Begin {
@@ -285,6 +296,17 @@ enum Begin {
     Skipped,
     /// Running its first attempt, started at this instant.
     Started(Timestamp),
+}
+
+impl Begin {
+    /// Skipped when there is a reason to skip, queued otherwise.
+    fn unless_skipped(skip: Option<&str>) -> Self {
+        if skip.is_some() {
+            Self::Skipped
+        } else {
+            Self::Queued
+        }
+    }
 }
 
 /// Binds one row of [`INSERT_COLUMNS`]: queued, skipped for `skip_reason`,
@@ -382,25 +404,12 @@ async fn insert_in<D: Dialect>(
             .map_or(0, |a| a.total());
     }
     let skip = skip_reason(&p, || active);
-    let begin = if skip.is_some() {
-        Begin::Skipped
-    } else {
-        Begin::Queued
-    };
+    let begin = Begin::unless_skipped(skip.as_deref());
     // Either key may be taken: the slot (another instance fired it, or a
     // backfill meets a recorded slot) or the chain (this parent already
     // started this target).
     let row = tx
-        .fetch_optional(bind_insert(
-            sql(format!(
-                "INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
-                 ON CONFLICT DO NOTHING RETURNING {COLUMNS_BUT_PAYLOAD}",
-                super::values(1, INSERT_WIDTH, 1)
-            )),
-            &p,
-            skip.as_deref(),
-            begin,
-        ))
+        .fetch_optional(bind_insert(sql(insert_text(1)), &p, skip.as_deref(), begin))
         .await?;
     if let (Some(slot), Trigger::Schedule) = (p.scheduled_for, p.trigger) {
         advance_position(tx, &p.config_id, slot).await?;
@@ -498,25 +507,13 @@ async fn insert_audited_at_once<E: Exec>(
             super::access::audit_insert_text(audit.len(), first)
         )
     };
-    let mut insert = sql(format!(
-        "{with}INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
-         ON CONFLICT DO NOTHING RETURNING {COLUMNS_BUT_PAYLOAD}",
-        super::values(inserts.len(), INSERT_WIDTH, 1)
-    ));
-    let begins: Vec<(Option<String>, Begin)> = inserts
-        .iter()
-        .map(|p| {
-            let skip = skip_reason(p, || 0);
-            let begin = if skip.is_some() {
-                Begin::Skipped
-            } else {
-                Begin::Queued
-            };
-            (skip, begin)
-        })
-        .collect();
-    for (p, (skip, begin)) in inserts.iter().zip(&begins) {
-        insert = bind_insert(insert, p, skip.as_deref(), *begin);
+    let mut insert = sql(format!("{with}{}", insert_text(inserts.len())));
+    let mut begins = Vec::with_capacity(inserts.len());
+    for p in &inserts {
+        let skip = skip_reason(p, || 0);
+        let begin = Begin::unless_skipped(skip.as_deref());
+        insert = bind_insert(insert, p, skip.as_deref(), begin);
+        begins.push(begin);
     }
     insert = super::access::bind_audit_lines(insert, audit);
     let mut rows: HashMap<String, _> = HashMap::with_capacity(inserts.len());
@@ -526,7 +523,7 @@ async fn insert_audited_at_once<E: Exec>(
     inserts
         .into_iter()
         .zip(begins)
-        .map(|(p, (_, begin))| insert_outcome(rows.get(&p.id), p.payload, begin))
+        .map(|(p, begin)| insert_outcome(rows.get(&p.id), p.payload, begin))
         .collect()
 }
 
@@ -598,11 +595,7 @@ async fn insert_distinct_in<D: Dialect>(
             .chunks(super::BULK_ROWS)
             .zip(begins.chunks(super::BULK_ROWS)),
     ) {
-        let mut insert = sql(format!(
-            "INSERT INTO executions ({INSERT_COLUMNS}) VALUES {} \
-             ON CONFLICT DO NOTHING RETURNING {COLUMNS_BUT_PAYLOAD}",
-            super::values(chunk.len(), INSERT_WIDTH, 1)
-        ));
+        let mut insert = sql(insert_text(chunk.len()));
         let (chunk_skips, chunk_begins) = chunk_begins;
         for ((p, skip), begin) in chunk.iter().zip(chunk_skips).zip(chunk_begins) {
             insert = bind_insert(insert, p, skip.as_deref(), *begin);
